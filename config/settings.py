@@ -1,0 +1,161 @@
+"""Settings, all from the environment (django-environ, 12-factor).
+
+Nothing secret lives here: every secret has a development default that only works on the
+embedded setup (SQLite, the django-q2 ORM broker, the AS400 simulator) and must be set in
+production. See README.md for the variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)  # the embedded default keeps its files here
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_q",
+    "import_export",
+    "integration",
+    "inventory",
+    "orders",
+    "returns",
+    "reconciliation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+# DATABASE_URL picks the backend: a SQLite file by default, postgres://... in production.
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, qcluster, simulator) share the file: WAL lets readers run beside
+    # the writer, IMMEDIATE takes the write lock at BEGIN so that a read-then-write transaction
+    # never fails half-way with "database is locked", and the busy timeout makes writers queue.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DATABASES["default"].setdefault("TEST", {})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Time and language --------------------------------------------------------------------
+# The AS400 runs on Paris time and stores no offset; everything here is aware datetimes.
+LANGUAGE_CODE = "fr-fr"
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static"))
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Retail integration platform API",
+    "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Task queue (django-q2) ---------------------------------------------------------------
+# REDIS_URL switches the broker from the database (embedded default) to Redis (production).
+# The timeout is below retry so that a task is never handed to a second worker while the first
+# may still be running it; attempts are bounded so that a poisoned task ends up failed (and
+# visible in the admin) instead of looping; results are kept for the admin.
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_CLUSTER: dict[str, object] = {
+    "name": env.str("Q_CLUSTER_NAME", default="platform"),
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=120),
+    "retry": env.int("Q_RETRY", default=180),
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
+    "ack_failures": True,
+    "save_limit": env.int("Q_SAVE_LIMIT", default=5000),
+    "catch_up": False,
+    "label": "Task queue",
+    "poll": 0.5,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+assert int(Q_CLUSTER["timeout"]) < int(Q_CLUSTER["retry"]), "Q_TIMEOUT must be below Q_RETRY"  # type: ignore[call-overload]
+
+# --- The AS400 ----------------------------------------------------------------------------
+# The exchange folders hold IN/ (we write, the AS400 reads) and OUT/ (the AS400 writes).
+AS400_EXCHANGE_DIR = env.path("AS400_EXCHANGE_DIR", default=str(VAR_DIR / "exchange"))
+AS400_CCSID = env.int("AS400_CCSID", default=297)
+# The layouts are read from DDS sources; a site whose AS400 differs edits a .dds file.
+AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" / "dds"))
+# Which implementation of each port: the exchange folder ("local" or a dotted path to a class),
+# and the live stock reader ("none", "simulator", or "legacy" for the DB2 alias).
+AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
+AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
+# The simulator keeps its own data in its own SQLite file, apart from the platform's database.
+AS400_SIMULATOR_DB = env.path("AS400_SIMULATOR_DB", default=str(VAR_DIR / "as400sim.sqlite3"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
