@@ -1,0 +1,83 @@
+"""Names of exchange files and the atomic write of a pair, shared by both sides of the exchange.
+
+A pair is ``<FILE>_<SEQ>.DAT`` and ``<FILE>_<SEQ>.OK``, SEQ six digits. A reader never opens a
+``.DAT`` whose ``.OK`` is not there yet, so the writer writes both under temporary names,
+makes them durable, and renames them into place, the ``.OK`` last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PAIR_NAME = re.compile(r"^(?P<file>[A-Z][A-Z0-9]{0,9})_(?P<seq>\d{6})\.(?P<ext>DAT|OK)$")
+MAX_SEQ = 999_999
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PairName:
+    file: str
+    seq: int
+
+    @property
+    def stem(self) -> str:
+        return f"{self.file}_{self.seq:06d}"
+
+    @property
+    def dat(self) -> str:
+        return f"{self.stem}.DAT"
+
+    @property
+    def ok(self) -> str:
+        return f"{self.stem}.OK"
+
+    @classmethod
+    def parse(cls, filename: str) -> tuple[PairName, str] | None:
+        """(pair, "DAT" or "OK") for a name of the exchange, None for anything else."""
+        m = PAIR_NAME.match(filename)
+        if not m:
+            return None
+        return cls(m["file"], int(m["seq"])), m["ext"]
+
+
+def pair_name(file: str, seq: int) -> PairName:
+    if not 0 <= seq <= MAX_SEQ:
+        raise ValueError(f"sequence {seq} does not fit in six digits")
+    return PairName(file, seq)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_pair(folder: Path, file: str, seq: int, dat: bytes, ok: bytes) -> tuple[Path, Path]:
+    """Write ``<FILE>_<SEQ>.DAT`` and ``.OK`` into ``folder`` atomically, the ``.OK`` last.
+
+    Refuses to overwrite an existing pair: a sequence number is used once.
+    """
+    name = pair_name(file, seq)
+    folder = Path(folder)
+    dat_path, ok_path = folder / name.dat, folder / name.ok
+    if dat_path.exists() or ok_path.exists():
+        raise FileExistsError(f"{name.stem} already exists in {folder}")
+    tmp_dat, tmp_ok = folder / f".{name.dat}.tmp", folder / f".{name.ok}.tmp"
+    _write_durably(tmp_dat, dat)
+    _write_durably(tmp_ok, ok)
+    os.replace(tmp_dat, dat_path)
+    _fsync_dir(folder)  # the .DAT is in place before the .OK says it is complete
+    os.replace(tmp_ok, ok_path)
+    _fsync_dir(folder)
+    return dat_path, ok_path
