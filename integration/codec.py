@@ -395,15 +395,23 @@ class RecordCodec:
         if count == 0:
             return {f.name: [] for f in fields}
         matrix = np.frombuffer(data, dtype=np.uint8).reshape(count, self.record_length)
+        first_error: RecordError | None = None  # report the first bad record, as decode() would
         for f in fields:
-            if f.type == "A":
-                columns[f.name] = self._text_column(f, matrix, count, source)
-            else:
+            try:
+                if f.type == "A":
+                    columns[f.name] = self._text_column(f, matrix, count, source)
+                    continue
                 ints = self._numeric_column(f, matrix, source)
-                if f.decimals:
-                    columns[f.name] = [Decimal(v).scaleb(-f.decimals) for v in ints.tolist()]
-                else:
-                    columns[f.name] = ints.tolist()
+            except RecordError as exc:
+                if first_error is None or (exc.record or 0) < (first_error.record or 0):
+                    first_error = exc
+                continue
+            if f.decimals:
+                columns[f.name] = [Decimal(v).scaleb(-f.decimals) for v in ints.tolist()]
+            else:
+                columns[f.name] = ints.tolist()
+        if first_error is not None:
+            raise first_error
         return columns
 
     def numeric_column(self, data: bytes, field: str, *, source: str = "") -> np.ndarray:

@@ -139,7 +139,7 @@ def _parse_keywords(text: str, where: str) -> dict[str, str]:
     return keywords
 
 
-def _lines(text: str) -> Iterator[tuple[int, str, str]]:
+def _lines(text: str, source: str) -> Iterator[tuple[int, str, str]]:
     """Yield (line number, spec columns 1-44, keyword area) with continuations joined."""
     pending: tuple[int, str, str] | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -153,7 +153,7 @@ def _lines(text: str) -> Iterator[tuple[int, str, str]]:
         if pending is not None:
             p_lineno, p_spec, p_kw = pending
             if spec[6:44].strip():
-                raise DDSError(f"line {lineno}: a continued keyword must go on from column 45 only")
+                raise DDSError(f"{source}, line {lineno}: a continued keyword must go on from column 45 only")
             joined = p_kw[:-1] + (kw if p_kw.endswith("-") else kw.lstrip())
             pending = None
             spec, kw, lineno = p_spec, joined, p_lineno
@@ -162,7 +162,7 @@ def _lines(text: str) -> Iterator[tuple[int, str, str]]:
             continue
         yield lineno, spec, kw
     if pending is not None:
-        raise DDSError(f"line {pending[0]}: a keyword continues past the end of the source")
+        raise DDSError(f"{source}, line {pending[0]}: a keyword continues past the end of the source")
 
 
 def parse_dds(text: str, *, name: str, source: str = "") -> FileLayout:
@@ -181,7 +181,7 @@ def parse_dds(text: str, *, name: str, source: str = "") -> FileLayout:
                 raise DDSError(f"{where_file}: record format {fmt_name} has no fields")
             formats.append(RecordFormat(name=fmt_name, fields=tuple(fields), text=fmt_text))
 
-    for lineno, spec, kw_text in _lines(text):
+    for lineno, spec, kw_text in _lines(text, where_file):
         where = f"{where_file}, line {lineno}"
         if spec[5] != "A":
             raise DDSError(f"{where}: column 6 must hold the form type A, found {spec[5]!r}")
