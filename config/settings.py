@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from config.backends import database_config, q_cluster_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # the embedded default keeps its files here
@@ -71,19 +73,8 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 # DATABASE_URL picks the backend: a SQLite file by default, postgres://... in production.
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, qcluster, simulator) share the file: WAL lets readers run beside
-    # the writer, IMMEDIATE takes the write lock at BEGIN so that a read-then-write transaction
-    # never fails half-way with "database is locked", and the busy timeout makes writers queue.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-DATABASES["default"].setdefault("TEST", {})
+DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")
+DATABASES = {"default": database_config(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -116,27 +107,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Task queue (django-q2) ---------------------------------------------------------------
 # REDIS_URL switches the broker from the database (embedded default) to Redis (production).
-# The timeout is below retry so that a task is never handed to a second worker while the first
-# may still be running it; attempts are bounded so that a poisoned task ends up failed (and
-# visible in the admin) instead of looping; results are kept for the admin.
 REDIS_URL = env.str("REDIS_URL", default="")
-Q_CLUSTER: dict[str, object] = {
-    "name": env.str("Q_CLUSTER_NAME", default="platform"),
-    "workers": env.int("Q_WORKERS", default=2),
-    "timeout": env.int("Q_TIMEOUT", default=120),
-    "retry": env.int("Q_RETRY", default=180),
-    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
-    "ack_failures": True,
-    "save_limit": env.int("Q_SAVE_LIMIT", default=5000),
-    "catch_up": False,
-    "label": "Task queue",
-    "poll": 0.5,
-}
-if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
-else:
-    Q_CLUSTER["orm"] = "default"
-assert int(Q_CLUSTER["timeout"]) < int(Q_CLUSTER["retry"]), "Q_TIMEOUT must be below Q_RETRY"  # type: ignore[call-overload]
+Q_CLUSTER = q_cluster_config(
+    REDIS_URL,
+    name=env.str("Q_CLUSTER_NAME", default="platform"),
+    workers=env.int("Q_WORKERS", default=2),
+    timeout=env.int("Q_TIMEOUT", default=120),
+    retry=env.int("Q_RETRY", default=180),
+    max_attempts=env.int("Q_MAX_ATTEMPTS", default=3),
+    save_limit=env.int("Q_SAVE_LIMIT", default=5000),
+)
 
 # --- The AS400 ----------------------------------------------------------------------------
 # The exchange folders hold IN/ (we write, the AS400 reads) and OUT/ (the AS400 writes).

@@ -1,0 +1,68 @@
+"""Which backend each part of the platform runs on, chosen from a URL.
+
+Pure functions, kept out of settings.py so that tests can check the choice for any URL without
+reloading the settings of the running process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import environ
+
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+
+
+def database_config(url: str) -> dict[str, Any]:
+    """Django's DATABASES entry for a DATABASE_URL (sqlite:///path, postgres://user@host:port/name)."""
+    config: dict[str, Any] = environ.Env.db_url_config(url)
+    if config["ENGINE"] == SQLITE_ENGINE:
+        # Several processes (web, qcluster, simulator) share the file: WAL lets readers run beside
+        # the writer, IMMEDIATE takes the write lock at BEGIN so that a read-then-write transaction
+        # never fails half-way with "database is locked", and the busy timeout makes writers queue.
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+    config.setdefault("TEST", {})
+    return config
+
+
+def q_cluster_config(
+    redis_url: str,
+    *,
+    name: str = "platform",
+    workers: int = 2,
+    timeout: int = 120,
+    retry: int = 180,
+    max_attempts: int = 3,
+    save_limit: int = 5000,
+) -> dict[str, object]:
+    """django-q2's Q_CLUSTER: the Redis broker when redis_url is set, else the database (ORM) broker.
+
+    The timeout is below retry so that a task is never handed to a second worker while the first
+    may still be running it; attempts are bounded so that a poisoned task ends up failed (and
+    visible in the admin) instead of looping; results are kept for the admin.
+    """
+    if timeout >= retry:
+        raise ValueError(f"Q_TIMEOUT ({timeout}) must be below Q_RETRY ({retry})")
+    config: dict[str, object] = {
+        "name": name,
+        "workers": workers,
+        "timeout": timeout,
+        "retry": retry,
+        "max_attempts": max_attempts,
+        "ack_failures": True,
+        "save_limit": save_limit,
+        "catch_up": False,
+        "label": "Task queue",
+        "poll": 0.5,
+    }
+    if redis_url:
+        config["redis"] = redis_url
+    else:
+        config["orm"] = "default"
+    return config
