@@ -1,0 +1,84 @@
+"""Demo data for the embedded setup: an admin login and a seeded AS400 simulator.
+
+Every function here is idempotent, so that `bin/run` can call `manage.py demo_data` at each start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands
+from django.db import transaction
+
+DEMO_ADMIN_USERNAME = "admin"
+PASSWORD_FILE_NAME = "demo-admin-password"
+SIMULATOR_COMMAND = "as400_simulator"
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    username: str
+    created: bool
+    # Where the password comes from: "DEMO_ADMIN_PASSWORD", or the file that keeps it.
+    password_source: str
+
+
+def demo_admin_password(*, env_value: str | None, password_file: Path) -> tuple[str, str]:
+    """The admin's password and where it comes from.
+
+    DEMO_ADMIN_PASSWORD wins when set; otherwise a password is generated once and kept in
+    `password_file`, readable by its owner only, so that later runs (and `bin/run`, which prints
+    it) find the same one.
+    """
+    if env_value:
+        return env_value, "DEMO_ADMIN_PASSWORD"
+    if password_file.exists():
+        os.chmod(password_file, 0o600)
+        stored = password_file.read_text(encoding="utf-8").strip()
+        if stored:
+            return stored, str(password_file)
+    password = secrets.token_urlsafe(12)
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    # Created with mode 600 from the start: never readable by others, not even for a moment.
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    return password, str(password_file)
+
+
+@transaction.atomic
+def demo_admin_ensure(*, username: str, password: str) -> bool:
+    """Creates the superuser, or makes it an active superuser again with this password.
+
+    Returns True when the user was created.
+    """
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@localhost"}
+    )
+    user.is_active = True
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return created
+
+
+def demo_simulator_seed(*, stdout: TextIO) -> bool:
+    """Seeds the AS400 simulator (its `seed` is idempotent). False when the simulator is missing."""
+    if SIMULATOR_COMMAND not in get_commands():
+        return False
+    call_command(SIMULATOR_COMMAND, "seed", stdout=stdout)
+    return True
+
+
+def demo_admin_load(*, var_dir: Path, env_password: str | None) -> DemoAdmin:
+    """The demo admin login: password chosen (or read back), user created or reset."""
+    password, source = demo_admin_password(env_value=env_password, password_file=var_dir / PASSWORD_FILE_NAME)
+    created = demo_admin_ensure(username=DEMO_ADMIN_USERNAME, password=password)
+    return DemoAdmin(username=DEMO_ADMIN_USERNAME, created=created, password_source=source)
