@@ -1,0 +1,44 @@
+"""Fixtures and markers shared by every suite.
+
+- `exchange_dir`: an empty AS400 exchange folder (IN/, IN/DONE/, IN/ERR/, OUT/) in tmp_path, set as
+  settings.AS400_EXCHANGE_DIR for the test.
+- `@pytest.mark.postgres`: skipped unless the default database is PostgreSQL (DATABASE_URL).
+- `@pytest.mark.redis`: skipped unless REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from pytest_django import Settings
+
+EXCHANGE_SUBDIRS = ("IN", "IN/DONE", "IN/ERR", "OUT")
+
+
+def default_database_is_postgres() -> bool:
+    return "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = django_settings.DATABASES["default"]["ENGINE"]
+    skip_postgres = pytest.mark.skip(
+        reason=f"needs PostgreSQL: the default database is {engine} (set DATABASE_URL=postgres://...)"
+    )
+    skip_redis = pytest.mark.skip(reason="needs Redis: REDIS_URL is not set")
+    for item in items:
+        if "postgres" in item.keywords and not default_database_is_postgres():
+            item.add_marker(skip_postgres)
+        if "redis" in item.keywords and not django_settings.REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture
+def exchange_dir(tmp_path: Path, settings: Settings) -> Path:
+    """An empty exchange folder, used by the settings for this test: IN/, IN/DONE/, IN/ERR/, OUT/."""
+    root = tmp_path / "exchange"
+    for sub in EXCHANGE_SUBDIRS:
+        (root / sub).mkdir(parents=True)
+    settings.AS400_EXCHANGE_DIR = root
+    return root

@@ -1,0 +1,204 @@
+"""Smoke tests of the project itself: checks, migrations, backend choice, demo data."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from pytest_django import Settings
+
+from config.backends import database_config, q_cluster_config
+
+POSTGRES_ENGINE = "django.db.backends.postgresql"
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+
+
+def test_system_checks_pass() -> None:
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models() -> None:
+    out = StringIO()
+    try:
+        call_command("makemigrations", check=True, dry_run=True, stdout=out)
+    except SystemExit:
+        pytest.fail(f"models and migrations differ, run makemigrations:\n{out.getvalue()}")
+
+
+# --- Which backend the settings pick ----------------------------------------------------------
+
+
+def test_postgres_url_gives_postgresql_without_sqlite_options() -> None:
+    config = database_config("postgres://postgres@127.0.0.1:54321/platform")
+
+    assert config["ENGINE"] == POSTGRES_ENGINE
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+        "127.0.0.1",
+        54321,
+        "platform",
+        "postgres",
+    )
+    assert "transaction_mode" not in config.get("OPTIONS", {})
+
+
+def test_sqlite_url_gives_a_file_shared_safely_between_processes(tmp_path: Path) -> None:
+    config = database_config(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    assert config["ENGINE"] == SQLITE_ENGINE
+    assert config["NAME"] == str(tmp_path / "db.sqlite3")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
+def test_settings_use_the_database_of_database_url() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    expected = POSTGRES_ENGINE if url.startswith(("postgres://", "postgresql://")) else SQLITE_ENGINE
+
+    assert django_settings.DATABASES["default"]["ENGINE"] == expected
+
+
+def test_redis_url_gives_the_redis_broker() -> None:
+    config = q_cluster_config("redis://127.0.0.1:6380/0")
+
+    assert config["redis"] == "redis://127.0.0.1:6380/0"
+    assert "orm" not in config
+
+
+def test_no_redis_url_gives_the_database_broker() -> None:
+    config = q_cluster_config("")
+
+    assert config["orm"] == "default"
+    assert "redis" not in config
+
+
+def test_task_timeout_must_be_below_retry() -> None:
+    with pytest.raises(ValueError, match="below Q_RETRY"):
+        q_cluster_config("", timeout=180, retry=180)
+
+
+def test_settings_use_the_broker_of_redis_url() -> None:
+    redis_url = os.environ.get("REDIS_URL", "")
+
+    assert django_settings.Q_CLUSTER.get("redis") == (redis_url or None)
+    assert django_settings.Q_CLUSTER.get("orm") == (None if redis_url else "default")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_is_reachable_and_can_skip_locked_rows() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+    assert connection.vendor == "postgresql"
+    # The outbox dispatchers rely on it: several of them must never claim the same message.
+    assert connection.features.has_select_for_update_skip_locked
+
+
+@pytest.mark.redis
+def test_redis_broker_round_trip() -> None:
+    from django_q.brokers import get_broker
+    from django_q.brokers.redis_broker import Redis
+
+    broker = get_broker(list_key=f"test-{uuid.uuid4().hex}")
+    try:
+        assert isinstance(broker, Redis)
+        assert broker.ping()
+        broker.enqueue("payload")
+        assert broker.queue_size() == 1
+        assert [task for _, task in broker.dequeue()] == [b"payload"]
+        assert broker.queue_size() == 0
+    finally:
+        broker.delete_queue()
+
+
+# --- demo_data --------------------------------------------------------------------------------
+
+
+def run_demo_data() -> str:
+    out = StringIO()
+    call_command("demo_data", "--skip-simulator", stdout=out)
+    return out.getvalue()
+
+
+def admin_login(client: Client, password: str) -> None:
+    response = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": password})
+    assert response.status_code == 302, "the login form refused admin's password"
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.fixture
+def demo_var_dir(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_demo_data_creates_a_superuser_who_can_log_in_to_the_admin(
+    demo_var_dir: Path, client: Client
+) -> None:
+    output = run_demo_data()
+
+    password_file = demo_var_dir / "demo-admin-password"
+    assert "'admin' created" in output
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 12
+    admin_login(client, password)
+
+
+@pytest.mark.django_db
+def test_demo_data_twice_keeps_one_admin_and_resets_its_password(demo_var_dir: Path, client: Client) -> None:
+    run_demo_data()
+    password = (demo_var_dir / "demo-admin-password").read_text().strip()
+    user = get_user_model().objects.get(username="admin")
+    user.set_password("changed by someone")
+    user.is_active = False
+    user.save()
+
+    output = run_demo_data()
+
+    assert "already there" in output
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    assert (demo_var_dir / "demo-admin-password").read_text().strip() == password
+    admin_login(client, password)
+
+
+@pytest.mark.django_db
+def test_demo_data_takes_the_password_from_the_environment(
+    demo_var_dir: Path, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "given-by-the-environment")
+
+    output = run_demo_data()
+
+    assert "password from DEMO_ADMIN_PASSWORD" in output
+    assert not (demo_var_dir / "demo-admin-password").exists()
+    admin_login(client, "given-by-the-environment")
+
+
+@pytest.mark.django_db
+def test_demo_data_warns_and_goes_on_without_the_simulator(
+    demo_var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("integration.demo.get_commands", lambda: {"demo_data": "integration"})
+    out, err = StringIO(), StringIO()
+
+    call_command("demo_data", stdout=out, stderr=err)
+
+    assert "'admin' created" in out.getvalue()
+    assert "the AS400 simulator was not seeded" in err.getvalue()
