@@ -1,1 +1,233 @@
-from django.db import models  # noqa: F401
+"""Locations, categories and their rollout, products and mappings, stock levels, reservations.
+
+Availability for one product at one location (see ARCHITECTURE.md)::
+
+    available = on_hand - promised - in_flight - reserved - safety_stock   (never below 0)
+
+``on_hand``/``promised``/``as_of`` come from the newest STKBAL record applied (:class:`StockLevel`);
+``reserved`` is the sum of unexpired reservation lines; ``in_flight`` comes from order lines (the
+orders app). Field ownership (which system may write which field of a product) is declared once
+in :mod:`integration.ownership`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Location(models.Model):
+    """A store (001-030) or the central warehouse (900), by its AS400 number."""
+
+    class Kind(models.TextChoices):
+        STORE = "store", "Magasin"
+        WAREHOUSE = "warehouse", "Entrepôt"
+
+    code = models.PositiveSmallIntegerField(primary_key=True, help_text="AS400 location number (SBMAG)")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STORE)
+    click_and_collect = models.BooleanField(default=False, help_text="Sells its own stock for collection")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code:03d} {self.name}"
+
+
+class Category(models.Model):
+    """One AS400 family, and how far it is rolled out online."""
+
+    class Stage(models.TextChoices):
+        OFF = "off", "Off"
+        PILOT = "pilot", "Pilot"
+        LIVE = "live", "Live"
+
+    family_code = models.CharField(max_length=4, unique=True, help_text="AS400 family (IMFAMC)")
+    name = models.CharField(max_length=80, blank=True)
+    rollout_stage = models.CharField(max_length=5, choices=Stage.choices, default=Stage.OFF)
+    safety_stock = models.PositiveIntegerField(
+        default=0, help_text="Units kept back at every location to absorb store sales between extracts"
+    )
+
+    class Meta:
+        ordering = ["family_code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{self.family_code} {self.name}".strip()
+
+
+class Product(models.Model):
+    """An AS400 item with its storefront content. Who may write which field: integration.ownership."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "A", "Actif"
+        SUSPENDED = "S", "Suspendu"
+        DELISTED = "D", "Supprimé"
+
+    # AS400-owned
+    item_number = models.CharField(max_length=15, unique=True, help_text="AS400 item code (IMITEM)")
+    ean = models.CharField(max_length=13, blank=True, db_index=True)
+    as400_description = models.CharField(max_length=30, blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    price = models.DecimalField(max_digits=9, decimal_places=2, default=0, help_text="Price incl. VAT, euros")
+    vat_code = models.CharField(max_length=1, blank=True)
+    status = models.CharField(max_length=1, choices=Status.choices, default=Status.ACTIVE)
+    as400_changed_on = models.DateField(null=True, blank=True)
+    # storefront-owned
+    title = models.CharField(max_length=200, blank=True)
+    long_description = models.TextField(blank=True)
+    images = models.JSONField(default=list, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Merchandising attributes")
+    # bookkeeping
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["item_number"]
+
+    def __str__(self) -> str:
+        return self.item_number
+
+
+class ItemMapping(models.Model):
+    """AS400 item number ↔ storefront SKU. An unmapped item does not exist for the storefront."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="mapping")
+    sku = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} → {self.product_id}"
+
+
+class StockLevel(models.Model):
+    """The newest STKBAL figures applied for one product at one location."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0, help_text="SBQOH; can be negative")
+    promised = models.IntegerField(default=0, help_text="SBQRS: what the AS400 has already promised")
+    as_of = models.DateTimeField(help_text="When the extract that carried these figures was taken")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location"], name="stock_level_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.on_hand}/{self.promised}"
+
+
+class SafetyStockOverride(models.Model):
+    """Safety stock for one product, at one location or (location empty) everywhere."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="safety_overrides")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.CASCADE)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "location"], name="safety_override_unique_pair", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.location_id:03d}" if self.location_id is not None else "everywhere"
+        return f"{self.product_id} {where}: {self.quantity}"
+
+
+class Reservation(models.Model):
+    """Units held while a customer checks out. Expired reservations simply stop counting."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        CONVERTED = "converted", "Turned into an order"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.CharField(max_length=64, blank=True, help_text="Storefront client that holds it")
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="reservation_unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reservation {self.id} ({self.status})"
+
+
+class ReservationLine(models.Model):
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=9, decimal_places=2, help_text="AS400 price when reserved")
+    # Denormalised from the reservation so that "unexpired units per pair" is one indexed sum.
+    expires_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["product", "location", "expires_at"],
+                condition=Q(active=True),
+                name="resline_active_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}@{self.location_id}"
+
+
+class SellingSwitch(models.Model):
+    """The global switch that pauses all online selling (one row)."""
+
+    selling_enabled = models.BooleanField(default=True)
+    reason = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "selling" if self.selling_enabled else f"paused: {self.reason}"
+
+
+class RolloutChange(models.Model):
+    """Who changed a category's stage or the global switch, and when."""
+
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="changes"
+    )
+    what = models.CharField(max_length=40, help_text="rollout_stage or selling_enabled")
+    old_value = models.CharField(max_length=20)
+    new_value = models.CharField(max_length=20)
+    note = models.CharField(max_length=200, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    changed_by_name = models.CharField(
+        max_length=150, blank=True, help_text="Who, also for command-line changes"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.old_value} → {self.new_value}"
