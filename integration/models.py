@@ -1,1 +1,100 @@
-from django.db import models  # noqa: F401
+"""What the platform records of its exchange with the AS400: file runs and alerts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class FileRun(models.Model):
+    """One exchange file read from OUT/ (or written to IN/), and what became of it.
+
+    A pair is applied at most once: one ``applied`` (or ``ignored``) run per file name, sequence
+    and direction, enforced by the database, with the checksum kept to tell a re-delivery of the
+    same content from a different file under a reused name.
+    """
+
+    class Direction(models.TextChoices):
+        OUT = "OUT", "From the AS400 (OUT/)"
+        IN = "IN", "To the AS400 (IN/)"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+        QUARANTINED = "quarantined", "Quarantined"
+        FAILED = "failed", "Failed (will be retried)"
+
+    file = models.CharField(max_length=10, help_text="ITMMST, STKBAL, ORDACK...")
+    seq = models.PositiveIntegerField()
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.OUT)
+    kind = models.CharField(max_length=1, blank=True, help_text="F full, D delta")
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the .DAT")
+    size_bytes = models.BigIntegerField(default=0)
+    record_count = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField(null=True, blank=True, help_text="CTCDAT/CTCTIM of the control record")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="What the run did: created, updated...")
+    quality = models.JSONField(default=dict, blank=True, help_text="Data quality findings")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["direction", "file", "seq"],
+                condition=Q(outcome__in=["applied", "ignored"]),
+                name="filerun_applied_once",
+            )
+        ]
+        indexes = [models.Index(fields=["direction", "file", "seq"], name="filerun_name")]
+
+    def __str__(self) -> str:
+        return f"{self.file}_{self.seq:06d} ({self.outcome})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Alert(models.Model):
+    """Something staff must see: a quarantined file, a sequence gap, a dead message...
+
+    The same alert raised again (same ``kind`` and ``subject``, still open) is counted on the open
+    one instead of piling up.
+    """
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    kind = models.CharField(max_length=40, db_index=True)
+    subject = models.CharField(max_length=120, blank=True, help_text="What it is about: a file, an order...")
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField()
+    occurrences = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["resolved_at", "-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"],
+                condition=Q(resolved_at__isnull=True),
+                name="alert_one_open_per_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.kind} {self.subject}".strip()
