@@ -1,0 +1,74 @@
+"""What is particular to the local-directory adapter: its folders, and a rename that fails."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from integration.exchange import Location, MoveFailed
+from integration.exchange.local import LocalExchangeFolder
+from integration.files import PairName
+
+CCSID = 297
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """A file that nobody, root included, can rename: a real failure, nothing mocked."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("this filesystem or user cannot make a file immutable")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_the_six_folders_are_created_when_missing(tmp_path: Path) -> None:
+    # given
+    root = tmp_path / "exchange"
+
+    # when
+    LocalExchangeFolder(root, CCSID)
+
+    # then
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
+        "IN",
+        "IN/DONE",
+        "IN/ERR",
+        "OUT",
+        "OUT/ARCHIVE",
+        "OUT/QUARANTINE",
+    ]
+
+
+def test_existing_folders_and_files_are_left_as_they_are(tmp_path: Path) -> None:
+    (tmp_path / "OUT").mkdir()
+    (tmp_path / "OUT" / "STKBAL_000001.DAT").write_bytes(b"x")
+
+    LocalExchangeFolder(tmp_path, CCSID)
+
+    assert (tmp_path / "OUT" / "STKBAL_000001.DAT").read_bytes() == b"x"
+
+
+def test_a_dat_that_cannot_move_puts_its_ok_back(tmp_path: Path) -> None:
+    # given a pair whose .DAT cannot be renamed
+    folder = LocalExchangeFolder(tmp_path, CCSID)
+    out = tmp_path / "OUT"
+    (out / "STKBAL_000001.DAT").write_bytes(b"")
+    (out / "STKBAL_000001.OK").write_bytes(b"ok")
+
+    with immutable(out / "STKBAL_000001.DAT"):
+        # when
+        with pytest.raises(MoveFailed, match=r"could not move STKBAL_000001\.DAT .*; nothing moved"):
+            folder.archive(PairName("STKBAL", 1))
+
+        # then the pair is whole and ready in OUT/ again, and nothing is in the archive
+        assert folder.ready_pairs(Location.OUT) == [PairName("STKBAL", 1)]
+        assert list((out / "ARCHIVE").iterdir()) == []
