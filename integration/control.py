@@ -99,8 +99,10 @@ class ControlRecord:
 
 def control_total(file: str, data: bytes, *, ccsid: int | None = None, source: str = "") -> tuple[int, int]:
     """(record count, CTHASH) of a file's data; RecordError if any record does not decode."""
+    if file not in HASH_FIELDS:
+        raise ValueError(f"{file} is not an exchange file of the contract (known: {', '.join(HASH_FIELDS)})")
     codec = RecordCodec.for_file(file, ccsid)
-    spec = HASH_FIELDS.get(file)
+    spec = HASH_FIELDS[file]
     if codec.layout.is_multi_format:
         total = count = 0
         for record in codec.iter_decode(data, source=source):

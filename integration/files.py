@@ -7,8 +7,11 @@ makes them durable, and renames them into place, the ``.OK`` last.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +48,47 @@ class PairName:
 def pair_name(file: str, seq: int) -> PairName:
     if not 0 <= seq <= MAX_SEQ:
         raise ValueError(f"sequence {seq} does not fit in six digits")
-    return PairName(file, seq)
+    name = PairName(file, seq)
+    if not PAIR_NAME.match(name.dat):
+        raise ValueError(f"{file!r} is not a file name of the exchange (1 to 10 letters and digits)")
+    return name
 
 
 def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    """Make renames in ``folder`` durable; a share that cannot sync a folder is left to its server."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Give ``tmp`` its final name, never replacing a file already there.
+
+    A hard link fails if the name exists, atomically; on a share without hard links we fall back
+    to a check then a rename, which only a second writer of the same sequence could race.
+    """
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise FileExistsError(f"{final.name} already exists in {final.parent}") from None
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        if final.exists():
+            raise FileExistsError(f"{final.name} already exists in {final.parent}") from None
+        os.replace(tmp, final)
+        return
+    os.unlink(tmp)
 
 
 def _write_durably(path: Path, data: bytes) -> None:
@@ -73,11 +108,17 @@ def write_pair(folder: Path, file: str, seq: int, dat: bytes, ok: bytes) -> tupl
     dat_path, ok_path = folder / name.dat, folder / name.ok
     if dat_path.exists() or ok_path.exists():
         raise FileExistsError(f"{name.stem} already exists in {folder}")
-    tmp_dat, tmp_ok = folder / f".{name.dat}.tmp", folder / f".{name.ok}.tmp"
-    _write_durably(tmp_dat, dat)
-    _write_durably(tmp_ok, ok)
-    os.replace(tmp_dat, dat_path)
-    _fsync_dir(folder)  # the .DAT is in place before the .OK says it is complete
-    os.replace(tmp_ok, ok_path)
-    _fsync_dir(folder)
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"  # two writers never share a temporary file
+    tmp_dat, tmp_ok = folder / f".{name.dat}.{token}.tmp", folder / f".{name.ok}.{token}.tmp"
+    try:
+        _write_durably(tmp_dat, dat)
+        _write_durably(tmp_ok, ok)
+        _publish(tmp_dat, dat_path)
+        _fsync_dir(folder)  # the .DAT is in place before the .OK says it is complete
+        _publish(tmp_ok, ok_path)
+        _fsync_dir(folder)
+    finally:
+        for tmp in (tmp_dat, tmp_ok):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
     return dat_path, ok_path
