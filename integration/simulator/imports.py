@@ -1,0 +1,277 @@
+"""The AS400's import job: what it does with the pairs the platform drops into IN/.
+
+As the contract says:
+
+- It reads the ``.OK``/``.DAT`` pairs of IN/ in sequence order (ORDIMP first, then ORDANN, then
+  RTNIMP, so that a cancellation sent right after its order finds it), and never opens a
+  ``.DAT`` whose ``.OK`` is not there yet.
+- A pair whose control record does not match (size not a whole number of records, count, CTHASH,
+  a field that does not decode, a control record naming another file or sequence) is refused
+  whole: both parts go to IN/ERR/, nobody is told. An accepted pair goes to IN/DONE/.
+- ORDIMP: one ORDACK record per web order read (A, R with its reason, D); see
+  :func:`integration.simulator.orders.order_import`. ORDANN: ORDSTS A for what it could still
+  cancel. RTNIMP: the return is expected; ORDSTS R when the goods arrive.
+
+Each pair is applied in one transaction, which also records its name and checksum: a pair found
+again after a crash between the commit and the move is moved, not applied twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from integration.codec import RecordCodec, RecordError
+from integration.control import ControlError, ControlRecord, check_pair
+from integration.files import PairName
+from integration.simulator.clock import epoch
+from integration.simulator.config import SimulatorConfig
+from integration.simulator.db import log_event, transaction
+from integration.simulator.errors import SimulatorError
+from integration.simulator.exports import file_record, outbox_add, seq_record
+from integration.simulator.faults import fault_consume
+from integration.simulator.orders import (
+    INCONSISTENT,
+    Decision,
+    ack_record,
+    order_cancel,
+    order_cde,
+    order_import,
+    return_announce,
+)
+
+IMPORT_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
+
+
+@dataclass
+class ImportReport:
+    """What one run of the import job did."""
+
+    ran: bool = True
+    reason: str = ""
+    done: list[str] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    waiting: list[str] = field(default_factory=list)
+    acks: Counter[str] = field(default_factory=Counter)
+    cancelled_lines: int = 0
+    returns_expected: int = 0
+
+    @property
+    def orders_read(self) -> int:
+        return sum(self.acks.values())
+
+    def summary(self) -> str:
+        if not self.ran:
+            return f"import job not run: {self.reason}"
+        parts = [f"{len(self.done)} file(s) applied", f"{len(self.refused)} refused to IN/ERR/"]
+        if self.acks:
+            parts.append("orders " + ", ".join(f"{k}={v}" for k, v in sorted(self.acks.items())))
+        if self.cancelled_lines:
+            parts.append(f"{self.cancelled_lines} cancellation event(s)")
+        if self.returns_expected:
+            parts.append(f"{self.returns_expected} return(s) expected")
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} waiting")
+        return "; ".join(parts)
+
+
+def pending_pairs(config: SimulatorConfig) -> list[PairName]:
+    """The pairs of IN/ whose ``.OK`` is there, in the order the job reads them."""
+    pairs = []
+    for path in config.in_dir.iterdir() if config.in_dir.exists() else ():
+        parsed = PairName.parse(path.name)
+        if parsed is None or parsed[1] != "OK" or parsed[0].file not in IMPORT_FILES:
+            continue
+        pairs.append(parsed[0])
+    return sorted(pairs, key=lambda p: (IMPORT_FILES.index(p.file), p.seq))
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():  # never lose an earlier file of the same name
+        target = folder / f"{path.name}.{n}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
+def _move_pair(config: SimulatorConfig, pair: PairName, folder: Path) -> None:
+    # The .DAT first: a crash between the two leaves an .OK alone, which the next run tidies up.
+    dat, ok = config.in_dir / pair.dat, config.in_dir / pair.ok
+    if dat.exists():
+        _move(dat, folder)
+    if ok.exists():
+        _move(ok, folder)
+
+
+def import_job(
+    conn: sqlite3.Connection, config: SimulatorConfig, *, at: datetime, delay_seconds: int = 0
+) -> ImportReport:
+    """Read every complete pair of IN/ once; pairs first seen less than ``delay_seconds`` ago wait."""
+    report = ImportReport()
+    for pair in pending_pairs(config):
+        dat_path, ok_path = config.in_dir / pair.dat, config.in_dir / pair.ok
+        if not dat_path.exists():
+            # An .OK alone: its .DAT was already moved by a run that stopped half-way.
+            for folder in (config.done_dir, config.err_dir):
+                if (folder / pair.dat).exists():
+                    _move(ok_path, folder)
+                    break
+            else:
+                report.waiting.append(pair.stem)
+            continue
+        if delay_seconds:
+            with transaction(conn):
+                conn.execute(
+                    "INSERT OR IGNORE INTO SIM_INSEEN (NAME, SEEN_AT) VALUES (?, ?)", (pair.stem, epoch(at))
+                )
+                seen = conn.execute("SELECT SEEN_AT FROM SIM_INSEEN WHERE NAME = ?", (pair.stem,)).fetchone()[
+                    0
+                ]
+            if seen + delay_seconds > epoch(at):
+                report.waiting.append(pair.stem)
+                continue
+        _import_pair(conn, config, pair, at=at, report=report)
+    return report
+
+
+def _import_pair(
+    conn: sqlite3.Connection, config: SimulatorConfig, pair: PairName, *, at: datetime, report: ImportReport
+) -> None:
+    ok_bytes = (config.in_dir / pair.ok).read_bytes()
+    data = (config.in_dir / pair.dat).read_bytes()
+    digest = hashlib.sha256(ok_bytes + b"\0" + data).hexdigest()
+    with transaction(conn):
+        seen = conn.execute(
+            "SELECT OUTCOME FROM SIM_FILE WHERE DIRECTION = 'IN' AND NAME = ? AND SHA256 = ? ORDER BY ID DESC",
+            (pair.stem, digest),
+        ).fetchone()
+        if seen is not None:
+            outcome = seen["OUTCOME"]
+        else:
+            problems = _problems(conn, config, pair, ok_bytes, data, at=at)
+            if problems:
+                outcome = "err"
+                report.refused[pair.stem] = problems
+                file_record(
+                    conn, direction="IN", name=pair.stem, file=pair.file, seq=pair.seq, kind="-", records=0,
+                    outcome="err", at=at, detail="; ".join(problems)[:1000], sha256=digest,
+                )  # fmt: skip
+                log_event(conn, at, "import", f"{pair.stem} refused to IN/ERR/: {'; '.join(problems)}"[:500])
+            else:
+                outcome = "done"
+                records = list(
+                    RecordCodec.for_file(pair.file, config.ccsid).iter_decode(data, source=pair.dat)
+                )
+                _apply(conn, config, pair, records, at=at, report=report)
+                file_record(
+                    conn, direction="IN", name=pair.stem, file=pair.file, seq=pair.seq, kind="-",
+                    records=len(records), outcome="done", at=at, sha256=digest,
+                )  # fmt: skip
+                seq_record(conn, "IN", pair.file, pair.seq)
+                report.done.append(pair.stem)
+    _move_pair(config, pair, config.done_dir if outcome == "done" else config.err_dir)
+
+
+def _problems(
+    conn: sqlite3.Connection,
+    config: SimulatorConfig,
+    pair: PairName,
+    ok_bytes: bytes,
+    data: bytes,
+    *,
+    at: datetime,
+) -> list[str]:
+    if fault_consume(conn, "refuse", pair.file, at=at) is not None:
+        return ["refused on purpose (fault refuse)"]
+    try:
+        control = ControlRecord.decode(ok_bytes, config.ccsid, source=pair.ok)
+    except ControlError as exc:
+        return [str(exc)]
+    problems = []
+    if control.seq != pair.seq:
+        problems.append(f"the control record says sequence {control.seq}, the name says {pair.seq}")
+    problems += check_pair(pair.file, data, control, ccsid=config.ccsid)
+    if not problems:
+        try:  # check_pair decodes every field already; this also catches a multi-format surprise
+            for _ in RecordCodec.for_file(pair.file, config.ccsid).iter_decode(data, source=pair.dat):
+                pass
+        except RecordError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _apply(
+    conn: sqlite3.Connection,
+    config: SimulatorConfig,
+    pair: PairName,
+    records: list[dict[str, Any]],
+    *,
+    at: datetime,
+    report: ImportReport,
+) -> None:
+    if pair.file == "ORDIMP":
+        for header, lines, problem in group_orders(records):
+            if header is None:
+                webn = str(lines[0]["OLWEBN"])
+                decision = Decision(
+                    webn, "R", order_cde(conn, webn) or "", INCONSISTENT, "Lignes sans en-tête"
+                )
+                if decision.cde:
+                    decision = Decision(webn, "D", decision.cde, "", "")
+            else:
+                decision = order_import(conn, header, lines, at=at, source=pair.stem, problem=problem)
+            outbox_add(conn, "ORDACK", ack_record(decision, at), at=at)
+            report.acks[decision.status] += 1
+            detail = (
+                f" {decision.reason} {decision.message}" if decision.status == "R" else f" {decision.cde}"
+            )
+            log_event(conn, at, "order", f"{pair.stem}: {decision.webn} -> {decision.status}{detail}")
+    elif pair.file == "ORDANN":
+        for record in records:
+            webn, line = str(record["OAWEBN"]), int(record["OALIGN"])
+            qty = int(record["OAQTE"]) if line and int(record["OAQTE"]) > 0 else None
+            try:
+                events = order_cancel(conn, webn, line=line or None, qty=qty, at=at, strict=False)
+            except SimulatorError as exc:  # an unknown order or line: the AS400 answers nothing
+                log_event(
+                    conn, at, "import", f"{pair.stem}: cancellation of {webn} line {line} ignored: {exc}"
+                )
+                continue
+            report.cancelled_lines += len(events)
+            log_event(conn, at, "order", f"{pair.stem}: {webn} line {line}: {len(events)} line(s) cancelled")
+    elif pair.file == "RTNIMP":
+        for record in records:
+            if return_announce(conn, config, record, at=at, source=pair.stem):
+                report.returns_expected += 1
+
+
+def group_orders(
+    records: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any] | None, list[dict[str, Any]], str]]:
+    """ORDIMP records as (H record, its L records, a problem); L records before any H form their own group."""
+    groups: list[tuple[dict[str, Any] | None, list[dict[str, Any]], list[str]]] = []
+    for record in records:
+        if "OHTYPE" in record:
+            groups.append((record, [], []))
+            continue
+        header = groups[-1][0] if groups else None
+        if header is None:
+            if groups and groups[-1][1] and groups[-1][1][0]["OLWEBN"] == record["OLWEBN"]:
+                groups[-1][1].append(record)
+            else:
+                groups.append((None, [record], []))
+            continue
+        if record["OLWEBN"] != header["OHWEBN"]:
+            groups[-1][2].append(f"Ligne {int(record['OLLIGN']):03d} d'une autre commande")
+            continue
+        groups[-1][1].append(record)
+    return [(h, lines, problems[0] if problems else "") for h, lines, problems in groups]
