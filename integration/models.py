@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class FileRun(models.Model):
@@ -34,7 +35,7 @@ class FileRun(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     record_count = models.PositiveIntegerField(default=0)
     taken_at = models.DateTimeField(null=True, blank=True, help_text="CTCDAT/CTCTIM of the control record")
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
     counts = models.JSONField(default=dict, blank=True, help_text="What the run did: created, updated...")

@@ -1,0 +1,251 @@
+"""Applying the AS400's exports from ``OUT/``: each pair at most once, whole or not at all, in order.
+
+For each file name, ready pairs are taken in sequence order, and each one:
+
+1. already applied (a file run says so): only archived — a previous run stopped between its
+   commit and the archive; the same name with other content is quarantined and alerted;
+2. read and verified through the exchange port; a pair that fails (size, count, hash, a field
+   that does not decode) is quarantined and alerted;
+3. a delta after a gap in the sequence is quarantined and alerted (the changes in the missing
+   file would be lost); a full extract heals a gap;
+4. a delta taken before the newest full extract applied is ignored (the full one already says
+   more); a file older than one already applied is ignored likewise;
+5. applied by the file's applier and recorded as a file run in one transaction — the run's
+   unique constraint makes a second process that raced for the same pair roll back — then
+   archived.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integration.codec import RecordCodec, RecordError
+from integration.exchange import ExchangeFolder, PairRefused, get_exchange_folder
+from integration.exchange.base import VerifiedPair
+from integration.files import PairName
+from integration.models import Alert, FileRun
+from integration.services import alert_raise
+from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
+
+logger = logging.getLogger(__name__)
+
+Applier = Callable[[VerifiedPair, dict[str, list[Any]], Progress | None], ApplyResult]
+
+
+def _apply_items(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
+    return catalogue_apply_items(columns=columns, full=pair.control.is_full, progress=progress)
+
+
+def _apply_stock(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
+    taken_at = pair.control.created_at
+    assert taken_at is not None  # a control record without a date is refused by the port
+    return stock_apply_extract(
+        columns=columns, full=pair.control.is_full, taken_at=taken_at, progress=progress
+    )
+
+
+#: What applies each file, in the order files are taken (items before their stock).
+APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "STKBAL": _apply_stock}
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    runs: list[FileRun]
+
+    def lines(self) -> list[str]:
+        out = []
+        for run in self.runs:
+            line = f"{run.file}_{run.seq:06d} {run.kind or '-'} {run.outcome}: {run.record_count} records"
+            if run.counts:
+                line += " (" + ", ".join(f"{k} {v}" for k, v in run.counts.items()) + ")"
+            if run.duration_seconds is not None:
+                line += f" in {run.duration_seconds:.2f}s"
+            if run.error:
+                line += f" — {run.error}"
+            out.append(line)
+        return out
+
+
+def exchange_sync(
+    *,
+    files: Sequence[str] | None = None,
+    folder: ExchangeFolder | None = None,
+    progress_factory: Callable[[str, int], Progress] | None = None,
+) -> SyncReport:
+    """Apply every ready pair of ``files`` (default: every file with an applier) now."""
+    folder = folder or get_exchange_folder()
+    runs: list[FileRun] = []
+    for file in files or list(APPLIERS):
+        if file not in APPLIERS:
+            raise ValueError(f"no applier for {file} (known: {', '.join(APPLIERS)})")
+        for name in folder.ready_pairs("OUT", file=file):
+            run = _sync_pair(folder, name, progress_factory)
+            if run is not None:
+                runs.append(run)
+    return SyncReport(runs)
+
+
+def _last_applied(file: str) -> FileRun | None:
+    return (
+        FileRun.objects.filter(direction=FileRun.Direction.OUT, file=file, outcome=FileRun.Outcome.APPLIED)
+        .order_by("-seq")
+        .first()
+    )
+
+
+def _newest_full(file: str) -> FileRun | None:
+    return (
+        FileRun.objects.filter(
+            direction=FileRun.Direction.OUT, file=file, outcome=FileRun.Outcome.APPLIED, kind="F"
+        )
+        .order_by("-taken_at", "-seq")
+        .first()
+    )
+
+
+def _sync_pair(
+    folder: ExchangeFolder, name: PairName, progress_factory: Callable[[str, int], Progress] | None
+) -> FileRun | None:
+    done = FileRun.objects.filter(
+        direction=FileRun.Direction.OUT,
+        file=name.file,
+        seq=name.seq,
+        outcome__in=[FileRun.Outcome.APPLIED, FileRun.Outcome.IGNORED],
+    ).first()
+    started = timezone.now()
+    try:
+        pair = folder.read_pair(name)
+    except PairRefused as refused:
+        return _quarantine(folder, name, refused.reason, kind="file_refused")
+    if done is not None:
+        if done.checksum == pair.sha256:
+            folder.archive(name)  # the previous run stopped between its commit and the archive
+            return None
+        return _quarantine(
+            folder, name, f"{name.stem} was already applied with other content (SHA-256 {done.checksum[:12]}…)",
+            kind="sequence_reused", pair=pair,
+        )  # fmt: skip
+
+    last = _last_applied(name.file)
+    control = pair.control
+    if last is not None and not control.is_full and name.seq > last.seq + 1:
+        return _quarantine(
+            folder, name,
+            f"sequence gap: {_missing(name.file, last.seq, name.seq)} never arrived after {last.seq:06d}; "
+            "a delta cannot be applied over missing changes (the next full extract will heal it)",
+            kind="sequence_gap", pair=pair,
+        )  # fmt: skip
+    newest_full = _newest_full(name.file)
+    stale = ""
+    if last is not None and name.seq < last.seq:
+        stale = f"older than {last.file}_{last.seq:06d}, already applied"
+    elif (
+        not control.is_full
+        and newest_full is not None
+        and newest_full.taken_at
+        and control.created_at
+        and (control.created_at < newest_full.taken_at)
+    ):
+        stale = f"a delta taken before the full extract {name.file}_{newest_full.seq:06d}"
+    if stale:
+        run = _record(pair, FileRun.Outcome.IGNORED, error=stale, started=started)
+        if run is not None:
+            folder.archive(name)
+        return run
+
+    codec = RecordCodec.for_file(name.file, folder.ccsid)
+    try:
+        columns = codec.decode_columns(pair.data, source=name.dat)
+    except RecordError as exc:  # the port verified it, so this is a codec disagreement: refuse anyway
+        return _quarantine(folder, name, str(exc), kind="file_refused", pair=pair)
+    progress = progress_factory(name.stem, control.count) if progress_factory else None
+    try:
+        with transaction.atomic():
+            result = APPLIERS[name.file](pair, columns, progress)
+            run = _record(pair, FileRun.Outcome.APPLIED, started=started, result=result)
+            if run is None:
+                raise _AlreadyApplied
+    except _AlreadyApplied:
+        logger.info("%s was applied by another process meanwhile", name.stem)
+        return None
+    if result.quality:
+        summary = ", ".join(f"{k} {v['count']}" for k, v in result.quality.items())
+        alert_raise(
+            kind="data_quality",
+            subject=name.stem,
+            message=f"{name.stem}: {summary}",
+            severity=Alert.Severity.INFO,
+        )
+    folder.archive(name)
+    return run
+
+
+class _AlreadyApplied(Exception):
+    pass
+
+
+def _missing(file: str, last: int, seq: int) -> str:
+    if seq - last == 2:
+        return f"{file}_{last + 1:06d}"
+    return f"{file}_{last + 1:06d} to {file}_{seq - 1:06d}"
+
+
+def _record(
+    pair: VerifiedPair, outcome: str, *, started: datetime, error: str = "", result: ApplyResult | None = None
+) -> FileRun | None:
+    """The file run of an applied or ignored pair; None if another process recorded it first."""
+    try:
+        with transaction.atomic():
+            return FileRun.objects.create(
+                file=pair.name.file,
+                seq=pair.name.seq,
+                direction=FileRun.Direction.OUT,
+                kind=pair.control.kind,
+                checksum=pair.sha256,
+                size_bytes=pair.size,
+                record_count=pair.control.count,
+                taken_at=pair.control.created_at,
+                finished_at=timezone.now(),
+                started_at=started,
+                outcome=outcome,
+                counts=result.counts if result else {},
+                quality=result.quality if result else {},
+                error=error,
+            )
+    except IntegrityError:
+        return None
+    finally:
+        logger.info("%s %s in %.2fs", pair.name.stem, outcome, (timezone.now() - started).total_seconds())
+
+
+def _quarantine(
+    folder: ExchangeFolder, name: PairName, reason: str, *, kind: str, pair: VerifiedPair | None = None
+) -> FileRun:
+    folder.quarantine(name, reason)
+    run = FileRun.objects.create(
+        file=name.file,
+        seq=name.seq,
+        direction=FileRun.Direction.OUT,
+        kind=pair.control.kind if pair else "",
+        checksum=pair.sha256 if pair else "",
+        size_bytes=pair.size if pair else 0,
+        record_count=pair.control.count if pair else 0,
+        taken_at=pair.control.created_at if pair else None,
+        finished_at=timezone.now(),
+        outcome=FileRun.Outcome.QUARANTINED,
+        error=reason,
+    )
+    alert_raise(
+        kind=kind,
+        subject=name.stem,
+        message=f"{name.stem} quarantined: {reason}",
+        severity=Alert.Severity.CRITICAL,
+    )
+    return run

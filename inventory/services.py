@@ -1,0 +1,235 @@
+"""Writes of the inventory: the AS400's item master and stock extracts applied to the catalogue.
+
+Both appliers take the columns of a decoded extract (``RecordCodec.decode_columns``), write only
+AS400-owned fields (``integration.ownership``), and return what they did and the data quality
+findings, for the file run that records them. They run inside the caller's transaction: a file
+is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from integration.codec import to_date
+from integration.ownership import System, check_product_write
+from inventory.models import Category, ItemMapping, Location, Product, StockLevel
+
+Progress = Callable[[int], None]
+QUALITY_SAMPLE = 20  # examples kept per finding, so that a report stays readable
+
+
+@dataclass
+class ApplyResult:
+    """What an applier did (``counts``) and what looked wrong in the data (``quality``)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def finding(self, name: str, examples: Sequence[object], total: int | None = None) -> None:
+        if examples or total:
+            self.quality[name] = {"count": total if total is not None else len(examples),
+                                  "examples": [str(e) for e in list(examples)[:QUALITY_SAMPLE]]}  # fmt: skip
+
+
+def ean13_is_valid(ean: str) -> bool:
+    """True for 13 digits whose last is the EAN-13 check digit of the first 12."""
+    if len(ean) != 13 or not ean.isdigit():
+        return False
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(ean[:12]))
+    return (10 - total % 10) % 10 == int(ean[12])
+
+
+# --- Item master (ITMMST) ---------------------------------------------------------------------
+
+ITEM_FIELDS = ["ean", "as400_description", "category", "price", "vat_code", "status", "as400_changed_on"]
+
+
+def catalogue_apply_items(
+    *, columns: dict[str, list[Any]], full: bool, progress: Progress | None = None
+) -> ApplyResult:
+    """Apply an ITMMST extract: create or update products' AS400 fields, new families, mappings.
+
+    A family seen for the first time becomes a category at stage ``off``. A new item is mapped
+    with its item number as SKU unless ``INVENTORY_AUTO_MAP`` is off. A full extract is the whole
+    item master: an item it no longer lists is marked delisted.
+    """
+    check_product_write(System.AS400, ITEM_FIELDS)
+    result = ApplyResult()
+    items: list[str] = columns["IMITEM"]
+    count = len(items)
+
+    duplicates = [item for item, n in Counter(items).items() if n > 1]
+    result.finding("duplicate_item_numbers", duplicates)
+    eans = [f"{e:013d}" if e else "" for e in columns["IMEAN"]]
+    result.finding(
+        "invalid_ean_check_digit",
+        [f"{i} {e}" for i, e in zip(items, eans, strict=True) if e and not ean13_is_valid(e)],
+    )
+    ean_counts = Counter(e for e in eans if e)
+    result.finding("duplicate_eans", [f"{e} ×{n}" for e, n in ean_counts.items() if n > 1])
+    families = [f.strip() for f in columns["IMFAMC"]]
+    result.finding("items_without_family", [i for i, f in zip(items, families, strict=True) if not f])
+
+    new_families = sorted(
+        {f for f in families if f} - set(Category.objects.values_list("family_code", flat=True))
+    )
+    Category.objects.bulk_create([Category(family_code=f) for f in new_families], ignore_conflicts=True)
+    category_ids = dict(Category.objects.values_list("family_code", "id"))
+    result.counts["new_categories"] = len(new_families)
+
+    existing = set(Product.objects.filter(item_number__in=items).values_list("item_number", flat=True))
+    products = []
+    for i in range(count):
+        changed_on = columns["IMDTCH"][i]
+        products.append(
+            Product(
+                item_number=items[i],
+                ean=eans[i],
+                as400_description=columns["IMDESC"][i],
+                category_id=category_ids.get(families[i]),
+                price=Decimal(columns["IMPRIX"][i]),
+                vat_code=columns["IMTVA"][i],
+                status=columns["IMSTAT"][i] or Product.Status.ACTIVE,
+                as400_changed_on=to_date(changed_on) if changed_on else None,
+            )
+        )
+    batch = 2000
+    for start in range(0, count, batch):
+        Product.objects.bulk_create(
+            products[start : start + batch],
+            update_conflicts=True,
+            unique_fields=["item_number"],
+            update_fields=[f if f != "category" else "category_id" for f in ITEM_FIELDS],
+        )
+        if progress:
+            progress(min(batch, count - start))
+    result.counts["created"] = len(set(items) - existing)
+    result.counts["updated"] = len(existing)
+
+    if full:
+        delisted = (
+            Product.objects.exclude(item_number__in=items)
+            .exclude(status=Product.Status.DELISTED)
+            .update(status=Product.Status.DELISTED)
+        )
+        result.counts["delisted_missing_from_full"] = delisted
+
+    if getattr(settings, "INVENTORY_AUTO_MAP", True):
+        result.counts["mapped"] = _map_new_items(result)
+    return result
+
+
+def _map_new_items(result: ApplyResult) -> int:
+    """Map every unmapped item with its item number as SKU, unless that SKU is someone else's."""
+    unmapped = list(Product.objects.filter(mapping__isnull=True).values_list("id", "item_number"))
+    taken = set(ItemMapping.objects.filter(sku__in=[n for _, n in unmapped]).values_list("sku", flat=True))
+    ItemMapping.objects.bulk_create(
+        [ItemMapping(product_id=pk, sku=number) for pk, number in unmapped if number not in taken],
+        batch_size=2000,
+    )
+    result.finding("sku_already_mapped_to_another_item", sorted(taken))
+    return len(unmapped) - len(taken)
+
+
+# --- Stock (STKBAL) ---------------------------------------------------------------------------
+
+_STAGE_TABLE = "stkbal_stage"
+
+
+def stock_apply_extract(
+    *, columns: dict[str, list[Any]], full: bool, taken_at: datetime, progress: Progress | None = None
+) -> ApplyResult:
+    """Apply a STKBAL extract to the stock levels, in the caller's transaction.
+
+    The rows go to a temporary table (``COPY`` on PostgreSQL), then one statement writes every
+    pair whose figures changed; unchanged pairs are not rewritten. A full extract is the whole
+    picture: a pair it does not carry no longer has stock. Stock for an item or a location we do
+    not know is reported, not applied.
+    """
+    result = ApplyResult()
+    items, locations = columns["SBITEM"], columns["SBMAG"]
+    on_hand, promised = columns["SBQOH"], columns["SBQRS"]
+    count = len(items)
+    result.counts["records"] = count
+    negatives = [f"{items[i]}@{locations[i]:03d}: {on_hand[i]}" for i in range(count) if on_hand[i] < 0]
+    result.finding("negative_on_hand", negatives[:QUALITY_SAMPLE], total=len(negatives))
+    pairs = Counter(zip(items, locations, strict=True))
+    duplicates = [f"{i}@{m:03d}" for (i, m), n in pairs.items() if n > 1]
+    result.finding("duplicate_pairs", duplicates)
+    rows: list[tuple[str, int, int, int]] = list(zip(items, locations, on_hand, promised, strict=True))
+    if duplicates:  # the last record of a pair wins, as it would on the AS400's own file
+        rows = list({(r[0], r[1]): r for r in rows}.values())
+
+    vendor = connection.vendor
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_STAGE_TABLE} (item varchar(15) NOT NULL, location integer NOT NULL, "
+            "on_hand integer NOT NULL, promised integer NOT NULL)"
+        )
+        if vendor == "postgresql":
+            with cursor.cursor.copy(
+                f"COPY {_STAGE_TABLE} (item, location, on_hand, promised) FROM STDIN"
+            ) as copy:
+                for n, row in enumerate(rows, 1):
+                    copy.write_row(row)
+                    if progress and n % 50_000 == 0:
+                        progress(50_000)
+        else:
+            cursor.executemany(f"INSERT INTO {_STAGE_TABLE} VALUES (%s, %s, %s, %s)", rows)
+        if progress:
+            progress(count % 50_000 if vendor == "postgresql" else count)
+
+        stock, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
+        cursor.execute(
+            f"SELECT s.item, s.location FROM {_STAGE_TABLE} s LEFT JOIN {product} p ON p.item_number = s.item "
+            f"WHERE p.id IS NULL ORDER BY s.item, s.location"
+        )
+        unknown_items = cursor.fetchall()
+        result.finding(
+            "stock_for_unknown_items",
+            [f"{i}@{m:03d}" for i, m in unknown_items[:QUALITY_SAMPLE]],
+            total=len(unknown_items),
+        )
+        cursor.execute(
+            f"SELECT s.location, count(*) FROM {_STAGE_TABLE} s LEFT JOIN {location} l ON l.code = s.location "
+            f"WHERE l.code IS NULL GROUP BY s.location ORDER BY s.location"
+        )
+        unknown_locations = cursor.fetchall()
+        result.finding("stock_for_unknown_locations", [f"{m:03d} ({n} records)" for m, n in unknown_locations],
+                       total=sum(n for _, n in unknown_locations))  # fmt: skip
+
+        differs = (
+            "(t.on_hand, t.promised) IS DISTINCT FROM (excluded.on_hand, excluded.promised)"
+            if vendor == "postgresql"
+            else "t.on_hand IS NOT excluded.on_hand OR t.promised IS NOT excluded.promised"
+        )
+        cursor.execute(
+            f"INSERT INTO {stock} AS t (product_id, location_id, on_hand, promised, as_of) "
+            f"SELECT p.id, l.code, s.on_hand, s.promised, %s FROM {_STAGE_TABLE} s "
+            f"JOIN {product} p ON p.item_number = s.item JOIN {location} l ON l.code = s.location "
+            f"WHERE true "  # SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT
+            f"ON CONFLICT (product_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, "
+            f"promised = excluded.promised, as_of = excluded.as_of WHERE {differs}",
+            [taken_at],
+        )
+        result.counts["written"] = cursor.rowcount
+        if full:
+            cursor.execute(
+                f"UPDATE {stock} SET on_hand = 0, promised = 0, as_of = %s "
+                f"WHERE (on_hand <> 0 OR promised <> 0) AND NOT EXISTS ("
+                f"SELECT 1 FROM {_STAGE_TABLE} s JOIN {product} p ON p.item_number = s.item "
+                f"WHERE p.id = {stock}.product_id AND s.location = {stock}.location_id)",
+                [taken_at],
+            )
+            result.counts["zeroed_missing_from_full"] = cursor.rowcount
+        cursor.execute(f"DROP TABLE {_STAGE_TABLE}")
+    return result

@@ -1,0 +1,290 @@
+"""ITMMST and STKBAL from OUT/ into the catalogue: once, whole, in order, refusals quarantined.
+
+Files are written here as the AS400 writes them (real EBCDIC pairs in a real folder) and applied
+by the real sync; nothing of ours is replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integration import sync
+from integration.codec import PARIS
+from integration.models import Alert, FileRun
+from integration.sync import exchange_sync
+from inventory.models import Category, ItemMapping, Location, Product, StockLevel
+
+from .conftest import AS400Writer, item, stock
+
+pytestmark = pytest.mark.django_db
+
+NIGHT = datetime(2026, 11, 22, 3, 45, tzinfo=PARIS)
+MORNING = datetime(2026, 11, 22, 9, 15, tzinfo=PARIS)
+
+
+def levels() -> dict[tuple[str, int], tuple[int, int]]:
+    return {
+        (s.product.item_number, s.location_id): (s.on_hand, s.promised)
+        for s in StockLevel.objects.select_related("product")
+    }
+
+
+def outcomes() -> list[tuple[str, str]]:
+    return [(f"{r.file}_{r.seq:06d}", r.outcome) for r in FileRun.objects.order_by("id")]
+
+
+def test_an_item_master_creates_products_categories_off_and_mappings(
+    as400_out: AS400Writer, exchange_dir: Path
+) -> None:
+    as400_out(
+        "ITMMST",
+        1,
+        [item("A1", IMEAN=3017620422003, IMPRIX="19.99", IMDESC="Crème brûlée"), item("B2", IMFAMC="F002")],
+    )
+
+    report = exchange_sync(files=["ITMMST"])
+
+    assert [r.outcome for r in report.runs] == ["applied"]
+    a1 = Product.objects.get(item_number="A1")
+    assert (a1.ean, str(a1.price), a1.as400_description, a1.category.family_code) == (
+        "3017620422003",
+        "19.99",
+        "Crème brûlée",
+        "F001",
+    )  # type: ignore[union-attr]
+    assert set(Category.objects.values_list("family_code", "rollout_stage")) == {
+        ("F001", "off"),
+        ("F002", "off"),
+    }
+    assert set(ItemMapping.objects.values_list("sku", flat=True)) == {"A1", "B2"}
+    assert sorted(p.name for p in (exchange_dir / "OUT" / "ARCHIVE").iterdir()) == [
+        "ITMMST_000001.DAT",
+        "ITMMST_000001.OK",
+    ]
+    assert list((exchange_dir / "OUT").glob("*.DAT")) == []
+
+
+def test_an_item_import_never_writes_storefront_fields(as400_out: AS400Writer) -> None:
+    as400_out("ITMMST", 1, [item("A1", IMPRIX="10.00")])
+    exchange_sync(files=["ITMMST"])
+    Product.objects.filter(item_number="A1").update(title="Le beau titre", attributes={"colour": "rouge"})
+    as400_out("ITMMST", 2, [item("A1", IMPRIX="12.50", IMDESC="Nouveau libellé")], kind="D")
+
+    exchange_sync(files=["ITMMST"])
+
+    a1 = Product.objects.get(item_number="A1")
+    assert (str(a1.price), a1.as400_description) == ("12.50", "Nouveau libellé")
+    assert (a1.title, a1.attributes) == ("Le beau titre", {"colour": "rouge"})
+
+
+def test_a_full_item_master_delists_what_it_no_longer_lists(as400_out: AS400Writer) -> None:
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("ITMMST", 2, [item("A1")])
+
+    exchange_sync(files=["ITMMST"])
+
+    assert dict(Product.objects.values_list("item_number", "status")) == {"A1": "A", "B2": "D"}
+
+
+def test_item_data_quality_is_reported_per_run(as400_out: AS400Writer) -> None:
+    as400_out(
+        "ITMMST",
+        1,
+        [
+            item("A1", IMEAN=3017620422003),
+            item("A2", IMEAN=3017620422003),  # the same EAN twice
+            item("A3", IMEAN=3017620422004),  # wrong check digit
+            item("A4", IMFAMC=""),  # no family
+        ],
+    )
+
+    run = exchange_sync(files=["ITMMST"]).runs[0]
+
+    assert run.quality["duplicate_eans"] == {"count": 1, "examples": ["3017620422003 ×2"]}
+    assert run.quality["invalid_ean_check_digit"] == {"count": 1, "examples": ["A3 3017620422004"]}
+    assert run.quality["items_without_family"] == {"count": 1, "examples": ["A4"]}
+    assert Alert.objects.get(kind="data_quality").subject == "ITMMST_000001"
+
+
+def test_a_full_stock_extract_is_the_whole_picture(as400_out: AS400Writer, locations: list[Location]) -> None:
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10, 2), stock("A1", 1, 3), stock("B2", 900, 4)], at=NIGHT)
+    exchange_sync()
+    as400_out("STKBAL", 2, [stock("A1", 900, 8, 1)], at=NIGHT.replace(day=23))
+
+    report = exchange_sync()
+
+    assert levels() == {("A1", 900): (8, 1), ("A1", 1): (0, 0), ("B2", 900): (0, 0)}
+    assert report.runs[0].counts["zeroed_missing_from_full"] == 2
+    assert StockLevel.objects.get(product__item_number="A1", location_id=900).as_of == NIGHT.replace(day=23)
+
+
+def test_a_delta_changes_only_what_it_carries(as400_out: AS400Writer, locations: list[Location]) -> None:
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10), stock("B2", 900, 4)], at=NIGHT)
+    as400_out("STKBAL", 2, [stock("A1", 900, 7)], kind="D", at=MORNING)
+
+    exchange_sync()
+
+    assert levels() == {("A1", 900): (7, 0), ("B2", 900): (4, 0)}
+    assert StockLevel.objects.get(product__item_number="B2").as_of == NIGHT
+
+
+def test_stock_for_unknown_items_or_locations_is_reported_not_applied(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out(
+        "STKBAL", 1, [stock("A1", 900, -2), stock("ZZ", 900, 5), stock("A1", 77, 5), stock("A1", 900, 3)]
+    )
+
+    run = exchange_sync().runs[1]
+
+    assert levels() == {("A1", 900): (3, 0)}  # the last record of a duplicated pair wins
+    assert run.quality["stock_for_unknown_items"] == {"count": 1, "examples": ["ZZ@900"]}
+    assert run.quality["stock_for_unknown_locations"] == {"count": 1, "examples": ["077 (1 records)"]}
+    assert run.quality["negative_on_hand"]["count"] == 1
+    assert run.quality["duplicate_pairs"] == {"count": 1, "examples": ["A1@900"]}
+
+
+def test_each_file_is_applied_at_most_once_even_when_delivered_again(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)])
+    exchange_sync()
+    StockLevel.objects.update(on_hand=99)  # so that a second application would show
+    archive = exchange_dir / "OUT" / "ARCHIVE"
+    for part in ("DAT", "OK"):  # the same pair shows up again in OUT/ (a copy left behind)
+        (exchange_dir / "OUT" / f"STKBAL_000001.{part}").write_bytes(
+            (archive / f"STKBAL_000001.{part}").read_bytes()
+        )
+        (archive / f"STKBAL_000001.{part}").unlink()
+
+    second = exchange_sync()
+    third = exchange_sync()
+
+    assert second.runs == third.runs == []
+    assert levels() == {("A1", 900): (99, 0)}
+    assert outcomes() == [("ITMMST_000001", "applied"), ("STKBAL_000001", "applied")]
+    assert (archive / "STKBAL_000001.DAT").exists()
+
+
+def test_the_same_name_with_other_content_is_quarantined(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    exchange_sync()
+    (exchange_dir / "OUT" / "ARCHIVE" / "ITMMST_000001.OK").rename(exchange_dir / "ITMMST_000001.OK.kept")
+    (exchange_dir / "OUT" / "ARCHIVE" / "ITMMST_000001.DAT").rename(exchange_dir / "ITMMST_000001.DAT.kept")
+    as400_out("ITMMST", 1, [item("A1", IMPRIX="1.00")])
+
+    exchange_sync()
+
+    assert outcomes()[-1] == ("ITMMST_000001", "quarantined")
+    assert str(Product.objects.get().price) == "10.00"
+    assert Alert.objects.filter(kind="sequence_reused", subject="ITMMST_000001").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda b: b[:-1], "not a whole number"),
+        (lambda b: b[:-36], "counts 2 records"),
+        (lambda b: b[:18] + b"\x00\x00\x00\x09\x9c" + b[23:], "CTHASH"),
+        (lambda b: b[:22] + b"\x07" + b[23:], "SBQOH"),
+    ],
+    ids=["truncated", "missing-record", "hash", "bad-sign"],
+)
+def test_a_broken_stock_file_is_quarantined_with_its_reason_and_nothing_is_applied(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location], damage: Any, reason: str
+) -> None:
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10), stock("B2", 900, 4)])
+    exchange_sync()
+    dat = as400_out("STKBAL", 2, [stock("A1", 900, 1), stock("B2", 900, 1)], kind="D")
+    dat.write_bytes(damage(dat.read_bytes()))
+
+    report = exchange_sync()
+
+    assert [r.outcome for r in report.runs] == ["quarantined"]
+    assert reason in report.runs[0].error
+    assert levels() == {("A1", 900): (10, 0), ("B2", 900): (4, 0)}
+    quarantine = exchange_dir / "OUT" / "QUARANTINE"
+    assert (quarantine / "STKBAL_000002.DAT").exists()
+    assert reason in (quarantine / "STKBAL_000002.REASON.txt").read_text()
+    alert = Alert.objects.get(kind="file_refused")
+    assert (alert.subject, alert.severity) == ("STKBAL_000002", "critical")
+
+
+def test_a_delta_after_a_sequence_gap_is_quarantined_until_a_full_extract_heals_it(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)], at=NIGHT)
+    as400_out("STKBAL", 3, [stock("A1", 900, 1)], kind="D", at=MORNING)
+    exchange_sync()
+    as400_out("STKBAL", 4, [stock("A1", 900, 6)], at=MORNING.replace(hour=10))
+
+    exchange_sync()
+
+    assert outcomes()[1:] == [
+        ("STKBAL_000001", "applied"),
+        ("STKBAL_000003", "quarantined"),
+        ("STKBAL_000004", "applied"),
+    ]
+    assert "STKBAL_000002 never arrived" in FileRun.objects.get(seq=3, file="STKBAL").error
+    assert levels() == {("A1", 900): (6, 0)}
+    assert Alert.objects.filter(kind="sequence_gap").count() == 1
+
+
+def test_a_delta_older_than_the_newest_full_extract_is_ignored(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)], at=NIGHT)
+    as400_out("STKBAL", 2, [stock("A1", 900, 5)], kind="D", at=NIGHT.replace(hour=1))
+
+    exchange_sync()
+
+    assert outcomes()[1:] == [("STKBAL_000001", "applied"), ("STKBAL_000002", "ignored")]
+    assert levels() == {("A1", 900): (10, 0)}
+
+
+def test_files_are_taken_in_sequence_order(as400_out: AS400Writer, locations: list[Location]) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 2, [stock("A1", 900, 7)], kind="D", at=MORNING)
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)], at=NIGHT)
+
+    exchange_sync()
+
+    assert outcomes()[1:] == [("STKBAL_000001", "applied"), ("STKBAL_000002", "applied")]
+    assert levels() == {("A1", 900): (7, 0)}
+
+
+def test_a_failure_while_applying_leaves_nothing_half_applied(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10), stock("B2", 900, 4)])
+    exchange_sync(files=["ITMMST"])
+    real = sync.APPLIERS["STKBAL"]
+
+    def dies_after_writing(*args: Any) -> Any:  # the process dies after the stock was written
+        real(*args)
+        raise RuntimeError("killed")
+
+    monkeypatch.setitem(sync.APPLIERS, "STKBAL", dies_after_writing)
+    with pytest.raises(RuntimeError):
+        exchange_sync(files=["STKBAL"])
+
+    assert levels() == {}
+    assert outcomes() == [("ITMMST_000001", "applied")]
+    assert (exchange_dir / "OUT" / "STKBAL_000001.OK").exists()  # still there, to be applied next time
+    monkeypatch.setitem(sync.APPLIERS, "STKBAL", real)
+    exchange_sync(files=["STKBAL"])
+    assert levels() == {("A1", 900): (10, 0), ("B2", 900): (4, 0)}
