@@ -411,6 +411,9 @@ class Simulator:
                     report.exported += export_full(conn, config, file, at=t)
             with transaction(conn):
                 state_set(conn, "night:full", night)
+            # A delta due at the same instant would be empty: the full already carries everything.
+            self._job_due("delta:STKBAL", config.stkbal_delta_minutes, t, delay)
+            self._job_due("delta:ITMMST", config.itmmst_delta_minutes, t, delay)
 
         if not batch:
             with transaction(conn):

@@ -37,6 +37,8 @@ FULL_FILES = ("ITMMST", "STKBAL", "WEBORD")
 DELTA_FILES = ("ITMMST", "STKBAL")
 EVENT_FILES = ("ORDACK", "ORDSTS", "STRRTN")
 MONEY_FIELDS = {"IMPRIX", "WOTOTL"}
+# Where the platform moves what it read from OUT/ (integration.exchange): a sequence seen there is used.
+PLATFORM_OUT_SUBDIRS = ("ARCHIVE", "QUARANTINE")
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,20 @@ def seq_next(conn: sqlite3.Connection, folder: Path, file: str, *, skip: bool = 
     old exchange folder goes on after what is there).
     """
     seq = seq_last(conn, "OUT", file) + (2 if skip else 1)
-    while (folder / f"{file}_{seq:06d}.DAT").exists() or (folder / f"{file}_{seq:06d}.OK").exists():
+    while _used(folder, file, seq):
         seq += 1
     seq_record(conn, "OUT", file, seq)
     return seq
+
+
+def _used(folder: Path, file: str, seq: int) -> bool:
+    """Whether a part of that pair is in OUT/ or where the platform moves what it read from there."""
+    stem = f"{file}_{seq:06d}"
+    return any((place / f"{stem}.{ext}").exists() for place in _out_places(folder) for ext in ("DAT", "OK"))
+
+
+def _out_places(folder: Path) -> tuple[Path, ...]:
+    return (folder, *(folder / sub for sub in PLATFORM_OUT_SUBDIRS))
 
 
 # --- Writing a file ---------------------------------------------------------------------------
@@ -288,5 +300,6 @@ def outbox_flush(
 
 
 def out_has_pairs(folder: Path, file: str) -> bool:
-    """Whether OUT/ holds any pair of ``file``."""
-    return any(folder.glob(f"{file}_[0-9][0-9][0-9][0-9][0-9][0-9].OK"))
+    """Whether OUT/ (or where the platform archives it) holds any pair of ``file``."""
+    pattern = f"{file}_[0-9][0-9][0-9][0-9][0-9][0-9].OK"
+    return any(any(place.glob(pattern)) for place in _out_places(folder))

@@ -104,12 +104,25 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 def _move_pair(config: SimulatorConfig, pair: PairName, folder: Path) -> None:
-    # The .DAT first: a crash between the two leaves an .OK alone, which the next run tidies up.
+    # The .OK first, as every mover of the exchange does: a crash between the two leaves a .DAT
+    # alone in IN/, which is never opened, and which the next run sends after its .OK.
     dat, ok = config.in_dir / pair.dat, config.in_dir / pair.ok
-    if dat.exists():
-        _move(dat, folder)
     if ok.exists():
         _move(ok, folder)
+    if dat.exists():
+        _move(dat, folder)
+
+
+def _finish_interrupted_moves(config: SimulatorConfig) -> None:
+    """A .DAT left alone in IN/ whose .OK is already in DONE/ or ERR/ follows it there."""
+    for path in config.in_dir.glob("*.DAT"):
+        parsed = PairName.parse(path.name)
+        if parsed is None or (config.in_dir / parsed[0].ok).exists():
+            continue
+        for folder in (config.done_dir, config.err_dir):
+            if (folder / parsed[0].ok).exists() and not (folder / parsed[0].dat).exists():
+                _move(path, folder)
+                break
 
 
 def import_job(
@@ -117,16 +130,10 @@ def import_job(
 ) -> ImportReport:
     """Read every complete pair of IN/ once; pairs first seen less than ``delay_seconds`` ago wait."""
     report = ImportReport()
+    _finish_interrupted_moves(config)
     for pair in pending_pairs(config):
-        dat_path, ok_path = config.in_dir / pair.dat, config.in_dir / pair.ok
-        if not dat_path.exists():
-            # An .OK alone: its .DAT was already moved by a run that stopped half-way.
-            for folder in (config.done_dir, config.err_dir):
-                if (folder / pair.dat).exists():
-                    _move(ok_path, folder)
-                    break
-            else:
-                report.waiting.append(pair.stem)
+        if not (config.in_dir / pair.dat).exists():
+            report.waiting.append(pair.stem)  # an .OK without its .DAT: not a pair to read
             continue
         if delay_seconds:
             with transaction(conn):
