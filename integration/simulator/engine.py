@@ -367,9 +367,13 @@ class Simulator:
         key = f"due:{name}"
         with transaction(self.conn):
             last = state_get(self.conn, key)
-            if last is None or point > last:
+            if last is None:  # a new schedule: its first run is the next grid point (then the delay)
+                state_set(self.conn, key, epoch(t) // interval * interval)
+                return False
+            if point > last:
                 state_set(self.conn, key, point)
-            return last is not None and point > last
+                return True
+            return False
 
     def _job_next(self, name: str, interval_minutes: int, t: datetime, delay: int = 0) -> datetime:
         interval = max(1, interval_minutes) * 60

@@ -71,7 +71,7 @@ class _Attempt:
     ) -> int:
         if action == sqlite3.SQLITE_READ:
             table = (arg1 or "").upper()
-            if dbname not in ("main", LIBRARY) or table not in DDS_TABLES:
+            if dbname not in (None, "main", LIBRARY) or table not in DDS_TABLES:
                 self.unknown.add(arg1 or "?")
                 return sqlite3.SQLITE_DENY
             if table in self.locked:
