@@ -1,0 +1,131 @@
+"""The simulator's page in the Django admin: clock, faults with on/off buttons, sequences, last files.
+
+A custom, staff-only admin view (no model: the simulator's data is not the platform's), hooked
+into an :class:`~django.contrib.admin.AdminSite` by :func:`register_simulator_admin`, which adds
+its URL and an "AS400 simulator" entry to the admin index. The view only calls
+:class:`integration.simulator.Simulator`; it holds no rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from integration.simulator.config import SimulatorConfig
+from integration.simulator.engine import Simulator
+from integration.simulator.errors import SimulatorError
+from integration.simulator.exports import FULL_FILES
+from integration.simulator.faults import FAULTS
+
+URL_NAME = "as400_simulator"
+TEMPLATE = "admin/integration/as400_simulator.html"
+STEP_CHOICES = (5, 60, 24 * 60)
+
+
+def simulator_for_request() -> Simulator:
+    """The platform's simulator (paths from the settings)."""
+    return Simulator(SimulatorConfig.from_settings())
+
+
+def simulator_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
+    """The view: GET shows the status, POST performs one action and redirects back."""
+
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            _act(request)
+            return HttpResponseRedirect(request.path)
+        with simulator_for_request() as sim:
+            status = sim.status()
+        context: dict[str, Any] = {
+            **site.each_context(request),
+            "title": "AS400 simulator",
+            "status": status,
+            "faults": [(state, FAULTS[state.name]) for state in status.faults],
+            "step_choices": STEP_CHOICES,
+            "full_files": FULL_FILES,
+        }
+        return TemplateResponse(request, TEMPLATE, context)
+
+    return view
+
+
+def _act(request: HttpRequest) -> None:
+    data = request.POST
+    action = data.get("action", "")
+    try:
+        with simulator_for_request() as sim:
+            if action == "fault_on":
+                state = sim.fault_on(
+                    data.get("name", ""), value=data.get("value") or None, file=data.get("file") or None
+                )
+                messages.success(request, state.describe())
+            elif action == "fault_off":
+                messages.success(request, sim.fault_off(data.get("name", "")).describe())
+            elif action == "step":
+                messages.success(request, sim.step(minutes=_minutes(data.get("minutes", ""))).summary())
+            elif action == "import":
+                messages.success(request, sim.import_now().summary())
+            elif action == "export_full":
+                written = sim.export("full", data.get("file", ""))
+                messages.success(request, "Wrote " + ", ".join(f.name for f in written))
+            elif action == "seed":
+                messages.success(request, sim.seed().message)
+            else:
+                messages.error(request, f"Unknown action {action!r}.")
+    except SimulatorError as exc:
+        messages.error(request, str(exc))
+
+
+def _minutes(text: str) -> int:
+    try:
+        minutes = int(text)
+    except ValueError:
+        raise SimulatorError(f"{text!r} is not a number of minutes") from None
+    if minutes not in STEP_CHOICES:
+        raise SimulatorError(f"step by {', '.join(map(str, STEP_CHOICES))} minutes from this page")
+    return minutes
+
+
+def register_simulator_admin(site: admin.AdminSite) -> None:
+    """Add the simulator's page to ``site``: its URL, and an entry in the index (once)."""
+    if getattr(site, "_as400_simulator_registered", False):
+        return
+    site._as400_simulator_registered = True  # type: ignore[attr-defined]
+    original_urls = site.get_urls
+    original_app_list = site.get_app_list
+
+    def get_urls() -> list[Any]:
+        page = path("as400-simulator/", site.admin_view(simulator_page(site)), name=URL_NAME)
+        return [page, *original_urls()]
+
+    def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        apps = original_app_list(request, app_label)
+        if app_label not in (None, "integration") or not site.has_permission(request):
+            return apps
+        url = reverse(f"{site.name}:{URL_NAME}")
+        entry = {
+            "name": "AS400 simulator",
+            "object_name": "AS400Simulator",
+            "admin_url": url,
+            "add_url": None,
+            "view_only": False,
+            "perms": {"add": False, "change": True, "delete": False, "view": True},
+        }
+        for app in apps:
+            if app["app_label"] == "integration":
+                app["models"].append(entry)
+                app["models"].sort(key=lambda m: m["name"])
+                return apps
+        apps.append(
+            {"name": "AS400 simulator", "app_label": "integration", "app_url": url, "has_module_perms": True,
+             "models": [entry]}
+        )  # fmt: skip
+        return apps
+
+    site.get_urls = get_urls  # type: ignore[method-assign]
+    site.get_app_list = get_app_list  # type: ignore[method-assign]
