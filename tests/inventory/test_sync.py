@@ -7,10 +7,14 @@ by the real sync; nothing of ours is replaced.
 from __future__ import annotations
 
 from datetime import datetime
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django_q.models import Schedule
 
 from integration import sync
 from integration.codec import PARIS
@@ -288,3 +292,30 @@ def test_a_failure_while_applying_leaves_nothing_half_applied(
     monkeypatch.setitem(sync.APPLIERS, "STKBAL", real)
     exchange_sync(files=["STKBAL"])
     assert levels() == {("A1", 900): (10, 0), ("B2", 900): (4, 0)}
+
+
+def test_the_command_applies_what_is_ready_and_reports_each_file(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)])
+    out = StringIO()
+
+    call_command("as400", "sync", "--no-progress", stdout=out)
+    call_command("as400", "sync", "--no-progress", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("ITMMST_000001 F applied: 1 records (new_categories 1, created 1")
+    assert lines[1].startswith("STKBAL_000001 F applied: 1 records (records 1, written 1")
+    assert lines[2] == "Nothing to apply: no ready pair in OUT/."
+
+
+def test_the_command_refuses_a_file_it_cannot_apply(exchange_dir: Path) -> None:
+    with pytest.raises(CommandError, match="no applier for ORDACK"):
+        call_command("as400", "sync", "ordack")
+
+
+def test_the_sync_is_scheduled_every_minute() -> None:
+    schedule = Schedule.objects.get(func="integration.tasks.as400_sync")
+
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)

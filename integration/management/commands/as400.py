@@ -6,6 +6,7 @@ Subcommands (``manage.py as400 <subcommand> --help`` for each):
 - ``verify FILE.DAT [--ccsid 297]``: check a ``.DAT`` against the ``.OK`` beside it.
 - ``encode --layout X FILE.jsonl OUT.DAT [--ok] [--seq N] [--kind F|D] [--fold] [--cut]``:
   write records from JSON lines (for operators who must hand-craft a file).
+- ``sync [FILE ...]``: apply every ready pair of ``OUT/`` now and report what became of each.
 
 A subcommand is an entry of :data:`SUBCOMMANDS`: a function that adds its arguments and a
 function that runs it. The work itself lives in :mod:`integration.cli` (or another service
@@ -182,16 +183,59 @@ def run_encode(command: BaseCommand, options: dict[str, Any]) -> None:
         )
 
 
+# --- sync --------------------------------------------------------------------------------------
+
+
+def configure_sync(parser: CommandParser) -> None:
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="Which files to apply (ITMMST, STKBAL); default: all of them.",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="No progress bars (they go to stderr).")
+
+
+def run_sync(command: BaseCommand, options: dict[str, Any]) -> None:
+    """Apply every ready pair now and say what became of each."""
+    from tqdm import tqdm
+
+    from integration.exchange import ExchangeError
+    from integration.sync import exchange_sync
+
+    bars: list[Any] = []
+
+    def progress_factory(name: str, total: int) -> Callable[[int], None]:
+        bar = tqdm(
+            total=total, desc=name, unit="rec", unit_scale=True, disable=options["no_progress"] or None
+        )
+        bars.append(bar)
+        return bar.update
+
+    try:
+        report = exchange_sync(
+            files=[f.upper() for f in options["files"]] or None, progress_factory=progress_factory
+        )
+    except (ExchangeError, ValueError) as exc:
+        raise OperationError(str(exc)) from exc
+    finally:
+        for bar in bars:
+            bar.close()
+    lines = report.lines()
+    command.stdout.write("\n".join(lines) if lines else "Nothing to apply: no ready pair in OUT/.")
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "decode": Subcommand("Print the records of a file as JSON lines or CSV.", configure_decode, run_decode),
     "verify": Subcommand("Check a .DAT against the .OK beside it.", configure_verify, run_verify),
     "encode": Subcommand("Write a .DAT (and its .OK) from JSON lines.", configure_encode, run_encode),
+    "sync": Subcommand("Apply every ready ITMMST/STKBAL pair of OUT/ now.", configure_sync, run_sync),
 }
 
 
 class Command(BaseCommand):
     help = "Operations on AS400 exchange files: " + ", ".join(SUBCOMMANDS) + "."
-    # An operator's tool on files: it needs neither the database nor the system checks.
+    # An operator's tool on files: the file subcommands need neither the database nor the checks.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
