@@ -226,6 +226,8 @@ def catalogue_seed(
         mark_changed(conn, "ITMMST", [])
         info = {"seed": seed, "items": items, "families": len(FAMILIES), "at": at.isoformat()}
         state_set(conn, "seeded", info)
+        # A catalogue replaced under a running exchange: full extracts at the next step tell the platform.
+        state_set(conn, "full:pending", bool(already))
     return SeedReport(
         True, seed, items, len(FAMILIES), len(LOCATIONS), len(stock_rows), time.perf_counter() - started,
         f"seeded {items} items x {len(LOCATIONS)} locations (seed {seed})",

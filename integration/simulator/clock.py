@@ -63,6 +63,14 @@ def clock_set(conn: sqlite3.Connection, moment: datetime) -> None:
     state_set(conn, CLOCK, target)
 
 
+def clock_advance(conn: sqlite3.Connection, moment: datetime) -> datetime:
+    """Move the clock to ``moment`` unless another process already moved it further; the new time."""
+    current = int(state_get(conn, CLOCK) or 0)
+    target = max(current, epoch(moment))
+    state_set(conn, CLOCK, target)
+    return from_epoch(target)
+
+
 @dataclass(frozen=True)
 class BatchWindow:
     """The nightly window, as wall-clock times in Paris."""

@@ -29,9 +29,9 @@ from integration.simulator import activity
 from integration.simulator.catalogue import SeedReport, catalogue_seed
 from integration.simulator.clock import (
     BatchWindow,
+    clock_advance,
     clock_init,
     clock_now,
-    clock_set,
     epoch,
     from_epoch,
 )
@@ -279,8 +279,8 @@ class Simulator:
                 break
             nxt = min(self._next_due(t), target)
             with transaction(self.conn):
-                clock_set(self.conn, nxt)
-            t = nxt
+                # Another process (the run loop) may have moved the shared clock further meanwhile.
+                t = clock_advance(self.conn, nxt)
         with transaction(self.conn):
             prune_log(self.conn, self.config.log_keep)
         report.end = self.now()
@@ -404,17 +404,15 @@ class Simulator:
                 state_set(conn, "night:restock", night)
                 log_event(conn, t, "batch", f"nightly batch: {report.restocked} balance(s) restocked")
 
-        if (
-            not batch
-            and not down
-            and t >= end + timedelta(seconds=delay)
-            and state_get(conn, "night:full") != night
-        ):
+        nightly = t >= end + timedelta(seconds=delay) and state_get(conn, "night:full") != night
+        if not batch and not down and (nightly or state_get(conn, "full:pending")):
             for file in FULL_FILES:
                 with transaction(conn):
                     report.exported += export_full(conn, config, file, at=t)
             with transaction(conn):
-                state_set(conn, "night:full", night)
+                if nightly:
+                    state_set(conn, "night:full", night)
+                state_set(conn, "full:pending", False)
             # A delta due at the same instant would be empty: the full already carries everything.
             self._job_due("delta:STKBAL", config.stkbal_delta_minutes, t, delay)
             self._job_due("delta:ITMMST", config.itmmst_delta_minutes, t, delay)
@@ -448,9 +446,8 @@ class Simulator:
             # An ORDACK must be later than any STKBAL extract that does not count its order yet.
             last = state_get(self.conn, "last_extract:STKBAL")
             if last is not None and last >= epoch(t):
-                t = from_epoch(last + 1)
                 with transaction(self.conn):
-                    clock_set(self.conn, t)
+                    t = clock_advance(self.conn, from_epoch(last + 1))
         result = import_job(self.conn, self.config, at=t, delay_seconds=delay)
         report.imports.append(result)
         return t

@@ -153,8 +153,11 @@ def import_job(
 def _import_pair(
     conn: sqlite3.Connection, config: SimulatorConfig, pair: PairName, *, at: datetime, report: ImportReport
 ) -> None:
-    ok_bytes = (config.in_dir / pair.ok).read_bytes()
-    data = (config.in_dir / pair.dat).read_bytes()
+    try:
+        ok_bytes = (config.in_dir / pair.ok).read_bytes()
+        data = (config.in_dir / pair.dat).read_bytes()
+    except FileNotFoundError:  # another process's import job took it meanwhile
+        return
     digest = hashlib.sha256(ok_bytes + b"\0" + data).hexdigest()
     with transaction(conn):
         seen = conn.execute(
