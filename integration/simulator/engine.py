@@ -94,7 +94,10 @@ class StepReport:
 
     def summary(self) -> str:
         parts = [f"{self.start:%Y-%m-%d %H:%M:%S} -> {self.end:%Y-%m-%d %H:%M:%S}"]
-        if self.exported:
+        if len(self.exported) > 8:
+            first, last = self.exported[0].name, self.exported[-1].name
+            parts.append(f"wrote {len(self.exported)} files ({first} ... {last})")
+        elif self.exported:
             parts.append("wrote " + ", ".join(f.name for f in self.exported))
         read = [r for r in self.imports if r.ran and (r.done or r.refused)]
         if read:
