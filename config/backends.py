@@ -6,6 +6,9 @@ reloading the settings of the running process.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import environ
@@ -27,6 +30,14 @@ def database_config(url: str) -> dict[str, Any]:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )
+        # Tests get a file too, not Django's shared-cache memory database: with one connection per
+        # thread or process, a file is what makes concurrency tests compete for the real lock. One
+        # file per test process, so that two test runs in one checkout never share (and destroy)
+        # each other's database.
+        name = str(config.get("NAME", ""))
+        if name and name != ":memory:":
+            test_name = Path(tempfile.gettempdir()) / f"{Path(name).stem}-test-{os.getpid()}.sqlite3"
+            config.setdefault("TEST", {}).setdefault("NAME", str(test_name))
     config.setdefault("TEST", {})
     return config
 

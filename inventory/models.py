@@ -111,13 +111,25 @@ class ItemMapping(models.Model):
 
 
 class StockLevel(models.Model):
-    """The newest STKBAL figures applied for one product at one location."""
+    """One product at one location: the newest STKBAL figures, and what the platform holds on it.
+
+    ``on_hand``/``promised``/``as_of`` are written only by STKBAL extracts. ``reserved`` and
+    ``in_flight`` are the platform's own counters, moved in the same statement that checks
+    availability (see ``inventory.reservations``); they sum the active reservation lines and the
+    unsettled order lines, which reconciliation checks every night.
+    """
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
     on_hand = models.IntegerField(default=0, help_text="SBQOH; can be negative")
     promised = models.IntegerField(default=0, help_text="SBQRS: what the AS400 has already promised")
-    as_of = models.DateTimeField(help_text="When the extract that carried these figures was taken")
+    as_of = models.DateTimeField(help_text="When the extract that last changed these figures was taken")
+    reserved = models.IntegerField(
+        default=0, help_text="Units of active reservation lines (expired ones until swept)"
+    )
+    in_flight = models.IntegerField(
+        default=0, help_text="Units of web orders the AS400's figures do not count yet"
+    )
 
     class Meta:
         constraints = [
@@ -153,6 +165,7 @@ class Reservation(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
         CONVERTED = "converted", "Turned into an order"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

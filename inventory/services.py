@@ -213,8 +213,8 @@ def stock_apply_extract(
             else "t.on_hand IS NOT excluded.on_hand OR t.promised IS NOT excluded.promised"
         )
         cursor.execute(
-            f"INSERT INTO {stock} AS t (product_id, location_id, on_hand, promised, as_of) "
-            f"SELECT p.id, l.code, s.on_hand, s.promised, %s FROM {_STAGE_TABLE} s "
+            f"INSERT INTO {stock} AS t (product_id, location_id, on_hand, promised, as_of, reserved, in_flight) "
+            f"SELECT p.id, l.code, s.on_hand, s.promised, %s, 0, 0 FROM {_STAGE_TABLE} s "
             f"JOIN {product} p ON p.item_number = s.item JOIN {location} l ON l.code = s.location "
             f"WHERE true "  # SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT
             f"ON CONFLICT (product_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, "

@@ -1,0 +1,65 @@
+"""Errors of the inventory, each with a stable code the API returns as it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class InventoryErrorCode(StrEnum):
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    UNKNOWN_SKU = "unknown_sku"
+    PRODUCT_NOT_SELLABLE = "product_not_sellable"
+    UNKNOWN_LOCATION = "unknown_location"
+    LOCATION_NOT_SELLING = "location_not_selling"
+    SELLING_PAUSED = "selling_paused"
+    INVALID_LINES = "invalid_lines"
+    RESERVATION_NOT_FOUND = "reservation_not_found"
+    RESERVATION_NOT_ACTIVE = "reservation_not_active"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+
+
+class InventoryError(Exception):
+    """A refused inventory operation: ``code`` for machines, the message for people."""
+
+    code: InventoryErrorCode = InventoryErrorCode.INVALID_LINES
+    status = 400
+
+    def __init__(self, message: str, *, code: InventoryErrorCode | None = None, detail: Any = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """One line that cannot be served: what was asked and what is available now."""
+
+    sku: str
+    location: int
+    requested: int
+    available: int
+
+
+class InsufficientStock(InventoryError):
+    code = InventoryErrorCode.INSUFFICIENT_STOCK
+    status = 409
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        self.shortages = shortages
+        listed = ", ".join(
+            f"{s.sku}@{s.location:03d}: {s.requested} asked, {s.available} available" for s in shortages
+        )
+        super().__init__(f"not enough stock: {listed}", detail=[s.__dict__ for s in shortages])
+
+
+class ReservationNotFound(InventoryError):
+    code = InventoryErrorCode.RESERVATION_NOT_FOUND
+    status = 404
+
+
+class ReservationNotActive(InventoryError):
+    code = InventoryErrorCode.RESERVATION_NOT_ACTIVE
+    status = 409

@@ -1,0 +1,359 @@
+"""Reservations: units held while a customer checks out, never more than is available.
+
+The check and the take are one statement per pair::
+
+    UPDATE stock SET reserved = reserved + q
+    WHERE pair AND on_hand >= promised + in_flight + reserved + safety + q
+
+On PostgreSQL the row lock it takes makes a concurrent taker wait and then re-check the condition
+against the new figures; on SQLite the transaction holds the database's write lock from its first
+statement (``transaction_mode=IMMEDIATE``). Either way a second reader between the check and the
+take cannot see the same units. The reservation's rows are inserted *before* the first take, so
+a hot pair is locked only for its update and the commit. Pairs are always taken in (product,
+location) order, so reservations over the same pairs in different orders never deadlock.
+
+Expired reservations stop counting in every read at once (see ``selectors``). Their units leave
+the ``reserved`` counter when a take finds the pair short (the pair is swept and the take tried
+again) or when the periodic clean-up runs, so no worker is needed for expiry to work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.errors import (
+    InsufficientStock,
+    InventoryError,
+    InventoryErrorCode,
+    ReservationNotActive,
+    ReservationNotFound,
+    Shortage,
+)
+from inventory.models import Reservation, ReservationLine, StockLevel
+from inventory.selectors import (
+    Pair,
+    availability_by_pair,
+    products_by_sku,
+    safety_stock_for,
+    selling_enabled,
+    selling_locations,
+    warehouse_code,
+)
+
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    location: int | None = None  # None: the warehouse (home delivery)
+
+
+@dataclass(frozen=True)
+class _Line:
+    sku: str
+    product_id: int
+    location: int
+    quantity: int
+    unit_price: object
+
+
+def reservation_ttl() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "RESERVATION_TTL_SECONDS", 15 * 60)))
+
+
+def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line]:
+    """Check the request and turn SKUs into products; merge lines for the same pair."""
+    if not lines:
+        raise InventoryError("a reservation needs at least one line", code=InventoryErrorCode.INVALID_LINES)
+    if len(lines) > MAX_LINES:
+        raise InventoryError(f"at most {MAX_LINES} lines", code=InventoryErrorCode.INVALID_LINES)
+    if not selling_enabled():
+        raise InventoryError("online selling is paused", code=InventoryErrorCode.SELLING_PAUSED)
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InventoryError(
+                f"{line.sku}: quantity must be 1 to {MAX_QUANTITY}, not {line.quantity}",
+                code=InventoryErrorCode.INVALID_LINES,
+            )
+    products = products_by_sku(skus=[line.sku for line in lines], include_pilot=include_pilot)
+    unknown = sorted({line.sku for line in lines} - set(products))
+    if unknown:
+        raise InventoryError(
+            f"not sold online: {', '.join(unknown)}",
+            code=InventoryErrorCode.UNKNOWN_SKU,
+            detail={"skus": unknown},
+        )
+    locations = selling_locations()
+    merged: dict[Pair, int] = defaultdict(int)
+    sku_of: dict[Pair, str] = {}
+    for line in lines:
+        location = warehouse_code() if line.location is None else line.location
+        if location not in locations:
+            raise InventoryError(
+                f"{line.sku}: location {location:03d} does not sell online (the warehouse, or a click-and-collect store)",
+                code=InventoryErrorCode.LOCATION_NOT_SELLING,
+                detail={"location": location},
+            )
+        pair = (products[line.sku].pk, location)
+        merged[pair] += line.quantity
+        sku_of[pair] = line.sku
+    return [
+        _Line(sku_of[pair], pair[0], pair[1], quantity, products[sku_of[pair]].price)
+        for pair, quantity in sorted(merged.items())
+    ]
+
+
+def _take(changes: dict[Pair, int], *, live_free: dict[Pair, int] | None = None) -> list[Pair]:
+    """Move ``reserved`` by each pair's change, in pair order; an increase only if available.
+
+    Returns the pairs that were short (the caller rolls back). Decreases always apply.
+    """
+    safety = safety_stock_for(p for p, q in changes.items() if q > 0)
+    short: list[Pair] = []
+    for pair, quantity in sorted(changes.items()):
+        if quantity == 0:
+            continue
+        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+        if quantity > 0:
+            need = safety.get(pair, 0) + quantity
+            rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") + need)
+            if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
+                rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
+        if rows.update(reserved=F("reserved") + quantity) != 1 and quantity > 0:
+            short.append(pair)
+    return short
+
+
+def _add_lines(reservation: Reservation, lines: list[_Line], expires_at: datetime) -> None:
+    ReservationLine.objects.bulk_create(
+        ReservationLine(
+            reservation=reservation,
+            product_id=line.product_id,
+            location_id=line.location,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            expires_at=expires_at,
+        )
+        for line in lines
+    )
+
+
+class _Short(Exception):
+    def __init__(self, pairs: list[Pair]) -> None:
+        self.pairs = pairs
+
+
+def _shortages(lines: list[_Line], short: list[Pair], now: datetime) -> InsufficientStock:
+    available = availability_by_pair(short, now=now)
+    return InsufficientStock(
+        [
+            Shortage(
+                line.sku, line.location, line.quantity, available[(line.product_id, line.location)].available
+            )
+            for line in lines
+            if (line.product_id, line.location) in set(short)
+        ]
+    )
+
+
+def _with_one_sweep(attempt, lines: list[_Line], now: datetime):  # type: ignore[no-untyped-def]
+    """Run ``attempt`` (a transaction); if a pair is short, sweep its expired units and try once more."""
+    try:
+        return attempt()
+    except _Short as short:
+        if not reservations_sweep_expired(now=now, pairs=short.pairs):
+            raise _shortages(lines, short.pairs, now) from None
+    try:
+        return attempt()
+    except _Short as short:
+        raise _shortages(lines, short.pairs, now) from None
+
+
+def reservation_create(
+    *,
+    lines: Sequence[LineRequest],
+    client: str = "",
+    idempotency_key: str = "",
+    include_pilot: bool = False,
+    live_free: dict[Pair, int] | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Hold every line's units, or none of them (:class:`InsufficientStock` lists the short lines).
+
+    The same ``idempotency_key`` from the same client returns the reservation it created; with
+    other lines it is refused.
+    """
+    now = now or timezone.now()
+    resolved = _resolve(lines, include_pilot=include_pilot)
+    if idempotency_key:
+        existing = _by_idempotency_key(client, idempotency_key, resolved)
+        if existing is not None:
+            return existing
+    expires_at = now + reservation_ttl()
+
+    def attempt() -> Reservation:
+        with transaction.atomic():
+            reservation = Reservation.objects.create(
+                client=client, idempotency_key=idempotency_key, expires_at=expires_at
+            )
+            _add_lines(reservation, resolved, expires_at)
+            short = _take(
+                {(line.product_id, line.location): line.quantity for line in resolved}, live_free=live_free
+            )
+            if short:
+                raise _Short(short)
+            return reservation
+
+    try:
+        return _with_one_sweep(attempt, resolved, now)  # type: ignore[no-any-return]
+    except IntegrityError:
+        if idempotency_key:  # the same key raced us and won: answer with its reservation
+            existing = _by_idempotency_key(client, idempotency_key, resolved)
+            if existing is not None:
+                return existing
+        raise
+
+
+def _by_idempotency_key(client: str, key: str, resolved: list[_Line]) -> Reservation | None:
+    reservation = Reservation.objects.filter(client=client, idempotency_key=key).first()
+    if reservation is None:
+        return None
+    theirs = sorted((line.product_id, line.location_id, line.quantity) for line in reservation.lines.all())
+    ours = sorted((line.product_id, line.location, line.quantity) for line in resolved)
+    if theirs != ours:
+        raise InventoryError(
+            "this Idempotency-Key was already used for another reservation",
+            code=InventoryErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    return reservation
+
+
+def reservation_get(*, reservation_id: object, client: str | None = None) -> Reservation:
+    query = Reservation.objects.filter(pk=reservation_id)
+    if client is not None:
+        query = query.filter(client=client)
+    try:
+        return query.get()
+    except (Reservation.DoesNotExist, ValidationError, ValueError):  # a malformed id does not exist either
+        raise ReservationNotFound(f"no reservation {reservation_id}") from None
+
+
+def _active_lines(reservation: Reservation) -> list[ReservationLine]:
+    return list(
+        ReservationLine.objects.select_for_update()
+        .filter(reservation=reservation, active=True)
+        .order_by("pk")
+    )
+
+
+def reservation_replace_lines(
+    *,
+    reservation: Reservation,
+    lines: Sequence[LineRequest],
+    include_pilot: bool = False,
+    live_free: dict[Pair, int] | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Replace every line, all or nothing: on a shortage the reservation is left as it was.
+
+    The time to live starts again. Replacing the lines of an expired reservation takes its
+    units afresh, if they are still there.
+    """
+    now = now or timezone.now()
+    resolved = _resolve(lines, include_pilot=include_pilot)
+    expires_at = now + reservation_ttl()
+
+    def attempt() -> Reservation:
+        with transaction.atomic():
+            locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+            if locked.status != Reservation.Status.ACTIVE:
+                raise ReservationNotActive(
+                    f"reservation {locked.pk} is {locked.get_status_display().lower()}"
+                )
+            old = _active_lines(locked)
+            changes: dict[Pair, int] = defaultdict(int)
+            for line in old:
+                changes[(line.product_id, line.location_id)] -= line.quantity
+            ReservationLine.objects.filter(pk__in=[line.pk for line in old]).update(active=False)
+            _add_lines(locked, resolved, expires_at)
+            for line in resolved:
+                changes[(line.product_id, line.location)] += line.quantity
+            short = _take(dict(changes), live_free=live_free)
+            if short:
+                raise _Short(short)
+            locked.expires_at = expires_at
+            locked.save(update_fields=["expires_at", "updated_at"])
+            return locked
+
+    return _with_one_sweep(attempt, resolved, now)  # type: ignore[no-any-return]
+
+
+def reservation_release(*, reservation: Reservation) -> Reservation:
+    """Give the units back. Releasing twice, or an expired reservation, is harmless."""
+    with transaction.atomic():
+        locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        if locked.status == Reservation.Status.CONVERTED:
+            raise ReservationNotActive(f"reservation {locked.pk} was turned into an order")
+        _release_lines(_active_lines(locked))
+        if locked.status != Reservation.Status.RELEASED:
+            locked.status = Reservation.Status.RELEASED
+            locked.save(update_fields=["status", "updated_at"])
+        return locked
+
+
+def _release_lines(lines: Iterable[ReservationLine]) -> int:
+    """Deactivate these (locked, active) lines and take their units off the counters."""
+    changes: dict[Pair, int] = defaultdict(int)
+    ids = []
+    for line in lines:
+        changes[(line.product_id, line.location_id)] -= line.quantity
+        ids.append(line.pk)
+    if not ids:
+        return 0
+    ReservationLine.objects.filter(pk__in=ids).update(active=False)
+    _take(dict(changes))
+    return -sum(changes.values())
+
+
+def reservations_sweep_expired(*, now: datetime | None = None, pairs: Iterable[Pair] | None = None) -> int:
+    """Release the units of expired reservation lines (of these pairs, or all). Returns the units freed.
+
+    Each line is released exactly once, also with several sweepers at work: lines are locked
+    before they are read as active.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        query = ReservationLine.objects.select_for_update().filter(active=True, expires_at__lte=now)
+        if pairs is not None:
+            pairs = list(pairs)
+            if not pairs:
+                return 0
+            query = query.filter(
+                product_id__in={p for p, _ in pairs}, location_id__in={loc for _, loc in pairs}
+            )
+        lines = list(query.order_by("pk"))
+        freed = _release_lines(lines)
+        Reservation.objects.filter(
+            pk__in={line.reservation_id for line in lines},
+            status=Reservation.Status.ACTIVE,
+            expires_at__lte=now,
+        ).update(status=Reservation.Status.EXPIRED)
+    return freed
+
+
+def reservation_is_expired(reservation: Reservation, *, now: datetime | None = None) -> bool:
+    return reservation.status == Reservation.Status.EXPIRED or (
+        reservation.status == Reservation.Status.ACTIVE and reservation.expires_at <= (now or timezone.now())
+    )
