@@ -63,3 +63,12 @@ def sim(config: SimulatorConfig) -> Iterator[Simulator]:
     simulator.seed()
     yield simulator
     simulator.close()
+
+
+@pytest.fixture
+def night_sim(make_config: MakeConfig) -> Iterator[Simulator]:
+    """A seeded simulator for steps over hours: hourly STKBAL deltas, so fewer files to write."""
+    simulator = Simulator(make_config("night", stkbal_delta_minutes=60))
+    simulator.seed()
+    yield simulator
+    simulator.close()

@@ -107,7 +107,8 @@ def test_step_writes_deltas_on_the_schedule(sim: Simulator) -> None:
     assert read_control(sim.config, "STKBAL", 1).time == 100500
 
 
-def test_nightly_full_extracts_come_after_the_batch_window(sim: Simulator) -> None:
+def test_nightly_full_extracts_come_after_the_batch_window(night_sim: Simulator) -> None:
+    sim = night_sim
     sim.step(minutes=(24 + 3) * 60 + 29 - 10 * 60)  # to Tuesday 03:29: the window is still on
     before = {f: latest_seq(sim.config, f) for f in ("ITMMST", "STKBAL", "WEBORD")}
 
@@ -128,7 +129,8 @@ def test_nightly_full_extracts_come_after_the_batch_window(sim: Simulator) -> No
     assert fulls == [1, 2]  # one a night
 
 
-def test_no_delta_is_written_during_the_batch_window(sim: Simulator) -> None:
+def test_no_delta_is_written_during_the_batch_window(night_sim: Simulator) -> None:
+    sim = night_sim
     sim.step(minutes=15 * 60)  # Tuesday 01:00
     count = latest_seq(sim.config, "STKBAL")
 
@@ -178,7 +180,7 @@ def test_store_sales_are_reproducible(make_config: Callable[..., SimulatorConfig
 
 
 def test_stores_do_not_sell_at_night(make_config: Callable[..., SimulatorConfig]) -> None:
-    with Simulator(make_config(store_sales_per_hour=600)) as sim:
+    with Simulator(make_config(store_sales_per_hour=60, stkbal_delta_minutes=60)) as sim:
         sim.seed()
         sim.step(minutes=10 * 60 + 30)  # to 20:30, the stores closed
 

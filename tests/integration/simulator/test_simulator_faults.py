@@ -62,7 +62,8 @@ def test_sql_refuses_internal_tables_and_writes(sim: Simulator) -> None:
     assert sim.conn.execute("SELECT COUNT(*) FROM STKBAL").fetchone()[0] == sim.config.items * 31
 
 
-def test_the_batch_window_makes_sql_reads_fail_with_sql0913_after_waiting(sim: Simulator) -> None:
+def test_the_batch_window_makes_sql_reads_fail_with_sql0913_after_waiting(night_sim: Simulator) -> None:
+    sim = night_sim
     sim.step(minutes=TO_BATCH)
     item = item_with_stock(sim, WAREHOUSE)
 
@@ -80,7 +81,8 @@ def test_the_batch_window_makes_sql_reads_fail_with_sql0913_after_waiting(sim: S
     assert sim.read_stock(item, WAREHOUSE) is not None
 
 
-def test_the_batch_window_stops_the_import_job(sim: Simulator) -> None:
+def test_the_batch_window_stops_the_import_job(night_sim: Simulator) -> None:
+    sim = night_sim
     sim.step(minutes=TO_BATCH)
     item = item_with_stock(sim, WAREHOUSE)
     drop(sim.config, "ORDIMP", 1, order_records("WEB-NIGHT", [(item, 1, WAREHOUSE)]))

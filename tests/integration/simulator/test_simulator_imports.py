@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from integration.codec import RecordCodec, from_datetime
 from integration.control import control_for
-from integration.simulator import Simulator
+from integration.simulator import Simulator, SimulatorConfig
 from integration.simulator.testing import (
     drop,
     drop_raw,
@@ -20,6 +21,7 @@ from integration.simulator.testing import (
 )
 
 WAREHOUSE = 900
+MakeConfig = Callable[..., SimulatorConfig]
 
 
 def acks(sim: Simulator) -> dict[str, dict[str, object]]:
@@ -294,7 +296,13 @@ def test_ordann_line_zero_cancels_the_whole_order(sim: Simulator) -> None:
     assert sim.conn.execute("SELECT WOSTAT, WOQTE FROM WEBORD").fetchone()[:] == ("A", 0)
 
 
-def test_an_announced_return_is_answered_r_when_the_goods_arrive(sim: Simulator) -> None:
+def test_an_announced_return_is_answered_r_when_the_goods_arrive(make_config: MakeConfig) -> None:
+    with Simulator(make_config(return_arrival_minutes=120)) as sim:
+        sim.seed()
+        announced_return_arrives(sim)
+
+
+def announced_return_arrives(sim: Simulator) -> None:
     item = item_with_stock(sim, WAREHOUSE, 5)
     drop(sim.config, "ORDIMP", 1, order_records("WEB-R", [(item, 2, WAREHOUSE)]))
     sim.import_now()
