@@ -484,7 +484,7 @@ class Simulator:
             raise SimulatorError(f"the batch window is on ({reason}): {what}")
 
     def import_now(self) -> ImportReport:
-        """Run the import job now (and write the ORDACK it answers), as the schedule would."""
+        """Run the import job now and write what it answers (ORDACK, ORDSTS A), as the schedule would."""
         self.require_seeded()
         if fault_active(self.conn, "down"):
             return ImportReport(ran=False, reason="the AS400 is down (fault down)")
@@ -495,7 +495,7 @@ class Simulator:
         step = StepReport(start=self.now(), end=self.now())
         t = self._import(self.now(), step, delay)
         with transaction(self.conn):
-            outbox_flush(self.conn, self.config, at=t, files=("ORDACK",), delay_seconds=delay)
+            outbox_flush(self.conn, self.config, at=t, delay_seconds=delay)
         return step.imports[0]
 
     def export(self, kind: str, file: str | None = None) -> list[ExportedFile]:
