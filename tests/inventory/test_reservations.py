@@ -391,3 +391,18 @@ def test_concurrent_takes_and_releases_keep_the_counter_equal_to_the_lines() -> 
     assert not [r for r in results if r.startswith("error")], results
     held = sum(ReservationLine.objects.filter(active=True).values_list("quantity", flat=True))
     assert level("HOT").reserved == held == 2 * results.count("kept") <= 6
+
+
+def test_the_clean_up_is_scheduled_every_minute_and_frees_expired_units(catalogue: Catalogue) -> None:
+    from django_q.models import Schedule
+
+    from inventory.tasks import reservations_clean_up
+
+    catalogue.product("A", stock={900: 5})
+    reservation_create(lines=[LineRequest("A", 4)], now=NOW - timedelta(hours=1))
+
+    schedule = Schedule.objects.get(func="inventory.tasks.reservations_clean_up")
+
+    assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)
+    assert reservations_clean_up() == 4
+    assert level("A").reserved == 0
