@@ -399,7 +399,7 @@ def test_the_clean_up_is_scheduled_every_minute_and_frees_expired_units(catalogu
     from inventory.tasks import reservations_clean_up
 
     catalogue.product("A", stock={900: 5})
-    reservation_create(lines=[LineRequest("A", 4)], now=NOW - timedelta(hours=1))
+    reservation_create(lines=[LineRequest("A", 4)], now=timezone.now() - timedelta(hours=1))
 
     schedule = Schedule.objects.get(func="inventory.tasks.reservations_clean_up")
 
