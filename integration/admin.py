@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from integration.models import Alert, FileRun
 from integration.services import alert_resolve
+from integration.simulator.admin import register_simulator_admin
 
 
 @admin.register(FileRun)
@@ -45,3 +46,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# The AS400 simulator's page: a custom staff-only view (no model), see integration/simulator/admin.py.
+register_simulator_admin(admin.site)
