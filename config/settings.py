@@ -75,6 +75,12 @@ TEMPLATES = [
 # DATABASE_URL picks the backend: a SQLite file by default, postgres://... in production.
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")
 DATABASES = {"default": database_config(DATABASE_URL)}
+# The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a
+# replica. Nothing is ever written or migrated there (integration.live.LegacyRouter).
+LEGACY_DATABASE_URL = env.str("LEGACY_DATABASE_URL", default="")
+if LEGACY_DATABASE_URL:
+    DATABASES["legacy"] = database_config(LEGACY_DATABASE_URL)
+DATABASE_ROUTERS = ["integration.live.LegacyRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -128,6 +134,13 @@ AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" /
 # and the live stock reader ("none", "simulator", or "legacy" for the DB2 alias).
 AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
 AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
+AS400_LIVE_TIMEOUT = env.float("AS400_LIVE_TIMEOUT", default=0.5)  # seconds; then the projection decides
+AS400_LIVE_TABLE = env.str("AS400_LIVE_TABLE", default="ERPLIB.STKBAL")
+
+# --- Inventory ----------------------------------------------------------------------------
+RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=15 * 60)
+INVENTORY_AUTO_MAP = env.bool("INVENTORY_AUTO_MAP", default=True)  # map new items with their number as SKU
+INVENTORY_WAREHOUSE = env.int("INVENTORY_WAREHOUSE", default=900)  # the location that ships home deliveries
 # The simulator keeps its own data in its own SQLite file, apart from the platform's database.
 AS400_SIMULATOR_DB = env.path("AS400_SIMULATOR_DB", default=str(VAR_DIR / "as400sim.sqlite3"))
 

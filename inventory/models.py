@@ -244,3 +244,17 @@ class RolloutChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.what}: {self.old_value} → {self.new_value}"
+
+
+class LiveCheckCounter(models.Model):
+    """How the optional live stock check went: used, lower than the projection, or fallen back (and why)."""
+
+    outcome = models.CharField(max_length=40, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["outcome"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome}: {self.count}"

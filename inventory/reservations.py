@@ -19,6 +19,7 @@ again) or when the periodic clean-up runs, so no worker is needed for expiry to 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integration.live import LiveReadUnavailable, get_live_reader, live_check_enabled
 from inventory.errors import (
     InsufficientStock,
     InventoryError,
@@ -38,7 +40,7 @@ from inventory.errors import (
     ReservationNotFound,
     Shortage,
 )
-from inventory.models import Reservation, ReservationLine, StockLevel
+from inventory.models import LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
 from inventory.selectors import (
     Pair,
     availability_by_pair,
@@ -48,6 +50,8 @@ from inventory.selectors import (
     selling_locations,
     warehouse_code,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -67,6 +71,41 @@ class _Line:
     location: int
     quantity: int
     unit_price: object
+
+
+def live_free_for(lines: Sequence[_Line]) -> dict[Pair, int] | None:
+    """The AS400's own free figure (SBQOH - SBQRS) of each pair, read live, when the site reads live.
+
+    None when live reads are off or the AS400 cannot answer in time: the projection alone then
+    decides. Every outcome is counted (``LiveCheckCounter``) for monitoring.
+    """
+    if not live_check_enabled():
+        return None
+    numbers = dict(
+        Product.objects.filter(pk__in={line.product_id for line in lines}).values_list("pk", "item_number")
+    )
+    pairs = {(line.product_id, line.location): (numbers[line.product_id], line.location) for line in lines}
+    timeout = float(getattr(settings, "AS400_LIVE_TIMEOUT", 0.5))
+    try:
+        figures = get_live_reader().read(pairs.values(), timeout=timeout)
+    except LiveReadUnavailable as exc:
+        logger.warning("live stock check fell back to the projection (%s): %s", exc.kind, exc)
+        _count(f"fallback_{exc.kind}")
+        return None
+    _count("used")
+    return {pair: figures[item_pair].free if item_pair in figures else 0 for pair, item_pair in pairs.items()}
+
+
+def _count(outcome: str) -> None:
+    updated = LiveCheckCounter.objects.filter(outcome=outcome).update(
+        count=F("count") + 1, last_at=timezone.now()
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                LiveCheckCounter.objects.create(outcome=outcome, count=1)
+        except IntegrityError:
+            LiveCheckCounter.objects.filter(outcome=outcome).update(count=F("count") + 1)
 
 
 def reservation_ttl() -> timedelta:
@@ -202,6 +241,8 @@ def reservation_create(
         if existing is not None:
             return existing
     expires_at = now + reservation_ttl()
+    if live_free is None:
+        live_free = live_free_for(resolved)
 
     def attempt() -> Reservation:
         with transaction.atomic():
@@ -274,6 +315,8 @@ def reservation_replace_lines(
     now = now or timezone.now()
     resolved = _resolve(lines, include_pilot=include_pilot)
     expires_at = now + reservation_ttl()
+    if live_free is None:
+        live_free = live_free_for(resolved)
 
     def attempt() -> Reservation:
         with transaction.atomic():
