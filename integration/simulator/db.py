@@ -148,6 +148,16 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def schema_ready(conn: sqlite3.Connection) -> bool:
+    """Whether every table exists and the clock and speed are set (reads only, no lock taken)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    wanted = {*DDS_TABLES, *(ddl.split()[5] for ddl in INTERNAL_DDL if ddl.startswith("CREATE TABLE"))}
+    if not wanted <= names:
+        return False
+    row = conn.execute("SELECT COUNT(*) FROM SIM_STATE WHERE NAME IN ('clock', 'speed')").fetchone()
+    return bool(row[0] == 2)
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create the DDS tables and the internal ones, if missing."""
     with transaction(conn):

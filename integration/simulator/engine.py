@@ -41,6 +41,7 @@ from integration.simulator.db import (
     create_schema,
     log_event,
     prune_log,
+    schema_ready,
     state_get,
     state_set,
     transaction,
@@ -179,11 +180,14 @@ class Simulator:
         self.config = config
         config.ensure_folders()
         self.conn = connect(config.db_path)
-        create_schema(self.conn)
-        with transaction(self.conn):
-            clock_init(self.conn, config.start)
-            if state_get(self.conn, "speed") is None:
-                state_set(self.conn, "speed", config.speed)
+        # A database already set up is opened without the write lock: a live reader must not queue
+        # behind the run loop writing a full extract.
+        if not schema_ready(self.conn):
+            create_schema(self.conn)
+            with transaction(self.conn):
+                clock_init(self.conn, config.start)
+                if state_get(self.conn, "speed") is None:
+                    state_set(self.conn, "speed", config.speed)
         self.window = BatchWindow(config.batch_start, config.batch_end)
         self.reader = LiveReader(config, self.lock_state)
 

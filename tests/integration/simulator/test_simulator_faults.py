@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from decimal import Decimal
 
@@ -50,6 +51,23 @@ def test_sql_reads_the_dds_tables_as_db2_would(sim: Simulator) -> None:
     assert reading is not None
     assert (reading.on_hand, reading.promised) == (on_hand, promised)
     assert sim.read_stock("NO-SUCH-ITEM", 1) is None
+
+
+def test_a_live_read_does_not_wait_for_a_writer(sim: Simulator) -> None:
+    item = item_with_stock(sim, WAREHOUSE)
+    writer = sqlite3.connect(sim.config.db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the run loop writing a full extract, say
+    try:
+        started = time.monotonic()
+        with Simulator(sim.config) as reader:
+            reading = reader.read_stock(item, WAREHOUSE)
+        elapsed = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    assert reading is not None
+    assert elapsed < 1
 
 
 def test_sql_refuses_internal_tables_and_writes(sim: Simulator) -> None:
