@@ -142,6 +142,9 @@ def _map_new_items(result: ApplyResult) -> int:
 # --- Stock (STKBAL) ---------------------------------------------------------------------------
 
 _STAGE_TABLE = "stkbal_stage"
+_RESOLVED_TABLE = "stkbal_resolved"
+_DIFF_TABLE = "stkbal_diff"
+BULK_ROWS = 100_000  # from this many staged rows on, joins are planned for bulk
 
 
 def stock_apply_extract(
@@ -149,25 +152,28 @@ def stock_apply_extract(
 ) -> ApplyResult:
     """Apply a STKBAL extract to the stock levels, in the caller's transaction.
 
-    The rows go to a temporary table (``COPY`` on PostgreSQL), then one statement writes every
-    pair whose figures changed; unchanged pairs are not rewritten. A full extract is the whole
-    picture: a pair it does not carry no longer has stock. Stock for an item or a location we do
-    not know is reported, not applied.
+    The rows go to a temporary table (``COPY`` on PostgreSQL); then one statement rewrites the
+    pairs whose figures changed, one inserts the pairs seen for the first time, and, for a full
+    extract — the whole picture — one zeroes the pairs it no longer carries. Unchanged pairs are
+    not touched. Stock for an item or a location we do not know is reported, not applied.
     """
     result = ApplyResult()
     items, locations = columns["SBITEM"], columns["SBMAG"]
     on_hand, promised = columns["SBQOH"], columns["SBQRS"]
     count = len(items)
     result.counts["records"] = count
-    negatives = [f"{items[i]}@{locations[i]:03d}: {on_hand[i]}" for i in range(count) if on_hand[i] < 0]
-    result.finding("negative_on_hand", negatives[:QUALITY_SAMPLE], total=len(negatives))
-    pairs = Counter(zip(items, locations, strict=True))
-    duplicates = [f"{i}@{m:03d}" for (i, m), n in pairs.items() if n > 1]
-    result.finding("duplicate_pairs", duplicates)
+    negatives = [i for i, q in enumerate(on_hand) if q < 0]
+    result.finding(
+        "negative_on_hand", [f"{items[i]}@{locations[i]:03d}: {on_hand[i]}" for i in negatives[:QUALITY_SAMPLE]],
+        total=len(negatives),
+    )  # fmt: skip
     rows: list[tuple[str, int, int, int]] = list(zip(items, locations, on_hand, promised, strict=True))
-    if duplicates:  # the last record of a pair wins, as it would on the AS400's own file
-        rows = list({(r[0], r[1]): r for r in rows}.values())
+    if len(set(zip(items, locations, strict=True))) != count:  # rare: only then count the duplicates
+        pairs = Counter(zip(items, locations, strict=True))
+        result.finding("duplicate_pairs", [f"{i}@{m:03d}" for (i, m), n in pairs.items() if n > 1])
+        rows = list({(r[0], r[1]): r for r in rows}.values())  # the last record of a pair wins
 
+    stock, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
     vendor = connection.vendor
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_TABLE}")
@@ -183,53 +189,80 @@ def stock_apply_extract(
                     copy.write_row(row)
                     if progress and n % 50_000 == 0:
                         progress(50_000)
+            cursor.execute(f"ANALYZE {_STAGE_TABLE}")  # temporary tables are never analysed on their own
+            if len(rows) >= BULK_ROWS:
+                # Stock statistics lag behind a bulk load (an empty table looks empty until
+                # analysed), and a nested loop against it goes quadratic: hash joins are what a
+                # bulk extract wants, whatever the statistics say.
+                cursor.execute("SET LOCAL enable_nestloop = off")
         else:
             cursor.executemany(f"INSERT INTO {_STAGE_TABLE} VALUES (%s, %s, %s, %s)", rows)
         if progress:
-            progress(count % 50_000 if vendor == "postgresql" else count)
+            progress(len(rows) % 50_000 if vendor == "postgresql" else len(rows))
 
-        stock, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
         cursor.execute(
-            f"SELECT s.item, s.location FROM {_STAGE_TABLE} s LEFT JOIN {product} p ON p.item_number = s.item "
-            f"WHERE p.id IS NULL ORDER BY s.item, s.location"
+            f"SELECT s.item, s.location FROM {_STAGE_TABLE} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {product} p WHERE p.item_number = s.item) ORDER BY s.item, s.location"
         )
         unknown_items = cursor.fetchall()
         result.finding(
-            "stock_for_unknown_items",
-            [f"{i}@{m:03d}" for i, m in unknown_items[:QUALITY_SAMPLE]],
+            "stock_for_unknown_items", [f"{i}@{m:03d}" for i, m in unknown_items[:QUALITY_SAMPLE]],
             total=len(unknown_items),
-        )
+        )  # fmt: skip
         cursor.execute(
-            f"SELECT s.location, count(*) FROM {_STAGE_TABLE} s LEFT JOIN {location} l ON l.code = s.location "
-            f"WHERE l.code IS NULL GROUP BY s.location ORDER BY s.location"
+            f"SELECT s.location, count(*) FROM {_STAGE_TABLE} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {location} l WHERE l.code = s.location) GROUP BY s.location ORDER BY s.location"
         )
         unknown_locations = cursor.fetchall()
-        result.finding("stock_for_unknown_locations", [f"{m:03d} ({n} records)" for m, n in unknown_locations],
-                       total=sum(n for _, n in unknown_locations))  # fmt: skip
+        result.finding(
+            "stock_for_unknown_locations", [f"{m:03d} ({n} records)" for m, n in unknown_locations],
+            total=sum(n for _, n in unknown_locations),
+        )  # fmt: skip
 
-        differs = (
-            "(t.on_hand, t.promised) IS DISTINCT FROM (excluded.on_hand, excluded.promised)"
-            if vendor == "postgresql"
-            else "t.on_hand IS NOT excluded.on_hand OR t.promised IS NOT excluded.promised"
-        )
+        # The stage with our ids, then the difference with the stock in one join: the rows that
+        # are new, that changed, or (full extract) that are no longer carried. Only those are written.
+        cursor.execute(f"DROP TABLE IF EXISTS {_RESOLVED_TABLE}")
         cursor.execute(
-            f"INSERT INTO {stock} AS t (product_id, location_id, on_hand, promised, as_of, reserved, in_flight) "
-            f"SELECT p.id, l.code, s.on_hand, s.promised, %s, 0, 0 FROM {_STAGE_TABLE} s "
-            f"JOIN {product} p ON p.item_number = s.item JOIN {location} l ON l.code = s.location "
-            f"WHERE true "  # SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT
-            f"ON CONFLICT (product_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, "
-            f"promised = excluded.promised, as_of = excluded.as_of WHERE {differs}",
+            f"CREATE TEMPORARY TABLE {_RESOLVED_TABLE} AS SELECT p.id AS product_id, s.location, s.on_hand, "
+            f"s.promised FROM {_STAGE_TABLE} s JOIN {product} p ON p.item_number = s.item "
+            f"JOIN {location} l ON l.code = s.location"
+        )
+        missing = "OR (r.product_id IS NULL AND (t.on_hand <> 0 OR t.promised <> 0)) " if full else ""
+        join = "FULL JOIN" if full else "LEFT JOIN"
+        cursor.execute(f"DROP TABLE IF EXISTS {_DIFF_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_DIFF_TABLE} AS SELECT "
+            f"COALESCE(r.product_id, t.product_id) AS product_id, COALESCE(r.location, t.location_id) AS location, "
+            f"COALESCE(r.on_hand, 0) AS on_hand, COALESCE(r.promised, 0) AS promised, "
+            f"CASE WHEN t.id IS NULL THEN 1 ELSE 0 END AS is_new, "
+            f"CASE WHEN r.product_id IS NULL THEN 1 ELSE 0 END AS is_missing "
+            f"FROM {_RESOLVED_TABLE} r {join} {stock} t ON t.product_id = r.product_id AND t.location_id = r.location "
+            f"WHERE t.id IS NULL {missing}"
+            f"OR (r.product_id IS NOT NULL AND (t.on_hand <> r.on_hand OR t.promised <> r.promised))"
+        )
+        if vendor == "postgresql":
+            cursor.execute(f"ANALYZE {_DIFF_TABLE}")
+            if len(rows) >= BULK_ROWS:
+                cursor.execute("SET LOCAL enable_nestloop = on")  # the difference is small: index probes
+        cursor.execute(
+            f"UPDATE {stock} AS t SET on_hand = d.on_hand, promised = d.promised, as_of = %s FROM {_DIFF_TABLE} d "
+            f"WHERE d.is_new = 0 AND t.product_id = d.product_id AND t.location_id = d.location",
             [taken_at],
         )
-        result.counts["written"] = cursor.rowcount
+        changed = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {stock} (product_id, location_id, on_hand, promised, as_of, reserved, in_flight) "
+            f"SELECT product_id, location, on_hand, promised, %s, 0, 0 FROM {_DIFF_TABLE} WHERE is_new = 1 "
+            f"ORDER BY product_id, location",
+            [taken_at],
+        )
+        result.counts["created"] = cursor.rowcount
+        cursor.execute(f"SELECT count(*) FROM {_DIFF_TABLE} WHERE is_missing = 1")
+        zeroed = cursor.fetchone()[0]
+        result.counts["updated"] = changed - zeroed
         if full:
-            cursor.execute(
-                f"UPDATE {stock} SET on_hand = 0, promised = 0, as_of = %s "
-                f"WHERE (on_hand <> 0 OR promised <> 0) AND NOT EXISTS ("
-                f"SELECT 1 FROM {_STAGE_TABLE} s JOIN {product} p ON p.item_number = s.item "
-                f"WHERE p.id = {stock}.product_id AND s.location = {stock}.location_id)",
-                [taken_at],
-            )
-            result.counts["zeroed_missing_from_full"] = cursor.rowcount
+            result.counts["zeroed_missing_from_full"] = zeroed
+        cursor.execute(f"DROP TABLE {_DIFF_TABLE}")
+        cursor.execute(f"DROP TABLE {_RESOLVED_TABLE}")
         cursor.execute(f"DROP TABLE {_STAGE_TABLE}")
     return result

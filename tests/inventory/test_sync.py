@@ -306,7 +306,7 @@ def test_the_command_applies_what_is_ready_and_reports_each_file(
 
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("ITMMST_000001 F applied: 1 records (new_categories 1, created 1")
-    assert lines[1].startswith("STKBAL_000001 F applied: 1 records (records 1, written 1")
+    assert lines[1].startswith("STKBAL_000001 F applied: 1 records (records 1, created 1, updated 0")
     assert lines[2] == "Nothing to apply: no ready pair in OUT/."
 
 
