@@ -156,10 +156,18 @@ class SafetyStockOverride(models.Model):
     quantity = models.PositiveIntegerField()
 
     class Meta:
+        # Two partial constraints rather than NULLS NOT DISTINCT, which SQLite does not enforce.
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "location"], name="safety_override_unique_pair", nulls_distinct=False
-            )
+                fields=["product", "location"],
+                condition=Q(location__isnull=False),
+                name="safety_override_unique_pair",
+            ),
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(location__isnull=True),
+                name="safety_override_unique_everywhere",
+            ),
         ]
 
     def __str__(self) -> str:

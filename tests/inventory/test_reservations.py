@@ -406,3 +406,15 @@ def test_the_clean_up_is_scheduled_every_minute_and_frees_expired_units(catalogu
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)
     assert reservations_clean_up() == 4
     assert level("A").reserved == 0
+
+
+def test_one_safety_override_per_product_and_location_and_one_for_everywhere(catalogue: Catalogue) -> None:
+    from django.db import IntegrityError, transaction
+
+    a = catalogue.product("A", stock={900: 10, 1: 10})
+    SafetyStockOverride.objects.create(product=a, location=None, quantity=1)
+    SafetyStockOverride.objects.create(product=a, location_id=1, quantity=2)
+
+    for location in (None, 1):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            SafetyStockOverride.objects.create(product=a, location_id=location, quantity=3)
