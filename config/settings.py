@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ needs no CDN
     "django_q",
     "import_export",
     "integration",
@@ -101,19 +102,53 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static"))
 
 # --- REST API -----------------------------------------------------------------------------
+# The storefront API (/api/v1/): bearer tokens of storefront clients, a scope per view, a rate
+# limit per client, JSON only, one error shape (integration.api).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["integration.api.auth.StorefrontTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integration.api.auth.HasRequiredScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["integration.api.auth.StorefrontClientThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail integration platform API",
     "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v[0-9]+",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integration.api.schema.describe_api",
+    ],
 }
 
 # --- Task queue (django-q2) ---------------------------------------------------------------
 # REDIS_URL switches the broker from the database (embedded default) to Redis (production).
 REDIS_URL = env.str("REDIS_URL", default="")
+# The cache holds the API's rate-limit counters: in Redis when there is one, so that every web
+# process counts the same requests; in the process's memory otherwise (the embedded setup).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "platform",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 Q_CLUSTER = q_cluster_config(
     REDIS_URL,
     name=env.str("Q_CLUSTER_NAME", default="platform"),

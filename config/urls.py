@@ -1,6 +1,26 @@
 from django.contrib import admin
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path, re_path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from integration.api import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The storefront API: version 1, its OpenAPI document and a page to browse it.
+    path("api/v1/", include("inventory.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", errors.ApiNotFound.as_view()),  # anything else under /api/: 404 in the API's shape
 ]
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The API answers its errors in its own shape, even this one; the rest of the site as Django does."""
+    if request.path.startswith("/api/"):
+        return errors.server_error(request)
+    return defaults.server_error(request)
+
+
+handler500 = "config.urls.server_error"

@@ -99,3 +99,46 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.kind} {self.subject}".strip()
+
+
+class StorefrontClient(models.Model):
+    """A storefront (or script) allowed to call the REST API, with its scopes and rate limit.
+
+    Its bearer token is shown once, when created or rotated, and only its SHA-256 is stored, with
+    the first characters (``token_prefix``) so that staff can tell which token a client holds.
+    Services: :mod:`integration.storefront`.
+    """
+
+    class Scope(models.TextChoices):
+        CATALOG_READ = "catalog:read", "Read the catalogue"
+        CATALOG_WRITE = "catalog:write", "Write storefront content"
+        AVAILABILITY_READ = "availability:read", "Read availability"
+        RESERVATIONS_WRITE = "reservations:write", "Hold and release stock"
+        ORDERS_WRITE = "orders:write", "Place and cancel orders"
+
+    name = models.CharField(max_length=64, unique=True, help_text="Also the holder of its reservations")
+    token_prefix = models.CharField(max_length=8, db_index=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256, hex")
+    scopes = models.JSONField(default=list, blank=True, help_text="What the client may do")
+    can_see_pilot = models.BooleanField(default=False, help_text="Sees and sells pilot categories")
+    rate_limit = models.PositiveIntegerField(default=600, help_text="Requests per minute")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    token_rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate_limit__gte=1), name="storefront_client_rate_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # What DRF's permission classes ask of ``request.user``.
+    is_authenticated = True
+    is_anonymous = False
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

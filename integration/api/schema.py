@@ -1,0 +1,83 @@
+"""What the OpenAPI document says beyond the views' own annotations (a drf-spectacular hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DESCRIPTION = """
+Catalogue, availability and reservations for the storefronts, on top of the AS400.
+
+## Authentication
+Every call carries a storefront client's token: `Authorization: Bearer <token>`. Tokens are
+created in the admin or with `manage.py storefront_client create NAME --scope ...`, shown once and
+stored hashed. Each client has **scopes** (`catalog:read`, `catalog:write`, `availability:read`,
+`reservations:write`, `orders:write`); each operation says the one it needs. Categories in
+**pilot** are visible and sellable only to clients allowed to see them; categories that are
+**off**, inactive and unmapped items do not exist for the API (404).
+
+## Rate limits
+Each client has its own limit, in requests per minute (a fixed one-minute window). Over it the
+answer is 429 `throttled` with `Retry-After` (seconds).
+
+## Errors
+Every error has one shape:
+
+```json
+{"error": {"code": "insufficient_stock", "message": "not enough stock: ...", "detail": {"shortages": [...]}}}
+```
+
+- `code` is stable; branch on it, never on `message`, whose wording may change.
+- `detail` is an object whose keys depend on the code, or `null`.
+
+| status | code | detail |
+|---|---|---|
+| 400 | `validation_error` | the invalid fields, each with its messages; list items by index (`{"lines": {"0": {"quantity": ["..."]}}}`) |
+| 400 | `parse_error` | null: the body is not valid JSON |
+| 400 | `unknown_field` | `fields`: fields no system declares |
+| 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `selling_paused`, `idempotency_key_reused` | as noted |
+| 401 | `not_authenticated`, `invalid_token`, `client_inactive` | null; with `WWW-Authenticate: Bearer` |
+| 403 | `insufficient_scope` | null |
+| 403 | `field_owned_by_as400` | `fields` refused, `owners`: a write to a field the AS400 owns; nothing was written |
+| 404 | `not_found`, `product_not_found`, `reservation_not_found` | null |
+| 405 | `method_not_allowed` | null |
+| 406 | `not_acceptable` | null: the API answers JSON only |
+| 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
+| 409 | `reservation_not_active` | null |
+| 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
+| 429 | `throttled` | null; with `Retry-After` |
+| 500 | `server_error` | null: a fault of ours, logged |
+
+Unknown query parameters are ignored.
+
+## Pagination
+`GET /api/v1/products/` answers `{"results": [...], "next": url-or-null}`; `limit` is 1 to 100
+(50 by default). The cursor is opaque.
+
+## Idempotency
+`POST /api/v1/reservations/` accepts an `Idempotency-Key` header: the same key with the same lines
+answers the same reservation, with the same status 201.
+"""
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds until the client's next window",
+        "required": True,
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`", "required": True}
+}
+
+
+def describe_api(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS entry: the long description, and the headers of 401 and 429 answers."""
+    result.setdefault("info", {})["description"] = DESCRIPTION.strip()
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            if "429" in responses:
+                responses["429"].setdefault("headers", {}).update(_RETRY_AFTER)
+            if "401" in responses:
+                responses["401"].setdefault("headers", {}).update(_WWW_AUTHENTICATE)
+    return result

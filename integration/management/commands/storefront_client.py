@@ -1,0 +1,101 @@
+"""``manage.py storefront_client <subcommand>``: the REST API's storefront clients, for scripts.
+
+- ``create NAME [--scope S ...] [--pilot] [--rate N]``: prints the token, this once.
+- ``list``: name, token prefix, scopes, pilot, rate, active, last use.
+- ``rotate NAME``: a new token (printed once); the old one stops at once.
+- ``deactivate NAME``: the client's token is refused from now on.
+
+``create`` and ``rotate`` print the token alone on stdout (``TOKEN=$(manage.py storefront_client
+create shop)``); what people read goes to stderr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from integration.models import StorefrontClient
+from integration.storefront import (
+    DEFAULT_RATE_LIMIT,
+    SCOPES,
+    storefront_client_create,
+    storefront_client_deactivate,
+    storefront_client_rotate,
+)
+
+
+class Command(BaseCommand):
+    help = "Create, list, rotate or deactivate the REST API's storefront clients."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        create = sub.add_parser("create", help="Create a client and print its token once.")
+        create.add_argument("name")
+        create.add_argument(
+            "--scope",
+            action="append",
+            choices=SCOPES,
+            dest="scopes",
+            help="A scope it gets (repeat the option); default: every scope but orders:write.",
+        )
+        create.add_argument("--pilot", action="store_true", help="May see and sell pilot categories.")
+        create.add_argument(
+            "--rate",
+            type=int,
+            default=DEFAULT_RATE_LIMIT,
+            help=f"Requests per minute ({DEFAULT_RATE_LIMIT}).",
+        )
+        sub.add_parser("list", help="List the clients (never their tokens).")
+        rotate = sub.add_parser("rotate", help="Give a client a new token; print it once.")
+        rotate.add_argument("name")
+        deactivate = sub.add_parser("deactivate", help="Refuse a client's token from now on.")
+        deactivate.add_argument("name")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, f"_{options['subcommand']}")(options)
+
+    def _client(self, name: str) -> StorefrontClient:
+        try:
+            return StorefrontClient.objects.get(name=name)
+        except StorefrontClient.DoesNotExist:
+            raise CommandError(f"no storefront client {name!r}") from None
+
+    def _create(self, options: dict[str, Any]) -> None:
+        scopes = options["scopes"] or [s for s in SCOPES if s != StorefrontClient.Scope.ORDERS_WRITE]
+        try:
+            client, token = storefront_client_create(
+                name=options["name"],
+                scopes=scopes,
+                can_see_pilot=options["pilot"],
+                rate_limit=options["rate"],
+            )
+        except ValidationError as exc:
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from None
+        self.stderr.write(
+            f"created {client.name}: scopes {', '.join(client.scopes)}, pilot {client.can_see_pilot}, "
+            f"{client.rate_limit}/min. Its token, shown this once:"
+        )
+        self.stdout.write(token)
+
+    def _list(self, options: dict[str, Any]) -> None:
+        rows = [("name", "token", "scopes", "pilot", "rate/min", "active", "last used")]
+        for c in StorefrontClient.objects.all():
+            last = c.last_used_at.isoformat(timespec="seconds") if c.last_used_at else "never"
+            rows.append((c.name, f"{c.token_prefix}…", ",".join(c.scopes), "yes" if c.can_see_pilot else "no",
+                         str(c.rate_limit), "yes" if c.active else "no", last))  # fmt: skip
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+    def _rotate(self, options: dict[str, Any]) -> None:
+        client, token = storefront_client_rotate(client=self._client(options["name"]))
+        self.stderr.write(f"new token of {client.name} (the old one no longer works), shown this once:")
+        self.stdout.write(token)
+
+    def _deactivate(self, options: dict[str, Any]) -> None:
+        client = storefront_client_deactivate(client=self._client(options["name"]))
+        self.stderr.write(f"{client.name} deactivated: its token is refused from now on")

@@ -1,0 +1,135 @@
+"""Storefront clients of the REST API: create, rotate, deactivate, and find one by its token.
+
+A token is ``secrets.token_urlsafe(32)`` (43 characters, 256 bits). It is returned once, by
+:func:`storefront_client_create` or :func:`storefront_client_rotate`; the database keeps its
+SHA-256 and its first :data:`PREFIX_LENGTH` characters. A plain hash (no salt, no slow KDF) is
+enough for a random 256-bit secret: nobody can guess one from its hash, and checking a request
+must stay cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integration.models import StorefrontClient
+
+PREFIX_LENGTH = 8
+DEFAULT_RATE_LIMIT = 600  # requests per minute
+LAST_USED_PRECISION = timedelta(minutes=1)  # at most one write per client and minute
+SCOPES = tuple(StorefrontClient.Scope.values)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> tuple[str, str, str]:
+    """A fresh token, its prefix and its hash."""
+    token = secrets.token_urlsafe(32)
+    return token, token[:PREFIX_LENGTH], token_hash(token)
+
+
+def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+    scopes = list(dict.fromkeys(scopes))
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise ValidationError({"scopes": f"unknown scope {', '.join(unknown)} (known: {', '.join(SCOPES)})"})
+    return scopes
+
+
+@transaction.atomic
+def storefront_client_create(
+    *,
+    name: str,
+    scopes: Iterable[str],
+    can_see_pilot: bool = False,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+) -> tuple[StorefrontClient, str]:
+    """Create a client; returns it and its token, which is shown this once and never stored."""
+    token, prefix, digest = _new_token()
+    client = StorefrontClient(
+        name=name,
+        scopes=_clean_scopes(scopes),
+        can_see_pilot=can_see_pilot,
+        rate_limit=rate_limit,
+        token_prefix=prefix,
+        token_hash=digest,
+    )
+    client.full_clean()
+    client.save()
+    return client, token
+
+
+@transaction.atomic
+def storefront_client_rotate(*, client: StorefrontClient) -> tuple[StorefrontClient, str]:
+    """Give the client a new token; the old one stops working at once."""
+    token, prefix, digest = _new_token()
+    client.token_prefix, client.token_hash, client.token_rotated_at = prefix, digest, timezone.now()
+    client.save(update_fields=["token_prefix", "token_hash", "token_rotated_at"])
+    return client, token
+
+
+def storefront_client_update(
+    *,
+    client: StorefrontClient,
+    scopes: Iterable[str] | None = None,
+    can_see_pilot: bool | None = None,
+    rate_limit: int | None = None,
+) -> StorefrontClient:
+    """Change what a client may do; the fields left to ``None`` stay as they are."""
+    fields = []
+    if scopes is not None:
+        client.scopes = _clean_scopes(scopes)
+        fields.append("scopes")
+    if can_see_pilot is not None:
+        client.can_see_pilot = can_see_pilot
+        fields.append("can_see_pilot")
+    if rate_limit is not None:
+        client.rate_limit = rate_limit
+        fields.append("rate_limit")
+    if fields:
+        client.full_clean()
+        client.save(update_fields=fields)
+    return client
+
+
+def storefront_client_deactivate(*, client: StorefrontClient) -> StorefrontClient:
+    """Refuse the client's token from now on (its reservations run out by themselves)."""
+    client.active = False
+    client.save(update_fields=["active"])
+    return client
+
+
+def storefront_client_by_token(token: str) -> StorefrontClient | None:
+    """The client holding this token (active or not), or ``None``.
+
+    Looked up by prefix, then the hashes compared in constant time, so that neither the lookup
+    nor the comparison tells how much of a guessed token was right.
+    """
+    if not token or len(token) > 200:
+        return None
+    digest = token_hash(token)
+    for client in StorefrontClient.objects.filter(token_prefix=token[:PREFIX_LENGTH]):
+        if hmac.compare_digest(client.token_hash, digest):
+            return client
+    return None
+
+
+def storefront_client_touch(*, client: StorefrontClient, now: datetime | None = None) -> None:
+    """Record that the client was seen, at most once a minute (a request must not always write)."""
+    now = now or timezone.now()
+    if client.last_used_at is not None and now - client.last_used_at < LAST_USED_PRECISION:
+        return
+    StorefrontClient.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION), pk=client.pk
+    ).update(last_used_at=now)
+    client.last_used_at = now
