@@ -27,9 +27,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration.codec import RecordCodec, RecordError
-from integration.exchange import ExchangeFolder, PairRefused, get_exchange_folder
+from integration.exchange import ExchangeFolder, PairNotFound, PairRefused, get_exchange_folder
 from integration.exchange.base import VerifiedPair
 from integration.files import PairName
+from integration.locks import try_lock
 from integration.models import Alert, FileRun
 from integration.services import alert_raise
 from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
@@ -51,6 +52,8 @@ def _apply_stock(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Pr
     )
 
 
+SYNC_LOCK = "as400-exports-sync"
+
 #: What applies each file, in the order files are taken (items before their stock).
 APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "STKBAL": _apply_stock}
 
@@ -58,9 +61,10 @@ APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "STKBAL": _apply_stock}
 @dataclass(frozen=True)
 class SyncReport:
     runs: list[FileRun]
+    skipped: bool = False  # another sync held the lock
 
     def lines(self) -> list[str]:
-        out = []
+        out = ["Another sync is running: nothing done."] if self.skipped else []
         for run in self.runs:
             line = f"{run.file}_{run.seq:06d} {run.kind or '-'} {run.outcome}: {run.record_count} records"
             if run.counts:
@@ -80,15 +84,23 @@ def exchange_sync(
     progress_factory: Callable[[str, int], Progress] | None = None,
 ) -> SyncReport:
     """Apply every ready pair of ``files`` (default: every file with an applier) now."""
+    files = list(files or APPLIERS)
+    unknown = [f for f in files if f not in APPLIERS]
+    if unknown:
+        raise ValueError(f"no applier for {', '.join(unknown)} (known: {', '.join(APPLIERS)})")
     folder = folder or get_exchange_folder()
     runs: list[FileRun] = []
-    for file in files or list(APPLIERS):
-        if file not in APPLIERS:
-            raise ValueError(f"no applier for {file} (known: {', '.join(APPLIERS)})")
-        for name in folder.ready_pairs("OUT", file=file):
-            run = _sync_pair(folder, name, progress_factory)
-            if run is not None:
-                runs.append(run)
+    # One sync at a time, whatever the number of workers: a second one would race the first to
+    # the next sequence number and see a gap where there is only a commit not yet done.
+    with try_lock(SYNC_LOCK) as taken:
+        if not taken:
+            logger.info("another sync is running: this one does nothing")
+            return SyncReport(runs, skipped=True)
+        for file in files:
+            for name in folder.ready_pairs("OUT", file=file):
+                run = _sync_pair(folder, name, progress_factory)
+                if run is not None:
+                    runs.append(run)
     return SyncReport(runs)
 
 
@@ -124,6 +136,9 @@ def _sync_pair(
         pair = folder.read_pair(name)
     except PairRefused as refused:
         return _quarantine(folder, name, refused.reason, kind="file_refused")
+    except PairNotFound:  # gone since the listing (an operator moved it): nothing to apply
+        logger.warning("%s disappeared from OUT/ before it could be read", name.stem)
+        return None
     if done is not None:
         if done.checksum == pair.sha256:
             folder.archive(name)  # the previous run stopped between its commit and the archive

@@ -28,7 +28,10 @@ AS400Writer = Callable[..., Path]
 @pytest.fixture
 def as400_out(exchange_dir: Path) -> AS400Writer:
     """write(file, seq, records, kind="F", at=datetime) → the .DAT path, written as the AS400 would."""
+    return _as400_writer(exchange_dir)
 
+
+def _as400_writer(exchange_dir: Path) -> AS400Writer:
     def write(
         file: str,
         seq: int,

@@ -22,7 +22,7 @@ from integration.models import Alert, FileRun
 from integration.sync import exchange_sync
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 
-from .conftest import AS400Writer, item, stock
+from .conftest import AS400Writer, _as400_writer, item, stock
 
 pytestmark = pytest.mark.django_db
 
@@ -319,3 +319,71 @@ def test_the_sync_is_scheduled_every_minute() -> None:
     schedule = Schedule.objects.get(func="integration.tasks.as400_sync")
 
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_syncs_apply_each_file_once_and_in_order(exchange_dir: Path) -> None:
+    import threading
+
+    from django.db import connections
+
+    Location.objects.create(code=900, name="Entrepôt", kind=Location.Kind.WAREHOUSE)
+    writer = _as400_writer(exchange_dir)
+    writer("ITMMST", 1, [item("A1")])
+    writer("STKBAL", 1, [stock("A1", 900, 100)], at=NIGHT)
+    for seq in range(2, 12):
+        writer("STKBAL", seq, [stock("A1", 900, 100 - seq)], kind="D", at=MORNING.replace(minute=seq))
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def sync_now() -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                exchange_sync()
+        except BaseException as exc:  # collected: the test fails on any
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sync_now) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert outcomes() == [("ITMMST_000001", "applied")] + [
+        (f"STKBAL_{n:06d}", "applied") for n in range(1, 12)
+    ]
+    assert levels() == {("A1", 900): (89, 0)}
+    assert not Alert.objects.filter(kind="sequence_gap").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_does_nothing_while_another_holds_the_lock(exchange_dir: Path) -> None:
+    import threading
+
+    from django.db import connections
+
+    from integration.locks import try_lock
+
+    writer = _as400_writer(exchange_dir)
+    writer("ITMMST", 1, [item("A1")])
+    reports: list[sync.SyncReport] = []
+
+    def other_worker() -> None:
+        try:
+            reports.append(exchange_sync())
+        finally:
+            connections.close_all()
+
+    with try_lock(sync.SYNC_LOCK) as taken:  # this test is the sync already running
+        assert taken
+        worker = threading.Thread(target=other_worker)
+        worker.start()
+        worker.join(timeout=30)
+
+    assert reports[0].skipped
+    assert reports[0].runs == []
+    assert FileRun.objects.count() == 0
+    assert exchange_sync().runs[0].outcome == "applied"  # once the lock is free
