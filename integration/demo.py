@@ -77,6 +77,35 @@ def demo_simulator_seed(*, stdout: TextIO) -> bool:
     return True
 
 
+DEMO_LIVE_FAMILIES = 3  # the first families rolled out live, and the next one as a pilot
+
+
+def demo_catalogue_load() -> list[str]:
+    """The stores and the warehouse, the simulator's nightly extracts applied now, a few families open.
+
+    Idempotent: extracts already applied are not applied again, and the rollout is only set
+    the first time (while no family is open yet), recorded as done by ``demo_data``.
+    """
+    from integration.simulator.engine import Simulator
+    from integration.sync import exchange_sync
+    from inventory.models import Category
+    from inventory.reference import locations_seed_default
+    from inventory.rollout import category_set_stage
+
+    done = [f"{locations_seed_default()} locations created"]
+    with Simulator.from_settings() as simulator:
+        exported = simulator.initial_exports()
+    done.append(f"{len(exported)} nightly extracts written by the simulator")
+    done += exchange_sync().lines()
+    if not Category.objects.exclude(rollout_stage=Category.Stage.OFF).exists():
+        families = list(Category.objects.order_by("family_code")[: DEMO_LIVE_FAMILIES + 1])
+        for n, category in enumerate(families):
+            stage = Category.Stage.LIVE if n < DEMO_LIVE_FAMILIES else Category.Stage.PILOT
+            category_set_stage(category=category, stage=stage, actor_name="demo_data", note="demo rollout")
+            done.append(f"family {category.family_code} set {stage}")
+    return done
+
+
 def demo_admin_load(*, var_dir: Path, env_password: str | None) -> DemoAdmin:
     """The demo admin login: password chosen (or read back), user created or reset."""
     password, source = demo_admin_password(env_value=env_password, password_file=var_dir / PASSWORD_FILE_NAME)

@@ -202,3 +202,26 @@ def test_demo_data_warns_and_goes_on_without_the_simulator(
 
     assert "'admin' created" in out.getvalue()
     assert "the AS400 simulator was not seeded" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_data_loads_the_simulators_catalogue_once_and_opens_a_few_families(
+    demo_var_dir: Path, tmp_path: Path, settings: Settings
+) -> None:
+    from inventory.models import Category, Location, Product, RolloutChange, StockLevel
+
+    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
+    settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
+    settings.AS400_SIMULATOR = {"items": 120}
+
+    first = StringIO()
+    call_command("demo_data", stdout=first)
+    call_command("demo_data", stdout=StringIO())
+
+    assert Location.objects.count() == 31
+    assert Product.objects.count() == 120
+    assert StockLevel.objects.exists()
+    stages = list(Category.objects.exclude(rollout_stage="off").values_list("rollout_stage", flat=True))
+    assert sorted(stages) == ["live", "live", "live", "pilot"]
+    assert RolloutChange.objects.filter(changed_by_name="demo_data").count() == 4  # not again the second time
+    assert "ITMMST_000001 F applied" in first.getvalue()

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integration.demo import SIMULATOR_COMMAND, demo_admin_load, demo_simulator_seed
+from integration.demo import SIMULATOR_COMMAND, demo_admin_load, demo_catalogue_load, demo_simulator_seed
 
 
 class Command(BaseCommand):
@@ -33,6 +33,8 @@ class Command(BaseCommand):
             return
         if demo_simulator_seed(stdout=self.stdout):
             self.stdout.write("AS400 simulator seeded (or already seeded).")
+            for line in demo_catalogue_load():
+                self.stdout.write(line)
         else:
             warning = f"No {SIMULATOR_COMMAND!r} command yet: the AS400 simulator was not seeded."
             self.stderr.write(self.style.WARNING(warning))
