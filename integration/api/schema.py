@@ -70,8 +70,34 @@ _WWW_AUTHENTICATE = {
 }
 
 
+def _reservation_links() -> dict[str, Any]:
+    by_id = {"reservation_id": "$response.body#/id"}
+    return {
+        "GetReservation": {"operationId": "reservations_retrieve", "parameters": by_id},
+        "ReplaceReservationLines": {"operationId": "reservations_replace", "parameters": by_id},
+        "ReleaseReservation": {"operationId": "reservations_release", "parameters": by_id},
+    }
+
+
+# What one answer lets a client call next (OpenAPI links): by operation id and status.
+LINKS: dict[tuple[str, str], dict[str, Any]] = {
+    ("reservations_create", "201"): _reservation_links(),
+    ("reservations_replace", "200"): _reservation_links(),
+    ("products_list", "200"): {
+        "GetFirstProduct": {
+            "operationId": "products_retrieve",
+            "parameters": {"sku": "$response.body#/results/0/sku"},
+        },
+        "UpdateFirstProductContent": {
+            "operationId": "products_content_update",
+            "parameters": {"sku": "$response.body#/results/0/sku"},
+        },
+    },
+}
+
+
 def describe_api(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """POSTPROCESSING_HOOKS entry: the long description, and the headers of 401 and 429 answers."""
+    """POSTPROCESSING_HOOKS entry: the long description, the headers of 401 and 429 answers, links."""
     result.setdefault("info", {})["description"] = DESCRIPTION.strip()
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -80,4 +106,8 @@ def describe_api(result: dict[str, Any], generator: Any, request: Any, public: b
                 responses["429"].setdefault("headers", {}).update(_RETRY_AFTER)
             if "401" in responses:
                 responses["401"].setdefault("headers", {}).update(_WWW_AUTHENTICATE)
+            for status, response in responses.items():
+                links = LINKS.get((operation.get("operationId", ""), status))
+                if links:
+                    response["links"] = links
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -143,7 +144,10 @@ def _no_nul(value: Any) -> None:
 
 
 class ProductContentInputSerializer(serializers.ModelSerializer):
-    """The storefront-owned fields of a product (``integration.ownership`` lists them), all optional."""
+    """The storefront-owned fields of a product, all optional; any other field is refused.
+
+    Which fields: those integration/ownership.py gives to the storefront.
+    """
 
     title = StrictCharField(required=False, allow_blank=True, max_length=200)
     long_description = StrictCharField(required=False, allow_blank=True, max_length=MAX_LONG_DESCRIPTION)
@@ -168,6 +172,17 @@ class ProductContentInputSerializer(serializers.ModelSerializer):
         if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
             raise serializers.ValidationError(f"at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
         return value
+
+
+class ProductContentInputSchema(OpenApiSerializerExtension):
+    """In the OpenAPI document, the content body admits no other property (the view refuses them)."""
+
+    target_class = ProductContentInputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
 
 
 # --- Availability -----------------------------------------------------------------------------

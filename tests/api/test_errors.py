@@ -74,6 +74,9 @@ def test_the_schema_describes_every_operation_and_the_error_shape(db: None) -> N
     create = schema["paths"]["/api/v1/reservations/"]["post"]
     assert {"201", "400", "401", "403", "409", "429"} <= set(create["responses"])
     assert [p["name"] for p in create["parameters"]] == ["Idempotency-Key"]
+    content = schema["components"]["schemas"]["PatchedProductContentInputRequest"]
+    assert sorted(content["properties"]) == ["attributes", "images", "long_description", "title"]
+    assert content["additionalProperties"] is False
 
 
 def test_the_docs_page_loads_its_assets_from_this_server(db: None) -> None:
