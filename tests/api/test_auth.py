@@ -176,3 +176,37 @@ def test_the_admin_creates_a_client_and_shows_its_token_once(db: None) -> None:
     page = browser.get(f"/admin/integration/storefrontclient/{client.pk}/change/").content.decode()
     assert token not in page
     assert client.token_hash not in page
+
+
+def test_the_admin_rotates_tokens_and_edits_a_client(db: None) -> None:
+    User.objects.create_superuser("admin", "admin@example.com", "pw")
+    browser = Client()
+    browser.login(username="admin", password="pw")
+    client, old = storefront_client_create(name="next", scopes=["catalog:read"])
+
+    rotated = browser.post(
+        "/admin/integration/storefrontclient/",
+        {"action": "rotate_tokens", "_selected_action": [client.pk]},
+        follow=True,
+    )
+    edited = browser.post(
+        f"/admin/integration/storefrontclient/{client.pk}/change/",
+        {"scopes": ["availability:read"], "can_see_pilot": "on", "rate_limit": "30"},
+        follow=True,
+    )
+
+    new = next(str(m) for m in rotated.context["messages"] if "shown this once" in str(m)).rsplit(" ", 1)[1]
+    assert edited.status_code == 200
+    client.refresh_from_db()
+    assert (
+        client.token_hash
+        == hashlib.sha256(new.encode()).hexdigest()
+        != hashlib.sha256(old.encode()).hexdigest()
+    )
+    assert (client.name, client.scopes, client.can_see_pilot, client.rate_limit) == (
+        "next",
+        ["availability:read"],
+        True,
+        30,
+    )
+    assert client.active is False  # an unticked box: the edit form deactivates
