@@ -30,6 +30,8 @@ class InventoryError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+            if code == InventoryErrorCode.SELLING_PAUSED:
+                self.status = 503  # nothing wrong with the request: come back later
         self.detail = detail
 
 

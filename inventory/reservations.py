@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -70,7 +71,7 @@ class _Line:
     product_id: int
     location: int
     quantity: int
-    unit_price: object
+    unit_price: Decimal
 
 
 def live_free_for(lines: Sequence[_Line]) -> dict[Pair, int] | None:
@@ -194,30 +195,37 @@ class _Short(Exception):
         self.pairs = pairs
 
 
-def _shortages(lines: list[_Line], short: list[Pair], now: datetime) -> InsufficientStock:
+def _shortages(
+    lines: list[_Line], short: list[Pair], now: datetime, live_free: dict[Pair, int] | None
+) -> InsufficientStock:
+    """What each short line asked, and what is available now (the AS400's live figure when lower)."""
     available = availability_by_pair(short, now=now)
-    return InsufficientStock(
-        [
-            Shortage(
-                line.sku, line.location, line.quantity, available[(line.product_id, line.location)].available
-            )
-            for line in lines
-            if (line.product_id, line.location) in set(short)
-        ]
-    )
+    shortages = []
+    for line in lines:
+        pair = (line.product_id, line.location)
+        if pair not in short:
+            continue
+        a = available[pair]
+        units = a.available
+        if live_free is not None and pair in live_free:
+            units = min(units, max(0, live_free[pair] - a.in_flight - a.reserved - a.safety_stock))
+        shortages.append(Shortage(line.sku, line.location, line.quantity, units))
+    return InsufficientStock(shortages)
 
 
-def _with_one_sweep(attempt, lines: list[_Line], now: datetime):  # type: ignore[no-untyped-def]
+def _with_one_sweep(
+    attempt: Callable[[], Reservation], lines: list[_Line], now: datetime, live_free: dict[Pair, int] | None
+) -> Reservation:
     """Run ``attempt`` (a transaction); if a pair is short, sweep its expired units and try once more."""
     try:
         return attempt()
     except _Short as short:
         if not reservations_sweep_expired(now=now, pairs=short.pairs):
-            raise _shortages(lines, short.pairs, now) from None
+            raise _shortages(lines, short.pairs, now, live_free) from None
     try:
         return attempt()
     except _Short as short:
-        raise _shortages(lines, short.pairs, now) from None
+        raise _shortages(lines, short.pairs, now, live_free) from None
 
 
 def reservation_create(
@@ -258,7 +266,7 @@ def reservation_create(
             return reservation
 
     try:
-        return _with_one_sweep(attempt, resolved, now)  # type: ignore[no-any-return]
+        return _with_one_sweep(attempt, resolved, now, live_free)
     except IntegrityError:
         if idempotency_key:  # the same key raced us and won: answer with its reservation
             existing = _by_idempotency_key(client, idempotency_key, resolved)
@@ -282,12 +290,13 @@ def _by_idempotency_key(client: str, key: str, resolved: list[_Line]) -> Reserva
 
 
 def reservation_get(*, reservation_id: object, client: str | None = None) -> Reservation:
-    query = Reservation.objects.filter(pk=reservation_id)
-    if client is not None:
-        query = query.filter(client=client)
+    """The reservation, of this client when given; ReservationNotFound for any other id, malformed ones too."""
     try:
+        query = Reservation.objects.filter(pk=reservation_id)  # type: ignore[misc]
+        if client is not None:
+            query = query.filter(client=client)
         return query.get()
-    except (Reservation.DoesNotExist, ValidationError, ValueError):  # a malformed id does not exist either
+    except (Reservation.DoesNotExist, ValidationError, ValueError, TypeError):
         raise ReservationNotFound(f"no reservation {reservation_id}") from None
 
 
@@ -321,26 +330,26 @@ def reservation_replace_lines(
     def attempt() -> Reservation:
         with transaction.atomic():
             locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
-            if locked.status != Reservation.Status.ACTIVE:
+            if locked.status not in (Reservation.Status.ACTIVE, Reservation.Status.EXPIRED):
                 raise ReservationNotActive(
                     f"reservation {locked.pk} is {locked.get_status_display().lower()}"
                 )
-            old = _active_lines(locked)
             changes: dict[Pair, int] = defaultdict(int)
-            for line in old:
-                changes[(line.product_id, line.location_id)] -= line.quantity
-            ReservationLine.objects.filter(pk__in=[line.pk for line in old]).update(active=False)
+            for held in _active_lines(locked):  # what the counters still count for it
+                changes[(held.product_id, held.location_id)] -= held.quantity
+            ReservationLine.objects.filter(reservation=locked).delete()  # its lines are the new ones only
             _add_lines(locked, resolved, expires_at)
-            for line in resolved:
-                changes[(line.product_id, line.location)] += line.quantity
+            for new_line in resolved:
+                changes[(new_line.product_id, new_line.location)] += new_line.quantity
             short = _take(dict(changes), live_free=live_free)
             if short:
                 raise _Short(short)
             locked.expires_at = expires_at
-            locked.save(update_fields=["expires_at", "updated_at"])
+            locked.status = Reservation.Status.ACTIVE
+            locked.save(update_fields=["expires_at", "status", "updated_at"])
             return locked
 
-    return _with_one_sweep(attempt, resolved, now)  # type: ignore[no-any-return]
+    return _with_one_sweep(attempt, resolved, now, live_free)
 
 
 def reservation_release(*, reservation: Reservation) -> Reservation:

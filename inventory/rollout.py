@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from inventory.models import Category, Product, RolloutChange, SellingSwitch
 
@@ -67,6 +68,8 @@ def category_set_stage(
         if old == stage:
             return None
         Category.objects.filter(pk=category.pk).update(rollout_stage=stage)
+        # Its products appear to (or vanish from) the storefront now: `updated_since` must see them.
+        Product.objects.filter(category=current).update(updated_at=timezone.now())
         return RolloutChange.objects.create(
             category=current,
             what=STAGE_FIELD,

@@ -148,12 +148,13 @@ def availability_by_pair(
     """The formula for each pair; a pair without stock figures is available 0."""
     now = now or timezone.now()
     pairs = list(dict.fromkeys(pairs))
+    wanted = set(pairs)
     levels: dict[Pair, StockLevel] = {}
-    if pairs:
-        query = Q()
-        for product_id, location in pairs:
-            query |= Q(product_id=product_id, location_id=location)
-        levels = {(s.product_id, s.location_id): s for s in StockLevel.objects.filter(query)}
+    if pairs:  # two IN lists and a match here: one OR per pair would outgrow SQLite's expression depth
+        rows = StockLevel.objects.filter(
+            product_id__in={p for p, _ in pairs}, location_id__in={loc for _, loc in pairs}
+        )
+        levels = {(s.product_id, s.location_id): s for s in rows if (s.product_id, s.location_id) in wanted}
     safety = safety_stock_for(pairs)
     expired = expired_reserved(pairs, now=now)
     global_as_of = stock_as_of()
@@ -219,7 +220,9 @@ def availability_for(
 
 
 def in_stock_product_ids(*, product_ids: Iterable[int], now: datetime | None = None) -> set[int]:
-    """Of these products, those with at least one unit available somewhere they are sold."""
+    """Of these products, those with at least one unit available somewhere they are sold (none while paused)."""
+    if not selling_enabled():
+        return set()
     locations = selling_locations()
     pairs = [(pid, code) for pid in product_ids for code in locations]
     found: dict[int, int] = defaultdict(int)

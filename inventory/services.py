@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from integration.codec import to_date
 from integration.ownership import System, check_product_write
@@ -131,10 +132,14 @@ def _map_new_items(result: ApplyResult) -> int:
     """Map every unmapped item with its item number as SKU, unless that SKU is someone else's."""
     unmapped = list(Product.objects.filter(mapping__isnull=True).values_list("id", "item_number"))
     taken = set(ItemMapping.objects.filter(sku__in=[n for _, n in unmapped]).values_list("sku", flat=True))
+    mapped = [pk for pk, number in unmapped if number not in taken]
     ItemMapping.objects.bulk_create(
         [ItemMapping(product_id=pk, sku=number) for pk, number in unmapped if number not in taken],
         batch_size=2000,
     )
+    Product.objects.filter(pk__in=mapped).update(
+        updated_at=timezone.now()
+    )  # newly visible to `updated_since`
     result.finding("sku_already_mapped_to_another_item", sorted(taken))
     return len(unmapped) - len(taken)
 

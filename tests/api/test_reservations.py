@@ -244,7 +244,10 @@ def test_nothing_is_held_while_selling_is_paused(catalogue: Catalogue, api: APIC
     catalogue.product("A")
     SellingSwitch.objects.create(selling_enabled=False)
 
-    assert error_of(reserve(api, [{"sku": "A", "quantity": 1}]))["code"] == "selling_paused"
+    response = reserve(api, [{"sku": "A", "quantity": 1}])
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "selling_paused"
 
 
 def test_reservations_need_their_scope(catalogue: Catalogue, make_api: MakeApi) -> None:

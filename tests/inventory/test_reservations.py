@@ -418,3 +418,36 @@ def test_one_safety_override_per_product_and_location_and_one_for_everywhere(cat
     for location in (None, 1):
         with pytest.raises(IntegrityError), transaction.atomic():
             SafetyStockOverride.objects.create(product=a, location_id=location, quantity=3)
+
+
+def test_the_shortage_reports_the_live_figure_when_it_is_lower(catalogue: Catalogue) -> None:
+    a = catalogue.product("A", stock={900: 10})
+
+    with pytest.raises(InsufficientStock) as excinfo:
+        reservation_create(lines=[LineRequest("A", 4)], live_free={(a.pk, 900): 3})
+
+    assert [(s.requested, s.available) for s in excinfo.value.shortages] == [(4, 3)]
+
+
+def test_an_expired_reservation_can_be_given_new_lines_and_is_active_again(catalogue: Catalogue) -> None:
+    catalogue.product("A", stock={900: 5})
+    reservation = reservation_create(lines=[LineRequest("A", 2)], now=NOW)
+    later = reservation.expires_at + timedelta(minutes=1)
+    reservations_sweep_expired(now=later)
+
+    reservation_replace_lines(reservation=reservation, lines=[LineRequest("A", 3)], now=later)
+
+    reservation.refresh_from_db()
+    assert reservation.status == Reservation.Status.ACTIVE
+    assert [(line.quantity, line.active) for line in reservation.lines.all()] == [(3, True)]
+    assert level("A").reserved == 3
+
+
+def test_availability_of_many_pairs_at_once(catalogue: Catalogue) -> None:
+    products = [catalogue.product(f"P{n:04d}", stock={900: n % 7, 1: 1}) for n in range(600)]
+
+    pairs = [(p.pk, loc) for p in products for loc in (900, 1)]  # 1,200 pairs
+    result = availability_by_pair(pairs)
+
+    assert len(result) == 1200
+    assert result[(products[10].pk, 900)].available == 10 % 7

@@ -262,3 +262,23 @@ def test_a_categories_file_changes_stages_through_the_service_and_records_the_ac
     assert changes() == [
         ("F001", "rollout_stage", "off", "pilot", None, "ops@runbook", "import of rollout-week-3.csv")
     ]
+
+
+@pytest.mark.django_db
+def test_a_stage_change_touches_its_products_so_updated_since_sees_them() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import Category, Product
+    from inventory.rollout import category_set_stage
+
+    category = Category.objects.create(family_code="NEW")
+    product = Product.objects.create(item_number="N1", category=category)
+    Product.objects.filter(pk=product.pk).update(updated_at=timezone.now() - timedelta(days=3))
+    before = timezone.now()
+
+    category_set_stage(category=category, stage="live", actor_name="test")
+
+    product.refresh_from_db()
+    assert product.updated_at >= before
