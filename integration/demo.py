@@ -111,3 +111,39 @@ def demo_admin_load(*, var_dir: Path, env_password: str | None) -> DemoAdmin:
     password, source = demo_admin_password(env_value=env_password, password_file=var_dir / PASSWORD_FILE_NAME)
     created = demo_admin_ensure(username=DEMO_ADMIN_USERNAME, password=password)
     return DemoAdmin(username=DEMO_ADMIN_USERNAME, created=created, password_source=source)
+
+
+DEMO_CLIENT_NAME = "demo-storefront"
+TOKEN_FILE_NAME = "demo-storefront-token"
+
+
+def demo_storefront_client_load(*, var_dir: Path) -> str:
+    """A storefront client with every scope (pilot categories included) for trying the API.
+
+    Its token is kept in ``var/demo-storefront-token`` (mode 600) so that ``bin/run`` can print it;
+    it is rotated only when that file no longer matches the client. Returns what was done.
+    """
+    from integration.models import StorefrontClient
+    from integration.storefront import (
+        SCOPES,
+        storefront_client_by_token,
+        storefront_client_create,
+        storefront_client_rotate,
+    )
+
+    token_file = var_dir / TOKEN_FILE_NAME
+    stored = token_file.read_text(encoding="utf-8").strip() if token_file.exists() else ""
+    client = StorefrontClient.objects.filter(name=DEMO_CLIENT_NAME).first()
+    if client is not None and stored and storefront_client_by_token(stored) == client:
+        return f"Storefront client {DEMO_CLIENT_NAME!r} already there; token in {token_file}."
+    if client is None:
+        client, token = storefront_client_create(name=DEMO_CLIENT_NAME, scopes=SCOPES, can_see_pilot=True)
+        done = "created"
+    else:
+        client, token = storefront_client_rotate(client=client)
+        done = "given a new token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return f"Storefront client {DEMO_CLIENT_NAME!r} {done}; token in {token_file}."

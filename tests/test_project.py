@@ -225,3 +225,17 @@ def test_demo_data_loads_the_simulators_catalogue_once_and_opens_a_few_families(
     assert sorted(stages) == ["live", "live", "live", "pilot"]
     assert RolloutChange.objects.filter(changed_by_name="demo_data").count() == 4  # not again the second time
     assert "ITMMST_000001 F applied" in first.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_data_gives_a_storefront_token_that_works_and_keeps_it(
+    demo_var_dir: Path, client: Client
+) -> None:
+    run_demo_data()
+    token = (demo_var_dir / "demo-storefront-token").read_text().strip()
+    run_demo_data()
+
+    assert (demo_var_dir / "demo-storefront-token").read_text().strip() == token
+    assert stat.S_IMODE((demo_var_dir / "demo-storefront-token").stat().st_mode) == 0o600
+    response = client.get("/api/v1/availability/?sku=NOPE", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200

@@ -9,7 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integration.demo import SIMULATOR_COMMAND, demo_admin_load, demo_catalogue_load, demo_simulator_seed
+from integration.demo import (
+    SIMULATOR_COMMAND,
+    demo_admin_load,
+    demo_catalogue_load,
+    demo_simulator_seed,
+    demo_storefront_client_load,
+)
 
 
 class Command(BaseCommand):
@@ -29,6 +35,7 @@ class Command(BaseCommand):
         )
         action = "created" if admin.created else "already there: password reset"
         self.stdout.write(f"Superuser {admin.username!r} {action}; password from {admin.password_source}.")
+        self.stdout.write(demo_storefront_client_load(var_dir=settings.VAR_DIR))
         if options["skip_simulator"]:
             return
         if demo_simulator_seed(stdout=self.stdout):
