@@ -50,7 +50,13 @@ from inventory.models import (  # noqa: E402
     ReservationLine,
     StockLevel,
 )
-from inventory.reservations import LineRequest, _resolve, reservation_create, reservation_ttl  # noqa: E402
+from inventory.reservations import (  # noqa: E402
+    LineRequest,
+    _add_lines,
+    _resolve,
+    reservation_create,
+    reservation_ttl,
+)
 from inventory.selectors import safety_stock_for  # noqa: E402
 
 SKU = "HOT-SKU"
@@ -79,17 +85,7 @@ def lock_then_check(lines: list[LineRequest]) -> Reservation:
             if free < line.quantity:
                 raise InsufficientStock([Shortage(line.sku, line.location, line.quantity, max(0, free))])
         reservation = Reservation.objects.create(expires_at=expires_at)
-        ReservationLine.objects.bulk_create(
-            ReservationLine(
-                reservation=reservation,
-                product_id=line.product_id,
-                location_id=line.location,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                expires_at=expires_at,
-            )
-            for line in resolved
-        )
+        _add_lines(reservation, resolved, expires_at)
     return reservation
 
 
