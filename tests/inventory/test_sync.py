@@ -387,3 +387,50 @@ def test_a_sync_does_nothing_while_another_holds_the_lock(exchange_dir: Path) ->
     assert reports[0].runs == []
     assert FileRun.objects.count() == 0
     assert exchange_sync().runs[0].outcome == "applied"  # once the lock is free
+
+
+def test_a_pair_written_by_hand_from_the_contract_flows_into_availability(
+    exchange_dir: Path, locations: list[Location]
+) -> None:
+    """Bytes laid out by hand from "Encoding of a record", not by our encoder."""
+    from inventory.selectors import availability_for
+
+    as400_item = "PERCEUSE-18V".encode("cp297").ljust(15, b"\x40")
+    ean = bytes.fromhex("F3F0F1F7F6F2F0F4F2F2F0F0F3")  # 13S 0: 3017620422003, zone F, positive
+    description = "Perceuse à percussion".encode("cp297").ljust(30, b"\x40")
+    itmmst = (
+        as400_item + ean + description + "F001".encode("cp297")
+        + bytes.fromhex("000000899F")  # IMPRIX 9P 2 = 8.99
+        + "1A".encode("cp297") + bytes.fromhex("1261120F")  # VAT code 1, status A, changed 20/11/2026
+    )  # fmt: skip
+    stkbal = (
+        as400_item + bytes.fromhex("F9F0F0")  # SBMAG 3S 0 = 900
+        + bytes.fromhex("000000012F") + bytes.fromhex("000000002F")  # SBQOH 12, SBQRS 2
+        + bytes.fromhex("1261122F") + bytes.fromhex("0034500F")  # 22/11/2026 03:45:00
+    )  # fmt: skip
+
+    def control(file: str, count: int, total: int) -> bytes:
+        return (
+            file.encode("cp297").ljust(10, b"\x40") + bytes.fromhex("F0F0F0F0F0F1") + "F".encode("cp297")
+            + bytes.fromhex("1261122F") + bytes.fromhex("0034500F")
+            + bytes.fromhex(f"{count:09d}F") + bytes.fromhex(f"{total:015d}F")
+        )  # fmt: skip
+
+    (exchange_dir / "OUT" / "ITMMST_000001.DAT").write_bytes(itmmst)
+    (exchange_dir / "OUT" / "ITMMST_000001.OK").write_bytes(control("ITMMST", 1, 899))
+    (exchange_dir / "OUT" / "STKBAL_000001.DAT").write_bytes(stkbal)
+    (exchange_dir / "OUT" / "STKBAL_000001.OK").write_bytes(control("STKBAL", 1, 12))
+
+    report = exchange_sync()
+    Category.objects.update(rollout_stage=Category.Stage.LIVE, safety_stock=1)
+
+    assert [r.outcome for r in report.runs] == ["applied", "applied"], [r.error for r in report.runs]
+    product = Product.objects.get(item_number="PERCEUSE-18V")
+    assert (product.ean, str(product.price), product.as400_description) == (
+        "3017620422003",
+        "8.99",
+        "Perceuse à percussion",
+    )
+    result = availability_for(skus=["PERCEUSE-18V"], include_pilot=False)["PERCEUSE-18V"]
+    assert result.home_delivery == 12 - 2 - 1
+    assert result.as_of == datetime(2026, 11, 22, 3, 45, tzinfo=PARIS)
