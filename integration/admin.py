@@ -3,6 +3,8 @@ and the storefront clients of the REST API."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -105,7 +107,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         # The name holds the client's reservations: it does not change once created.
         return [*self.readonly_fields, "name"] if obj is not None else self.readonly_fields
 
-    def get_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> Any:
         if obj is None:
             return ["name", "scopes", "can_see_pilot", "rate_limit"]
         return ["name", "token", "scopes", "can_see_pilot", "rate_limit", "active", "created_at",

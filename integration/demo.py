@@ -13,6 +13,7 @@ from typing import TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
+from django.core.management.base import OutputWrapper
 from django.db import transaction
 
 DEMO_ADMIN_USERNAME = "admin"
@@ -69,7 +70,7 @@ def demo_admin_ensure(*, username: str, password: str) -> bool:
     return created
 
 
-def demo_simulator_seed(*, stdout: TextIO) -> bool:
+def demo_simulator_seed(*, stdout: TextIO | OutputWrapper) -> bool:
     """Seeds the AS400 simulator (its `seed` is idempotent). False when the simulator is missing."""
     if SIMULATOR_COMMAND not in get_commands():
         return False
