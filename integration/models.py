@@ -142,3 +142,47 @@ class StorefrontClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class OutboxMessage(models.Model):
+    """Something to tell the AS400 (an order, a cancellation, a return), written in the same
+    transaction as the change it announces, and delivered by the dispatcher at most once per file.
+
+    ``state`` moves pending → sent → acked, or to dead after its attempts run out (visible and
+    retryable in the admin), or to cancelled when there is nothing left to send.
+    """
+
+    class Kind(models.TextChoices):
+        ORDIMP = "ORDIMP", "Order"
+        ORDANN = "ORDANN", "Cancellation"
+        RTNIMP = "RTNIMP", "Return"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        ACKED = "acked", "Acknowledged"
+        DEAD = "dead", "Dead (attempts exhausted)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="outbox_messages")
+    payload = models.JSONField(default=dict, blank=True, help_text="What to send beyond the order itself")
+    state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    file = models.CharField(max_length=20, blank=True, help_text="The pair it went in, e.g. ORDIMP_000042")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["kind", "next_attempt_at", "id"], condition=Q(state="pending"), name="outbox_claimable"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"

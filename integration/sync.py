@@ -34,6 +34,7 @@ from integration.locks import try_lock
 from integration.models import Alert, FileRun
 from integration.services import alert_raise
 from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
+from orders.services import in_flight_settle
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,12 @@ def _apply_items(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Pr
 def _apply_stock(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
     taken_at = pair.control.created_at
     assert taken_at is not None  # a control record without a date is refused by the port
-    return stock_apply_extract(
+    result = stock_apply_extract(
         columns=columns, full=pair.control.is_full, taken_at=taken_at, progress=progress
     )
+    # Order lines the AS400 acknowledged before this extract was taken are in its figures now.
+    result.counts["in_flight_settled"] = in_flight_settle(taken_at=taken_at)
+    return result
 
 
 SYNC_LOCK = "as400-exports-sync"

@@ -409,3 +409,53 @@ def reservation_is_expired(reservation: Reservation, *, now: datetime | None = N
     return reservation.status == Reservation.Status.EXPIRED or (
         reservation.status == Reservation.Status.ACTIVE and reservation.expires_at <= (now or timezone.now())
     )
+
+
+def reservation_commit(*, reservation: Reservation, now: datetime | None = None) -> list[ReservationLine]:
+    """Turn a reservation's units into in-flight units, in the caller's transaction: an order is placed.
+
+    Unexpired, its units were held: they move from ``reserved`` to ``in_flight``. Expired, they are
+    taken afresh if they are still available (:class:`InsufficientStock` otherwise, and the caller's
+    transaction rolls back). Pairs are moved in (product, location) order, as every take is.
+    Returns the reservation's lines; the reservation is marked converted.
+    """
+    now = now or timezone.now()
+    locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if locked.status not in (Reservation.Status.ACTIVE, Reservation.Status.EXPIRED):
+        raise ReservationNotActive(f"reservation {locked.pk} is {locked.get_status_display().lower()}")
+    lines = list(ReservationLine.objects.select_for_update().filter(reservation=locked).order_by("pk"))
+    expired = locked.status == Reservation.Status.EXPIRED or locked.expires_at <= now
+    wanted: dict[Pair, int] = defaultdict(int)
+    held: dict[Pair, int] = defaultdict(int)
+    for line in lines:
+        pair = (line.product_id, line.location_id)
+        wanted[pair] += line.quantity
+        if line.active:
+            held[pair] += line.quantity
+    safety = safety_stock_for(wanted) if expired else {}
+    short: list[Pair] = []
+    for pair, quantity in sorted(wanted.items()):
+        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+        if expired:  # what it still held is given back and the whole quantity taken again, if there
+            rows = rows.filter(
+                on_hand__gte=F("promised")
+                + F("in_flight")
+                + F("reserved")
+                - held[pair]
+                + safety.get(pair, 0)
+                + quantity
+            )
+        if rows.update(reserved=F("reserved") - held[pair], in_flight=F("in_flight") + quantity) != 1:
+            short.append(pair)
+    if short:  # the caller's transaction rolls back as this leaves it
+        products = dict(
+            Product.objects.filter(pk__in={p for p, _ in short}).values_list("pk", "mapping__sku")
+        )
+        available = availability_by_pair(short, now=now)
+        raise InsufficientStock(
+            [Shortage(str(products[p[0]]), p[1], wanted[p], available[p].available) for p in short]
+        )
+    ReservationLine.objects.filter(reservation=locked).update(active=False)
+    locked.status = Reservation.Status.CONVERTED
+    locked.save(update_fields=["status", "updated_at"])
+    return lines

@@ -1,0 +1,29 @@
+"""Errors of checkout, each with a stable code the API returns as it is."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class OrderErrorCode(StrEnum):
+    INVALID = "invalid_order"
+    ORDER_NUMBER_CONFLICT = "order_number_conflict"
+    LINES_DO_NOT_MATCH_RESERVATION = "lines_do_not_match_reservation"
+    PRICE_MISMATCH = "price_mismatch"
+    NOT_WRITABLE_FOR_THE_AS400 = "not_writable_for_the_as400"
+
+
+class OrderError(Exception):
+    """A refused order: ``code`` for machines, the message for people, ``status`` for HTTP."""
+
+    STATUS = {
+        OrderErrorCode.ORDER_NUMBER_CONFLICT: 409,
+        OrderErrorCode.LINES_DO_NOT_MATCH_RESERVATION: 409,
+        OrderErrorCode.PRICE_MISMATCH: 409,
+    }
+
+    def __init__(self, message: str, *, code: OrderErrorCode, detail: Any = None) -> None:
+        super().__init__(message)
+        self.code, self.detail = code, detail
+        self.status = self.STATUS.get(code, 400)

@@ -1,0 +1,256 @@
+"""Placing a web order: the order, its lines, its stock in flight and its outbox message, at once.
+
+``order_place`` is the checkout: in one transaction the order and its lines are written, the
+reservation's units become ``in_flight``, the history records the placement and an ORDIMP outbox
+message is queued for the dispatcher. Nothing waits for the AS400. The same order number (or
+Idempotency-Key) again returns the same order, also when two requests race; with other content
+it is refused.
+
+Before anything is written, the order is checked against what the AS400 can take: the order
+number must fit its field as it is (an identifier is never folded or cut), and the customer's
+name and address must fold into the code page (they are kept exactly as given here; only the
+file gets the folded form, see :func:`order_as_sent`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integration.codec import EncodeError, RecordCodec
+from integration.models import OutboxMessage
+from inventory.errors import ReservationNotActive
+from inventory.models import Location, StockLevel
+from inventory.reservations import reservation_commit, reservation_get
+from inventory.selectors import warehouse_code
+from orders.errors import OrderError, OrderErrorCode
+from orders.models import Order, OrderEvent, OrderLine
+
+#: Order fields → ORDIMP header fields, for free text that is folded and cut in the file.
+FREE_TEXT = {
+    "last_name": "OHNOM",
+    "first_name": "OHPRN",
+    "address_line1": "OHADR1",
+    "address_line2": "OHADR2",
+    "postal_code": "OHCP",
+    "city": "OHVIL",
+    "phone": "OHTEL",
+    "email": "OHMAIL",
+}
+
+
+@dataclass(frozen=True)
+class Customer:
+    last_name: str
+    first_name: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = "FR"
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    location: int | None = None  # default: the order's picking location
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    order_number: str
+    reservation_id: str
+    delivery: str
+    customer: Customer
+    lines: Sequence[LineInput]
+    pickup_location: int | None = None  # click and collect: the store
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """A digest of what was asked, for telling a replay from a different order under the same number."""
+        body = asdict(self)
+        body["lines"] = sorted(
+            (line["sku"], line["quantity"], str(Decimal(line["unit_price"])), line["location"])
+            for line in body["lines"]
+        )
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _ccsid() -> int:
+    return int(settings.AS400_CCSID)
+
+
+def order_as_sent(order: Order) -> dict[str, str]:
+    """The customer's fields as the ORDIMP file carries them: folded to the code page and cut."""
+    codec = RecordCodec.for_file("ORDIMP", _ccsid())
+    values = {"OHTYPE": "H", **{f: getattr(order, name) for name, f in FREE_TEXT.items()}}
+    record = codec.decode(
+        codec.encode(values, format="ORDIMPH", fold=set(FREE_TEXT.values()), cut=set(FREE_TEXT.values()))
+    )
+    return {name: str(record[f]) for name, f in FREE_TEXT.items()}
+
+
+def _check_for_the_as400(data: OrderInput) -> None:
+    """Refuse now what the ORDIMP file could not carry, rather than accept an order that cannot leave."""
+    codec = RecordCodec.for_file("ORDIMP", _ccsid())
+    free = set(FREE_TEXT.values())
+    values = {"OHTYPE": "H", "OHWEBN": data.order_number, "OHPAYS": data.customer.country}
+    values |= {f: getattr(data.customer, name) for name, f in FREE_TEXT.items()}
+    try:
+        codec.encode(values, format="ORDIMPH", fold=free, cut=free)
+    except EncodeError as exc:
+        field_name = {v: k for k, v in FREE_TEXT.items()}.get(exc.field, exc.field)
+        if exc.field == "OHWEBN":
+            field_name = "order_number"
+        elif exc.field == "OHPAYS":
+            field_name = "country"
+        raise OrderError(
+            f"{field_name}: {exc.reason}",
+            code=OrderErrorCode.NOT_WRITABLE_FOR_THE_AS400,
+            detail={"field": field_name},
+        ) from None
+
+
+def _picking_location(data: OrderInput) -> int:
+    if data.delivery == Order.Delivery.HOME:
+        return warehouse_code()
+    if data.delivery != Order.Delivery.CLICK_AND_COLLECT:
+        raise OrderError(
+            f"delivery is home or click_and_collect, not {data.delivery!r}", code=OrderErrorCode.INVALID
+        )
+    store = (
+        Location.objects.filter(code=data.pickup_location, click_and_collect=True).first()
+        if data.pickup_location is not None
+        else None
+    )
+    if store is None:
+        raise OrderError(
+            f"location {data.pickup_location} does not do click and collect", code=OrderErrorCode.INVALID,
+            detail={"field": "pickup_location"},
+        )  # fmt: skip
+    return store.code
+
+
+def order_place(
+    *, data: OrderInput, client: str, idempotency_key: str = "", now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
+    now = now or timezone.now()
+    digest = data.content_hash()
+    existing = _existing(data.order_number, client, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+    if not data.lines:
+        raise OrderError("an order needs at least one line", code=OrderErrorCode.INVALID)
+    _check_for_the_as400(data)
+    location = _picking_location(data)
+    try:
+        with transaction.atomic():
+            order = _place(data, client, idempotency_key, digest, location, now)
+    except (IntegrityError, ReservationNotActive):
+        # The same order (number or key) raced us and won: it converted the reservation, or it
+        # holds the number. A replay then, or a clash; anything else is the error it was.
+        existing = _existing(data.order_number, client, idempotency_key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+def _existing(order_number: str, client: str, key: str, digest: str) -> Order | None:
+    order = Order.objects.filter(order_number=order_number).first()
+    if order is None and key:
+        order = Order.objects.filter(client=client, idempotency_key=key).first()
+    if order is None:
+        return None
+    if order.client != client or order.content_hash != digest:
+        raise OrderError(
+            f"order {order.order_number} was already placed with other content",
+            code=OrderErrorCode.ORDER_NUMBER_CONFLICT,
+            detail={"order_number": order.order_number},
+        )
+    return order
+
+
+def _place(data: OrderInput, client: str, key: str, digest: str, location: int, now: datetime) -> Order:
+    reservation = reservation_get(reservation_id=data.reservation_id, client=client)
+    held = list(reservation.lines.select_related("product__mapping"))
+    asked = Counter((line.sku, line.location or location, line.quantity) for line in data.lines)
+    reserved = Counter((line.product.mapping.sku, line.location_id, line.quantity) for line in held)
+    if asked != reserved:
+        raise OrderError(
+            "the lines do not match the reservation's", code=OrderErrorCode.LINES_DO_NOT_MATCH_RESERVATION,
+            detail={"reserved": [{"sku": s, "location": loc, "quantity": q} for s, loc, q in sorted(reserved)]},
+        )  # fmt: skip
+    prices = {(line.product.mapping.sku, line.location_id): line.unit_price for line in held}
+    wrong = [
+        line
+        for line in data.lines
+        if Decimal(line.unit_price) != prices[(line.sku, line.location or location)]
+    ]
+    if wrong:
+        raise OrderError(
+            "a unit price differs from the AS400 price the reservation was made at",
+            code=OrderErrorCode.PRICE_MISMATCH,
+            detail={"lines": [{"sku": w.sku, "asked": str(w.unit_price),
+                               "price": str(prices[(w.sku, w.location or location)])} for w in wrong]},
+        )  # fmt: skip
+    reservation_commit(reservation=reservation, now=now)
+    customer = asdict(data.customer)
+    order = Order.objects.create(
+        order_number=data.order_number, client=client, idempotency_key=key, content_hash=digest,
+        delivery=data.delivery, pickup_location_id=location, reservation=reservation,
+        total=sum((Decimal(line.unit_price) * line.quantity for line in data.lines), Decimal(0)), **customer,
+    )  # fmt: skip
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            line_number=n,
+            product_id=line.product_id,
+            location_id=line.location_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            in_flight=line.quantity,
+        )
+        for n, line in enumerate(sorted(held, key=lambda h: (h.product_id, h.location_id)), start=1)
+    )
+    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}")
+    OutboxMessage.objects.create(kind=OutboxMessage.Kind.ORDIMP, order=order)
+    return order
+
+
+def in_flight_settle(*, taken_at: datetime) -> int:
+    """A STKBAL extract taken at ``taken_at`` was applied: lines acknowledged by then are counted in it.
+
+    Their units leave ``in_flight`` (the AS400's SBQRS or SBQOH now counts them). Runs in the
+    caller's transaction, the one that applied the extract. Returns the units settled.
+    """
+    lines = list(
+        OrderLine.objects.select_for_update()
+        .filter(in_flight__gt=0, acked_at__isnull=False, acked_at__lte=taken_at)
+        .order_by("product_id", "location_id", "pk")
+    )
+    by_pair: Counter[tuple[int, int]] = Counter()
+    for line in lines:
+        by_pair[(line.product_id, line.location_id)] += line.in_flight
+    for (product_id, location), units in sorted(by_pair.items()):
+        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
+            in_flight=F("in_flight") - units
+        )
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
+    return sum(by_pair.values())
