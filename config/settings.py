@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.backends import database_config, q_cluster_config
 
@@ -110,10 +111,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.auth.HasRequiredScope"],
     "DEFAULT_THROTTLE_CLASSES": ["integration.api.auth.StorefrontClientThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["integration.api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# When the rate-limit counters (the cache) cannot be reached: true serves requests uncounted
+# (a Redis outage must not stop a sale), false refuses them with 503 rate_limit_unavailable.
+API_THROTTLE_FAIL_OPEN = env.bool("API_THROTTLE_FAIL_OPEN", default=True)
+# Behind a TLS-terminating proxy or load balancer: trust its headers, so that absolute URLs
+# (the `next` links) say https:// and the public host. Off by default: only set these when the
+# proxy always sets (and overwrites) the header, or clients could forge them.
+# DJANGO_SECURE_PROXY_SSL_HEADER is "HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https".
+_PROXY_SSL_HEADER = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])
+if _PROXY_SSL_HEADER:
+    if len(_PROXY_SSL_HEADER) != 2:
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must be 'HEADER,value', e.g. 'HTTP_X_FORWARDED_PROTO,https'"
+        )
+    SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER[0], _PROXY_SSL_HEADER[1])
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail integration platform API",
     "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
@@ -136,6 +152,8 @@ SPECTACULAR_SETTINGS = {
 # --- Task queue (django-q2) ---------------------------------------------------------------
 # REDIS_URL switches the broker from the database (embedded default) to Redis (production).
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a cache (rate-limit counter) operation may wait for Redis before it counts as down.
+REDIS_CACHE_TIMEOUT = env.float("REDIS_CACHE_TIMEOUT", default=0.5)
 # The cache holds the API's rate-limit counters: in Redis when there is one, so that every web
 # process counts the same requests; in the process's memory otherwise (the embedded setup).
 CACHES = {
@@ -144,6 +162,10 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "platform",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+                "socket_timeout": REDIS_CACHE_TIMEOUT,
+            },
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -23,4 +23,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """What Django refuses before a view runs (a bad Host header, say): the API in its shape."""
+    if request.path.startswith("/api/"):
+        return errors.bad_request(request)
+    return defaults.bad_request(request, exception)
+
+
+handler400 = "config.urls.bad_request"
 handler500 = "config.urls.server_error"

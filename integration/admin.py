@@ -95,6 +95,11 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     readonly_fields = ["token", "created_at", "token_rotated_at", "last_used_at"]
     actions = ["rotate_tokens", "deactivate"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: StorefrontClient | None = None) -> bool:
+        # The name holds the client's reservations and Idempotency-Keys: deleting the client would
+        # free the name for a new client that would then see them. Deactivate instead.
+        return False
+
     @admin.display(description="token")
     def token(self, obj: StorefrontClient) -> str:
         return f"{obj.token_prefix}…" if obj.token_prefix else ""

@@ -112,15 +112,17 @@ def storefront_client_deactivate(*, client: StorefrontClient) -> StorefrontClien
 def storefront_client_by_token(token: str) -> StorefrontClient | None:
     """The client holding this token (active or not), or ``None``.
 
-    Looked up by prefix, then the hashes compared in constant time, so that neither the lookup
-    nor the comparison tells how much of a guessed token was right.
+    Looked up by the token's SHA-256 (unique, indexed), never by any part of the token itself: how
+    long the index takes to answer can only tell how much of a *hash* was right, which says
+    nothing about any token. (Looking up by the stored prefix would let response times tell
+    the token's first characters.) The hashes are then compared in constant time.
     """
     if not token or len(token) > 200:
         return None
     digest = token_hash(token)
-    for client in StorefrontClient.objects.filter(token_prefix=token[:PREFIX_LENGTH]):
-        if hmac.compare_digest(client.token_hash, digest):
-            return client
+    client = StorefrontClient.objects.filter(token_hash=digest).first()
+    if client is not None and hmac.compare_digest(client.token_hash, digest):
+        return client
     return None
 
 

@@ -20,14 +20,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration.codec import RecordCodec, RecordError
-from integration.exchange import ExchangeFolder, PairNotFound, PairRefused, get_exchange_folder
+from integration.exchange import (
+    ExchangeError,
+    ExchangeFolder,
+    Location,
+    PairNotFound,
+    PairRefused,
+    get_exchange_folder,
+)
 from integration.exchange.base import VerifiedPair
 from integration.files import PairName
 from integration.locks import try_lock
@@ -57,6 +64,8 @@ def _apply_stock(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Pr
 
 
 SYNC_LOCK = "as400-exports-sync"
+#: A lone .DAT younger than this may still be being written by the AS400.
+STILL_WRITING = timedelta(minutes=10)
 
 #: What applies each file, in the order files are taken (items before their stock).
 APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "STKBAL": _apply_stock}
@@ -101,6 +110,7 @@ def exchange_sync(
             logger.info("another sync is running: this one does nothing")
             return SyncReport(runs, skipped=True)
         for file in files:
+            _finish_interrupted_moves(folder, file)
             for name in folder.ready_pairs("OUT", file=file):
                 run = _sync_pair(folder, name, progress_factory)
                 if run is not None:
@@ -145,7 +155,7 @@ def _sync_pair(
         return None
     if done is not None:
         if done.checksum == pair.sha256:
-            folder.archive(name)  # the previous run stopped between its commit and the archive
+            _archive(folder, name)  # the previous run stopped between its commit and the archive
             return None
         return _quarantine(
             folder, name, f"{name.stem} was already applied with other content (SHA-256 {done.checksum[:12]}…)",
@@ -154,6 +164,20 @@ def _sync_pair(
 
     last = _last_applied(name.file)
     control = pair.control
+    if (
+        last is not None
+        and name.seq < last.seq
+        and last.taken_at is not None
+        and control.created_at is not None
+        and control.created_at > last.taken_at
+    ):
+        return _quarantine(
+            folder, name,
+            f"sequence {name.seq:06d} is below {last.file}_{last.seq:06d}, already applied, yet this file was "
+            f"taken later ({control.created_at.isoformat()} > {last.taken_at.isoformat()}): the AS400's counter "
+            "was reset or reused; nothing applied, check the AS400 before releasing it",
+            kind="sequence_reset", pair=pair,
+        )  # fmt: skip
     if last is not None and not control.is_full and name.seq > last.seq + 1:
         return _quarantine(
             folder, name,
@@ -176,7 +200,7 @@ def _sync_pair(
     if stale:
         run = _record(pair, FileRun.Outcome.IGNORED, error=stale, started=started)
         if run is not None:
-            folder.archive(name)
+            _archive(folder, name)
         return run
 
     codec = RecordCodec.for_file(name.file, folder.ccsid)
@@ -202,8 +226,64 @@ def _sync_pair(
             message=f"{name.stem}: {summary}",
             severity=Alert.Severity.INFO,
         )
-    folder.archive(name)
+    _archive(folder, name)
     return run
+
+
+def _archive(folder: ExchangeFolder, name: PairName) -> None:
+    """Archive a pair whose run is committed; a move that cannot be done is alerted, never raised.
+
+    The data is in the database already, and the pair stays in ``OUT/`` (or half-moved, which the
+    next run finishes), so nothing is lost; raising would stop every later file of the run.
+    """
+    try:
+        folder.archive(name)
+    except ExchangeError as exc:
+        _move_blocked(name, "archive", exc)
+
+
+def _move_blocked(name: PairName, what: str, exc: ExchangeError) -> None:
+    alert_raise(
+        kind=f"{what}_blocked",
+        subject=name.stem,
+        message=f"{name.stem} could not be moved to OUT/{what.upper()}/ and stays in OUT/: {exc}. "
+        "If that folder already holds a file of this name (the AS400 reused a sequence number), "
+        "move the older one aside; the next run finishes the move.",
+        severity=Alert.Severity.CRITICAL,
+    )
+
+
+def _finish_interrupted_moves(folder: ExchangeFolder, file: str) -> None:
+    """Finish the moves of an earlier run that stopped between a pair's .OK and its .DAT."""
+    for part in folder.list_pairs(Location.OUT, file=file).half_moved:
+        if part.part != "DAT":
+            continue
+        if (
+            part.elsewhere is Location.OUT_ARCHIVE
+            and not FileRun.objects.filter(
+                direction=FileRun.Direction.OUT,
+                file=part.name.file,
+                seq=part.name.seq,
+                outcome__in=[FileRun.Outcome.APPLIED, FileRun.Outcome.IGNORED],
+            ).exists()
+        ):
+            continue  # archived without a run here: not ours to finish
+        try:
+            moved = folder.finish_interrupted_move(part.name)
+        except (ExchangeError, OSError) as exc:
+            _move_blocked(part.name, "archive" if part.elsewhere is Location.OUT_ARCHIVE else "quarantine",
+                          ExchangeError(str(exc)))  # fmt: skip
+            continue
+        if moved is None and timezone.now() - part.modified_at > STILL_WRITING:
+            alert_raise(
+                kind="half_moved",
+                subject=part.name.stem,
+                message=f"OUT/{part.filename} is alone while its .OK is in {part.elsewhere}/ and does not "
+                "belong to it (a reused sequence number?): left as it is, look at both",
+                severity=Alert.Severity.CRITICAL,
+            )
+        elif moved is not None:
+            logger.info("%s: finished its interrupted move to %s/", part.name.stem, moved.value)
 
 
 class _AlreadyApplied(Exception):
@@ -246,8 +326,18 @@ def _record(
 
 def _quarantine(
     folder: ExchangeFolder, name: PairName, reason: str, *, kind: str, pair: VerifiedPair | None = None
-) -> FileRun:
-    folder.quarantine(name, reason)
+) -> FileRun | None:
+    try:
+        folder.quarantine(name, reason)
+    except ExchangeError as exc:  # left in OUT/, alerted; the next run tries again
+        alert_raise(
+            kind=kind,
+            subject=name.stem,
+            message=f"{name.stem} must be quarantined: {reason}",
+            severity=Alert.Severity.CRITICAL,
+        )
+        _move_blocked(name, "quarantine", exc)
+        return None
     run = FileRun.objects.create(
         file=name.file,
         seq=name.seq,

@@ -9,14 +9,25 @@
   else 403 ``insufficient_scope``. A view that declares none is refused to everyone.
 - :class:`StorefrontClientThrottle`: at most ``client.rate_limit`` requests per minute per client,
   counted in Django's cache (Redis when ``REDIS_URL`` is set, so that every web process shares the
-  counts); over it, 429 ``throttled`` with ``Retry-After``.
+  counts); over it, 429 ``throttled`` with ``Retry-After``. When the cache cannot be reached,
+  ``settings.API_THROTTLE_FAIL_OPEN`` decides: serve the request uncounted (the default: on a
+  sale day a Redis outage must not stop checkouts; the load balancer still caps the traffic), or
+  refuse it with 503 ``rate_limit_unavailable``. Either way it is logged, at most once a minute
+  per process.
+
+Requests without a valid token are not counted per client (there is none): each costs one
+indexed lookup of a SHA-256. Flooding with bad tokens is for the load balancer's per-IP limits
+(see README, "The storefront API"), since behind it every request may come from its address.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -33,6 +44,14 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 KEYWORD = b"bearer"
+logger = logging.getLogger(__name__)
+_last_cache_warning = 0.0
+
+
+class RateLimitUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "the rate limit cannot be checked right now; retry shortly"
+    default_code = ErrorCode.RATE_LIMIT_UNAVAILABLE
 
 
 class StorefrontTokenAuthentication(BaseAuthentication):
@@ -106,7 +125,13 @@ class StorefrontClientThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = client.rate_limit, self.window_seconds
         now = self.timer()
         start = math.floor(now / self.duration) * self.duration
-        count = _increment(f"{key}:{start}", timeout=self.duration + 5)
+        try:
+            count = _increment(f"{key}:{start}", timeout=self.duration + 5)
+        except Exception as exc:  # the cache (Redis) is down or too slow: see the module's docstring
+            _warn_cache_down(exc)
+            if getattr(settings, "API_THROTTLE_FAIL_OPEN", True):
+                return True
+            raise RateLimitUnavailable() from exc
         if count <= self.num_requests:
             return True
         self._wait = start + self.duration - now
@@ -114,6 +139,15 @@ class StorefrontClientThrottle(SimpleRateThrottle):
 
     def wait(self) -> float | None:
         return None if self._wait is None else max(1, math.ceil(self._wait))
+
+
+def _warn_cache_down(exc: Exception) -> None:
+    global _last_cache_warning
+    now = time.monotonic()
+    if now - _last_cache_warning >= 60 or _last_cache_warning == 0.0:
+        _last_cache_warning = now
+        mode = "served uncounted" if getattr(settings, "API_THROTTLE_FAIL_OPEN", True) else "refused (503)"
+        logger.error("rate-limit cache unreachable (%s: %s): requests are %s", type(exc).__name__, exc, mode)
 
 
 def _increment(key: str, *, timeout: int) -> int:

@@ -21,5 +21,8 @@ class ErrorCode:
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     THROTTLED = "throttled"
+    REQUEST_TOO_LARGE = "request_too_large"
+    BAD_REQUEST = "bad_request"
+    RATE_LIMIT_UNAVAILABLE = "rate_limit_unavailable"
     UNKNOWN_FIELD = "unknown_field"
     SERVER_ERROR = "server_error"

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -126,6 +127,13 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
             error_body(exc.code, str(exc), {"fields": exc.fields, "owners": owners}),
             status=FIELD_OWNERSHIP_STATUS,
         )
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            error_body(ErrorCode.REQUEST_TOO_LARGE, "the request body is too large"),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):  # too many query parameters, a bad header...
+        return Response(error_body(ErrorCode.BAD_REQUEST, "bad request"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -136,6 +144,11 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     if response is None or not isinstance(exc, exceptions.APIException):
         return None
     return _from_api_exception(exc, response)
+
+
+def bad_request(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """handler400 for the API's paths (config.urls): what Django refuses before any view runs."""
+    return JsonResponse(error_body(ErrorCode.BAD_REQUEST, "bad request"), status=status.HTTP_400_BAD_REQUEST)
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -187,6 +200,7 @@ _DESCRIPTIONS = {
     403: "The client's token lacks the scope (`insufficient_scope`)",
     404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`)",
     409: "Conflict with the current state",
+    413: "The body is larger than the server accepts (`request_too_large`)",
     415: "The body is not JSON (`unsupported_media_type`)",
     429: "Over the client's rate limit (`throttled`); `Retry-After` says in how many seconds to retry",
 }

@@ -17,7 +17,9 @@ stored hashed. Each client has **scopes** (`catalog:read`, `catalog:write`, `ava
 
 ## Rate limits
 Each client has its own limit, in requests per minute (a fixed one-minute window). Over it the
-answer is 429 `throttled` with `Retry-After` (seconds).
+answer is 429 `throttled` with `Retry-After` (seconds). If the shared counter store is
+unreachable, requests are served uncounted by default (`API_THROTTLE_FAIL_OPEN`); a deployment
+that prefers to refuse them answers 503 `rate_limit_unavailable` instead.
 
 ## Errors
 Every error has one shape:
@@ -43,8 +45,11 @@ Every error has one shape:
 | 406 | `not_acceptable` | null: the API answers JSON only |
 | 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
 | 409 | `reservation_not_active` | null |
+| 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
+| 413 | `request_too_large` | null: the body is larger than the server accepts |
 | 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
 | 429 | `throttled` | null; with `Retry-After` |
+| 503 | `rate_limit_unavailable` | null: the rate-limit counters are unreachable and this deployment fails closed |
 | 500 | `server_error` | null: a fault of ours, logged |
 
 Unknown query parameters are ignored.

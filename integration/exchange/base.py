@@ -448,6 +448,34 @@ class ExchangeFolder(ABC):
         """
         self._move_out_of_out(name, Location.OUT_QUARANTINE, reason=reason, at=at)
 
+    def finish_interrupted_move(self, name: PairName) -> Location | None:
+        """Finish a move out of ``OUT/`` that stopped after its ``.OK`` (a crash, a lost share).
+
+        The ``.DAT`` left alone in ``OUT/`` joins its ``.OK`` in ``ARCHIVE/`` or ``QUARANTINE/``,
+        but only when it is the ``.DAT`` that ``.OK`` describes: into ``ARCHIVE/`` if the two
+        verify together, into ``QUARANTINE/`` if the reason file says this ``.DAT`` was being
+        quarantined with it. Anything else (the AS400 writing a new ``.DAT`` under a reused name,
+        say) is left where it is. Returns where the ``.DAT`` went, or None if nothing moved.
+        """
+        source = Location.OUT
+        if self._stat(source, name.ok) is not None or self._stat(source, name.dat) is None:
+            return None
+        for target in (Location.OUT_ARCHIVE, Location.OUT_QUARANTINE):
+            if self._stat(target, name.ok) is None or self._stat(target, name.dat) is not None:
+                continue
+            if target is Location.OUT_ARCHIVE:
+                ok, data = self._read(target, name.ok), self._read(source, name.dat)
+                if self._verify(name, source, ok, data)[1] is not None:
+                    return None
+            else:
+                reason = self.quarantine_reason(name) or ""
+                last = reason.rsplit(f"{name.stem} quarantined at ", 1)[-1]
+                if f"\nparts: {name.dat}" not in last:
+                    return None
+            self._move(source, target, name.dat)
+            return target
+        return None
+
     # -- writing --
 
     def write_pair(self, control: ControlRecord, data: bytes) -> PairName:

@@ -11,9 +11,10 @@ import base64
 import binascii
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from inventory.models import Product, Reservation, ReservationLine, StockLevel
@@ -77,6 +78,17 @@ def _in_stock(product_ids: Sequence[int], *, locations: int) -> set[int]:
 # --- Products, page by page -------------------------------------------------------------------
 
 
+def representable(moment: datetime) -> bool:
+    """Whether an aware datetime survives the conversions a query makes (to UTC, to local time):
+    ``0001-01-01T00:00+14:00`` is a valid ISO 8601 text whose UTC time is before year 1."""
+    try:
+        moment.astimezone(UTC)
+        timezone.localtime(moment)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class ProductCursor:
     """Where a page ended: products are listed by (updated_at, id), so a change moves one to the end."""
@@ -97,8 +109,10 @@ class ProductCursor:
             updated_at = parse_datetime(when)
             if updated_at is None or updated_at.tzinfo is None or not pk.isdigit() or len(pk) > 18:
                 return None
+            if not representable(updated_at):
+                return None
             return cls(updated_at, int(pk))
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
             return None
 
     @classmethod

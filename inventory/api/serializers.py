@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
 from integration.ownership import System, fields_owned_by
-from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor
+from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from inventory.selectors import SkuAvailability
@@ -34,6 +34,22 @@ def _sku_field(strict: bool = True, **kwargs: Any) -> serializers.CharField:
     return field(min_length=1, max_length=MAX_SKU_LENGTH, trim_whitespace=False, **kwargs)
 
 
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A date and time that a query can use: ``0001-01-01T00:00`` (Paris) is before year 1 in UTC,
+    which DRF's field and the database adapters raise OverflowError on (a 500); here it is a 400."""
+
+    default_error_messages = {"out_of_range": "Date and time out of range."}
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            result = super().to_internal_value(value)
+        except OverflowError:
+            self.fail("out_of_range")
+        if not representable(result):
+            self.fail("out_of_range")
+        return result
+
+
 # --- Products ---------------------------------------------------------------------------------
 
 
@@ -44,7 +60,7 @@ class ProductListInputSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="AS400 family code (e.g. `F001`): only that category",
     )
-    updated_since = serializers.DateTimeField(
+    updated_since = BoundedDateTimeField(
         required=False,
         help_text="ISO 8601 date and time, with an offset (without one, Paris time): only products "
         "whose data changed at or after it",
