@@ -144,6 +144,39 @@ class StorefrontClient(models.Model):
         return scope in self.scopes
 
 
+class OutboundFile(models.Model):
+    """A pair we write to IN/, recorded before it is written so that a crash never loses or repeats it.
+
+    ``writing``: recorded with its messages, the pair may or may not be on disk yet (the next run
+    writes it, or finds it there); ``written``: on disk, its messages sent; ``abandoned``: it could
+    not be written, its messages went back to the queue, and its number stays used (a lone
+    ``.DAT`` may hold it). Sequence numbers are per file name and never reused (a unique constraint).
+    """
+
+    class State(models.TextChoices):
+        WRITING = "writing", "Being written"
+        WRITTEN = "written", "Written"
+        ABANDONED = "abandoned", "Could not be written (its messages were sent again later)"
+
+    file = models.CharField(max_length=6, help_text="ORDIMP, ORDANN or RTNIMP")
+    seq = models.PositiveIntegerField()
+    state = models.CharField(max_length=9, choices=State.choices, default=State.WRITING)
+    records = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    probe = models.BooleanField(
+        default=False, help_text="Sent while the circuit breaker was open, to test the AS400"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    written_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["file", "seq"], name="outbound_file_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.file}_{self.seq:06d}"
+
+
 class OutboxMessage(models.Model):
     """Something to tell the AS400 (an order, a cancellation, a return), written in the same
     transaction as the change it announces, and delivered by the dispatcher at most once per file.
@@ -171,7 +204,14 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
-    file = models.CharField(max_length=20, blank=True, help_text="The pair it went in, e.g. ORDIMP_000042")
+    outbound_file = models.ForeignKey(
+        OutboundFile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        help_text="The pair it went in last",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -180,7 +220,9 @@ class OutboxMessage(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(
-                fields=["kind", "next_attempt_at", "id"], condition=Q(state="pending"), name="outbox_claimable"
+                fields=["kind", "next_attempt_at", "id"],
+                condition=Q(state="pending"),
+                name="outbox_claimable",
             )
         ]
 
