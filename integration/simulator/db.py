@@ -86,6 +86,10 @@ INTERNAL_DDL = (
     "CREATE INDEX IF NOT EXISTS SIM_FILE_NAME ON SIM_FILE (DIRECTION, NAME)",
     # When each IN file was first seen (the `slow` fault delays it from there).
     "CREATE TABLE IF NOT EXISTS SIM_INSEEN (NAME TEXT PRIMARY KEY, SEEN_AT INTEGER NOT NULL)",
+    # IN pairs applied (or refused) whose move to IN/DONE/ or IN/ERR/ has not been seen to finish:
+    # found in IN/ again, such a pair is moved, not applied twice (the job died in between).
+    """CREATE TABLE IF NOT EXISTS SIM_INMOVE (
+        NAME TEXT PRIMARY KEY, SHA256 TEXT NOT NULL, OUTCOME TEXT NOT NULL)""",
     # What happened, for people.
     """CREATE TABLE IF NOT EXISTS SIM_LOG (
         ID INTEGER PRIMARY KEY AUTOINCREMENT, SIM_AT INTEGER NOT NULL, REAL_AT REAL NOT NULL,

@@ -407,19 +407,27 @@ class Simulator:
 
         if natural and config.nightly_restock and state_get(conn, "night:restock") != night:
             with transaction(conn):
-                report.restocked += activity.nightly_restock(conn, config, t)
-                state_set(conn, "night:restock", night)
-                log_event(conn, t, "batch", f"nightly batch: {report.restocked} balance(s) restocked")
+                # Checked again under the write lock: another process may have restocked meanwhile.
+                if state_get(conn, "night:restock") != night:
+                    report.restocked += activity.nightly_restock(conn, config, t)
+                    state_set(conn, "night:restock", night)
+                    log_event(conn, t, "batch", f"nightly batch: {report.restocked} balance(s) restocked")
 
-        nightly = t >= end + timedelta(seconds=delay) and state_get(conn, "night:full") != night
-        if not batch and not down and (nightly or state_get(conn, "full:pending")):
-            for file in FULL_FILES:
-                with transaction(conn):
-                    report.exported += export_full(conn, config, file, at=t)
+        def fulls_due() -> tuple[bool, bool]:
+            nightly = t >= end + timedelta(seconds=delay) and state_get(conn, "night:full") != night
+            return nightly, nightly or bool(state_get(conn, "full:pending"))
+
+        if not batch and not down and fulls_due()[1]:
+            # One unit of work, checked again under the write lock: another process stepping the
+            # same simulator may have written them meanwhile.
             with transaction(conn):
-                if nightly:
-                    state_set(conn, "night:full", night)
-                state_set(conn, "full:pending", False)
+                nightly, due = fulls_due()
+                if due:
+                    for file in FULL_FILES:
+                        report.exported += export_full(conn, config, file, at=t)
+                    if nightly:
+                        state_set(conn, "night:full", night)
+                    state_set(conn, "full:pending", False)
             # A delta due at the same instant would be empty: the full already carries everything.
             self._job_due("delta:STKBAL", config.stkbal_delta_minutes, t, delay)
             self._job_due("delta:ITMMST", config.itmmst_delta_minutes, t, delay)
@@ -449,15 +457,11 @@ class Simulator:
                 report.exported += outbox_flush(conn, config, at=t, delay_seconds=delay)
 
     def _import(self, t: datetime, report: StepReport, delay: int) -> datetime:
-        if pending_pairs(self.config):
-            # An ORDACK must be later than any STKBAL extract that does not count its order yet.
-            last = state_get(self.conn, "last_extract:STKBAL")
-            if last is not None and last >= epoch(t):
-                with transaction(self.conn):
-                    t = clock_advance(self.conn, from_epoch(last + 1))
+        # An ORDACK must be later than any STKBAL extract that does not count its order: the job
+        # nudges the clock by a second when needed, inside the transaction that applies the order.
         result = import_job(self.conn, self.config, at=t, delay_seconds=delay)
         report.imports.append(result)
-        return t
+        return max(t, self.now())
 
     def _next_due(self, t: datetime) -> datetime:
         delay = self._slow_seconds()

@@ -2,9 +2,11 @@
 
 As the contract says:
 
-- It reads the ``.OK``/``.DAT`` pairs of IN/ in sequence order (ORDIMP first, then ORDANN, then
-  RTNIMP, so that a cancellation sent right after its order finds it), and never opens a
-  ``.DAT`` whose ``.OK`` is not there yet.
+- It reads the ``.OK``/``.DAT`` pairs of IN/ in sequence order, and never opens a ``.DAT`` whose
+  ``.OK`` is not there yet. The contract promises no order between file names (a counter per
+  name); the job takes them as a listing of the folder gives them, in name order: ORDANN, then
+  ORDIMP, then RTNIMP. A cancellation sent before its order was acknowledged may therefore find
+  no order (ORDANN is for "a web order already imported"), as it may on the real AS400.
 - A pair whose control record does not match (size not a whole number of records, count, CTHASH,
   a field that does not decode, a control record naming another file or sequence) is refused
   whole: both parts go to IN/ERR/, nobody is told. An accepted pair goes to IN/DONE/.
@@ -12,8 +14,11 @@ As the contract says:
   :func:`integration.simulator.orders.order_import`. ORDANN: ORDSTS A for what it could still
   cancel. RTNIMP: the return is expected; ORDSTS R when the goods arrive.
 
-Each pair is applied in one transaction, which also records its name and checksum: a pair found
-again after a crash between the commit and the move is moved, not applied twice.
+Each pair is applied in one transaction, which also notes it as applied and not moved yet
+(SIM_INMOVE); the note goes once the pair is out of IN/. A pair found in IN/ with that note (the
+job died between its commit and the move) is moved, not applied twice. A pair dropped again after
+it was moved is read again like any other: the contract's only protection against duplicates is
+the D answer for a web order number the AS400 already has.
 """
 
 from __future__ import annotations
@@ -30,9 +35,9 @@ from typing import Any
 from integration.codec import RecordCodec, RecordError
 from integration.control import ControlError, ControlRecord, check_pair
 from integration.files import PairName
-from integration.simulator.clock import epoch
+from integration.simulator.clock import clock_advance, clock_now, epoch, from_epoch
 from integration.simulator.config import SimulatorConfig
-from integration.simulator.db import log_event, transaction
+from integration.simulator.db import log_event, state_get, transaction
 from integration.simulator.errors import SimulatorError
 from integration.simulator.exports import file_record, outbox_add, seq_record
 from integration.simulator.faults import fault_consume
@@ -46,7 +51,7 @@ from integration.simulator.orders import (
     return_announce,
 )
 
-IMPORT_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
+IMPORT_FILES = ("ORDANN", "ORDIMP", "RTNIMP")  # the order the job reads the names in
 
 
 @dataclass
@@ -92,14 +97,36 @@ def pending_pairs(config: SimulatorConfig) -> list[PairName]:
     return sorted(pairs, key=lambda p: (IMPORT_FILES.index(p.file), p.seq))
 
 
-def _move(path: Path, folder: Path) -> Path:
+def _in_move(conn: sqlite3.Connection, pair: PairName) -> sqlite3.Row | None:
+    """The note of a pair applied (or refused) whose move out of IN/ has not been seen to finish."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT NAME, SHA256, OUTCOME FROM SIM_INMOVE WHERE NAME = ?", (pair.stem,)
+    ).fetchone()
+    return row
+
+
+def _moved(conn: sqlite3.Connection, config: SimulatorConfig) -> None:
+    """Forget the notes of pairs that are out of IN/ (their move finished)."""
+    with transaction(conn):
+        for row in conn.execute("SELECT NAME FROM SIM_INMOVE").fetchall():
+            if not any((config.in_dir / f"{row['NAME']}.{ext}").exists() for ext in ("OK", "DAT")):
+                conn.execute("DELETE FROM SIM_INMOVE WHERE NAME = ?", (row["NAME"],))
+                conn.execute("DELETE FROM SIM_INSEEN WHERE NAME = ?", (row["NAME"],))
+
+
+def _move(path: Path, folder: Path) -> Path | None:
+    """Move a file into ``folder`` (beside, never over, a file of the same name); None if another
+    process moved it first."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     n = 1
     while target.exists():  # never lose an earlier file of the same name
         target = folder / f"{path.name}.{n}"
         n += 1
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
     return target
 
 
@@ -128,9 +155,14 @@ def _finish_interrupted_moves(config: SimulatorConfig) -> None:
 def import_job(
     conn: sqlite3.Connection, config: SimulatorConfig, *, at: datetime, delay_seconds: int = 0
 ) -> ImportReport:
-    """Read every complete pair of IN/ once; pairs first seen less than ``delay_seconds`` ago wait."""
+    """Read every complete pair of IN/ once; pairs first seen less than ``delay_seconds`` ago wait.
+
+    ``at`` is when the job runs; the clock may be nudged by a second before an ORDIMP is applied
+    (see :func:`_ack_time`).
+    """
     report = ImportReport()
     _finish_interrupted_moves(config)
+    _moved(conn, config)
     for pair in pending_pairs(config):
         if not (config.in_dir / pair.dat).exists():
             report.waiting.append(pair.stem)  # an .OK without its .DAT: not a pair to read
@@ -160,13 +192,14 @@ def _import_pair(
         return
     digest = hashlib.sha256(ok_bytes + b"\0" + data).hexdigest()
     with transaction(conn):
-        seen = conn.execute(
-            "SELECT OUTCOME FROM SIM_FILE WHERE DIRECTION = 'IN' AND NAME = ? AND SHA256 = ? ORDER BY ID DESC",
-            (pair.stem, digest),
-        ).fetchone()
-        if seen is not None:
-            outcome = seen["OUTCOME"]
+        if not (config.in_dir / pair.ok).exists():
+            return  # another process's job applied and moved it since we read it
+        noted = _in_move(conn, pair)
+        if noted is not None and noted["SHA256"] == digest:
+            outcome = noted["OUTCOME"]  # applied (or refused) already; the job died before the move
         else:
+            if pair.file == "ORDIMP":
+                at = _ack_time(conn, at)
             problems = _problems(conn, config, pair, ok_bytes, data, at=at)
             if problems:
                 outcome = "err"
@@ -188,7 +221,26 @@ def _import_pair(
                 )  # fmt: skip
                 seq_record(conn, "IN", pair.file, pair.seq)
                 report.done.append(pair.stem)
+            conn.execute(
+                "INSERT INTO SIM_INMOVE (NAME, SHA256, OUTCOME) VALUES (?, ?, ?) ON CONFLICT (NAME) DO UPDATE "
+                "SET SHA256 = excluded.SHA256, OUTCOME = excluded.OUTCOME",
+                (pair.stem, digest, outcome),
+            )
     _move_pair(config, pair, config.done_dir if outcome == "done" else config.err_dir)
+    with transaction(conn):
+        conn.execute("DELETE FROM SIM_INMOVE WHERE NAME = ?", (pair.stem,))
+        conn.execute("DELETE FROM SIM_INSEEN WHERE NAME = ?", (pair.stem,))
+
+
+def _ack_time(conn: sqlite3.Connection, at: datetime) -> datetime:
+    """When an order read now is acknowledged: ``at``, or one second after the latest STKBAL
+    extract if that one was taken at ``at`` or later (it does not count the order; the contract:
+    "A STKBAL extract taken after an ORDACK's time already counts that order"). Inside the
+    pair's transaction, so that no other process writes an extract in between."""
+    last = state_get(conn, "last_extract:STKBAL")
+    if last is not None and int(last) >= epoch(at):
+        return clock_advance(conn, from_epoch(int(last) + 1))
+    return max(at, clock_now(conn))
 
 
 def _problems(
@@ -247,8 +299,18 @@ def _apply(
             log_event(conn, at, "order", f"{pair.stem}: {decision.webn} -> {decision.status}{detail}")
     elif pair.file == "ORDANN":
         for record in records:
-            webn, line = str(record["OAWEBN"]), int(record["OALIGN"])
-            qty = int(record["OAQTE"]) if line and int(record["OAQTE"]) > 0 else None
+            webn, line, asked = str(record["OAWEBN"]), int(record["OALIGN"]), int(record["OAQTE"])
+            if line and asked <= 0:
+                # Line 0 is the whole order; on a line, OAQTE is the quantity to cancel, and nothing
+                # in the contract makes 0 mean "all of it": nothing is cancelled, nothing answered.
+                log_event(
+                    conn,
+                    at,
+                    "import",
+                    f"{pair.stem}: cancellation of {webn} line {line} for {asked}: nothing to do",
+                )
+                continue
+            qty = asked if line else None
             try:
                 events = order_cancel(conn, webn, line=line or None, qty=qty, at=at, strict=False)
             except SimulatorError as exc:  # an unknown order or line: the AS400 answers nothing

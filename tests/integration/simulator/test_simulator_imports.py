@@ -348,22 +348,6 @@ def test_returns_and_cancellations_at_store_counters_are_strrtn(sim: Simulator) 
     assert sim.conn.execute("SELECT WOSTAT FROM WEBORD WHERE WOWEBN = 'WEB-CC'").fetchone()[0] == "A"
 
 
-def test_a_pair_applied_then_left_in_in_is_not_applied_twice(sim: Simulator) -> None:
-    item = item_with_stock(sim, WAREHOUSE, 5)
-    drop(sim.config, "ORDIMP", 1, order_records("WEB-1", [(item, 1, WAREHOUSE)]))
-    sim.import_now()
-    # As if the job had stopped between its commit and the move: the pair is back in IN/.
-    for part in ("DAT", "OK"):
-        (sim.config.done_dir / f"ORDIMP_000001.{part}").rename(sim.config.in_dir / f"ORDIMP_000001.{part}")
-    promised = stock(sim, item, WAREHOUSE)
-
-    report = sim.import_now()
-
-    assert report.acks == {}
-    assert stock(sim, item, WAREHOUSE) == promised
-    assert (sim.config.done_dir / "ORDIMP_000001.OK").exists()
-
-
 def test_the_import_job_runs_on_its_schedule(sim: Simulator) -> None:
     item = item_with_stock(sim, WAREHOUSE)
     drop(sim.config, "ORDIMP", 1, order_records("WEB-1", [(item, 1, WAREHOUSE)]))
