@@ -41,6 +41,7 @@ from integration.locks import try_lock
 from integration.models import Alert, FileRun
 from integration.services import alert_raise
 from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
+from orders.acks import ordack_apply
 from orders.services import in_flight_settle
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,16 @@ SYNC_LOCK = "as400-exports-sync"
 #: A lone .DAT younger than this may still be being written by the AS400.
 STILL_WRITING = timedelta(minutes=10)
 
-#: What applies each file, in the order files are taken (items before their stock).
-APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "STKBAL": _apply_stock}
+
+def _apply_acks(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
+    return ordack_apply(columns=columns, source=pair.name.stem)
+
+
+#: What applies each file, in the order files are taken: items before their stock, and acks
+#: before stock, so that an extract settles the lines acknowledged before it was taken.
+APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "ORDACK": _apply_acks, "STKBAL": _apply_stock}
+#: Extracts (full or delta) obey sequence: a delta after a gap waits for the next full one.
+EXTRACTS = frozenset({"ITMMST", "STKBAL"})
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,15 @@ def _sync_pair(
 
     last = _last_applied(name.file)
     control = pair.control
-    if (
+    if name.file not in EXTRACTS:
+        # Events (ORDACK...) are each applied whatever their order: an ack for an order is an ack.
+        # A missing file is alerted; the acks it held come again when the orders are resent.
+        if last is not None and name.seq > last.seq + 1:
+            alert_raise(
+                kind="sequence_gap", subject=name.stem, severity=Alert.Severity.WARNING,
+                message=f"{_missing(name.file, last.seq, name.seq)} never arrived before {name.stem}",
+            )  # fmt: skip
+    elif (
         last is not None
         and name.seq < last.seq
         and last.taken_at is not None
@@ -178,7 +195,7 @@ def _sync_pair(
             "was reset or reused; nothing applied, check the AS400 before releasing it",
             kind="sequence_reset", pair=pair,
         )  # fmt: skip
-    if last is not None and not control.is_full and name.seq > last.seq + 1:
+    elif last is not None and not control.is_full and name.seq > last.seq + 1:
         return _quarantine(
             folder, name,
             f"sequence gap: {_missing(name.file, last.seq, name.seq)} never arrived after {last.seq:06d}; "
@@ -187,7 +204,9 @@ def _sync_pair(
         )  # fmt: skip
     newest_full = _newest_full(name.file)
     stale = ""
-    if last is not None and name.seq < last.seq:
+    if name.file not in EXTRACTS:
+        pass
+    elif last is not None and name.seq < last.seq:
         stale = f"older than {last.file}_{last.seq:06d}, already applied"
     elif (
         not control.is_full

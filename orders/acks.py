@@ -1,0 +1,111 @@
+"""ORDACK: what the AS400 said of each order it read.
+
+- A: accepted, with the AS400's order number; the ack's time is kept on the lines, and a STKBAL
+  extract taken after it settles their in-flight units (``in_flight_settle``);
+- D: the AS400 already had this web order number (a resend): counts as accepted;
+- R: refused, with the AS400's reason; the order's in-flight units are released at once and the
+  order is listed among those that need attention.
+
+An ack never moves an order backwards: a refusal after an acceptance (or the reverse) is kept as
+an anomaly and alerted, not applied. The same ack again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integration.codec import to_datetime
+from integration.models import Alert, OutboxMessage
+from integration.services import alert_raise
+from inventory.models import StockLevel
+from inventory.services import ApplyResult
+from orders.models import Order, OrderEvent, OrderLine
+
+OPEN = (Order.Status.PLACED, Order.Status.SENT)
+
+
+def _event(order: Order, to: str, cause: str) -> None:
+    OrderEvent.objects.create(order=order, status_from=order.status, status_to=to, cause=cause)
+    order.status = to
+
+
+def in_flight_release(*, order: Order) -> int:
+    """Give back the units an order still holds in flight (it was refused or cancelled before leaving)."""
+    lines = list(OrderLine.objects.select_for_update().filter(order=order, in_flight__gt=0))
+    by_pair: Counter[tuple[int, int]] = Counter()
+    for line in lines:
+        by_pair[(line.product_id, line.location_id)] += line.in_flight
+    for (product_id, location), units in sorted(by_pair.items()):
+        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
+            in_flight=F("in_flight") - units
+        )
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
+    return sum(by_pair.values())
+
+
+def _acked(order: Order, at: datetime | None, now: datetime) -> None:
+    OrderLine.objects.filter(order=order, acked_at__isnull=True).update(acked_at=at or now)
+    OutboxMessage.objects.filter(order=order, kind=OutboxMessage.Kind.ORDIMP).exclude(
+        state=OutboxMessage.State.ACKED
+    ).update(state=OutboxMessage.State.ACKED, acked_at=now)
+
+
+def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
+    """Apply an ORDACK file's records, in order, in the caller's transaction."""
+    result = ApplyResult()
+    counts: Counter[str] = Counter()
+    unknown: list[str] = []
+    anomalies: list[str] = []
+    now = timezone.now()
+    for i, webn in enumerate(columns["AKWEBN"]):
+        status, number = columns["AKSTAT"][i], columns["AKCDE"][i]
+        at = to_datetime(columns["AKDATE"][i], columns["AKTIME"][i])
+        with transaction.atomic():
+            order = Order.objects.select_for_update().filter(order_number=webn).first()
+            if order is None:
+                unknown.append(f"{webn} ({status})")
+                continue
+            if status in ("A", "D"):
+                if order.status in OPEN:
+                    _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}")
+                    order.as400_order_number = number or order.as400_order_number
+                    order.save(update_fields=["status", "as400_order_number", "updated_at"])
+                elif order.status == Order.Status.REFUSED:
+                    anomalies.append(f"{webn}: {status} after a refusal")
+                    continue
+                _acked(order, at, now)
+                counts["accepted" if status == "A" else "duplicate"] += 1
+            elif status == "R":
+                if order.status not in OPEN:
+                    if order.status != Order.Status.REFUSED:
+                        anomalies.append(f"{webn}: R after {order.status}")
+                    continue
+                reason = f"{columns['AKRSN'][i]} {columns['AKMSG'][i]}".strip()
+                _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}")
+                order.refusal_reason = reason[:60]
+                order.save(update_fields=["status", "refusal_reason", "updated_at"])
+                released = in_flight_release(order=order)
+                _acked(order, at, now)
+                counts["refused"] += 1
+                counts["units_released"] += released
+                alert_raise(
+                    kind="order_refused", subject=webn, severity=Alert.Severity.WARNING,
+                    message=f"order {webn} refused by the AS400: {reason}; {released} units released",
+                )  # fmt: skip
+            else:
+                anomalies.append(f"{webn}: unknown status {status!r}")
+    result.counts.update(counts)
+    result.finding("acks_for_unknown_orders", unknown)
+    result.finding("acks_out_of_order", anomalies)
+    if unknown or anomalies:
+        alert_raise(
+            kind="ordack_anomaly", subject=source, severity=Alert.Severity.WARNING,
+            message=f"{source}: {len(unknown)} ack(s) for unknown orders, {len(anomalies)} out of order",
+        )  # fmt: skip
+    return result
