@@ -327,3 +327,81 @@ def outbox_dispatch(
     if allowance <= 0 and OutboxMessage.objects.filter(kind=file, state=OutboxMessage.State.PENDING).exists():
         report.held = report.held or "the per-minute cap"
     return report
+
+
+# --- Following up on what was sent -----------------------------------------------------------
+
+
+@dataclass
+class FollowUpReport:
+    resent: int = 0
+    dead: int = 0
+    refused_files: list[str] = field(default_factory=list)
+
+
+def outbox_follow_up(
+    *, file: str = "ORDIMP", folder: ExchangeFolder | None = None, now: datetime | None = None
+) -> FollowUpReport:
+    """Send again what the AS400 will not answer: files it refused, orders it read but never acknowledged.
+
+    - A file the AS400 moved to ``IN/ERR/`` (it alerts nobody): its messages go back to pending
+      and leave in a new file; an alert says which file was refused.
+    - A message whose file the AS400 read (``IN/DONE/``) but that has no ORDACK after
+      ``OUTBOX_ACK_DEADLINE_MINUTES``: sent again under the same web order number, which the
+      AS400 answers D if it had it. Each resend counts as an attempt; past ``OUTBOX_MAX_ATTEMPTS``
+      the message is dead and alerted.
+    """
+    now = now or timezone.now()
+    report = FollowUpReport()
+    try:
+        folder = folder or get_exchange_folder()
+    except OSError:
+        return report  # the dispatcher alerts about the share
+    sent = list(
+        OutboxMessage.objects.filter(kind=file, state=OutboxMessage.State.SENT, outbound_file__isnull=False)
+        .select_related("outbound_file")
+        .order_by("id")
+    )
+    if not sent:
+        return report
+    where = folder.sent_state(file=file).where
+    deadline = now - timedelta(minutes=int(_setting("OUTBOX_ACK_DEADLINE_MINUTES", 60)))
+    max_attempts = int(_setting("OUTBOX_MAX_ATTEMPTS", 8))
+    for message in sent:
+        outbound = message.outbound_file
+        assert outbound is not None
+        if outbound.state != OutboundFile.State.WRITTEN:
+            continue
+        location = where(PairName(outbound.file, outbound.seq))
+        if location == Location.IN_ERR:
+            reason = f"{outbound} was refused by the AS400 (moved to IN/ERR/)"
+            if str(outbound) not in report.refused_files:
+                report.refused_files.append(str(outbound))
+        elif location == Location.IN_DONE and message.sent_at is not None and message.sent_at < deadline:
+            reason = f"no ORDACK {int(_setting('OUTBOX_ACK_DEADLINE_MINUTES', 60))} minutes after {outbound} was read"
+        else:
+            continue
+        with transaction.atomic():
+            locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+            if locked.state != OutboxMessage.State.SENT or locked.outbound_file_id != outbound.pk:
+                continue  # acknowledged or handled meanwhile
+            locked.attempts += 1
+            locked.last_error = reason
+            locked.outbound_file = None
+            if locked.attempts >= max_attempts:
+                locked.state = OutboxMessage.State.DEAD
+                report.dead += 1
+            else:
+                locked.state = OutboxMessage.State.PENDING
+                locked.next_attempt_at = now
+                report.resent += 1
+            locked.save()
+    for name in report.refused_files:
+        alert_raise(
+            kind="in_file_refused", subject=name, severity=Alert.Severity.CRITICAL,
+            message=f"{name} was refused by the AS400 (IN/ERR/); its orders are sent again in a new file",
+        )  # fmt: skip
+    if report.dead:
+        alert_raise(kind="outbox_dead", subject=file, severity=Alert.Severity.CRITICAL,
+                    message=f"{report.dead} message(s) dead: sent {max_attempts} times without an answer")  # fmt: skip
+    return report
