@@ -201,6 +201,15 @@ INVENTORY_WAREHOUSE = env.int("INVENTORY_WAREHOUSE", default=900)  # the locatio
 # The simulator keeps its own data in its own SQLite file, apart from the platform's database.
 AS400_SIMULATOR_DB = env.path("AS400_SIMULATOR_DB", default=str(VAR_DIR / "as400sim.sqlite3"))
 
+# --- Monitoring: GET /health/outbox answers 503 past any of these (integration/health.py) ----
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")  # set: the probe sends "Authorization: Bearer <it>"
+HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=900)
+HEALTH_MAX_DEAD = env.int("HEALTH_MAX_DEAD", default=0)
+# Files still in IN/ past OUTBOX_CONSUME_DEADLINE_MINUTES (the breaker already holds back at one).
+HEALTH_MAX_UNCONSUMED_FILES = env.int("HEALTH_MAX_UNCONSUMED_FILES", default=0)
+HEALTH_MAX_SECONDS_SINCE_ACK = env.int("HEALTH_MAX_SECONDS_SINCE_ACK", default=3600)  # while acks are awaited
+HEALTH_MAX_STOCK_AGE_SECONDS = env.int("HEALTH_MAX_STOCK_AGE_SECONDS", default=3600)  # newest applied STKBAL
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,9 +5,11 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration.api import errors
+from integration.views import outbox_health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("health/outbox", outbox_health_view, name="health-outbox"),  # monitoring: 200 ok / 503 unhealthy
     # The storefront API: version 1, its OpenAPI document and a page to browse it.
     path("api/v1/", include("inventory.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
