@@ -1,0 +1,130 @@
+"""What staff may do to an outbox message by hand: retry a dead one, cancel one that never left.
+
+Both are called from the admin (actions hold no rule) and recorded in the order's history.
+
+A message is cancelled only if the AS400 cannot have read it: ``dead`` (its file could not be
+written) or ``pending``, and never written to ``IN/`` before (``sent_at`` empty: a message sent
+and put back in the queue to be sent again may already be at the AS400). A message that may have
+reached the AS400 (``sent``, ``acked``, or sent once) is refused: the order is at the AS400 and is
+cancelled there through an ORDANN, not by dropping our copy of the message.
+
+When the cancelled message is an order's ORDIMP and the order is still only ``placed`` here, with
+no other ORDIMP of it that may have left, the order is cancelled too and its in-flight units are
+released; otherwise the order is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration.models import OutboxMessage
+from orders.acks import in_flight_release
+from orders.models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
+
+CANCELLABLE = (OutboxMessage.State.DEAD, OutboxMessage.State.PENDING)
+
+
+class OutboxActionRefused(Exception):
+    """The message is not in a state that allows the action; the message says why, for staff."""
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    message: OutboxMessage
+    order_cancelled: bool
+    units_released: int
+
+
+def _who(user: object | None) -> str:
+    name = getattr(user, "get_username", None)
+    return name() if callable(name) else "system"
+
+
+def _note(order: Order, cause: str) -> None:
+    """A line in the order's history that does not change its status."""
+    OrderEvent.objects.create(
+        order=order, status_from=order.status, status_to=order.status, cause=cause[:200]
+    )
+
+
+def _may_have_left(message: OutboxMessage) -> bool:
+    return message.state not in CANCELLABLE or message.sent_at is not None
+
+
+def outbox_message_retry(
+    *, message: OutboxMessage, user: object | None, now: datetime | None = None
+) -> OutboxMessage:
+    """Put a dead message back in the queue: pending, attempts from zero, due now; recorded."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=message.order_id)  # order first, as ORDACK does
+        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.state != OutboxMessage.State.DEAD:
+            raise OutboxActionRefused(
+                f"{locked.kind} #{locked.pk} is {locked.state}: only a dead message is retried"
+            )
+        previous = locked.attempts
+        locked.state = OutboxMessage.State.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = now
+        locked.save(update_fields=["state", "attempts", "next_attempt_at"])  # last_error kept until sent
+        _note(
+            order,
+            f"{locked.kind} message #{locked.pk} retried by {_who(user)} (dead after {previous} attempts)",
+        )
+    logger.info("outbox message %s retried by %s", locked.pk, _who(user))
+    return locked
+
+
+def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: str = "") -> CancelResult:
+    """Cancel a dead or pending message that the AS400 cannot have read; see the module's docstring."""
+    who = _who(user)
+    why = f": {note}" if note else ""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=message.order_id)
+        # Locked, the dispatcher's claim (SKIP LOCKED) passes it by; claimed first, it reads as sent here.
+        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if _may_have_left(locked):
+            raise OutboxActionRefused(
+                f"{locked} may already have reached the AS400 (sent {locked.sent_at:%Y-%m-%d %H:%M})"
+                if locked.sent_at and locked.state in CANCELLABLE
+                else f"{locked.kind} #{locked.pk} is {locked.state}: it may already be at the AS400, which must cancel "
+                "the order itself (ORDANN); only a dead or pending message that never left is cancelled"
+            )
+        locked.state = OutboxMessage.State.CANCELLED
+        locked.save(update_fields=["state"])
+        others_left = any(
+            _may_have_left(other)
+            for other in OutboxMessage.objects.filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
+            .exclude(pk=locked.pk)
+            .exclude(state=OutboxMessage.State.CANCELLED)
+        )
+        cancels_order = (
+            locked.kind == OutboxMessage.Kind.ORDIMP
+            and order.status == Order.Status.PLACED
+            and not others_left
+        )
+        released = 0
+        if cancels_order:
+            OrderEvent.objects.create(
+                order=order,
+                status_from=order.status,
+                status_to=Order.Status.CANCELLED,
+                cause=f"its {locked.kind} message #{locked.pk} cancelled by {who} before reaching the AS400{why}"[
+                    :200
+                ],
+            )
+            order.status = Order.Status.CANCELLED
+            order.save(update_fields=["status", "updated_at"])
+            released = in_flight_release(order=order)
+        else:
+            _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}")
+    logger.info("outbox message %s cancelled by %s (order cancelled: %s)", locked.pk, who, cancels_order)
+    return CancelResult(message=locked, order_cancelled=cancels_order, units_released=released)
