@@ -149,13 +149,14 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         .first()
     )
     stock_at = (stkbal.taken_at or stkbal.finished_at) if stkbal else None
+    stock_file = f"{stkbal.file}_{stkbal.seq:06d}" if stkbal else ""
     stock_age = _seconds(now - stock_at if stock_at else None)
     if not batch:
         if stock_age is None:
             problems.append("no STKBAL extract applied yet")
         elif stock_age > limits["max_stock_age_seconds"]:
             problems.append(
-                f"newest STKBAL ({stkbal}) is {stock_age} s old (more than {limits['max_stock_age_seconds']} s)"
+                f"newest STKBAL ({stock_file}) is {stock_age} s old (more than {limits['max_stock_age_seconds']} s)"
             )
 
     return OutboxHealth(
@@ -172,7 +173,7 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         breaker_reason=breaker_reason,
         in_batch_window=batch,
         stock_age_seconds=stock_age,
-        stock_last_file=str(stkbal) if stkbal else "",
+        stock_last_file=stock_file,
         thresholds=limits,
         problems=problems,
     )
