@@ -1,4 +1,4 @@
-"""The error codes the API layer itself answers with (the inventory's are in ``inventory.errors``).
+"""The error codes the API layer itself answers with (the inventory's are in ``inventory.errors``, the orders' in ``orders.errors``).
 
 Kept apart from ``errors`` so that the authentication classes, which DRF imports while it
 loads, need nothing of DRF's views.
@@ -17,6 +17,7 @@ class ErrorCode:
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     PRODUCT_NOT_FOUND = "product_not_found"
+    ORDER_NOT_FOUND = "order_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

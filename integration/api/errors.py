@@ -9,7 +9,7 @@ Every error answer, whatever raised it, is::
 - ``detail``: an object whose keys depend on the code, or ``null``.
 
 The handler knows DRF's exceptions (validation, parse, authentication, permission, not found,
-method, media type, throttling), :class:`~inventory.errors.InventoryError` and
+method, media type, throttling), :class:`~inventory.errors.InventoryError`, :class:`~orders.errors.OrderError` and
 :class:`~integration.ownership.FieldOwnershipError`. Anything else is a bug: it is left to Django
 (logged, then answered by :func:`server_error` in the same shape with code ``server_error``).
 """
@@ -34,6 +34,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from integration.api.codes import ErrorCode
 from integration.ownership import PRODUCT_FIELDS, FieldOwnershipError
 from inventory.errors import InsufficientStock, InventoryError
+from orders.errors import OrderError
 
 # The codes of DRF's exceptions whose default code is not the one we publish.
 _RENAMED = {"invalid": ErrorCode.VALIDATION_ERROR, "authentication_failed": ErrorCode.INVALID_TOKEN}
@@ -113,6 +114,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     """DRF's EXCEPTION_HANDLER: every known error in the one shape; anything else is left to Django."""
     if isinstance(exc, InventoryError):
         return Response(error_body(exc.code, str(exc), _inventory_detail(exc)), status=exc.status)
+    if isinstance(exc, OrderError):
+        return Response(error_body(exc.code, str(exc), exc.detail), status=exc.status)
     if isinstance(exc, FieldOwnershipError):
         owners = sorted({PRODUCT_FIELDS[f].value for f in exc.fields if f in PRODUCT_FIELDS})
         unknown = [f for f in exc.fields if f not in PRODUCT_FIELDS]
@@ -198,7 +201,7 @@ _DESCRIPTIONS = {
     400: "Invalid request (`validation_error`, `parse_error`, `unknown_field`, or an inventory code)",
     401: "Missing, unknown or deactivated token (`not_authenticated`, `invalid_token`, `client_inactive`)",
     403: "The client's token lacks the scope (`insufficient_scope`)",
-    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`)",
+    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`)",
     409: "Conflict with the current state",
     413: "The body is larger than the server accepts (`request_too_large`)",
     415: "The body is not JSON (`unsupported_media_type`)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 DESCRIPTION = """
-Catalogue, availability and reservations for the storefronts, on top of the AS400.
+Catalogue, availability, reservations and orders for the storefronts, on top of the AS400.
 
 ## Authentication
 Every call carries a storefront client's token: `Authorization: Bearer <token>`. Tokens are
@@ -37,14 +37,19 @@ Every error has one shape:
 | 400 | `parse_error` | null: the body is not valid JSON |
 | 400 | `unknown_field` | `fields`: fields no system declares |
 | 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `selling_paused`, `idempotency_key_reused` | as noted |
+| 400 | `invalid_order` | `field`, when one field is the cause |
+| 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry (nothing was written) |
 | 401 | `not_authenticated`, `invalid_token`, `client_inactive` | null; with `WWW-Authenticate: Bearer` |
 | 403 | `insufficient_scope` | null |
 | 403 | `field_owned_by_as400` | `fields` refused, `owners`: a write to a field the AS400 owns; nothing was written |
-| 404 | `not_found`, `product_not_found`, `reservation_not_found` | null |
+| 404 | `not_found`, `product_not_found`, `reservation_not_found`, `order_not_found` | null |
 | 405 | `method_not_allowed` | null |
 | 406 | `not_acceptable` | null: the API answers JSON only |
 | 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
 | 409 | `reservation_not_active` | null |
+| 409 | `order_number_conflict` | `order_number`: placed before with other content |
+| 409 | `lines_do_not_match_reservation` | `reserved`: `sku`, `location`, `quantity` of each reserved line |
+| 409 | `price_mismatch` | `lines`: `sku`, `asked`, `price` of each line whose price is not the reservation's |
 | 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
 | 413 | `request_too_large` | null: the body is larger than the server accepts |
 | 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
@@ -61,6 +66,11 @@ Unknown query parameters are ignored.
 ## Idempotency
 `POST /api/v1/reservations/` accepts an `Idempotency-Key` header: the same key with the same lines
 answers the same reservation, with the same status 201.
+
+`POST /api/v1/orders/` is idempotent by its `order_number`, and by an `Idempotency-Key` header
+when one is sent: the same order again answers it with 200 (201 only when this request created
+it), also when the two requests race; the same number or key with other content is 409
+`order_number_conflict`.
 """
 
 _RETRY_AFTER = {
@@ -81,6 +91,20 @@ def _reservation_links() -> dict[str, Any]:
         "GetReservation": {"operationId": "reservations_retrieve", "parameters": by_id},
         "ReplaceReservationLines": {"operationId": "reservations_replace", "parameters": by_id},
         "ReleaseReservation": {"operationId": "reservations_release", "parameters": by_id},
+        # Its id and lines (sku, location, quantity, unit_price) are what an order placed with it carries.
+        "PlaceOrder": {
+            "operationId": "orders_create",
+            "requestBody": {"reservation": "$response.body#/id", "lines": "$response.body#/lines"},
+        },
+    }
+
+
+def _order_links() -> dict[str, Any]:
+    return {
+        "GetOrder": {
+            "operationId": "orders_retrieve",
+            "parameters": {"order_number": "$response.body#/order_number"},
+        }
     }
 
 
@@ -88,6 +112,8 @@ def _reservation_links() -> dict[str, Any]:
 LINKS: dict[tuple[str, str], dict[str, Any]] = {
     ("reservations_create", "201"): _reservation_links(),
     ("reservations_replace", "200"): _reservation_links(),
+    ("orders_create", "201"): _order_links(),
+    ("orders_create", "200"): _order_links(),
     ("products_list", "200"): {
         "GetFirstProduct": {
             "operationId": "products_retrieve",

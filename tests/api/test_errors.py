@@ -68,12 +68,16 @@ def test_the_schema_describes_every_operation_and_the_error_shape(db: None) -> N
         ("/api/v1/reservations/{reservation_id}/", "get"),
         ("/api/v1/reservations/{reservation_id}/", "put"),
         ("/api/v1/reservations/{reservation_id}/", "delete"),
+        ("/api/v1/orders/", "post"),
+        ("/api/v1/orders/{order_number}/", "get"),
     }
     assert schema["components"]["securitySchemes"]["StorefrontToken"]["scheme"] == "bearer"
     assert '{"error": {"code":' in schema["info"]["description"]
     create = schema["paths"]["/api/v1/reservations/"]["post"]
     assert {"201", "400", "401", "403", "409", "429"} <= set(create["responses"])
     assert [p["name"] for p in create["parameters"]] == ["Idempotency-Key"]
+    place = schema["paths"]["/api/v1/orders/"]["post"]
+    assert {"200", "201", "400", "401", "403", "404", "409", "429"} <= set(place["responses"])
     content = schema["components"]["schemas"]["PatchedProductContentInputRequest"]
     assert sorted(content["properties"]) == ["attributes", "images", "long_description", "title"]
     assert content["additionalProperties"] is False

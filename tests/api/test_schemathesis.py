@@ -7,7 +7,10 @@ scope, over a small real catalogue (the SKUs of the document's examples).
 - Each operation gets a bounded number of generated requests, valid and invalid
   (:data:`EXAMPLES_PER_OPERATION`), besides the document's own examples.
 - Then bounded workflows follow the document's links (:data:`WORKFLOWS`, up to 6 steps each): a
-  reservation created, read, replaced and released; a product listed, read and its content changed.
+  reservation created, read, replaced and released, or turned into an order that is then read; a
+  product listed, read and its content changed. Each workflow starts from the same database (it
+  runs in a savepoint rolled back after it): an order takes its units for good, and Hypothesis
+  needs a replayed workflow to meet the answers it met the first time.
 
 No answer may be a server error; every answer must be one the document describes (status, content
 type, headers, body); invalid input must be refused; without a token the API must answer 401.
@@ -22,7 +25,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 
 from integration.models import StorefrontClient
@@ -116,9 +119,22 @@ def test_no_server_error_and_every_answer_as_documented(
     case.call_and_validate()
 
 
+class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+    """The document's workflows, each in a savepoint rolled back after it: the same start every time."""
+
+    def setup(self) -> None:
+        self._savepoint = transaction.atomic()
+        self._savepoint.__enter__()
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self._savepoint.__exit__(None, None, None)
+
+
 def test_linked_operations_in_sequence(fuzzing_client: StorefrontClient) -> None:
-    """Workflows along the document's links: a reservation created, then read, replaced, released."""
-    schema.as_state_machine().run(
+    """Workflows along the document's links: a reservation created, then read, replaced, released, or
+    placed as an order."""
+    Workflows.run(
         settings=settings(
             max_examples=WORKFLOWS,
             stateful_step_count=6,

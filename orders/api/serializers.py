@@ -1,0 +1,172 @@
+"""Input and output serializers of the orders' endpoints.
+
+Inputs check shape and bounds only (types, lengths, ranges; DRF's text fields refuse NUL and
+surrogate characters, which PostgreSQL cannot store). What the AS400 can carry, whether the lines
+match the reservation and the prices are the checkout's rules (``orders.services.order_place``).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import EmailValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from integration.api.fields import StrictCharField, StrictIntegerField
+from inventory.api.selectors import MAX_SKU_LENGTH
+from inventory.reservations import MAX_LINES, MAX_QUANTITY
+from orders.models import Order
+
+PRICE = re.compile(r"\d{1,7}(\.\d{1,2})?")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": f"^{PRICE.pattern}$", "example": "9.90", "description": "Euros, incl. VAT"}
+)
+class PriceField(serializers.Field):
+    """A price as a JSON string (``"9.90"``): never a float, never an exponent; kept to 2 decimals,
+    so that ``"9.9"`` and ``"9.90"`` are the same price and the same order."""
+
+    default_error_messages = {"invalid": 'A price as a string of euros, at most 2 decimals ("9.90").'}
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str) or not PRICE.fullmatch(data):
+            self.fail("invalid")
+        return Decimal(data).quantize(Decimal("0.01"))
+
+    def to_representation(self, value: Any) -> str:
+        return f"{Decimal(value):.2f}"
+
+
+@extend_schema_field({"type": "string", "format": "uuid"})
+class StrictUuidField(StrictCharField):
+    """A UUID in its canonical text form only (an integer or ``urn:uuid:`` is not one here)."""
+
+    default_error_messages = {"not_uuid": "Not a UUID."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not UUID.fullmatch(value):
+            self.fail("not_uuid")
+        return value.lower()
+
+
+def _text(max_length: int, **kwargs: Any) -> StrictCharField:
+    """Free text kept exactly as given (no trimming): the order shows it so, the file gets it folded."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    if not kwargs["required"]:
+        kwargs.setdefault("default", "")
+    return StrictCharField(max_length=max_length, trim_whitespace=False, **kwargs)
+
+
+class CustomerInputSerializer(serializers.Serializer):
+    last_name = _text(200, required=True, allow_blank=False, min_length=1)
+    first_name = _text(200)
+    address_line1 = _text(300)
+    address_line2 = _text(300)
+    postal_code = _text(20)
+    city = _text(200)
+    country = StrictCharField(
+        required=False, default="FR", min_length=2, max_length=2, trim_whitespace=False,
+        help_text="ISO 3166 alpha-2",
+    )  # fmt: skip
+    phone = _text(30)
+    email = _text(254, validators=[EmailValidator()])
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = StrictCharField(min_length=1, max_length=MAX_SKU_LENGTH, trim_whitespace=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = PriceField(help_text="The AS400 price the reservation was made at")
+    location = StrictIntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=999,
+        help_text="As in the reservation; default: the order's picking location",
+    )  # fmt: skip
+
+
+class OrderInputSerializer(serializers.Serializer):
+    order_number = StrictCharField(
+        min_length=1, max_length=20, trim_whitespace=False,
+        help_text="The storefront's number, which becomes the AS400's web order number as it is "
+        "(never folded or cut)",
+    )  # fmt: skip
+    reservation = StrictUuidField(help_text="The reservation this checkout holds")
+    delivery = serializers.ChoiceField(choices=Order.Delivery.choices)
+    pickup_location = StrictIntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=999,
+        help_text="Click and collect: the store (AS400 number)",
+    )  # fmt: skip
+    customer = CustomerInputSerializer()
+    lines = OrderLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    last_name = serializers.CharField()
+    first_name = serializers.CharField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
+class CustomerAsSentOutputSerializer(serializers.Serializer):
+    last_name = serializers.CharField()
+    first_name = serializers.CharField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField()
+    sku = serializers.CharField()
+    location = serializers.IntegerField(help_text="Picking location (AS400 number)")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=9, decimal_places=2)
+
+
+class OrderEventOutputSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    locals()["from"] = serializers.ChoiceField(
+        choices=Order.Status.choices, allow_null=True, help_text="null for the placement"
+    )
+    to = serializers.ChoiceField(choices=Order.Status.choices)
+    cause = serializers.CharField()
+    line = serializers.IntegerField(
+        allow_null=True, help_text="The line's number when the change is a line's"
+    )
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    order_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    as400_order_number = serializers.CharField(
+        allow_null=True, help_text="Once the AS400 has acknowledged it"
+    )
+    refusal_reason = serializers.CharField(allow_null=True, help_text="Why the AS400 refused it, if it did")
+    delivery = serializers.ChoiceField(choices=Order.Delivery.choices)
+    pickup_location = serializers.IntegerField(help_text="The store, or the warehouse 900 for home delivery")
+    reservation = serializers.UUIDField(allow_null=True)
+    total = serializers.DecimalField(max_digits=11, decimal_places=2)
+    customer = CustomerOutputSerializer(help_text="Exactly as given")
+    customer_as_sent = CustomerAsSentOutputSerializer(
+        help_text="As the file sent to the AS400 carries it: folded to its code page and cut to its fields"
+    )
+    lines = OrderLineOutputSerializer(many=True)
+    events = OrderEventOutputSerializer(many=True, help_text="Every status change, oldest first")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

@@ -1,0 +1,12 @@
+"""The orders' endpoints of the storefront API (mounted under /api/v1/ by config.urls)."""
+
+from django.urls import path
+
+from orders.api import views
+
+app_name = "orders-api"
+
+urlpatterns = [
+    path("orders/", views.OrderCreateApi.as_view(), name="orders"),
+    path("orders/<path:order_number>/", views.OrderDetailApi.as_view(), name="order"),
+]

@@ -1,0 +1,224 @@
+"""The storefront API's order endpoints: place an order, read it. One class per operation.
+
+Each view reads its input with an input serializer, calls the checkout service or a selector, and
+writes its answer with an output serializer. The checkout's rules are ``orders.services``'; its
+refusals (``OrderError``, and the inventory's errors for the reservation and the stock) leave as
+exceptions and take the API's one error shape (``integration.api.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from integration.api.base import ClientApi
+from integration.api.codes import ErrorCode
+from integration.api.errors import ApiError, error_responses
+from integration.models import StorefrontClient
+from inventory.api.views import IDEMPOTENCY_KEY
+from inventory.models import Product
+from orders.api.serializers import OrderInputSerializer, OrderOutputSerializer
+from orders.models import Order, OrderLine
+from orders.selectors import order_of_client
+from orders.services import Customer, LineInput, OrderInput, order_as_sent, order_place
+
+Scope = StorefrontClient.Scope
+
+ORDER_NUMBER = OpenApiParameter(
+    "order_number",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The storefront's order number, as it was placed",
+    examples=[OpenApiExample("A web order", value="WEB-2026-000001")],
+)
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+    OpenApiParameter.HEADER,
+    description="Optional, printable ASCII, at most 128 characters. The same key sent again by the same "
+    "client with the same order answers that order (200); with other content, 409 `order_number_conflict`.",
+)
+ORDER_EXAMPLE = OpenApiExample(
+    "Home delivery",
+    value={
+        "order_number": "WEB-2026-000001",
+        "reservation": "0b7d4a52-5c1e-4d8e-9a56-3f0e2b9c1d11",
+        "delivery": "home",
+        "customer": {
+            "last_name": "Lefèvre",
+            "first_name": "Hélène",
+            "address_line1": "12 rue de la Paix",
+            "postal_code": "69003",
+            "city": "Lyon",
+            "email": "helene@example.fr",
+        },
+        "lines": [{"sku": "4006381333931", "quantity": 2, "unit_price": "89.90"}],
+    },
+    request_only=True,
+)
+CREATE_400 = (
+    "`validation_error`; `invalid_order` (no line, an unknown delivery, a store that does not do click "
+    "and collect: `detail.field`); `not_writable_for_the_as400`: a field the AS400's file cannot carry "
+    "(`detail.field`: the order number does not fit as it is, or a name or address holds characters its "
+    "code page cannot fold, such as Cyrillic); nothing was written"
+)
+CREATE_409 = (
+    "Nothing was written. `order_number_conflict`: this number (or Idempotency-Key) was already placed "
+    "with other content (`detail.order_number`). `lines_do_not_match_reservation` (`detail.reserved`: "
+    "what the reservation holds). `price_mismatch`: a unit price is not the AS400 price the reservation "
+    "was made at (`detail.lines`: `sku`, `asked`, `price`). `insufficient_stock`: the reservation had "
+    "expired and its units are no longer there (`detail.shortages`: `sku`, `location`, `requested`, "
+    "`available`). `reservation_not_active`: the reservation was released or turned into another order."
+)
+
+
+def _order_data(order: Order) -> dict[str, Any]:
+    lines: list[OrderLine] = list(order.lines.all())
+    numbers = {line.pk: line.line_number for line in lines}
+    customer = {name: getattr(order, name) for name in OrderInputSerializer().fields["customer"].fields}
+    data = {
+        "order_number": order.order_number,
+        "status": order.status,
+        "as400_order_number": order.as400_order_number or None,
+        "refusal_reason": order.refusal_reason or None,
+        "delivery": order.delivery,
+        "pickup_location": order.pickup_location_id,
+        "reservation": order.reservation_id,
+        "total": order.total,
+        "customer": customer,
+        "customer_as_sent": order_as_sent(order),
+        "lines": [
+            {
+                "line_number": line.line_number,
+                "sku": _line_sku(line),
+                "location": line.location_id,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+            }
+            for line in lines
+        ],
+        "events": [
+            {
+                "at": event.at,
+                "from": event.status_from or None,
+                "to": event.status_to,
+                "cause": event.cause,
+                "line": numbers.get(event.line_id) if event.line_id else None,
+            }
+            for event in order.events.all()
+        ],
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+    return OrderOutputSerializer(data).data  # type: ignore[return-value]
+
+
+def _line_sku(line: OrderLine) -> str:
+    try:
+        return line.product.mapping.sku
+    except Product.mapping.RelatedObjectDoesNotExist:  # unmapped since: the AS400 item tells it
+        return line.product.item_number
+
+
+def _own_order(client: StorefrontClient, order_number: str) -> Order:
+    order = order_of_client(order_number=order_number, client=client.name)
+    if order is None:  # another client's order is not found either
+        raise ApiError(
+            status_code=status.HTTP_404_NOT_FOUND,
+            code=ErrorCode.ORDER_NOT_FOUND,
+            message=f"no order {order_number[:40]}",
+        )
+    return order
+
+
+def _order_input(request: Request) -> OrderInput:
+    body = OrderInputSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data = body.validated_data
+    return OrderInput(
+        order_number=data["order_number"],
+        reservation_id=data["reservation"],
+        delivery=data["delivery"],
+        pickup_location=data["pickup_location"],
+        customer=Customer(**data["customer"]),
+        lines=[
+            LineInput(sku=line["sku"], quantity=line["quantity"], unit_price=line["unit_price"],
+                      location=line["location"])
+            for line in data["lines"]
+        ],
+    )  # fmt: skip
+
+
+class OrderCreateApi(ClientApi):
+    required_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="orders_create",
+        tags=["orders"],
+        summary="Place an order",
+        description="Places the order with the reservation it was checked out with: in one transaction "
+        "the order and its lines are written, the reservation's units become in-flight stock, and the "
+        "order is queued for the AS400. The answer does not wait for the AS400: the order is `placed`, "
+        "then `sent`, then `accepted` (with its `as400_order_number`) or `refused`; `GET` follows it.\n\n"
+        "An expired reservation still places the order if its units are still there. Names and addresses "
+        "are kept exactly as given; the file sent to the AS400 carries them folded to its code page "
+        "(`customer_as_sent`).\n\n"
+        "**Idempotent**: the same `order_number`, or the same `Idempotency-Key`, with the same content "
+        "answers the same order with **200** (201 only when it was created by this request), also when "
+        "the two requests race; with other content, 409 `order_number_conflict`."
+        + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=OrderInputSerializer,
+        responses={
+            201: OpenApiResponse(OrderOutputSerializer, description="Placed now"),
+            200: OpenApiResponse(OrderOutputSerializer, description="Already placed: the same order again"),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                415,
+                429,
+                e400=CREATE_400,
+                e409=CREATE_409,
+                e404="`reservation_not_found`: no such reservation of this client",
+            ),
+        },
+        examples=[ORDER_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
+            )
+        order, created = order_place(
+            data=_order_input(request), client=self.client.name, idempotency_key=key or ""
+        )
+        order = _own_order(self.client, order.order_number)
+        return Response(_order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OrderDetailApi(ClientApi):
+    required_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        tags=["orders"],
+        summary="An order",
+        description="Its status, the AS400's order number once acknowledged, why the AS400 refused it if it "
+        "did, its lines, the customer as given and as sent to the AS400, and the history of every status "
+        "change with its time and cause. Only the client that placed it sees it."
+        + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
+        parameters=[ORDER_NUMBER],
+        responses={200: OrderOutputSerializer, **error_responses(401, 403, 404, 429)},
+    )
+    def get(self, request: Request, order_number: str) -> Response:
+        return Response(_order_data(_own_order(self.client, order_number)))
