@@ -81,14 +81,26 @@ class OrderInput:
     pickup_location: int | None = None  # click and collect: the store
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def content_hash(self) -> str:
-        """A digest of what was asked, for telling a replay from a different order under the same number."""
+    def content_hash(self, picking_location: int) -> str:
+        """A digest of what was asked, for telling a replay from a different order under the same number.
+
+        Lines are normalised first (the default location made explicit, prices to the cent), so
+        that the same order written two ways is the same order.
+        """
         body = asdict(self)
         body["lines"] = sorted(
-            (line["sku"], line["quantity"], str(Decimal(line["unit_price"])), line["location"])
+            (
+                line["sku"],
+                line["quantity"],
+                str(Decimal(line["unit_price"]).quantize(Decimal("0.01"))),
+                picking_location if line["location"] is None else line["location"],
+            )
             for line in body["lines"]
         )
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+    def line_location(self, line: LineInput, picking_location: int) -> int:
+        return picking_location if line.location is None else line.location
 
 
 def _ccsid() -> int:
@@ -151,14 +163,20 @@ def order_place(
 ) -> tuple[Order, bool]:
     """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
     now = now or timezone.now()
-    digest = data.content_hash()
+    location = _picking_location(data)
+    digest = data.content_hash(location)
     existing = _existing(data.order_number, client, idempotency_key, digest)
     if existing is not None:
         return existing, False
     if not data.lines:
         raise OrderError("an order needs at least one line", code=OrderErrorCode.INVALID)
+    elsewhere = sorted({data.line_location(line, location) for line in data.lines} - {location})
+    if elsewhere:
+        raise OrderError(
+            f"a {data.delivery} order is picked at {location:03d}, not at {', '.join(f'{c:03d}' for c in elsewhere)}",
+            code=OrderErrorCode.INVALID, detail={"field": "lines"},
+        )  # fmt: skip
     _check_for_the_as400(data)
-    location = _picking_location(data)
     try:
         with transaction.atomic():
             order = _place(data, client, idempotency_key, digest, location, now)
@@ -190,25 +208,26 @@ def _existing(order_number: str, client: str, key: str, digest: str) -> Order | 
 def _place(data: OrderInput, client: str, key: str, digest: str, location: int, now: datetime) -> Order:
     reservation = reservation_get(reservation_id=data.reservation_id, client=client)
     held = list(reservation.lines.select_related("product__mapping"))
-    asked = Counter((line.sku, line.location or location, line.quantity) for line in data.lines)
-    reserved = Counter((line.product.mapping.sku, line.location_id, line.quantity) for line in held)
+    skus = {line.pk: getattr(getattr(line.product, "mapping", None), "sku", None) for line in held}
+    asked = Counter((line.sku, data.line_location(line, location), line.quantity) for line in data.lines)
+    reserved = Counter((skus[line.pk], line.location_id, line.quantity) for line in held)
     if asked != reserved:
         raise OrderError(
             "the lines do not match the reservation's", code=OrderErrorCode.LINES_DO_NOT_MATCH_RESERVATION,
             detail={"reserved": [{"sku": s, "location": loc, "quantity": q} for s, loc, q in sorted(reserved)]},
         )  # fmt: skip
-    prices = {(line.product.mapping.sku, line.location_id): line.unit_price for line in held}
+    prices = {(skus[line.pk], line.location_id): line.unit_price for line in held}
     wrong = [
         line
         for line in data.lines
-        if Decimal(line.unit_price) != prices[(line.sku, line.location or location)]
+        if Decimal(line.unit_price) != prices[(line.sku, data.line_location(line, location))]
     ]
     if wrong:
         raise OrderError(
             "a unit price differs from the AS400 price the reservation was made at",
             code=OrderErrorCode.PRICE_MISMATCH,
             detail={"lines": [{"sku": w.sku, "asked": str(w.unit_price),
-                               "price": str(prices[(w.sku, w.location or location)])} for w in wrong]},
+                               "price": str(prices[(w.sku, data.line_location(w, location))])} for w in wrong]},
         )  # fmt: skip
     reservation_commit(reservation=reservation, now=now)
     customer = asdict(data.customer)

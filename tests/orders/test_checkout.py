@@ -1,6 +1,6 @@
 """Checkout: the order, its lines, its stock in flight and its outbox message, all or nothing.
 
-No API endpoint yet (the dispatcher that sends orders to the AS400 comes with it); these tests
+The API is tested in tests/api/test_orders.py; these tests
 drive the checkout service on the real database.
 """
 
@@ -262,3 +262,28 @@ def test_in_flight_units_are_settled_only_by_an_extract_taken_after_the_ack(cata
     assert in_flight_settle(taken_at=acked_at + timedelta(minutes=1)) == 3
     assert in_flight_settle(taken_at=acked_at + timedelta(minutes=2)) == 0
     assert (level("A").in_flight, order.lines.get().in_flight) == (0, 0)
+
+
+def test_the_same_order_written_two_ways_is_the_same_order(catalogue: Catalogue) -> None:
+    catalogue.product("A", stock={900: 10})
+    reservation = reservation_create(lines=[LineRequest("A", 3)], client="web")
+    first, _ = order_place(data=an_order(reservation, [LineInput("A", 3, Decimal("9.9"))]), client="web")
+
+    again, created = order_place(
+        data=an_order(reservation, [LineInput("A", 3, Decimal("9.90"), location=900)]), client="web"
+    )
+
+    assert (again.pk, created) == (first.pk, False)
+
+
+def test_lines_must_be_picked_where_the_delivery_says(catalogue: Catalogue) -> None:
+    catalogue.product("A", stock={900: 10, 1: 5})
+    reservation = reservation_create(lines=[LineRequest("A", 2, location=1)], client="web")
+
+    with pytest.raises(OrderError, match="a home order is picked at 900, not at 001") as excinfo:
+        order_place(
+            data=an_order(reservation, [LineInput("A", 2, Decimal("9.90"), location=1)]), client="web"
+        )
+
+    assert excinfo.value.code == OrderErrorCode.INVALID
+    assert Order.objects.count() == 0
