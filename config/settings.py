@@ -198,6 +198,18 @@ AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
 AS400_LIVE_TIMEOUT = env.float("AS400_LIVE_TIMEOUT", default=0.5)  # seconds; then the projection decides
 AS400_LIVE_TABLE = env.str("AS400_LIVE_TABLE", default="ERPLIB.STKBAL")
 
+# --- The outbox dispatcher -------------------------------------------------------------------
+AS400_BATCH_WINDOW = env.str("AS400_BATCH_WINDOW", default="01:00-03:30")  # Paris time: nothing is sent
+OUTBOX_MAX_ORDERS_PER_FILE = env.int("OUTBOX_MAX_ORDERS_PER_FILE", default=200)
+OUTBOX_MAX_ORDERS_PER_MINUTE = env.int("OUTBOX_MAX_ORDERS_PER_MINUTE", default=600)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)  # then dead, alerted, retryable in the admin
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=30)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_CONSUME_DEADLINE_MINUTES = env.int("OUTBOX_CONSUME_DEADLINE_MINUTES", default=15)
+OUTBOX_ACK_DEADLINE_MINUTES = env.int("OUTBOX_ACK_DEADLINE_MINUTES", default=60)
+OUTBOX_BREAKER_REFUSED_FILES = env.int("OUTBOX_BREAKER_REFUSED_FILES", default=3)
+OUTBOX_BREAKER_COOLDOWN_MINUTES = env.int("OUTBOX_BREAKER_COOLDOWN_MINUTES", default=10)
+
 # --- Inventory ----------------------------------------------------------------------------
 RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=15 * 60)
 INVENTORY_AUTO_MAP = env.bool("INVENTORY_AUTO_MAP", default=True)  # map new items with their number as SKU

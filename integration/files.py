@@ -98,6 +98,21 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def publish_file(folder: Path, filename: str, data: bytes) -> Path:
+    """Write one file durably under a temporary name, then give it ``filename``, never replacing one."""
+    folder = Path(folder)
+    final = folder / filename
+    tmp = folder / f".{filename}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        _write_durably(tmp, data)
+        _publish(tmp, final)
+        _fsync_dir(folder)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return final
+
+
 def write_pair(folder: Path, file: str, seq: int, dat: bytes, ok: bytes) -> tuple[Path, Path]:
     """Write ``<FILE>_<SEQ>.DAT`` and ``.OK`` into ``folder`` atomically, the ``.OK`` last.
 

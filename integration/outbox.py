@@ -161,13 +161,8 @@ def _write(folder: ExchangeFolder, outbound: OutboundFile, now: datetime) -> Non
     data = _file_data(outbound)
     control = control_for(outbound.file, data, seq=outbound.seq, kind="D", at=now, ccsid=folder.ccsid)
     digest = hashlib.sha256(data).hexdigest()
-    try:
-        folder.write_pair(control, data)
-    except PairExists:
-        # A previous run wrote it and died before saying so: it is ours if its content is.
-        found = folder.inspect_pair(PairName(outbound.file, outbound.seq), location=_where(folder, outbound))
-        if found.sha256 != digest:
-            raise
+    # Ours to write, or to finish: a previous worker may have died after the .DAT or the whole pair.
+    folder.write_or_resume_pair(control, data)
     with transaction.atomic():
         OutboundFile.objects.filter(pk=outbound.pk).update(
             state=OutboundFile.State.WRITTEN, written_at=now, sha256=digest, records=control.count
@@ -193,10 +188,6 @@ def _write_if_ours(folder: ExchangeFolder, outbound_id: int, now: datetime) -> O
             return None
         _write(folder, outbound, now)
     return outbound
-
-
-def _where(folder: ExchangeFolder, outbound: OutboundFile) -> Location:
-    return folder.sent_state(file=outbound.file).where(PairName(outbound.file, outbound.seq)) or Location.IN
 
 
 def _next_seq(folder: ExchangeFolder, file: str) -> int:

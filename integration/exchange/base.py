@@ -497,6 +497,25 @@ class ExchangeFolder(ABC):
         self._publish_pair(Location.IN, name, data, ok)
         return name
 
+    def write_or_resume_pair(self, control: ControlRecord, data: bytes) -> PairName:
+        """Write this exact pair into ``IN/``, or finish it where a writer that died left it.
+
+        For a pair the caller recorded before writing: if its ``.DAT`` is already there (in
+        ``IN/``, ``DONE/`` or ``ERR/``) with these very bytes, the pair is ours — only a missing
+        ``.OK`` is published (a writer killed between the two). Different bytes under the name:
+        :class:`PairExists`. Nothing there: an ordinary :meth:`write_pair`.
+        """
+        name = pair_name(control.file, control.seq)
+        for location in (Location.IN, Location.IN_DONE, Location.IN_ERR):
+            if self._stat(location, name.dat) is None:
+                continue
+            if self._read(location, name.dat) != data:
+                raise PairExists(f"{name.stem} is already used by other data: {location.value}/{name.dat}")
+            if location is Location.IN and self._stat(location, name.ok) is None:
+                self._publish_one(Location.IN, name.ok, control.encode(self.ccsid))
+            return name
+        return self.write_pair(control, data)
+
     def sent_state(self, *, file: str | None = None) -> SentState:
         """Which of our pairs wait in ``IN/``, were read (``DONE``) or refused (``ERR``)."""
         pending = self.list_pairs(Location.IN, file=file)
@@ -640,6 +659,10 @@ class ExchangeFolder(ABC):
     @abstractmethod
     def _read(self, location: Location, filename: str) -> bytes:
         """The whole content of a file; FileNotFoundError if it does not exist."""
+
+    @abstractmethod
+    def _publish_one(self, location: Location, filename: str, data: bytes) -> None:
+        """Write one file atomically (temporary name, then its name), never replacing one."""
 
     @abstractmethod
     def _publish_pair(self, location: Location, name: PairName, dat: bytes, ok: bytes) -> None:

@@ -69,6 +69,12 @@ class LocalExchangeFolder(ExchangeFolder):
         except FileExistsError as exc:
             raise PairExists(str(exc)) from exc
 
+    def _publish_one(self, location: Location, filename: str, data: bytes) -> None:
+        try:
+            files.publish_file(self._path(location), filename, data)
+        except FileExistsError as exc:
+            raise PairExists(str(exc)) from exc
+
     def _move(self, source: Location, target: Location, filename: str) -> None:
         src, dst = self._path(source) / filename, self._path(target) / filename
         dst.parent.mkdir(parents=True, exist_ok=True)

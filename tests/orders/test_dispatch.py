@@ -249,3 +249,27 @@ def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(tmp_path: P
     seqs = sorted(OutboundFile.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     sim.close()
+
+
+@pytest.mark.django_db
+def test_a_worker_killed_between_the_dat_and_the_ok_leaves_a_pair_the_next_run_completes(
+    simulator: Simulator,
+) -> None:
+    from integration.files import publish_file
+
+    place(1, warehouse_items(1)[0])
+    folder = get_exchange_folder()
+    outbound = _claim("ORDIMP", 10, TUESDAY, folder=folder, probe=False)
+    assert outbound is not None
+    in_dir = Path(folder_root(folder)) / "IN"
+    publish_file(in_dir, "ORDIMP_000001.DAT", _file_data(outbound))  # ...and dies before the .OK
+
+    outbox_dispatch(now=TUESDAY)
+    simulator.import_now()
+
+    assert OutboundFile.objects.get().state == "written"
+    assert as400_orders(simulator) == ["WEB-000001"]
+    assert sorted(p.name for p in (in_dir / "DONE").glob("ORDIMP_*")) == [
+        "ORDIMP_000001.DAT",
+        "ORDIMP_000001.OK",
+    ]
