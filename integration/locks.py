@@ -37,10 +37,12 @@ def try_lock(name: str) -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [_key(name)])
         return
-    folder = Path(str(connection.settings_dict["NAME"])).resolve().parent
-    if str(connection.settings_dict["NAME"]).startswith(("file:", ":memory:")):
-        folder = Path(os.environ.get("TMPDIR", "/tmp"))
-    path = folder / f".{name}.lock"
+    database = str(connection.settings_dict["NAME"])
+    if database.startswith(("file:", ":memory:")):
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / f".{name}.{os.getpid()}.lock"
+    else:  # beside the database, named after it: two databases never share a lock
+        db_path = Path(database).resolve()
+        path = db_path.parent / f".{db_path.name}.{name}.lock"
     with open(path, "a+b") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
