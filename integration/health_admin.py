@@ -14,8 +14,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 
+from integration.admin_pages import register_admin_page
 from integration.health import outbox_health
 
 URL_NAME = "outbox_health"
@@ -38,44 +38,8 @@ def health_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
 
 
 def register_health_admin(site: admin.AdminSite) -> None:
-    """Add the page to ``site``: its URL (staff only, through ``admin_view``) and an index entry."""
-    if getattr(site, "_outbox_health_registered", False):
-        return
-    site._outbox_health_registered = True  # type: ignore[attr-defined]
-    original_urls = site.get_urls
-    original_app_list = site.get_app_list
-
-    def get_urls() -> list[Any]:
-        return [path("outbox-health/", site.admin_view(health_page(site)), name=URL_NAME), *original_urls()]
-
-    def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
-        apps = original_app_list(request, app_label)
-        if app_label not in (None, "integration") or not site.has_permission(request):
-            return apps
-        url = reverse(f"{site.name}:{URL_NAME}")
-        entry = {
-            "name": TITLE,
-            "object_name": "OutboxHealth",
-            "admin_url": url,
-            "add_url": None,
-            "view_only": True,
-            "perms": {"add": False, "change": False, "delete": False, "view": True},
-        }
-        for app in apps:
-            if app["app_label"] == "integration":
-                app["models"].append(entry)
-                app["models"].sort(key=lambda m: m["name"])
-                return apps
-        apps.append(
-            {
-                "name": TITLE,
-                "app_label": "integration",
-                "app_url": url,
-                "has_module_perms": True,
-                "models": [entry],
-            }
-        )
-        return apps
-
-    site.get_urls = get_urls  # type: ignore[method-assign]
-    site.get_app_list = get_app_list  # type: ignore[method-assign]
+    """Add the page to ``site``: its URL (staff only) and an index entry."""
+    register_admin_page(
+        site, route="outbox-health/", url_name=URL_NAME, title=TITLE, object_name="OutboxHealth",
+        view=health_page(site),
+    )  # fmt: skip

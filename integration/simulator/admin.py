@@ -14,8 +14,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 
+from integration.admin_pages import register_admin_page
 from integration.simulator.config import SimulatorConfig
 from integration.simulator.engine import Simulator
 from integration.simulator.errors import SimulatorError
@@ -93,39 +93,7 @@ def _minutes(text: str) -> int:
 
 def register_simulator_admin(site: admin.AdminSite) -> None:
     """Add the simulator's page to ``site``: its URL, and an entry in the index (once)."""
-    if getattr(site, "_as400_simulator_registered", False):
-        return
-    site._as400_simulator_registered = True  # type: ignore[attr-defined]
-    original_urls = site.get_urls
-    original_app_list = site.get_app_list
-
-    def get_urls() -> list[Any]:
-        page = path("as400-simulator/", site.admin_view(simulator_page(site)), name=URL_NAME)
-        return [page, *original_urls()]
-
-    def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
-        apps = original_app_list(request, app_label)
-        if app_label not in (None, "integration") or not site.has_permission(request):
-            return apps
-        url = reverse(f"{site.name}:{URL_NAME}")
-        entry = {
-            "name": "AS400 simulator",
-            "object_name": "AS400Simulator",
-            "admin_url": url,
-            "add_url": None,
-            "view_only": False,
-            "perms": {"add": False, "change": True, "delete": False, "view": True},
-        }
-        for app in apps:
-            if app["app_label"] == "integration":
-                app["models"].append(entry)
-                app["models"].sort(key=lambda m: m["name"])
-                return apps
-        apps.append(
-            {"name": "AS400 simulator", "app_label": "integration", "app_url": url, "has_module_perms": True,
-             "models": [entry]}
-        )  # fmt: skip
-        return apps
-
-    site.get_urls = get_urls  # type: ignore[method-assign]
-    site.get_app_list = get_app_list  # type: ignore[method-assign]
+    register_admin_page(
+        site, route="as400-simulator/", url_name=URL_NAME, title="AS400 simulator", object_name="AS400Simulator",
+        view=simulator_page(site), can_change=True,
+    )  # fmt: skip

@@ -120,15 +120,10 @@ class CustomerOutputSerializer(serializers.Serializer):
     email = serializers.CharField()
 
 
-class CustomerAsSentOutputSerializer(serializers.Serializer):
-    last_name = serializers.CharField()
-    first_name = serializers.CharField()
-    address_line1 = serializers.CharField()
-    address_line2 = serializers.CharField()
-    postal_code = serializers.CharField()
-    city = serializers.CharField()
-    phone = serializers.CharField()
-    email = serializers.CharField()
+class CustomerAsSentOutputSerializer(CustomerOutputSerializer):
+    """The same fields as the AS400 file carries them (folded, cut); the country is not folded."""
+
+    country = None  # type: ignore[assignment]
 
 
 class OrderLineOutputSerializer(serializers.Serializer):

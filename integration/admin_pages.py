@@ -1,0 +1,67 @@
+"""Staff pages that are not a model's (the simulator, the outbox health), in the admin with an index entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+
+APP_LABEL = "integration"
+
+
+def register_admin_page(
+    site: admin.AdminSite,
+    *,
+    route: str,
+    url_name: str,
+    title: str,
+    object_name: str,
+    view: Callable[..., HttpResponse],
+    can_change: bool = False,
+) -> None:
+    """Serve ``view`` at ``<admin>/<route>`` (staff only, through ``admin_view``) and list it under
+    the integration app of the admin index. Registering the same page twice does nothing."""
+    registered: set[str] = site.__dict__.setdefault("_extra_pages", set())
+    if url_name in registered:
+        return
+    registered.add(url_name)
+    original_urls = site.get_urls
+    original_app_list = site.get_app_list
+
+    def get_urls() -> list[Any]:
+        return [path(route, site.admin_view(view), name=url_name), *original_urls()]
+
+    def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        apps = original_app_list(request, app_label)
+        if app_label not in (None, APP_LABEL) or not site.has_permission(request):
+            return apps
+        url = reverse(f"{site.name}:{url_name}")
+        entry = {
+            "name": title,
+            "object_name": object_name,
+            "admin_url": url,
+            "add_url": None,
+            "view_only": not can_change,
+            "perms": {"add": False, "change": can_change, "delete": False, "view": True},
+        }
+        for app in apps:
+            if app["app_label"] == APP_LABEL:
+                app["models"].append(entry)
+                app["models"].sort(key=lambda m: m["name"])
+                return apps
+        apps.append(
+            {
+                "name": title,
+                "app_label": APP_LABEL,
+                "app_url": url,
+                "has_module_perms": True,
+                "models": [entry],
+            }
+        )
+        return apps
+
+    site.get_urls = get_urls  # type: ignore[method-assign]
+    site.get_app_list = get_app_list  # type: ignore[method-assign]
