@@ -17,15 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from integration.codec import to_datetime
 from integration.models import Alert, OutboxMessage
 from integration.services import alert_raise
-from inventory.models import StockLevel
 from inventory.services import ApplyResult
 from orders.models import Order, OrderEvent, OrderLine
+from orders.services import in_flight_remove
 
 OPEN = (Order.Status.PLACED, Order.Status.SENT)
 
@@ -37,16 +36,9 @@ def _event(order: Order, to: str, cause: str) -> None:
 
 def in_flight_release(*, order: Order) -> int:
     """Give back the units an order still holds in flight (it was refused or cancelled before leaving)."""
-    lines = list(OrderLine.objects.select_for_update().filter(order=order, in_flight__gt=0))
-    by_pair: Counter[tuple[int, int]] = Counter()
-    for line in lines:
-        by_pair[(line.product_id, line.location_id)] += line.in_flight
-    for (product_id, location), units in sorted(by_pair.items()):
-        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
-            in_flight=F("in_flight") - units
-        )
-    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
-    return sum(by_pair.values())
+    return in_flight_remove(
+        list(OrderLine.objects.select_for_update().filter(order=order, in_flight__gt=0).order_by("pk"))
+    )
 
 
 def _acked(order: Order, at: datetime | None, now: datetime) -> None:

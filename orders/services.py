@@ -253,17 +253,8 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
     return order
 
 
-def in_flight_settle(*, taken_at: datetime) -> int:
-    """A STKBAL extract taken at ``taken_at`` was applied: lines acknowledged by then are counted in it.
-
-    Their units leave ``in_flight`` (the AS400's SBQRS or SBQOH now counts them). Runs in the
-    caller's transaction, the one that applied the extract. Returns the units settled.
-    """
-    lines = list(
-        OrderLine.objects.select_for_update()
-        .filter(in_flight__gt=0, acked_at__isnull=False, acked_at__lte=taken_at)
-        .order_by("product_id", "location_id", "pk")
-    )
+def in_flight_remove(lines: list[OrderLine]) -> int:
+    """Take these (locked) lines' units out of ``in_flight``, pair by pair in order. Returns the units."""
     by_pair: Counter[tuple[int, int]] = Counter()
     for line in lines:
         by_pair[(line.product_id, line.location_id)] += line.in_flight
@@ -273,3 +264,18 @@ def in_flight_settle(*, taken_at: datetime) -> int:
         )
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
     return sum(by_pair.values())
+
+
+def in_flight_settle(*, taken_at: datetime) -> int:
+    """A STKBAL extract taken at ``taken_at`` was applied: lines acknowledged by then are counted in it.
+
+    Their units leave ``in_flight`` (the AS400's SBQRS or SBQOH now counts them). Runs in the
+    caller's transaction, the one that applied the extract. Returns the units settled.
+    """
+    return in_flight_remove(
+        list(
+            OrderLine.objects.select_for_update()
+            .filter(in_flight__gt=0, acked_at__isnull=False, acked_at__lte=taken_at)
+            .order_by("product_id", "location_id", "pk")
+        )
+    )

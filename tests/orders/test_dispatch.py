@@ -24,9 +24,6 @@ from integration.exchange import get_exchange_folder
 from integration.models import Alert, OutboundFile, OutboxMessage
 from integration.outbox import _claim, _file_data, outbox_dispatch
 from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
-from inventory.models import Category
-from inventory.reference import locations_seed_default
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
@@ -210,16 +207,11 @@ def test_a_share_that_is_not_there_holds_everything_and_alerts(simulator: Simula
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(tmp_path: Path, settings: Any) -> None:
-    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
-    settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
+def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(
+    simulator: Simulator, settings: Any
+) -> None:
+    sim = simulator
     settings.OUTBOX_MAX_ORDERS_PER_FILE = 3
-    sim = Simulator.from_settings(items=60, auto_lifecycle=False, start=TUESDAY, store_sales_per_hour=0)
-    sim.seed(seed=3, items=60)
-    locations_seed_default()
-    sim.initial_exports()
-    exchange_sync()
-    Category.objects.update(rollout_stage=Category.Stage.LIVE)
     product = warehouse_items(1)[0]
     for n in range(30):
         place(n, product)
@@ -248,7 +240,6 @@ def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(tmp_path: P
     assert sorted(as400_orders(sim)) == [f"WEB-{n:06d}" for n in range(30)]
     seqs = sorted(OutboundFile.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
-    sim.close()
 
 
 @pytest.mark.django_db

@@ -25,10 +25,9 @@ from integration.codec import RecordCodec
 from integration.models import OutboundFile, OutboxMessage
 from integration.outbox import outbox_dispatch
 from integration.simulator.engine import Simulator
-from inventory.models import Category, StockLevel
-from inventory.reference import locations_seed_default
+from inventory.models import StockLevel
 
-from .conftest import TUESDAY, as400_orders, place, warehouse_items
+from .conftest import as400_orders, place, warehouse_items
 
 ORDERS = 150
 KILLS = 10
@@ -44,18 +43,9 @@ def database_url() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_dispatchers_killed_at_random_lose_nothing_and_send_nothing_twice(
-    tmp_path: Path, settings: Any
+    simulator: Simulator, settings: Any
 ) -> None:
-    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
-    settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
-    sim = Simulator.from_settings(items=60, auto_lifecycle=False, start=TUESDAY, store_sales_per_hour=0)
-    sim.seed(seed=3, items=60)
-    locations_seed_default()
-    sim.initial_exports()
-    from integration.sync import exchange_sync
-
-    exchange_sync()
-    Category.objects.update(rollout_stage=Category.Stage.LIVE)
+    sim = simulator
     products = warehouse_items(3)
     StockLevel.objects.filter(product__in=products).update(on_hand=10_000)
     with sim.conn:
@@ -112,4 +102,3 @@ def test_dispatchers_killed_at_random_lose_nothing_and_send_nothing_twice(
     assert as400_orders(sim) == numbers  # imported once each
     leftovers = [p.name for p in (Path(settings.AS400_EXCHANGE_DIR) / "IN").iterdir() if p.is_file()]
     assert [name for name in leftovers if not name.startswith(".")] == []
-    sim.close()
