@@ -126,6 +126,16 @@ class StorefrontClient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     token_rotated_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Webhooks: where the client wants to be told of its orders, and with what it checks our signature.
+    webhook_url = models.URLField(
+        blank=True, help_text="HTTPS endpoint that receives the events; empty: none"
+    )
+    webhook_secret = models.CharField(
+        max_length=64, blank=True, help_text="HMAC-SHA256 key of the signature (shown to the client once)"
+    )
+    webhook_events = models.JSONField(
+        default=list, blank=True, help_text="Event types it subscribed to; empty: all of them"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -228,3 +238,91 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class StorefrontEvent(models.Model):
+    """Something that happened to a storefront's order or return, told by webhook and by polling.
+
+    Written in the same transaction as the change it tells (``integration.webhooks.event_emit``).
+    ``id`` orders events (the polling cursor); ``event_id`` is what a receiver dedupes on.
+    """
+
+    class Type(models.TextChoices):
+        ORDER_ACCEPTED = "order.accepted", "Order accepted by the AS400"
+        ORDER_REFUSED = "order.refused", "Order refused by the AS400"
+        ORDER_PICKED = "order.picked", "Order being picked"
+        ORDER_SHIPPED = "order.shipped", "Order shipped (with tracking)"
+        ORDER_READY_IN_STORE = "order.ready_in_store", "Order ready in store"
+        ORDER_CANCELLED = "order.cancelled", "Order (or lines) cancelled"
+        ORDER_RETURNED = "order.returned", "Order (or lines) returned"
+        RETURN_RECEIVED = "return.received", "Return received"
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    type = models.CharField(max_length=32, choices=Type.choices)
+    client = models.CharField(
+        max_length=64, db_index=True, help_text="Storefront client the order belongs to"
+    )
+    order_number = models.CharField(max_length=20)
+    rma = models.CharField(max_length=12, blank=True)
+    payload = models.JSONField(default=dict, help_text="The event's data, as sent")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["order_number", "id"], name="storefront_event_order")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.order_number} ({self.event_id})"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one client's endpoint: retried with backoff until it is taken, or dead.
+
+    ``pending`` → ``delivered``, or ``dead`` after its attempts ran out or a 4xx other than 408/429
+    (the receiver refuses it: sending it again would change nothing). Staff can replay any
+    delivery from the admin: it goes back to pending, its attempts kept.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Dead (given up)"
+
+    event = models.ForeignKey(StorefrontEvent, on_delete=models.CASCADE, related_name="deliveries")
+    client = models.ForeignKey(StorefrontClient, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.URLField(help_text="The endpoint at the time the event was emitted")
+    state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Last HTTP status")
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="webhook_delivery_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.client} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery, kept for staff: when, what came back, how long it took."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error[:40]}"

@@ -23,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from integration.codec import PARIS, RecordCodec, from_datetime
@@ -143,13 +144,61 @@ def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
     ]
 
 
+def ordann_records(message: OutboxMessage) -> list[dict[str, Any]]:
+    """One ORDANN record: a cancellation of the whole order (line 0) or of units of a line.
+
+    Everything it says was fixed when the cancellation was asked (the message's payload).
+    """
+    day, clock = from_datetime(message.created_at)
+    payload = message.payload
+    return [
+        {
+            "OAWEBN": message.order.order_number,
+            "OALIGN": int(payload.get("line", 0)),
+            "OAQTE": int(payload["quantity"]),
+            "OARSN": str(payload.get("reason", "")),
+            "OADATE": day,
+            "OATIME": clock,
+        }
+    ]
+
+
+def rtnimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
+    """The RTNIMP records of one web return, a record per returned line, from its payload."""
+    day, clock = from_datetime(message.created_at)
+    payload = message.payload
+    return [
+        {
+            "RIWEBN": message.order.order_number,
+            "RIRMA": str(payload["rma"]),
+            "RILIGN": int(line["line"]),
+            "RIITEM": str(line["item"]),
+            "RIQTE": int(line["quantity"]),
+            "RIRSN": str(payload.get("reason", "")),
+            "RIMAG": int(payload["store"]),
+            "RIDATE": day,
+            "RITIME": clock,
+        }
+        for line in payload["lines"]
+    ]
+
+
+#: How each kind of message becomes records of its file.
+RECORDS: dict[str, Callable[[OutboxMessage], list[dict[str, Any]]]] = {
+    OutboxMessage.Kind.ORDIMP: ordimp_records,
+    OutboxMessage.Kind.ORDANN: ordann_records,
+    OutboxMessage.Kind.RTNIMP: rtnimp_records,
+}
+
+
 def _file_data(outbound: OutboundFile) -> bytes:
     codec = RecordCodec.for_file(outbound.file, int(settings.AS400_CCSID))
+    records = RECORDS[outbound.file]
     messages = OutboxMessage.objects.filter(outbound_file=outbound).select_related("order").order_by("id")
     return b"".join(
         codec.encode(record, fold=FREE_TEXT_FIELDS & record.keys(), cut=FREE_TEXT_FIELDS & record.keys())
         for message in messages
-        for record in ordimp_records(message)
+        for record in records(message)
     )
 
 
@@ -205,6 +254,17 @@ def _claim(
         query = OutboxMessage.objects.filter(
             kind=file, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
         )
+        if file != OutboxMessage.Kind.ORDIMP:
+            # A cancellation or a return is about "a web order already imported": it waits for the
+            # order's ORDACK, or the AS400 would find no order to apply it to.
+            query = query.filter(
+                Exists(
+                    OutboxMessage.objects.filter(
+                        order_id=OuterRef("order_id"), kind=OutboxMessage.Kind.ORDIMP,
+                        state=OutboxMessage.State.ACKED,
+                    )
+                )
+            )  # fmt: skip
         if connection.vendor == "postgresql":
             query = query.select_for_update(skip_locked=True)
         ids = list(query.order_by("id").values_list("id", flat=True)[:limit])
@@ -368,6 +428,13 @@ def outbox_follow_up(
             reason = f"{outbound} was refused by the AS400 (moved to IN/ERR/)"
             if str(outbound) not in report.refused_files:
                 report.refused_files.append(str(outbound))
+        elif location == Location.IN_DONE and file != OutboxMessage.Kind.ORDIMP:
+            # ORDANN and RTNIMP have no ORDACK: the file read is the AS400's receipt of them (what
+            # it then does comes back as ORDSTS events).
+            OutboxMessage.objects.filter(pk=message.pk, state=OutboxMessage.State.SENT).update(
+                state=OutboxMessage.State.ACKED, acked_at=now
+            )
+            continue
         elif location == Location.IN_DONE and message.sent_at is not None and message.sent_at < deadline:
             reason = f"no ORDACK {int(_setting('OUTBOX_ACK_DEADLINE_MINUTES', 60))} minutes after {outbound} was read"
         else:

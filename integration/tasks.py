@@ -11,15 +11,20 @@ def as400_sync() -> list[str]:
 
 
 def outbox_dispatch() -> dict[str, object]:
-    """Follow up on the files sent (refused, unacknowledged), then send what is pending (every minute)."""
+    """For each import file: follow up on what was sent (refused, unacknowledged), then send what is pending."""
+    from integration.models import OutboxMessage
     from integration.outbox import outbox_dispatch as dispatch
     from integration.outbox import outbox_follow_up
 
-    follow_up = outbox_follow_up()
-    report = dispatch()
-    return {
-        "resent": follow_up.resent,
-        "files": report.files,
-        "messages": report.messages,
-        "held": report.held,
-    }
+    summary: dict[str, object] = {}
+    # Cancellations first, as the AS400 reads them first (they are for orders it already has).
+    for kind in (OutboxMessage.Kind.ORDANN, OutboxMessage.Kind.ORDIMP, OutboxMessage.Kind.RTNIMP):
+        follow_up = outbox_follow_up(file=kind)
+        report = dispatch(file=kind)
+        summary[kind] = {
+            "resent": follow_up.resent,
+            "files": report.files,
+            "messages": report.messages,
+            "held": report.held,
+        }
+    return summary

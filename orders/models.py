@@ -7,7 +7,7 @@ them folded to what the AS400's code page holds (see ``orders.services``), and a
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from inventory.models import Location, Product, Reservation
 
@@ -18,6 +18,12 @@ class Order(models.Model):
         SENT = "sent", "Sent to the AS400"
         ACCEPTED = "accepted", "Accepted by the AS400"
         REFUSED = "refused", "Refused by the AS400"
+        PICKED = "picked", "Being picked"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
+        SHIPPED = "shipped", "Shipped"
+        READY_IN_STORE = "ready_in_store", "Ready in store"
+        PARTIALLY_RETURNED = "partially_returned", "Partly returned"
+        RETURNED = "returned", "Returned"
         CANCELLATION_REQUESTED = "cancellation_requested", "Cancellation requested"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -76,11 +82,29 @@ class OrderLine(models.Model):
     in_flight = models.PositiveIntegerField(
         default=0, help_text="Units still counted in the stock's in_flight for this line"
     )
+    # What the AS400 (ORDSTS) and the stores (STRRTN) reported of the line's units. Each counter
+    # only grows, and never past the line's quantity: an event that arrives late cannot undo one
+    # that came before it.
+    picked = models.PositiveIntegerField(default=0, help_text="Units picked (ORDSTS P, or shipped/ready)")
+    shipped = models.PositiveIntegerField(default=0, help_text="Units shipped home (ORDSTS E)")
+    ready = models.PositiveIntegerField(default=0, help_text="Units ready in store (ORDSTS L)")
+    cancelled = models.PositiveIntegerField(
+        default=0, help_text="Units cancelled (ORDSTS A, STRRTN C, or before leaving)"
+    )
+    returned = models.PositiveIntegerField(default=0, help_text="Units returned (ORDSTS R, STRRTN R)")
 
     class Meta:
         ordering = ["order", "line_number"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_unique_number")
+            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_unique_number"),
+            models.CheckConstraint(
+                condition=Q(picked__lte=F("quantity"))
+                & Q(shipped__lte=F("quantity"))
+                & Q(ready__lte=F("quantity"))
+                & Q(cancelled__lte=F("quantity"))
+                & Q(returned__lte=F("shipped") + F("ready")),
+                name="order_line_counters_within_quantity",
+            ),
         ]
         indexes = [
             models.Index(fields=["acked_at"], condition=Q(in_flight__gt=0), name="orderline_in_flight")
@@ -105,3 +129,121 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.status_from or '-'} → {self.status_to} ({self.cause})"
+
+
+class OrderCancellation(models.Model):
+    """A request to cancel an order, or some units of one of its lines.
+
+    Before the order left for the AS400 the units are released at once (``released``). After, an
+    ORDANN goes out (once the AS400 has acknowledged the order) and the request stays ``requested``
+    until ORDSTS A confirms what the AS400 could still cancel (``confirmed``, with the units), or
+    the units ship first (``too_late``).
+    """
+
+    class State(models.TextChoices):
+        RELEASED = "released", "Released before the order left"
+        REQUESTED = "requested", "Sent to the AS400, awaiting its answer"
+        CONFIRMED = "confirmed", "Confirmed by the AS400"
+        TOO_LATE = "too_late", "Too late: the units had already left"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancellations")
+    line = models.ForeignKey(
+        OrderLine, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: the whole order"
+    )
+    quantity = models.PositiveIntegerField(help_text="Units asked to cancel (whole order: all open units)")
+    confirmed_quantity = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=4, blank=True, help_text="Reason code (OARSN)")
+    requested_by = models.CharField(max_length=64, help_text="Storefront client or staff member")
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="order_cancellation_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        what = f"line {self.line.line_number}" if self.line else "whole order"
+        return f"{self.order_id}: cancel {what} ×{self.quantity} ({self.state})"
+
+
+class As400Event(models.Model):
+    """One ORDSTS or STRRTN record as it was read, and what it did.
+
+    Applied once: ``key`` is a digest of the record's fields, unique, so the same event in a
+    repeated file (or a later file that repeats it) is recognised and not applied again. An event
+    for an order or a line we do not know, or for more units than the line has left, is kept
+    with its outcome and shown to staff as a discrepancy until they resolve it.
+    """
+
+    class Kind(models.TextChoices):
+        PICKED = "picked", "Picked (ORDSTS P)"
+        SHIPPED = "shipped", "Shipped (ORDSTS E)"
+        READY = "ready", "Ready in store (ORDSTS L)"
+        CANCELLED = "cancelled", "Cancelled by the AS400 (ORDSTS A)"
+        RETURN_RECEIVED = "return_received", "Return received (ORDSTS R)"
+        STORE_RETURN = "store_return", "Returned at a store counter (STRRTN R)"
+        STORE_CANCEL = "store_cancel", "Cancelled at a store counter (STRRTN C)"
+        UNKNOWN = "unknown", "Unknown event code"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        PARTLY_APPLIED = "partly_applied", "Applied in part (more units than the line had left)"
+        STALE = "stale", "Already counted (arrived after a later event)"
+        UNKNOWN_ORDER = "unknown_order", "Unknown order"
+        UNKNOWN_LINE = "unknown_line", "Unknown line"
+        REJECTED = "rejected", "Not applicable (e.g. an unknown code, a return of nothing shipped)"
+
+    DISCREPANCIES = (Outcome.PARTLY_APPLIED, Outcome.UNKNOWN_ORDER, Outcome.UNKNOWN_LINE, Outcome.REJECTED)
+
+    file = models.CharField(max_length=6, help_text="ORDSTS or STRRTN")
+    source = models.CharField(max_length=20, help_text="The pair it came in first, e.g. ORDSTS_000012")
+    record = models.PositiveIntegerField(help_text="Its position in that file, from 1")
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the record's fields")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.CharField(max_length=1, help_text="OSEVT or SRTYPE as read")
+    order_number = models.CharField(max_length=20, db_index=True)
+    as400_order_number = models.CharField(max_length=10, blank=True)
+    line_number = models.PositiveSmallIntegerField()
+    item = models.CharField(max_length=15, blank=True)
+    quantity = models.IntegerField()
+    applied_quantity = models.PositiveIntegerField(default=0)
+    tracking = models.CharField(max_length=30, blank=True)
+    store = models.PositiveSmallIntegerField(null=True, blank=True, help_text="SRMAG")
+    reason = models.CharField(max_length=4, blank=True, help_text="SRRSN")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="as400_events"
+    )
+    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.SET_NULL)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
+    note = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["outcome"],
+                condition=Q(
+                    resolved_at__isnull=True,
+                    outcome__in=["partly_applied", "unknown_order", "unknown_line", "rejected"],
+                ),
+                name="as400event_open_discrepancy",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source}#{self.record} {self.kind} {self.order_number}/{self.line_number} ×{self.quantity}"
+        )

@@ -91,4 +91,4 @@ def test_the_dispatcher_runs_every_minute_as_a_task(simulator: Simulator, settin
     result = task()
 
     assert Schedule.objects.get(func="integration.tasks.outbox_dispatch").minutes == 1
-    assert (result["files"], result["messages"]) == (["ORDIMP_000001"], 1)
+    assert (result["ORDIMP"]["files"], result["ORDIMP"]["messages"]) == (["ORDIMP_000001"], 1)

@@ -1,0 +1,55 @@
+"""Telling storefronts what happened to their orders: events, and their webhook deliveries.
+
+``event_emit`` is called by the domain (acks, ORDSTS/STRRTN, returns, cancellations) inside the
+transaction that makes the change, so an event exists if and only if the change does. It writes
+one :class:`StorefrontEvent` (read back by ``GET /api/v1/orders/{n}/events/``) and, for a client
+that has a webhook endpoint and subscribed to the type, a pending :class:`WebhookDelivery` that the
+delivery task sends (signed, retried with backoff: ``integration.webhook_delivery``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from integration.models import StorefrontClient, StorefrontEvent, WebhookDelivery
+
+if TYPE_CHECKING:
+    from orders.models import Order
+
+Type = StorefrontEvent.Type
+
+
+def event_emit(
+    *, order: Order, type: str, data: dict[str, Any] | None = None, rma: str = "", now: datetime | None = None
+) -> StorefrontEvent:
+    """Record an event of ``order`` for its storefront client, and queue its webhook if subscribed."""
+    if type not in Type.values:
+        raise ValueError(f"unknown storefront event type {type!r}")
+    now = now or timezone.now()
+    event_id = uuid.uuid4()
+    payload = {
+        "id": str(event_id),
+        "type": type,
+        "created_at": now.isoformat(),
+        "data": {
+            "order_number": order.order_number,
+            "status": order.status,
+            "as400_order_number": order.as400_order_number or None,
+            **({"rma": rma} if rma else {}),
+            **(data or {}),
+        },
+    }
+    event = StorefrontEvent.objects.create(
+        event_id=event_id, type=type, client=order.client, order_number=order.order_number, rma=rma,
+        payload=payload, created_at=now,
+    )  # fmt: skip
+    client = StorefrontClient.objects.filter(name=order.client, active=True).exclude(webhook_url="").first()
+    if client is not None and (not client.webhook_events or type in client.webhook_events):
+        WebhookDelivery.objects.create(
+            event=event, client=client, url=client.webhook_url, next_attempt_at=now, created_at=now
+        )
+    return event
