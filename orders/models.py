@@ -52,6 +52,10 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=11, decimal_places=2)
     as400_order_number = models.CharField(max_length=10, blank=True, db_index=True)
     refusal_reason = models.CharField(max_length=60, blank=True)
+    # Staff's handling of an order that needed attention (refused, a discrepancy, a dead message...).
+    attention_resolved_at = models.DateTimeField(null=True, blank=True)
+    attention_resolved_by = models.CharField(max_length=150, blank=True)
+    attention_note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
