@@ -13,6 +13,7 @@ urlpatterns = [
     # The storefront API: version 1, its OpenAPI document and a page to browse it.
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("orders.api.urls")),
+    path("api/v1/", include("returns.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", errors.ApiNotFound.as_view()),  # anything else under /api/: 404 in the API's shape

@@ -190,6 +190,16 @@ RECORDS: dict[str, Callable[[OutboxMessage], list[dict[str, Any]]]] = {
     OutboxMessage.Kind.RTNIMP: rtnimp_records,
 }
 
+#: What other apps do once messages of a kind went out, in the transaction that marks them sent:
+#: kind → callables(message ids, now). ``returns`` registers here (its AppConfig.ready) to mark its
+#: returns announced, so that the dispatcher need not know the apps that follow its files.
+SENT_HOOKS: dict[str, list[Callable[[list[int], datetime], object]]] = {}
+
+
+def on_sent(kind: str, message_ids: list[int], now: datetime) -> None:
+    for hook in SENT_HOOKS.get(kind, []):
+        hook(message_ids, now)
+
 
 def _file_data(outbound: OutboundFile) -> bytes:
     codec = RecordCodec.for_file(outbound.file, int(settings.AS400_CCSID))
@@ -216,9 +226,9 @@ def _write(folder: ExchangeFolder, outbound: OutboundFile, now: datetime) -> Non
         OutboundFile.objects.filter(pk=outbound.pk).update(
             state=OutboundFile.State.WRITTEN, written_at=now, sha256=digest, records=control.count
         )
-        OutboxMessage.objects.filter(outbound_file=outbound).update(
-            state=OutboxMessage.State.SENT, sent_at=now, last_error=""
-        )
+        sent = OutboxMessage.objects.filter(outbound_file=outbound)
+        sent.update(state=OutboxMessage.State.SENT, sent_at=now, last_error="")
+        on_sent(outbound.file, list(sent.values_list("pk", flat=True)), now)
     logger.info("%s_%06d written: %d records", outbound.file, outbound.seq, control.count)
 
 

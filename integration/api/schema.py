@@ -50,6 +50,10 @@ Every error has one shape:
 | 409 | `order_number_conflict` | `order_number`: placed before with other content |
 | 409 | `lines_do_not_match_reservation` | `reserved`: `sku`, `location`, `quantity` of each reserved line |
 | 409 | `price_mismatch` | `lines`: `sku`, `asked`, `price` of each line whose price is not the reservation's |
+| 400 | `invalid_reason` (`reasons`), `unknown_line` (`lines`), `invalid_return` (`field`) | a return refused; nothing was written |
+| 404 | `return_not_found` | null |
+| 409 | `nothing_to_return`, `quantity_exceeds_returnable` | `returnable`: `line_number`, `quantity` that each line of the order can still return |
+| 409 | `idempotency_key_conflict` | `rma`: the return this Idempotency-Key was used for, with other content |
 | 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
 | 413 | `request_too_large` | null: the body is larger than the server accepts |
 | 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
@@ -71,6 +75,10 @@ answers the same reservation, with the same status 201.
 when one is sent: the same order again answers it with 200 (201 only when this request created
 it), also when the two requests race; the same number or key with other content is 409
 `order_number_conflict`.
+
+`POST /api/v1/returns/` is idempotent by an `Idempotency-Key` header: the same key with the same
+return answers it with 200 (201 only when this request created it), also when the requests race;
+with other content, 409 `idempotency_key_conflict`.
 """
 
 _RETRY_AFTER = {
