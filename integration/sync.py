@@ -42,6 +42,7 @@ from integration.models import Alert, FileRun
 from integration.services import alert_raise
 from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
 from orders.acks import ordack_apply
+from orders.lifecycle import ordsts_apply, strrtn_apply
 from orders.services import in_flight_settle
 
 logger = logging.getLogger(__name__)
@@ -73,9 +74,28 @@ def _apply_acks(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Pro
     return ordack_apply(columns=columns, source=pair.name.stem)
 
 
-#: What applies each file, in the order files are taken: items before their stock, and acks
-#: before stock, so that an extract settles the lines acknowledged before it was taken.
-APPLIERS: dict[str, Applier] = {"ITMMST": _apply_items, "ORDACK": _apply_acks, "STKBAL": _apply_stock}
+def _apply_ordsts(
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None
+) -> ApplyResult:
+    return ordsts_apply(columns=columns, source=pair.name.stem)
+
+
+def _apply_strrtn(
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None
+) -> ApplyResult:
+    return strrtn_apply(columns=columns, source=pair.name.stem)
+
+
+#: What applies each file, in the order files are taken: items before their stock, acks before
+#: stock, so that an extract settles the lines acknowledged before it was taken, and the AS400's
+#: order events (ORDSTS) before the stores' (STRRTN), which act on what ORDSTS reported ready.
+APPLIERS: dict[str, Applier] = {
+    "ITMMST": _apply_items,
+    "ORDACK": _apply_acks,
+    "ORDSTS": _apply_ordsts,
+    "STRRTN": _apply_strrtn,
+    "STKBAL": _apply_stock,
+}
 #: Extracts (full or delta) obey sequence: a delta after a gap waits for the next full one.
 EXTRACTS = frozenset({"ITMMST", "STKBAL"})
 

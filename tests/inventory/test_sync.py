@@ -311,8 +311,8 @@ def test_the_command_applies_what_is_ready_and_reports_each_file(
 
 
 def test_the_command_refuses_a_file_it_cannot_apply(exchange_dir: Path) -> None:
-    with pytest.raises(CommandError, match="no applier for ORDSTS"):
-        call_command("as400", "sync", "ordsts")
+    with pytest.raises(CommandError, match="no applier for WEBORD"):
+        call_command("as400", "sync", "webord")
 
 
 def test_the_sync_is_scheduled_every_minute() -> None:
