@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -119,16 +120,25 @@ def breaker_state(folder: ExchangeFolder, *, file: str, now: datetime) -> Breake
 
 
 def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
-    """The H and L records of one order, as the AS400 expects them (free text folded later)."""
+    """The H and L records of one order, as the AS400 expects them (free text folded later).
+
+    Units the customer cancelled before the order left are not sent: each line carries what is left
+    of it (a line cancelled whole is left out, the others keep their numbers), and OHNBL and OHTOTL
+    count only the lines sent, as the AS400 checks them against the L records.
+    """
     order = message.order
     day, clock = from_datetime(order.created_at)
-    lines = list(order.lines.select_related("product").order_by("line_number"))
+    every_line = list(order.lines.select_related("product").order_by("line_number"))
+    lines = [line for line in every_line if line.quantity > line.cancelled]
+    total = order.total
+    if any(line.cancelled for line in every_line):
+        total = sum((line.unit_price * (line.quantity - line.cancelled) for line in lines), Decimal(0))
     header = {
         "OHTYPE": "H", "OHWEBN": order.order_number, "OHDATE": day, "OHTIME": clock,
         "OHMODE": "C" if order.delivery == "click_and_collect" else "D", "OHMAGL": order.pickup_location_id,
         "OHNOM": order.last_name, "OHPRN": order.first_name, "OHADR1": order.address_line1,
         "OHADR2": order.address_line2, "OHCP": order.postal_code, "OHVIL": order.city, "OHPAYS": order.country,
-        "OHTEL": order.phone, "OHMAIL": order.email, "OHTOTL": order.total, "OHNBL": len(lines),
+        "OHTEL": order.phone, "OHMAIL": order.email, "OHTOTL": total, "OHNBL": len(lines),
     }  # fmt: skip
     return [header] + [
         {
@@ -136,7 +146,7 @@ def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
             "OLWEBN": order.order_number,
             "OLLIGN": line.line_number,
             "OLITEM": line.product.item_number,
-            "OLQTE": line.quantity,
+            "OLQTE": line.quantity - line.cancelled,
             "OLPRIX": line.unit_price,
             "OLMAG": line.location_id,
         }

@@ -23,10 +23,18 @@ from integration.codec import to_datetime
 from integration.models import Alert, OutboxMessage
 from integration.services import alert_raise
 from inventory.services import ApplyResult
+from orders.cancellation import cancellations_close_on_refusal
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import in_flight_remove
 
 OPEN = (Order.Status.PLACED, Order.Status.SENT)
+
+
+def _unanswered(order: Order) -> bool:
+    """Not acknowledged yet: open, or its cancellation was asked after it left, before any ORDACK."""
+    return order.status in OPEN or (
+        order.status == Order.Status.CANCELLATION_REQUESTED and not order.as400_order_number
+    )
 
 
 def _event(order: Order, to: str, cause: str) -> None:
@@ -68,13 +76,17 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                     _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}")
                     order.as400_order_number = number or order.as400_order_number
                     order.save(update_fields=["status", "as400_order_number", "updated_at"])
+                elif _unanswered(order):  # its cancellation is asked: it stays so, with the AS400's number
+                    _event(order, order.status, f"ORDACK {status} in {source}")
+                    order.as400_order_number = number or order.as400_order_number
+                    order.save(update_fields=["as400_order_number", "updated_at"])
                 elif order.status == Order.Status.REFUSED:
                     anomalies.append(f"{webn}: {status} after a refusal")
                     continue
                 _acked(order, at, now)
                 counts["accepted" if status == "A" else "duplicate"] += 1
             elif status == "R":
-                if order.status not in OPEN:
+                if not _unanswered(order):
                     if order.status != Order.Status.REFUSED:
                         anomalies.append(f"{webn}: R after {order.status}")
                     continue
@@ -83,6 +95,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                 order.refusal_reason = reason[:60]
                 order.save(update_fields=["status", "refusal_reason", "updated_at"])
                 released = in_flight_release(order=order)
+                cancellations_close_on_refusal(order=order, now=now)  # its ORDANN must not go
                 _acked(order, at, now)
                 counts["refused"] += 1
                 counts["units_released"] += released

@@ -1,4 +1,4 @@
-"""Errors of checkout, each with a stable code the API returns as it is."""
+"""Errors of checkout and cancellation, each with a stable code the API returns as it is."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ class OrderErrorCode(StrEnum):
     LINES_DO_NOT_MATCH_RESERVATION = "lines_do_not_match_reservation"
     PRICE_MISMATCH = "price_mismatch"
     NOT_WRITABLE_FOR_THE_AS400 = "not_writable_for_the_as400"
+    # Cancellation (orders.cancellation).
+    ORDER_NOT_FOUND = "order_not_found"
+    NOT_CANCELLABLE = "not_cancellable"
+    UNKNOWN_LINE = "unknown_line"
+    QUANTITY_EXCEEDS = "quantity_exceeds_cancellable"
+    CANCELLATION_CONFLICT = "cancellation_conflict"
 
 
 class OrderError(Exception):
@@ -21,6 +27,10 @@ class OrderError(Exception):
         OrderErrorCode.ORDER_NUMBER_CONFLICT: 409,
         OrderErrorCode.LINES_DO_NOT_MATCH_RESERVATION: 409,
         OrderErrorCode.PRICE_MISMATCH: 409,
+        OrderErrorCode.ORDER_NOT_FOUND: 404,
+        OrderErrorCode.NOT_CANCELLABLE: 409,
+        OrderErrorCode.QUANTITY_EXCEEDS: 409,
+        OrderErrorCode.CANCELLATION_CONFLICT: 409,
     }
 
     def __init__(self, message: str, *, code: OrderErrorCode, detail: Any = None) -> None:

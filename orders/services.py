@@ -266,6 +266,27 @@ def in_flight_remove(lines: list[OrderLine]) -> int:
     return sum(by_pair.values())
 
 
+def in_flight_reduce(units: Sequence[tuple[OrderLine, int]]) -> int:
+    """Take some units of these (locked) lines out of ``in_flight``: at most what each line holds.
+
+    The partial form of :func:`in_flight_remove` (units of a line cancelled before the order left):
+    the stock's ``in_flight`` falls by exactly what the lines give back, pair by pair in order.
+    Updates the given lines in memory too. Returns the units.
+    """
+    by_pair: Counter[tuple[int, int]] = Counter()
+    for line, wanted in units:
+        taken = min(max(wanted, 0), line.in_flight)
+        if taken:
+            by_pair[(line.product_id, line.location_id)] += taken
+            OrderLine.objects.filter(pk=line.pk).update(in_flight=F("in_flight") - taken)
+            line.in_flight -= taken
+    for (product_id, location), taken in sorted(by_pair.items()):
+        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
+            in_flight=F("in_flight") - taken
+        )
+    return sum(by_pair.values())
+
+
 def in_flight_settle(*, taken_at: datetime) -> int:
     """A STKBAL extract taken at ``taken_at`` was applied: lines acknowledged by then are counted in it.
 

@@ -11,14 +11,14 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.core.validators import EmailValidator
+from django.core.validators import EmailValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
-from orders.models import Order
+from orders.models import Order, OrderCancellation
 
 PRICE = re.compile(r"\d{1,7}(\.\d{1,2})?")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -146,6 +146,22 @@ class OrderEventOutputSerializer(serializers.Serializer):
     )
 
 
+class OrderCancellationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    line = serializers.IntegerField(allow_null=True, help_text="The line's number; null: the whole order")
+    quantity = serializers.IntegerField(help_text="Units asked (the whole order: every unit still open)")
+    confirmed_quantity = serializers.IntegerField(help_text="Units actually cancelled so far")
+    state = serializers.ChoiceField(
+        choices=OrderCancellation.State.choices,
+        help_text="`released` at once (before the order left), or `requested` from the AS400 until it "
+        "answers (`confirmed`, or `too_late`: the units had left)",
+    )
+    reason = serializers.CharField(allow_null=True)
+    requested_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
 class OrderOutputSerializer(serializers.Serializer):
     order_number = serializers.CharField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
@@ -163,5 +179,42 @@ class OrderOutputSerializer(serializers.Serializer):
     )
     lines = OrderLineOutputSerializer(many=True)
     events = OrderEventOutputSerializer(many=True, help_text="Every status change, oldest first")
+    cancellations = OrderCancellationOutputSerializer(
+        many=True, help_text="Every cancellation asked, oldest first"
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+# --- Cancellation -----------------------------------------------------------------------------
+
+
+class CancelLineInputSerializer(serializers.Serializer):
+    line_number = StrictIntegerField(min_value=1, max_value=999)
+    quantity = StrictIntegerField(
+        min_value=1, max_value=MAX_QUANTITY, help_text="Units of the line to cancel"
+    )
+
+
+class OrderCancelInputSerializer(serializers.Serializer):
+    lines = CancelLineInputSerializer(
+        many=True, required=False, min_length=1, max_length=MAX_LINES,
+        help_text="Units of some lines; leave it out to cancel the whole order",
+    )  # fmt: skip
+    reason = StrictCharField(
+        required=False, min_length=1, max_length=4, trim_whitespace=False,
+        validators=[RegexValidator(r"^[A-Z0-9]{1,4}$", "1 to 4 capital letters or digits.")],
+        help_text="A reason code for the AS400 (OARSN), 1 to 4 capital letters or digits; optional",
+    )  # fmt: skip
+
+    def validate_lines(self, value: list[dict[str, int]]) -> list[dict[str, int]]:
+        numbers = [line["line_number"] for line in value]
+        if len(set(numbers)) != len(numbers):
+            raise serializers.ValidationError("Each line at most once.")
+        return value
+
+
+class OrderCancelOutputSerializer(OrderOutputSerializer):
+    this_request = OrderCancellationOutputSerializer(
+        many=True, help_text="The cancellation(s) of this request (also listed in `cancellations`)"
+    )

@@ -8,5 +8,6 @@ app_name = "orders-api"
 
 urlpatterns = [
     path("orders/", views.OrderCreateApi.as_view(), name="orders"),
+    path("orders/<path:order_number>/cancel/", views.OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<path:order_number>/", views.OrderDetailApi.as_view(), name="order"),
 ]

@@ -22,8 +22,14 @@ from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
 from inventory.api.views import IDEMPOTENCY_KEY
 from inventory.models import Product
-from orders.api.serializers import OrderInputSerializer, OrderOutputSerializer
-from orders.models import Order, OrderLine
+from orders.api.serializers import (
+    OrderCancelInputSerializer,
+    OrderCancelOutputSerializer,
+    OrderInputSerializer,
+    OrderOutputSerializer,
+)
+from orders.cancellation import order_cancel
+from orders.models import Order, OrderCancellation, OrderLine
 from orders.selectors import order_of_client
 from orders.services import Customer, LineInput, OrderInput, order_as_sent, order_place
 
@@ -42,6 +48,14 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional, printable ASCII, at most 128 characters. The same key sent again by the same "
     "client with the same order answers that order (200); with other content, 409 `order_number_conflict`.",
+)
+CANCEL_IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+    OpenApiParameter.HEADER,
+    description="Optional, printable ASCII, at most 128 characters. The same key sent again for the same "
+    "order with the same body answers the same cancellation(s); with another body, 409 "
+    "`cancellation_conflict`.",
 )
 ORDER_EXAMPLE = OpenApiExample(
     "Home delivery",
@@ -112,10 +126,25 @@ def _order_data(order: Order) -> dict[str, Any]:
             }
             for event in order.events.all()
         ],
+        "cancellations": [_cancellation_data(c, numbers) for c in order.cancellations.all()],
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
     return OrderOutputSerializer(data).data  # type: ignore[return-value]
+
+
+def _cancellation_data(cancellation: OrderCancellation, numbers: dict[int, int]) -> dict[str, Any]:
+    return {
+        "id": cancellation.pk,
+        "line": numbers.get(cancellation.line_id) if cancellation.line_id else None,
+        "quantity": cancellation.quantity,
+        "confirmed_quantity": cancellation.confirmed_quantity,
+        "state": cancellation.state,
+        "reason": cancellation.reason or None,
+        "requested_by": cancellation.requested_by,
+        "created_at": cancellation.created_at,
+        "closed_at": cancellation.closed_at,
+    }
 
 
 def _line_sku(line: OrderLine) -> str:
@@ -222,3 +251,97 @@ class OrderDetailApi(ClientApi):
     )
     def get(self, request: Request, order_number: str) -> Response:
         return Response(_order_data(_own_order(self.client, order_number)))
+
+
+CANCEL_409 = (
+    "Nothing was changed. `not_cancellable`: the order is refused, cancelled, shipped or returned, or "
+    "has nothing left to cancel (every unit shipped, ready in store, cancelled or already asked; "
+    "`detail.status`). `quantity_exceeds_cancellable`: more units of a line than can still be "
+    "cancelled (`detail.lines`: `line_number`, `asked`, `cancellable`). `cancellation_conflict`: this "
+    "Idempotency-Key was already used for another cancellation of the order."
+)
+CANCEL_EXAMPLES = [
+    OpenApiExample("The whole order", value={}, request_only=True),
+    OpenApiExample(
+        "Some units of a line, with a reason",
+        value={"lines": [{"line_number": 1, "quantity": 1}], "reason": "CLI"},
+        request_only=True,
+    ),
+]
+
+
+class OrderCancelApi(ClientApi):
+    required_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="orders_cancel",
+        tags=["orders"],
+        summary="Cancel an order, or units of its lines",
+        description="Without `lines`, the whole order; with them, those units of those lines.\n\n"
+        "**Before the order left for the AS400** the units are released at once: they are available "
+        "again, the file that leaves later carries only what is left (or none leaves, when nothing is "
+        "left), and the answer is **200** with the cancellation `released` (an `order.cancelled` event "
+        "follows).\n\n"
+        "**After** (sent, accepted, being picked, partly shipped...) the AS400 decides: the cancellation "
+        "is `requested`, sent to the AS400 once it has acknowledged the order, and the order is "
+        "`cancellation_requested` until the AS400 says what it could still cancel (`confirmed`, with "
+        "`confirmed_quantity`; `order.cancelled` then). The answer is **202**. Only units neither "
+        "shipped, ready in store, cancelled nor already asked can be asked; the whole order asks all of "
+        "them.\n\n"
+        "The answer is the order, as `GET` shows it, with `this_request`: the cancellation(s) of this "
+        "request (one per line, or one for the whole order).\n\n"
+        "**Idempotent** with an `Idempotency-Key`: the same key for the same order with the same body "
+        "answers the same cancellation(s), also when two requests race; with another body, 409 "
+        "`cancellation_conflict`." + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
+        parameters=[ORDER_NUMBER, CANCEL_IDEMPOTENCY_HEADER],
+        request=OrderCancelInputSerializer,
+        responses={
+            200: OpenApiResponse(OrderCancelOutputSerializer, description="Cancelled at once (`released`)"),
+            202: OpenApiResponse(
+                OrderCancelOutputSerializer, description="Asked of the AS400 (`requested`): it answers later"
+            ),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                415,
+                429,
+                e400="`validation_error`; `unknown_line`: the order has no such line (`detail.lines`)",
+                e404="`order_not_found`: no such order of this client",
+                e409=CANCEL_409,
+            ),
+        },
+        examples=CANCEL_EXAMPLES,
+    )
+    def post(self, request: Request, order_number: str) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
+            )
+        body = OrderCancelInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        lines = data.get("lines")
+        cancellations = order_cancel(
+            order_number=order_number,
+            client=self.client.name,
+            lines=None if lines is None else [(line["line_number"], line["quantity"]) for line in lines],
+            reason=data.get("reason", ""),
+            idempotency_key=key or "",
+            requested_by=self.client.name,
+        )
+        order = _own_order(self.client, order_number)
+        numbers = {line.pk: line.line_number for line in order.lines.all()}
+        answer = {
+            **_order_data(order),
+            "this_request": [_cancellation_data(c, numbers) for c in cancellations],
+        }
+        requested = any(c.state == OrderCancellation.State.REQUESTED for c in cancellations)
+        return Response(
+            OrderCancelOutputSerializer(answer).data,
+            status=status.HTTP_202_ACCEPTED if requested else status.HTTP_200_OK,
+        )

@@ -81,7 +81,8 @@ def test_placing_an_order_answers_201_moves_the_reservation_in_flight_and_queues
     body = response.json()
     assert set(body) == {
         "order_number", "status", "as400_order_number", "refusal_reason", "delivery", "pickup_location",
-        "reservation", "total", "customer", "customer_as_sent", "lines", "events", "created_at", "updated_at",
+        "reservation", "total", "customer", "customer_as_sent", "lines", "events", "cancellations", "created_at",
+        "updated_at",
     }  # fmt: skip
     assert (body["order_number"], body["status"], body["as400_order_number"], body["refusal_reason"]) == (
         "WEB-2026-000001", "placed", None, None,
