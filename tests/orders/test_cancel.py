@@ -257,7 +257,6 @@ def test_after_it_left_the_ordann_waits_for_the_ack_then_the_as400_cancels_what_
 
 @pytest.mark.django_db
 def test_after_it_left_the_as400s_ordsts_a_confirms_the_cancellation_end_to_end(simulator: Simulator) -> None:
-    pytest.importorskip("orders.lifecycle", reason="the ORDSTS applier (orders.lifecycle) is not there yet")
     a, b = warehouse_items(2)
     order = accepted(simulator, place_lines(WEBN, [(a, 3), (b, 2)]))
     line_a = line_of(order, a)
