@@ -146,6 +146,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",
         "OrderDeliveryEnum": "orders.models.Order.Delivery",
+        "StorefrontEventTypeEnum": "integration.models.StorefrontEvent.Type",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -209,6 +210,12 @@ OUTBOX_CONSUME_DEADLINE_MINUTES = env.int("OUTBOX_CONSUME_DEADLINE_MINUTES", def
 OUTBOX_ACK_DEADLINE_MINUTES = env.int("OUTBOX_ACK_DEADLINE_MINUTES", default=60)
 OUTBOX_BREAKER_REFUSED_FILES = env.int("OUTBOX_BREAKER_REFUSED_FILES", default=3)
 OUTBOX_BREAKER_COOLDOWN_MINUTES = env.int("OUTBOX_BREAKER_COOLDOWN_MINUTES", default=10)
+
+# --- Webhooks to the storefronts (integration/webhook_delivery.py) -------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # connect, send, each read
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)  # then dead, alerted, replayable
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)  # full jitter, doubling
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
 
 # --- Inventory ----------------------------------------------------------------------------
 RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=15 * 60)

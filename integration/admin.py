@@ -1,5 +1,6 @@
 """Admin for operations: exchange file runs and alerts (read-only views; actions call services),
-the storefront clients of the REST API, the outbox (messages, our IN/ files) and its health page."""
+the storefront clients of the REST API, the outbox (messages, our IN/ files) and its health page,
+the storefront events and their webhook deliveries (read-only; replayed by an action)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -18,7 +20,16 @@ from django.utils.html import format_html
 from integration.exchange import Location, SentState, get_exchange_folder
 from integration.files import PairName
 from integration.health_admin import register_health_admin
-from integration.models import Alert, FileRun, OutboundFile, OutboxMessage, StorefrontClient
+from integration.models import (
+    Alert,
+    FileRun,
+    OutboundFile,
+    OutboxMessage,
+    StorefrontClient,
+    StorefrontEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from integration.outbox_services import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
 from integration.services import alert_resolve
 from integration.simulator.admin import register_simulator_admin
@@ -27,7 +38,11 @@ from integration.storefront import (
     storefront_client_deactivate,
     storefront_client_rotate,
     storefront_client_update,
+    storefront_client_webhook_secret_rotate,
+    storefront_client_webhook_set,
+    webhook_url_clean,
 )
+from integration.webhook_delivery import webhook_replay
 
 
 @admin.register(FileRun)
@@ -87,10 +102,27 @@ class StorefrontClientForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=StorefrontClient.Scope.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
+    webhook_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=StorefrontClient._meta.get_field("webhook_url").help_text,
+    )
+    webhook_events = forms.MultipleChoiceField(
+        choices=StorefrontEvent.Type.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Event types its webhooks carry; none ticked: all of them.",
+    )
 
     class Meta:
         model = StorefrontClient
-        fields = ["name", "scopes", "can_see_pilot", "rate_limit", "active"]
+        fields = ["name", "scopes", "can_see_pilot", "rate_limit", "active", "webhook_url", "webhook_events"]
+
+    def clean_webhook_url(self) -> str:
+        try:
+            return webhook_url_clean(self.cleaned_data.get("webhook_url") or "")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["webhook_url"]) from None
 
 
 @admin.register(StorefrontClient)
@@ -98,11 +130,13 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     """Create a client and see its token once; never the hash. Rotation and deactivation are actions."""
 
     form = StorefrontClientForm
-    list_display = ["name", "token", "scope_list", "can_see_pilot", "rate_limit", "active", "last_used_at"]
+    list_display = [
+        "name", "token", "scope_list", "can_see_pilot", "rate_limit", "active", "webhook_url", "last_used_at"
+    ]  # fmt: skip
     list_filter = ["active", "can_see_pilot"]
     search_fields = ["name", "token_prefix"]
-    readonly_fields = ["token", "created_at", "token_rotated_at", "last_used_at"]
-    actions = ["rotate_tokens", "deactivate"]
+    readonly_fields = ["token", "webhook_secret_state", "created_at", "token_rotated_at", "last_used_at"]
+    actions = ["rotate_tokens", "rotate_webhook_secrets", "deactivate"]
 
     def has_delete_permission(self, request: HttpRequest, obj: StorefrontClient | None = None) -> bool:
         # The name holds the client's reservations and Idempotency-Keys: deleting the client would
@@ -117,15 +151,23 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     def scope_list(self, obj: StorefrontClient) -> str:
         return ", ".join(obj.scopes)
 
+    @admin.display(description="webhook secret")
+    def webhook_secret_state(self, obj: StorefrontClient) -> str:
+        # Never the secret itself: it was shown once, when generated or rotated.
+        if not obj.webhook_secret:
+            return "none (one is generated when a webhook URL is set)"
+        return "set (shown once; rotate it with the action to get a new one)"
+
     def get_readonly_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> list[str]:
         # The name holds the client's reservations: it does not change once created.
         return [*self.readonly_fields, "name"] if obj is not None else self.readonly_fields
 
     def get_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> Any:
         if obj is None:
-            return ["name", "scopes", "can_see_pilot", "rate_limit"]
-        return ["name", "token", "scopes", "can_see_pilot", "rate_limit", "active", "created_at",
-                "token_rotated_at", "last_used_at"]  # fmt: skip
+            return ["name", "scopes", "can_see_pilot", "rate_limit", "webhook_url", "webhook_events"]
+        return ["name", "token", "scopes", "can_see_pilot", "rate_limit", "active", "webhook_url",
+                "webhook_events", "webhook_secret_state", "created_at", "token_rotated_at",
+                "last_used_at"]  # fmt: skip
 
     def save_model(
         self, request: HttpRequest, obj: StorefrontClient, form: forms.ModelForm, change: bool
@@ -136,6 +178,8 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             )
             if "active" in form.changed_data:
                 obj.save(update_fields=["active"])
+            if {"webhook_url", "webhook_events"} & set(form.changed_data):
+                self._set_webhook(request, obj)
             return
         client, token = storefront_client_create(
             name=obj.name, scopes=obj.scopes, can_see_pilot=obj.can_see_pilot, rate_limit=obj.rate_limit
@@ -143,6 +187,24 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         obj.pk, obj.token_prefix, obj.created_at = client.pk, client.token_prefix, client.created_at
         obj._state.adding = False
         self._show_token(request, client, token)
+        if obj.webhook_url or obj.webhook_events:
+            client.webhook_url, client.webhook_events = obj.webhook_url, obj.webhook_events
+            self._set_webhook(request, client)
+            obj.webhook_secret = client.webhook_secret
+
+    def _set_webhook(self, request: HttpRequest, client: StorefrontClient) -> None:
+        client, secret = storefront_client_webhook_set(
+            client=client, url=client.webhook_url, events=client.webhook_events
+        )
+        if secret is not None:
+            self._show_webhook_secret(request, client, secret)
+
+    def _show_webhook_secret(self, request: HttpRequest, client: StorefrontClient, secret: str) -> None:
+        messages.warning(
+            request,
+            f"Webhook secret of {client.name}, shown this once (give it to the storefront's developers; "
+            f"it verifies the Webhook-Signature of every webhook): {secret}",
+        )
 
     def _show_token(self, request: HttpRequest, client: StorefrontClient, token: str) -> None:
         messages.warning(
@@ -155,6 +217,12 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         for client in queryset:
             client, token = storefront_client_rotate(client=client)
             self._show_token(request, client, token)
+
+    @admin.action(description="Rotate the webhook secret of the selected clients (the old ones stop at once)")
+    def rotate_webhook_secrets(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
+        for client in queryset:
+            client, secret = storefront_client_webhook_secret_rotate(client=client)
+            self._show_webhook_secret(request, client, secret)
 
     @admin.action(description="Deactivate the selected clients")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
@@ -320,3 +388,104 @@ class OutboundFileAdmin(admin.ModelAdmin):
 
 # Monitoring: the outbox's health page, a custom staff-only view (see integration/health_admin.py).
 register_health_admin(admin.site)
+
+
+# --- Storefront events and their webhook deliveries --------------------------------------------
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WebhookDeliveryInline(_ReadOnlyInline):
+    model = WebhookDelivery
+    verbose_name_plural = "webhook deliveries (replay them from Webhook deliveries)"
+    fields = readonly_fields = (
+        "client", "url", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at",
+    )  # fmt: skip
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(StorefrontEvent)
+class StorefrontEventAdmin(_ReadOnlyAdmin):
+    """What each storefront was told (or can poll) about its orders; the payload exactly as sent."""
+
+    list_display = ["created_at", "type", "order_number", "rma", "client", "event_id"]
+    list_filter = ["type", "client"]
+    search_fields = ["=order_number", "=rma"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in StorefrontEvent._meta.fields]
+    inlines = [WebhookDeliveryInline]
+
+
+class WebhookAttemptInline(_ReadOnlyInline):
+    model = WebhookAttempt
+    show_change_link = False
+    verbose_name_plural = "attempts (newest first)"
+    fields = readonly_fields = ("at", "status_code", "error", "duration_ms", "response_excerpt")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnlyAdmin):
+    """Read-only: one event to one client's endpoint and its attempts; "replay" sends it again."""
+
+    list_display = [
+        "id", "event_type", "order", "client", "state", "attempts", "last_status", "error",
+        "next_attempt_at", "delivered_at",
+    ]  # fmt: skip
+    list_filter = ["state", "client"]
+    search_fields = ["=event__order_number", "url", "last_error"]
+    list_select_related = ["event", "client"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    inlines = [WebhookAttemptInline]
+    actions = ["replay"]
+
+    @admin.display(description="event", ordering="event__type")
+    def event_type(self, obj: WebhookDelivery) -> str:
+        url = reverse("admin:integration_storefrontevent_change", args=[obj.event_id])
+        return format_html('<a href="{}">{}</a>', url, obj.event.type)
+
+    @admin.display(description="order", ordering="event__order_number")
+    def order(self, obj: WebhookDelivery) -> str:
+        return obj.event.order_number
+
+    @admin.display(description="last error")
+    def error(self, obj: WebhookDelivery) -> str:
+        return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        """Replay: for those allowed to change deliveries (the form itself stays read-only)."""
+        return request.user.has_perm("integration.change_webhookdelivery")
+
+    @admin.action(
+        description="Replay the selected deliveries (send again now, same event id)", permissions=["act"]
+    )
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset.select_related("event", "client").order_by("id"):
+            webhook_replay(delivery=delivery)
+            messages.success(
+                request,
+                f"Delivery #{delivery.pk} ({delivery.event.type} of {delivery.event.order_number} to "
+                f"{delivery.client}) is pending again and goes out within seconds.",
+            )

@@ -5,6 +5,12 @@ A token is ``secrets.token_urlsafe(32)`` (43 characters, 256 bits). It is return
 SHA-256 and its first :data:`PREFIX_LENGTH` characters. A plain hash (no salt, no slow KDF) is
 enough for a random 256-bit secret: nobody can guess one from its hash, and checking a request
 must stay cheap.
+
+A client's webhooks (:func:`storefront_client_webhook_set`): an endpoint, the event types it wants,
+and a secret the signatures are made with (``secrets.token_urlsafe(32)`` too). The secret must be
+kept as it is (an HMAC needs the key itself, not a hash of it), but like the token it is returned
+once, when generated or rotated (:func:`storefront_client_webhook_secret_rotate`), and never shown
+again by the admin or the command line.
 """
 
 from __future__ import annotations
@@ -14,18 +20,21 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integration.models import StorefrontClient
+from integration.models import StorefrontClient, StorefrontEvent
 
 PREFIX_LENGTH = 8
 DEFAULT_RATE_LIMIT = 600  # requests per minute
 LAST_USED_PRECISION = timedelta(minutes=1)  # at most one write per client and minute
 SCOPES = tuple(StorefrontClient.Scope.values)
+WEBHOOK_EVENTS = tuple(StorefrontEvent.Type.values)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def token_hash(token: str) -> str:
@@ -135,3 +144,66 @@ def storefront_client_touch(*, client: StorefrontClient, now: datetime | None = 
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION), pk=client.pk
     ).update(last_used_at=now)
     client.last_used_at = now
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+def webhook_url_clean(url: str) -> str:
+    """The URL as kept, or a ValidationError: https (http only to this machine), no credentials in it."""
+    url = url.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+        raise ValidationError({"webhook_url": "must be an https:// URL (http:// only on this machine)"})
+    if parts.username or parts.password:
+        raise ValidationError(
+            {"webhook_url": "must not carry a user or password: the signature authenticates"}
+        )
+    return url
+
+
+def _clean_events(events: Iterable[str]) -> list[str]:
+    events = list(dict.fromkeys(events))
+    unknown = [e for e in events if e not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ValidationError(
+            {"webhook_events": f"unknown event {', '.join(unknown)} (known: {', '.join(WEBHOOK_EVENTS)})"}
+        )
+    return events
+
+
+@transaction.atomic
+def storefront_client_webhook_set(
+    *, client: StorefrontClient, url: str, events: Iterable[str] | None = None
+) -> tuple[StorefrontClient, str | None]:
+    """Set where the client's webhooks go (``""``: nowhere) and, if given, the event types it wants
+    (an empty list: all of them).
+
+    Returns the client and its new webhook secret when one was generated (the first URL given to a
+    client without a secret): shown this once. A client that already has a secret keeps it; rotate
+    it with :func:`storefront_client_webhook_secret_rotate`. Deliveries still pending when the URL
+    changes go to the new one; when it is removed, they are given up (dead) when their turn comes.
+    """
+    client.webhook_url = webhook_url_clean(url)
+    fields = ["webhook_url"]
+    if events is not None:
+        client.webhook_events = _clean_events(events)
+        fields.append("webhook_events")
+    secret = None
+    if client.webhook_url and not client.webhook_secret:
+        secret = client.webhook_secret = secrets.token_urlsafe(32)
+        fields.append("webhook_secret")
+    client.full_clean()
+    client.save(update_fields=fields)
+    return client, secret
+
+
+@transaction.atomic
+def storefront_client_webhook_secret_rotate(*, client: StorefrontClient) -> tuple[StorefrontClient, str]:
+    """A new webhook secret, returned this once. Every webhook sent from now on (retries of pending
+    ones included) is signed with it; the old one stops verifying at once."""
+    client.webhook_secret = secrets.token_urlsafe(32)
+    client.save(update_fields=["webhook_secret"])
+    return client, client.webhook_secret

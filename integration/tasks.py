@@ -28,3 +28,10 @@ def outbox_dispatch() -> dict[str, object]:
             "held": report.held,
         }
     return summary
+
+
+def webhooks_deliver() -> dict[str, object]:
+    """Send the storefronts' due webhooks (scheduled every minute; also queued after an event is emitted)."""
+    from integration.webhook_delivery import webhooks_deliver as deliver
+
+    return deliver().as_dict()

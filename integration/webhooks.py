@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from integration.models import StorefrontClient, StorefrontEvent, WebhookDelivery
+from integration.webhook_delivery import webhooks_kick_after_commit
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -52,4 +53,5 @@ def event_emit(
         WebhookDelivery.objects.create(
             event=event, client=client, url=client.webhook_url, next_attempt_at=now, created_at=now
         )
+        webhooks_kick_after_commit()  # a delivery run as soon as this transaction commits
     return event

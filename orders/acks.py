@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration.codec import to_datetime
-from integration.models import Alert, OutboxMessage
+from integration.models import Alert, OutboxMessage, StorefrontEvent
 from integration.services import alert_raise
+from integration.webhooks import event_emit
 from inventory.services import ApplyResult
 from orders.cancellation import cancellations_close_on_refusal
 from orders.models import Order, OrderEvent, OrderLine
@@ -76,6 +77,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                     _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}")
                     order.as400_order_number = number or order.as400_order_number
                     order.save(update_fields=["status", "as400_order_number", "updated_at"])
+                    event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED)
                 elif _unanswered(order):  # its cancellation is asked: it stays so, with the AS400's number
                     _event(order, order.status, f"ORDACK {status} in {source}")
                     order.as400_order_number = number or order.as400_order_number
@@ -94,6 +96,11 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                 _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}")
                 order.refusal_reason = reason[:60]
                 order.save(update_fields=["status", "refusal_reason", "updated_at"])
+                event_emit(
+                    order=order,
+                    type=StorefrontEvent.Type.ORDER_REFUSED,
+                    data={"reason_code": str(columns["AKRSN"][i]).strip(), "reason": reason},
+                )
                 released = in_flight_release(order=order)
                 cancellations_close_on_refusal(order=order, now=now)  # its ORDANN must not go
                 _acked(order, at, now)

@@ -4,9 +4,14 @@
 - ``list``: name, token prefix, scopes, pilot, rate, active, last use.
 - ``rotate NAME``: a new token (printed once); the old one stops at once.
 - ``deactivate NAME``: the client's token is refused from now on.
+- ``webhook NAME --url URL [--event TYPE ...]``: where its webhooks go (``--url ""``: nowhere) and
+  which event types (none given: unchanged; ``--all-events``: all). The first URL of a client
+  prints its webhook secret, this once.
+- ``rotate-webhook-secret NAME``: a new webhook secret (printed once); the old one stops at once.
 
-``create`` and ``rotate`` print the token alone on stdout (``TOKEN=$(manage.py storefront_client
-create shop)``); what people read goes to stderr.
+``create``, ``rotate``, ``rotate-webhook-secret`` (and ``webhook`` when it generates a secret) print
+the token or secret alone on stdout (``TOKEN=$(manage.py storefront_client create shop)``); what
+people read goes to stderr.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from integration.models import StorefrontClient
 from integration.storefront import (
     DEFAULT_RATE_LIMIT,
     SCOPES,
+    WEBHOOK_EVENTS,
     storefront_client_create,
     storefront_client_deactivate,
     storefront_client_rotate,
+    storefront_client_webhook_secret_rotate,
+    storefront_client_webhook_set,
 )
 
 
@@ -52,9 +60,22 @@ class Command(BaseCommand):
         rotate.add_argument("name")
         deactivate = sub.add_parser("deactivate", help="Refuse a client's token from now on.")
         deactivate.add_argument("name")
+        webhook = sub.add_parser("webhook", help="Set where a client's webhooks go and which events.")
+        webhook.add_argument("name")
+        webhook.add_argument("--url", required=True, help='The endpoint (https://); "" for none.')
+        events = webhook.add_mutually_exclusive_group()
+        events.add_argument(
+            "--event", action="append", choices=WEBHOOK_EVENTS, dest="events",
+            help="An event type it wants (repeat the option); default: unchanged.",
+        )  # fmt: skip
+        events.add_argument("--all-events", action="store_true", help="Every event type.")
+        secret = sub.add_parser(
+            "rotate-webhook-secret", help="Give a client a new webhook secret; print it once."
+        )
+        secret.add_argument("name")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        getattr(self, f"_{options['subcommand']}")(options)
+        getattr(self, f"_{options['subcommand'].replace('-', '_')}")(options)
 
     def _client(self, name: str) -> StorefrontClient:
         try:
@@ -99,3 +120,26 @@ class Command(BaseCommand):
     def _deactivate(self, options: dict[str, Any]) -> None:
         client = storefront_client_deactivate(client=self._client(options["name"]))
         self.stderr.write(f"{client.name} deactivated: its token is refused from now on")
+
+    def _webhook(self, options: dict[str, Any]) -> None:
+        events = [] if options["all_events"] else options["events"]
+        try:
+            client, secret = storefront_client_webhook_set(
+                client=self._client(options["name"]), url=options["url"], events=events
+            )
+        except ValidationError as exc:
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from None
+        wanted = ", ".join(client.webhook_events) or "all events"
+        self.stderr.write(f"webhooks of {client.name}: {client.webhook_url or 'none'} ({wanted})")
+        if secret is not None:
+            self.stderr.write("its webhook secret (signs every webhook), shown this once:")
+            self.stdout.write(secret)
+
+    def _rotate_webhook_secret(self, options: dict[str, Any]) -> None:
+        client, secret = storefront_client_webhook_secret_rotate(client=self._client(options["name"]))
+        self.stderr.write(
+            f"new webhook secret of {client.name} (the old one no longer verifies), shown this once:"
+        )
+        self.stdout.write(secret)
