@@ -224,6 +224,10 @@ INVENTORY_WAREHOUSE = env.int("INVENTORY_WAREHOUSE", default=900)  # the locatio
 # The simulator keeps its own data in its own SQLite file, apart from the platform's database.
 AS400_SIMULATOR_DB = env.path("AS400_SIMULATOR_DB", default=str(VAR_DIR / "as400sim.sqlite3"))
 
+# --- Returns ---------------------------------------------------------------------------------
+# A web return whose goods have not all arrived this long after it was announced needs attention.
+RETURN_RECEIPT_DEADLINE_DAYS = env.int("RETURN_RECEIPT_DEADLINE_DAYS", default=14)
+
 # --- Monitoring: GET /health/outbox answers 503 past any of these (integration/health.py) ----
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")  # set: the probe sends "Authorization: Bearer <it>"
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=900)

@@ -1,27 +1,60 @@
-"""Admin for business staff: web orders, read-only (the storefront and the AS400 own them).
+"""Admin for business staff: web orders and the AS400's events about them, read-only.
 
-- Orders are found by web order number, AS400 order number, customer name or status, filtered by
-  status, delivery and "needs attention" (refused by the AS400, or with a dead outbox message).
-- An order's page shows its lines, its whole history and its outbox messages inline, and the
-  customer's fields as given next to what the ORDIMP file carries (``order_as_sent``).
-- Nothing here changes an order: a dead message is retried or cancelled from *Outbox messages*
-  (:mod:`integration.outbox_services`).
+The storefront and the AS400 own an order: nothing here edits one. Staff find orders (by web or
+AS400 number, customer, status), read their whole life on one page, and deal with the ones that
+need attention through actions that call services:
+
+- *Orders*: lines with their counters, history, AS400 events, cancellations, returns, outbox
+  messages and storefront events inline; the customer as given next to what the ORDIMP file
+  carries (``order_as_sent``). Actions: mark resolved with a note, retry dead messages, resolve
+  AS400-event discrepancies, cancel the order (:mod:`orders.attention`, which calls
+  :mod:`integration.outbox_services` and :mod:`orders.cancellation`).
+- *AS400 events*: every ORDSTS/STRRTN record and its outcome, those of unknown orders included;
+  discrepancies are resolved with a note.
+- *Orders needing attention*: a page with the count of each reason (:func:`orders.attention.attention_counts`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from integration.admin_pages import register_admin_page
 from integration.codec import EncodeError
-from integration.models import OutboxMessage
-from orders.models import Order, OrderEvent, OrderLine
+from integration.models import OutboxMessage, StorefrontEvent
+from orders.attention import (
+    NOTE_MAX,
+    AttentionError,
+    Reason,
+    as400_discrepancies,
+    as400_event_resolve,
+    attention_annotate,
+    attention_counts,
+    attention_orders,
+    attention_reasons,
+    order_attention_resolve,
+    order_cancel_by_staff,
+    order_dead_messages_retry,
+    order_discrepancies_resolve,
+    reason_choices,
+)
+from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.services import FREE_TEXT, order_as_sent
+from returns.attention import return_is_overdue
+from returns.models import Return
+
+NOTE_TEMPLATE = "admin/orders/note_action.html"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -39,6 +72,10 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+def _link(url_name: str, pk: Any, text: object) -> SafeString:
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
+
+
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = readonly_fields = (
@@ -49,6 +86,11 @@ class OrderLineInline(ReadOnlyInline):
         "unit_price",
         "acked_at",
         "in_flight",
+        "picked",
+        "shipped",
+        "ready",
+        "cancelled",
+        "returned",
     )
 
 
@@ -57,6 +99,72 @@ class OrderEventInline(ReadOnlyInline):
     verbose_name_plural = "history"
     fields = readonly_fields = ("at", "line", "status_from", "status_to", "cause")
     ordering = ["at", "id"]
+
+
+class As400EventInline(ReadOnlyInline):
+    model = As400Event
+    fk_name = "order"
+    verbose_name_plural = "AS400 events (ORDSTS, STRRTN)"
+    fields = readonly_fields = (
+        "event",
+        "kind",
+        "line_number",
+        "quantity",
+        "applied_quantity",
+        "tracking",
+        "store",
+        "occurred_at",
+        "outcome",
+        "note",
+        "resolved",
+    )
+    ordering = ["received_at", "id"]
+
+    @admin.display(description="event")
+    def event(self, obj: As400Event) -> str:
+        return _link("admin:orders_as400event_change", obj.pk, f"{obj.source}#{obj.record}")
+
+    @admin.display(description="resolved")
+    def resolved(self, obj: As400Event) -> str:
+        return _resolved(obj)
+
+
+class OrderCancellationInline(ReadOnlyInline):
+    model = OrderCancellation
+    verbose_name_plural = "cancellations"
+    fields = readonly_fields = (
+        "line",
+        "quantity",
+        "confirmed_quantity",
+        "reason",
+        "requested_by",
+        "state",
+        "created_at",
+        "closed_at",
+    )
+
+
+class ReturnInline(ReadOnlyInline):
+    model = Return
+    verbose_name_plural = "returns"
+    fields = readonly_fields = (
+        "return_link",
+        "source",
+        "status",
+        "store",
+        "created_at",
+        "announced_at",
+        "received_at",
+        "overdue",
+    )
+
+    @admin.display(description="RMA")
+    def return_link(self, obj: Return) -> str:
+        return _link("admin:returns_return_change", obj.pk, obj.rma)
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, obj: Return) -> bool:
+        return return_is_overdue(obj)
 
 
 class OutboxMessageInline(ReadOnlyInline):
@@ -75,36 +183,103 @@ class OutboxMessageInline(ReadOnlyInline):
 
     @admin.display(description="message")
     def message(self, obj: OutboxMessage) -> str:
-        url = reverse("admin:integration_outboxmessage_change", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, obj)
+        return _link("admin:integration_outboxmessage_change", obj.pk, obj)
 
 
-def _dead_message() -> Exists:
-    return Exists(OutboxMessage.objects.filter(order=OuterRef("pk"), state=OutboxMessage.State.DEAD))
+def _resolved(obj: As400Event) -> str:
+    if obj.outcome not in As400Event.DISCREPANCIES:
+        return "-"
+    if obj.resolved_at is None:
+        return "open"
+    return f"{obj.resolved_at:%Y-%m-%d %H:%M} by {obj.resolved_by}: {obj.resolution}"
+
+
+# --- Actions that ask for a note first ---------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="What was done or decided; kept with your name and the time.",
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.RegexField(
+        regex=r"^[A-Z0-9]{1,4}$",
+        required=False,
+        max_length=4,
+        help_text="Reason code sent to the AS400 (OARSN): 1 to 4 capital letters or digits; may be empty.",
+    )
+    note = forms.CharField(
+        max_length=150,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Why, for the order's history (with your name and the time).",
+    )
+
+
+def note_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    rows: Callable[[Any], Iterable[tuple[str, str]]],
+    submit: str,
+    apply: Callable[[Any, dict[str, Any]], str],
+    form_class: type[forms.Form] = NoteForm,
+) -> HttpResponse | None:
+    """Ask for a note (a page listing what is selected), then ``apply(obj, cleaned_data)`` to each object.
+
+    ``apply`` returns what to tell staff; an :class:`AttentionError` is shown as an error.
+    """
+    form = form_class(request.POST if "apply" in request.POST else None)
+    objects = list(queryset.order_by("pk"))
+    if not form.is_valid():
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "opts": model_admin.opts,
+            "rows": [(obj.pk, *row) for obj in objects for row in rows(obj)],
+            "pks": [obj.pk for obj in objects],
+            "form": form,
+            "submit": submit,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action_name": action,
+        }
+        return TemplateResponse(request, NOTE_TEMPLATE, context)
+    for obj in objects:
+        try:
+            done = apply(obj, form.cleaned_data)
+        except AttentionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, done)
+    return None
+
+
+# --- Orders ------------------------------------------------------------------------------------
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):
-    """Orders someone must look at: refused by the AS400 (with its reason), or stuck with a dead message."""
+    """Orders someone must look at (:func:`orders.attention.attention_orders`), for any reason or one."""
 
     title = "needs attention"
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [
-            ("any", "Needs attention (refused or dead message)"),
-            ("refused", "Refused by the AS400"),
-            ("dead", "With a dead outbox message"),
-        ]
+        return [("any", "Needs attention (any reason)"), *reason_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
-        refused = Q(status=Order.Status.REFUSED)
-        dead = Q(pk__in=OutboxMessage.objects.filter(state=OutboxMessage.State.DEAD).values("order_id"))
-        if self.value() == "any":
-            return queryset.filter(refused | dead)
-        if self.value() == "refused":
-            return queryset.filter(refused)
-        if self.value() == "dead":
-            return queryset.filter(dead)
+        value = self.value()
+        if value == "any":
+            return attention_orders(queryset=queryset)
+        if value in {r.value for r in Reason}:
+            return attention_orders(reason=value, queryset=queryset)
         return queryset
 
 
@@ -116,13 +291,20 @@ class OrderAdmin(admin.ModelAdmin):
         "customer",
         "status",
         "delivery",
-        "pickup_location",
         "total",
-        "created_at",
+        "placed_at",
         "attention",
     ]
-    list_filter = [NeedsAttentionFilter, "status", "delivery"]
-    search_fields = ["=order_number", "=as400_order_number", "last_name", "first_name", "=status"]
+    list_filter = [NeedsAttentionFilter, "status", "delivery", "client", "created_at"]
+    search_fields = [
+        "=order_number",
+        "=as400_order_number",
+        "last_name",
+        "first_name",
+        "email",
+        "^postal_code",
+        "=status",
+    ]
     date_hierarchy = "created_at"
     fieldsets = [
         (
@@ -143,27 +325,44 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Attention",
+            {"fields": ["attention", "attention_resolved_at", "attention_resolved_by", "attention_note"]},
+        ),
         ("Customer", {"fields": ["customer_as_sent", "country"]}),
+        ("Storefront", {"fields": ["storefront_events"]}),
         ("Record", {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [*(f.name for f in Order._meta.fields), "customer_as_sent"]
-    inlines = [OrderLineInline, OrderEventInline, OutboxMessageInline]
+    readonly_fields = [
+        *(f.name for f in Order._meta.fields),
+        "attention",
+        "customer_as_sent",
+        "storefront_events",
+    ]
+    inlines = [
+        OrderLineInline,
+        OrderEventInline,
+        As400EventInline,
+        OrderCancellationInline,
+        ReturnInline,
+        OutboxMessageInline,
+    ]
+    actions = ["resolve_attention", "retry_dead_messages", "resolve_discrepancies", "cancel_orders"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return super().get_queryset(request).annotate(has_dead_message=_dead_message())
+        return attention_annotate(super().get_queryset(request))
 
     @admin.display(description="customer", ordering="last_name")
     def customer(self, obj: Order) -> str:
         return f"{obj.last_name} {obj.first_name}".strip()
 
+    @admin.display(description="placed at", ordering="created_at")
+    def placed_at(self, obj: Order) -> Any:
+        return obj.created_at
+
     @admin.display(description="needs attention")
-    def attention(self, obj: Any) -> str:
-        reasons = []
-        if obj.status == Order.Status.REFUSED:
-            reasons.append(f"refused: {obj.refusal_reason or 'no reason given'}")
-        if getattr(obj, "has_dead_message", False):
-            reasons.append("dead outbox message")
-        return "; ".join(reasons)
+    def attention(self, obj: Order) -> str:
+        return "; ".join(attention_reasons(obj))
 
     @admin.display(description="as given / as sent to the AS400")
     def customer_as_sent(self, obj: Order) -> str:
@@ -192,11 +391,278 @@ class OrderAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="storefront events (webhooks)")
+    def storefront_events(self, obj: Order) -> str:
+        """What the storefront was told of this order, and how each webhook delivery went."""
+        events = (
+            StorefrontEvent.objects.filter(order_number=obj.order_number, client=obj.client)
+            .prefetch_related("deliveries")
+            .order_by("id")
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+                    event.type,
+                    event.rma or "",
+                    event.event_id,
+                    ", ".join(
+                        f"{d.state} ({d.attempts} attempt{'s' if d.attempts != 1 else ''})"
+                        for d in event.deliveries.all()
+                    )
+                    or "no webhook",
+                )
+                for event in events
+            ),
+        )
+        if not rows:
+            return "none yet"
+        return format_html(
+            "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from the storefronts
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # changed by services only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        """The actions: for those allowed to change orders (the pages themselves stay read-only)."""
+        return request.user.has_perm("orders.change_order")
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("integration.change_outboxmessage")
+
+    @admin.action(description="Mark the selected orders' attention resolved…", permissions=["act"])
+    def resolve_attention(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            result = order_attention_resolve(order=order, user=request.user, note=data["note"])
+            done = f"{order}: resolved ({', '.join(r.phrase for r in Reason if r in result.resolved)})"
+            if result.events_resolved:
+                done += f", {result.events_resolved} AS400 event(s) resolved with it"
+            if Reason.DEAD_MESSAGE in result.remaining:
+                done += "; it still has dead outbox messages: retry or cancel them"
+            return done + "."
+
+        return note_action(
+            self, request, queryset,
+            action="resolve_attention",
+            title="Mark orders resolved",
+            intro="Your note is kept on each order with your name and the time, and in its history. The "
+            "order's open AS400-event discrepancies are resolved with the same note; its refusal and "
+            "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled.",
+            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or "nothing needs attention")],
+            submit="Mark resolved",
+            apply=apply,
+        )  # fmt: skip
+
+    @admin.action(description="Retry the dead outbox messages of the selected orders", permissions=["retry"])
+    def retry_dead_messages(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        for order in queryset.order_by("pk"):
+            try:
+                retried = order_dead_messages_retry(order=order, user=request.user)
+            except AttentionError as exc:
+                messages.error(request, str(exc))
+            else:
+                names = ", ".join(f"{m.kind} #{m.pk}" for m in retried)
+                messages.success(request, f"{order}: {names} pending again.")
+
+    @admin.action(
+        description="Resolve the AS400-event discrepancies of the selected orders…", permissions=["act"]
+    )
+    def resolve_discrepancies(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            events = order_discrepancies_resolve(order=order, user=request.user, note=data["note"])
+            return f"{order}: {len(events)} AS400 event(s) resolved."
+
+        def rows(order: Order) -> list[tuple[str, str]]:
+            open_events = as400_discrepancies().filter(order=order).order_by("pk")
+            return [(str(order), str(e) + f" — {e.get_outcome_display()}") for e in open_events] or [
+                (str(order), "no open discrepancy")
+            ]
+
+        return note_action(
+            self, request, queryset,
+            action="resolve_discrepancies",
+            title="Resolve AS400-event discrepancies",
+            intro="Each open discrepancy of these orders is marked resolved with your note, your name and "
+            "the time, and the order's history says so. Nothing is applied to the order's lines.",
+            rows=rows,
+            submit="Resolve",
+            apply=apply,
+        )  # fmt: skip
+
+    @admin.action(description="Cancel the selected orders…", permissions=["act"])
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        def apply(order: Order, data: dict[str, Any]) -> str:
+            cancellations = order_cancel_by_staff(
+                order=order, user=request.user, note=data["note"], reason=data["reason"]
+            )
+            order.refresh_from_db(fields=["status"])
+            states = ", ".join(sorted({c.state for c in cancellations}))
+            return f"{order}: {order.get_status_display().lower()} (cancellation {states})."
+
+        return note_action(
+            self, request, queryset,
+            action="cancel_orders",
+            title="Cancel orders",
+            intro="Each whole order is cancelled as a storefront's request would be "
+            "(orders.cancellation): one that has not left for the AS400 is cancelled here at once and its "
+            "units released; one the AS400 has is asked of it (ORDANN) and stays 'cancellation requested' "
+            "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused.",
+            rows=lambda o: [(str(o), o.get_status_display())],
+            submit="Cancel these orders",
+            apply=apply,
+            form_class=CancelForm,
+        )  # fmt: skip
+
+
+# --- AS400 events ------------------------------------------------------------------------------
+
+
+class DiscrepancyFilter(admin.SimpleListFilter):
+    title = "discrepancy"
+    parameter_name = "discrepancy"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("open", "Open discrepancies"),
+            ("resolved", "Resolved discrepancies"),
+            ("none", "Applied as read"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> QuerySet[As400Event]:
+        if self.value() == "open":
+            return queryset.filter(pk__in=as400_discrepancies(resolved=False).values("pk"))
+        if self.value() == "resolved":
+            return queryset.filter(pk__in=as400_discrepancies(resolved=True).values("pk"))
+        if self.value() == "none":
+            return queryset.exclude(pk__in=as400_discrepancies(resolved=None).values("pk"))
+        return queryset
+
+
+@admin.register(As400Event)
+class As400EventAdmin(admin.ModelAdmin):
+    """Every ORDSTS/STRRTN record as read and what it did; those of unknown orders have no order link."""
+
+    list_display = [
+        "received_at",
+        "event",
+        "kind",
+        "order_link",
+        "line_number",
+        "quantity",
+        "applied_quantity",
+        "outcome",
+        "note",
+        "resolved",
+    ]
+    list_filter = [DiscrepancyFilter, "outcome", "file", "kind"]
+    search_fields = ["=order_number", "=as400_order_number", "=source", "tracking"]
+    list_select_related = ["order"]
+    date_hierarchy = "received_at"
+    readonly_fields = [f.name for f in As400Event._meta.fields]
+    actions = ["resolve"]
+
+    @admin.display(description="event", ordering="source")
+    def event(self, obj: As400Event) -> str:
+        return f"{obj.source}#{obj.record}"
+
+    @admin.display(description="order", ordering="order_number")
+    def order_link(self, obj: As400Event) -> str:
+        if obj.order_id is None:
+            return f"{obj.order_number} (unknown)"
+        return _link("admin:orders_order_change", obj.order_id, obj.order_number)
+
+    @admin.display(description="resolved")
+    def resolved(self, obj: As400Event) -> str:
+        return _resolved(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # read from ORDSTS and STRRTN files only
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.change_as400event")
+
+    @admin.action(description="Resolve the selected discrepancies…", permissions=["act"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> HttpResponse | None:
+        def apply(event: As400Event, data: dict[str, Any]) -> str:
+            as400_event_resolve(event=event, user=request.user, note=data["note"])
+            return f"{event.source}#{event.record} ({event.order_number}) resolved."
+
+        return note_action(
+            self, request, queryset,
+            action="resolve",
+            title="Resolve AS400-event discrepancies",
+            intro="Each event is marked resolved with your note, your name and the time (and in its order's "
+            "history when the order is ours). Nothing is applied to any order.",
+            rows=lambda e: [(f"{e.source}#{e.record} {e.order_number}", f"{e.get_outcome_display()} {e.note}")],
+            submit="Resolve",
+            apply=apply,
+        )  # fmt: skip
+
+
+# --- The "needs attention" page ----------------------------------------------------------------
+
+ATTENTION_URL_NAME = "orders_attention"
+ATTENTION_TEMPLATE = "admin/orders/attention.html"
+ATTENTION_TITLE = "Orders needing attention"
+ATTENTION_SHOWN = 50
+
+
+def attention_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
+    def view(request: HttpRequest) -> HttpResponse:
+        now = timezone.now()
+        counts = attention_counts(now=now)
+        orders_url = reverse(f"{site.name}:orders_order_changelist")
+        events_url = reverse(f"{site.name}:orders_as400event_changelist")
+        orders = list(attention_orders(now=now).order_by("created_at")[:ATTENTION_SHOWN])
+        context: dict[str, Any] = {
+            **site.each_context(request),
+            "title": ATTENTION_TITLE,
+            "reasons": [(r.label, counts[r.value], f"{orders_url}?attention={r.value}") for r in Reason],
+            "total": counts["any"],
+            "total_url": f"{orders_url}?attention=any",
+            "unknown_orders": counts["unknown_order"],
+            "unknown_orders_url": f"{events_url}?discrepancy=open&outcome__exact=unknown_order",
+            "open_events_url": f"{events_url}?discrepancy=open",
+            "overdue_returns_url": reverse(f"{site.name}:returns_return_changelist") + "?overdue=yes",
+            "dead_messages_url": reverse(f"{site.name}:integration_outboxmessage_changelist")
+            + "?state__exact=dead",
+            "orders": [
+                (
+                    order,
+                    reverse(f"{site.name}:orders_order_change", args=[order.pk]),
+                    "; ".join(attention_reasons(order)),
+                )
+                for order in orders
+            ],
+            "shown": ATTENTION_SHOWN,
+        }
+        return TemplateResponse(request, ATTENTION_TEMPLATE, context)
+
+    return view
+
+
+def register_attention_admin(site: admin.AdminSite) -> None:
+    register_admin_page(
+        site, route="orders-attention/", url_name=ATTENTION_URL_NAME, title=ATTENTION_TITLE,
+        object_name="OrdersAttention", view=attention_page(site),
+    )  # fmt: skip
+
+
+register_attention_admin(admin.site)

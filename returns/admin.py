@@ -1,1 +1,168 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for business staff: returns and their state, read-only.
+
+Web returns come from the storefront, store returns from STRRTN, their receipts from ORDSTS:
+nothing here edits one. An overdue web return (:func:`returns.attention.returns_overdue`) can
+have its announcement sent again when the AS400 never got it
+(:func:`returns.attention.return_announcement_resend`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from returns.attention import (
+    ReturnAttentionError,
+    return_announcement_resend,
+    return_announcements,
+    returns_overdue,
+)
+from returns.models import Return, ReturnLine
+
+
+class ReturnLineInline(admin.TabularInline):
+    model = ReturnLine
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("line", "product", "quantity", "received_quantity")
+
+    @admin.display(description="order line")
+    def line(self, obj: ReturnLine) -> int:
+        return obj.order_line.line_number
+
+    @admin.display(description="product")
+    def product(self, obj: ReturnLine) -> str:
+        return str(obj.order_line.product)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnLine]:
+        return super().get_queryset(request).select_related("order_line__product")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Overdue (not received in time)"), ("no", "Not overdue")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Return]) -> QuerySet[Return]:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=returns_overdue().values("pk"))
+        if self.value() == "no":
+            return queryset.exclude(pk__in=returns_overdue().values("pk"))
+        return queryset
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    list_display = [
+        "rma",
+        "order_link",
+        "source",
+        "status",
+        "store",
+        "created_at",
+        "announced_at",
+        "received_at",
+        "overdue",
+    ]
+    list_filter = ["status", "source", OverdueFilter, "store"]
+    search_fields = ["=rma", "=order__order_number"]
+    list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    fields = [
+        "rma",
+        "order_link",
+        "client",
+        "source",
+        "status",
+        "overdue",
+        "reason",
+        "comment",
+        "store",
+        "created_at",
+        "announced_at",
+        "received_at",
+        "updated_at",
+        "announcements",
+    ]
+    readonly_fields = [*(f.name for f in Return._meta.fields), "order_link", "overdue", "announcements"]
+    inlines = [ReturnLineInline]
+    actions = ["resend_announcement"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Return]:
+        overdue = returns_overdue().filter(pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(is_overdue=Exists(overdue))
+
+    @admin.display(description="order", ordering="order__order_number")
+    def order_link(self, obj: Return) -> str:
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.order)
+
+    @admin.display(description="overdue", boolean=True, ordering="is_overdue")
+    def overdue(self, obj: Any) -> bool:
+        return bool(getattr(obj, "is_overdue", False))
+
+    @admin.display(description="announcements to the AS400 (RTNIMP)")
+    def announcements(self, obj: Return) -> str:
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:integration_outboxmessage_change", args=[m.pk]),
+                    f"{m.kind} #{m.pk}",
+                    m.state,
+                    m.attempts,
+                    m.outbound_file or "",
+                    m.sent_at or "",
+                    m.last_error,
+                )
+                for m in return_announcements(obj).select_related("outbound_file")
+            ),
+        )
+        if not rows:
+            return "none"
+        return format_html(
+            "<table><thead><tr><th>message</th><th>state</th><th>attempts</th><th>file</th><th>sent at</th>"
+            "<th>last error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # from the storefront, STRRTN or ORDSTS only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("returns.change_return") and request.user.has_perm(
+            "integration.change_outboxmessage"
+        )
+
+    @admin.action(description="Send the announcement of the selected web returns again", permissions=["act"])
+    def resend_announcement(self, request: HttpRequest, queryset: QuerySet[Return]) -> None:
+        for ret in queryset.order_by("pk"):
+            try:
+                message = return_announcement_resend(ret=ret, user=request.user)
+            except ReturnAttentionError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"{ret.rma}: {message.kind} #{message.pk} is pending again.")

@@ -1,0 +1,363 @@
+"""Orders that need staff's attention: the one definition of it, and what staff do about them.
+
+An order needs attention for any of these reasons (:class:`Reason`), each shown with the order:
+
+- ``refused``: the AS400 refused it (ORDACK R), and staff have not resolved it since the refusal;
+- ``discrepancy``: one of its ORDSTS/STRRTN events could not be applied as it was read (applied
+  in part, unknown line, rejected: ``As400Event.DISCREPANCIES``) and is not resolved;
+- ``overdue_return``: one of its web returns is overdue (:func:`returns.attention.returns_overdue`)
+  and became so after staff last resolved the order;
+- ``dead_message``: one of its outbox messages is dead. Only retrying or cancelling the message
+  clears this: a message records no time of death, so a resolution could not tell a message dead
+  before it from one that died after.
+
+Events for an order we do not know (``unknown_order``) have no order to attach them to: they are
+listed by :func:`as400_discrepancies` with the others.
+
+Staff resolve an order (:func:`order_attention_resolve`: who, when and a note, on the order and in
+its history), an event (:func:`as400_event_resolve`), retry an order's dead messages
+(:func:`order_dead_messages_retry`, through :mod:`integration.outbox_services`), or cancel an
+order (:func:`order_cancel_by_staff`, through :mod:`orders.cancellation`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import Combinable
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from integration.models import OutboxMessage
+from integration.outbox_services import OutboxActionRefused, outbox_message_retry
+from orders.cancellation import order_cancel
+from orders.errors import OrderError
+from orders.models import As400Event, Order, OrderCancellation, OrderEvent
+from returns.attention import receipt_deadline, returns_overdue
+
+logger = logging.getLogger(__name__)
+
+NOTE_MAX = Order._meta.get_field("attention_note").max_length or 500
+RESOLUTION_MAX = As400Event._meta.get_field("resolution").max_length or 300
+
+
+class Reason(StrEnum):
+    REFUSED = "refused"
+    DISCREPANCY = "discrepancy"
+    OVERDUE_RETURN = "overdue_return"
+    DEAD_MESSAGE = "dead_message"
+
+    @property
+    def phrase(self) -> str:
+        """In a sentence: "refused by the AS400"."""
+        return REASON_PHRASES[self]
+
+    @property
+    def label(self) -> str:
+        """As a title: "Refused by the AS400"."""
+        return capfirst(REASON_PHRASES[self])
+
+
+REASON_PHRASES = {
+    Reason.REFUSED: "refused by the AS400",
+    Reason.DISCREPANCY: "AS400 event not applied as read",
+    Reason.OVERDUE_RETURN: "web return not received in time",
+    Reason.DEAD_MESSAGE: "dead outbox message",
+}
+
+#: The annotation :func:`attention_annotate` adds for each reason (a boolean).
+ANNOTATION = {reason: f"attention_{reason.value}" for reason in Reason}
+
+#: What an order's resolution clears (a dead message is retried or cancelled instead).
+RESOLVABLE = (Reason.REFUSED, Reason.DISCREPANCY, Reason.OVERDUE_RETURN)
+
+
+class AttentionErrorCode(StrEnum):
+    NOTE_REQUIRED = "note_required"
+    NOTHING_TO_RESOLVE = "nothing_to_resolve"
+    NOT_A_DISCREPANCY = "not_a_discrepancy"
+    ALREADY_RESOLVED = "already_resolved"
+    NO_DEAD_MESSAGE = "no_dead_message"
+    CANCEL_REFUSED = "cancel_refused"
+
+
+class AttentionError(Exception):
+    """A refused action: ``code`` for machines, the message for staff."""
+
+    def __init__(self, message: str, *, code: AttentionErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- Selectors ---------------------------------------------------------------------------------
+
+
+def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
+    # A refusal is the change to refused (not a note in its history, which keeps the status).
+    refused_since_resolution = Exists(
+        OrderEvent.objects.filter(
+            order=OuterRef("pk"), status_to=Order.Status.REFUSED, at__gt=OuterRef("attention_resolved_at")
+        ).exclude(status_from=Order.Status.REFUSED)
+    )
+    overdue = returns_overdue(now=now).filter(order=OuterRef("pk"))
+    # Overdue after the order's last resolution: its deadline (since + the delay) came later.
+    overdue_since_resolution = overdue.filter(
+        Q(order__attention_resolved_at__isnull=True)
+        | Q(since__gt=F("order__attention_resolved_at") - receipt_deadline())
+    )
+    return {
+        Reason.REFUSED: Q(status=Order.Status.REFUSED)
+        & (Q(attention_resolved_at__isnull=True) | refused_since_resolution),
+        Reason.DISCREPANCY: Exists(
+            As400Event.objects.filter(
+                order=OuterRef("pk"), outcome__in=As400Event.DISCREPANCIES, resolved_at__isnull=True
+            )
+        ),
+        Reason.OVERDUE_RETURN: Exists(overdue_since_resolution),
+        Reason.DEAD_MESSAGE: Exists(
+            OutboxMessage.objects.filter(order=OuterRef("pk"), state=OutboxMessage.State.DEAD)
+        ),
+    }
+
+
+def attention_annotate(queryset: QuerySet[Order], *, now: datetime | None = None) -> QuerySet[Order]:
+    """``queryset`` with a boolean per reason (``attention_refused``...), for :func:`attention_reasons`."""
+    conditions = _conditions(now or timezone.now())
+    return queryset.annotate(
+        **{ANNOTATION[r]: ExpressionWrapper(c, output_field=BooleanField()) for r, c in conditions.items()}
+    )
+
+
+def attention_orders(
+    *,
+    reason: Reason | str | None = None,
+    queryset: QuerySet[Order] | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Order]:
+    """The orders that need attention (for ``reason``, or any), annotated with their reasons."""
+    annotated = attention_annotate(queryset if queryset is not None else Order.objects.all(), now=now)
+    if reason is not None:
+        return annotated.filter(**{ANNOTATION[Reason(reason)]: True})
+    any_reason = Q()
+    for r in Reason:
+        any_reason |= Q(**{ANNOTATION[r]: True})
+    return annotated.filter(any_reason)
+
+
+def attention_reasons(order: Order) -> list[str]:
+    """Why ``order`` needs attention, in words; empty when it does not.
+
+    Reads the annotations of :func:`attention_annotate` when the order carries them, else asks
+    the database.
+    """
+    if not hasattr(order, ANNOTATION[Reason.REFUSED]):
+        annotated = attention_annotate(Order.objects.filter(pk=order.pk)).first()
+        if annotated is None:
+            return []
+        order = annotated
+    reasons = []
+    for reason in Reason:
+        if not getattr(order, ANNOTATION[reason]):
+            continue
+        if reason == Reason.REFUSED:
+            reasons.append(f"{reason.phrase}: {order.refusal_reason or 'no reason given'}")
+        else:
+            reasons.append(reason.phrase)
+    return reasons
+
+
+def order_attention(order: Order, *, now: datetime | None = None) -> set[Reason]:
+    """The reasons ``order`` needs attention now, read from the database."""
+    annotated = attention_annotate(Order.objects.filter(pk=order.pk), now=now).first()
+    if annotated is None:
+        return set()
+    return {r for r in Reason if getattr(annotated, ANNOTATION[r])}
+
+
+def attention_counts(*, now: datetime | None = None) -> dict[str, int]:
+    """Orders needing attention per reason and in all (``any``), and events of unknown orders."""
+    now = now or timezone.now()
+    counts = {r.value: attention_orders(reason=r, now=now).count() for r in Reason}
+    counts["any"] = attention_orders(now=now).count()
+    counts["unknown_order"] = as400_discrepancies().filter(outcome=As400Event.Outcome.UNKNOWN_ORDER).count()
+    return counts
+
+
+def as400_discrepancies(*, resolved: bool | None = False) -> QuerySet[As400Event]:
+    """ORDSTS/STRRTN events not applied as read: open ones (default), resolved ones, or all (None)."""
+    events = As400Event.objects.filter(outcome__in=As400Event.DISCREPANCIES)
+    if resolved is None:
+        return events
+    return events.filter(resolved_at__isnull=not resolved)
+
+
+# --- Services ----------------------------------------------------------------------------------
+
+
+def _who(user: object | None) -> str:
+    name = getattr(user, "get_username", None)
+    return name() if callable(name) else "system"
+
+
+def _clean_note(note: str, limit: int) -> str:
+    note = " ".join(note.split())
+    if not note:
+        raise AttentionError("a note is required: say what was done", code=AttentionErrorCode.NOTE_REQUIRED)
+    return note[:limit]
+
+
+def _history(order: Order, cause: str) -> None:
+    """A line in the order's history that does not change its status."""
+    OrderEvent.objects.create(
+        order=order, status_from=order.status, status_to=order.status, cause=cause[:200]
+    )
+
+
+def _event_resolve(event: As400Event, who: str, note: str, now: datetime) -> None:
+    event.resolved_at = now
+    event.resolved_by = who
+    event.resolution = note[:RESOLUTION_MAX]
+    event.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+
+
+def _event_label(event: As400Event) -> str:
+    return f"{event.source}#{event.record} ({event.get_outcome_display().lower()})"
+
+
+def as400_event_resolve(
+    *, event: As400Event, user: object | None, note: str, now: datetime | None = None
+) -> As400Event:
+    """Mark an event that was not applied as read resolved: who, when, what was done; recorded in the
+    order's history when the event belongs to an order."""
+    now = now or timezone.now()
+    who = _who(user)
+    note = _clean_note(note, RESOLUTION_MAX)
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(pk=event.order_id).first() if event.order_id else None
+        )
+        locked = As400Event.objects.select_for_update().get(pk=event.pk)
+        if locked.outcome not in As400Event.DISCREPANCIES:
+            raise AttentionError(
+                f"{_event_label(locked)} was applied as read: there is nothing to resolve",
+                code=AttentionErrorCode.NOT_A_DISCREPANCY,
+            )
+        if locked.resolved_at is not None:
+            raise AttentionError(
+                f"{_event_label(locked)} was resolved by {locked.resolved_by} on {locked.resolved_at:%Y-%m-%d %H:%M}",
+                code=AttentionErrorCode.ALREADY_RESOLVED,
+            )
+        _event_resolve(locked, who, note, now)
+        if order is not None:
+            _history(order, f"AS400 event {_event_label(locked)} resolved by {who}: {note}")
+    logger.info("AS400 event %s resolved by %s", locked.pk, who)
+    return locked
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    order: Order
+    resolved: set[Reason]
+    events_resolved: int
+    remaining: set[Reason] = field(default_factory=set)
+
+
+def order_attention_resolve(
+    *, order: Order, user: object | None, note: str, now: datetime | None = None
+) -> ResolveResult:
+    """Staff dealt with what made ``order`` need attention: recorded on it (who, when, the note) and
+    in its history. Its open event discrepancies are resolved with the same note; a refusal and
+    overdue returns no longer count from now on. A dead message stays until it is retried or
+    cancelled (see the module's docstring): ``remaining`` says so. Refused when the order has
+    nothing a resolution clears."""
+    now = now or timezone.now()
+    who = _who(user)
+    note = _clean_note(note, NOTE_MAX)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        reasons = order_attention(locked, now=now)
+        resolvable = reasons & set(RESOLVABLE)
+        if not resolvable:
+            hint = ": retry or cancel its dead messages" if Reason.DEAD_MESSAGE in reasons else ""
+            raise AttentionError(
+                f"{locked} has nothing a resolution clears{hint}", code=AttentionErrorCode.NOTHING_TO_RESOLVE
+            )
+        events = list(
+            As400Event.objects.select_for_update()
+            .filter(order=locked, outcome__in=As400Event.DISCREPANCIES, resolved_at__isnull=True)
+            .order_by("pk")
+        )
+        for event in events:
+            _event_resolve(event, who, note, now)
+        locked.attention_resolved_at = now
+        locked.attention_resolved_by = who
+        locked.attention_note = note
+        locked.save(
+            update_fields=["attention_resolved_at", "attention_resolved_by", "attention_note", "updated_at"]
+        )
+        what = ", ".join(r.phrase for r in Reason if r in resolvable)
+        _history(locked, f"attention resolved by {who} ({what}): {note}")
+    logger.info("order %s: attention resolved by %s (%s)", locked, who, what)
+    return ResolveResult(
+        order=locked, resolved=resolvable, events_resolved=len(events), remaining=reasons - resolvable
+    )
+
+
+def order_discrepancies_resolve(
+    *, order: Order, user: object | None, note: str, now: datetime | None = None
+) -> list[As400Event]:
+    """Resolve every open event discrepancy of ``order`` with one note (each recorded)."""
+    events = list(as400_discrepancies().filter(order=order).order_by("pk"))
+    if not events:
+        raise AttentionError(
+            f"{order} has no AS400 event left to resolve", code=AttentionErrorCode.NOTHING_TO_RESOLVE
+        )
+    return [as400_event_resolve(event=e, user=user, note=note, now=now) for e in events]
+
+
+def order_dead_messages_retry(
+    *, order: Order, user: object | None, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Put every dead outbox message of ``order`` back in the queue (each recorded in its history)."""
+    dead = list(OutboxMessage.objects.filter(order=order, state=OutboxMessage.State.DEAD).order_by("pk"))
+    if not dead:
+        raise AttentionError(f"{order} has no dead outbox message", code=AttentionErrorCode.NO_DEAD_MESSAGE)
+    retried = []
+    for message in dead:
+        try:
+            retried.append(outbox_message_retry(message=message, user=user, now=now))
+        except OutboxActionRefused:  # retried meanwhile by someone else: nothing left to do for it
+            continue
+    return retried
+
+
+def reason_choices() -> list[tuple[str, str]]:
+    return [(r.value, r.label) for r in Reason]
+
+
+def order_cancel_by_staff(
+    *, order: Order, user: object | None, note: str, reason: str = "", now: datetime | None = None
+) -> list[OrderCancellation]:
+    """Cancel the whole order on staff's decision, through :func:`orders.cancellation.order_cancel`
+    (released at once if it has not left, else asked of the AS400 by ORDANN), with the staff member
+    as the requester and the note in the order's history. What cannot be cancelled is refused
+    with the cancellation's own message (``cancel_refused``)."""
+    who = _who(user)
+    note = _clean_note(note, 150)
+    try:
+        with transaction.atomic():
+            cancellations = order_cancel(
+                order_number=order.order_number, client=order.client, reason=reason,
+                requested_by=f"staff {who}"[:64], now=now,
+            )  # fmt: skip
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            _history(locked, f"cancellation asked by {who}: {note}")
+    except OrderError as exc:
+        raise AttentionError(str(exc), code=AttentionErrorCode.CANCEL_REFUSED) from exc
+    logger.info("order %s: cancellation asked by %s", order, who)
+    return cancellations

@@ -1,0 +1,143 @@
+"""Web returns that staff must look at, and what they can do about them.
+
+A web return is *overdue* when its goods have not all arrived ``RETURN_RECEIPT_DEADLINE_DAYS``
+after it was announced to the AS400 (``announced_at``), or after it was asked for when its
+announcement never left (``created_at``: its RTNIMP is still queued, dead or cancelled). Store and
+AS400 returns are received when they are made: they are never overdue.
+
+The order of an overdue return needs attention (``orders.attention``). Staff may send its
+announcement again when the AS400 never got it (:func:`return_announcement_resend`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from integration.models import OutboxMessage
+from integration.outbox_services import OutboxActionRefused, outbox_message_retry
+from orders.models import Order, OrderEvent
+from returns.models import Return
+
+logger = logging.getLogger(__name__)
+
+
+class ReturnAttentionErrorCode(StrEnum):
+    NOT_A_WEB_RETURN = "not_a_web_return"
+    ALREADY_RECEIVED = "already_received"
+    NO_ANNOUNCEMENT = "no_announcement"
+    ANNOUNCEMENT_UNDER_WAY = "announcement_under_way"
+    ANNOUNCEMENT_AT_THE_AS400 = "announcement_at_the_as400"
+
+
+class ReturnAttentionError(Exception):
+    """A refused action on a return: ``code`` for machines, the message for staff."""
+
+    def __init__(self, message: str, *, code: ReturnAttentionErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def receipt_deadline() -> timedelta:
+    return timedelta(days=int(getattr(settings, "RETURN_RECEIPT_DEADLINE_DAYS", 14)))
+
+
+def returns_overdue(*, now: datetime | None = None) -> QuerySet[Return]:
+    """Web returns whose goods have not all arrived by the deadline; ``since`` is when its clock started."""
+    now = now or timezone.now()
+    return (
+        Return.objects.filter(source=Return.Source.WEB)
+        .exclude(status=Return.Status.RECEIVED)
+        .alias(since=Coalesce("announced_at", "created_at"))
+        .filter(since__lt=now - receipt_deadline())
+    )
+
+
+def return_is_overdue(ret: Return, *, now: datetime | None = None) -> bool:
+    return returns_overdue(now=now).filter(pk=ret.pk).exists()
+
+
+def return_announcements(ret: Return) -> QuerySet[OutboxMessage]:
+    """The RTNIMP messages that carried (or carry) this return, oldest first."""
+    return OutboxMessage.objects.filter(
+        order_id=ret.order_id, kind=OutboxMessage.Kind.RTNIMP, payload__rma=ret.rma
+    ).order_by("id")
+
+
+def _who(user: object | None) -> str:
+    name = getattr(user, "get_username", None)
+    return name() if callable(name) else "system"
+
+
+def return_announcement_resend(
+    *, ret: Return, user: object | None, now: datetime | None = None
+) -> OutboxMessage:
+    """Queue the RTNIMP of a web return again when the AS400 never got it; recorded in the order's history.
+
+    Meant for an overdue return. Its newest RTNIMP message is put back in the queue if it is
+    ``dead`` (through :func:`integration.outbox_services.outbox_message_retry`) or ``cancelled``
+    without ever having been written to ``IN/``. Refused: a return that is not a web one or is
+    received, one with no RTNIMP at all, one whose RTNIMP is still on its way (pending, sent), and
+    one the AS400 already read (acked, or cancelled after it was written): sending it again would
+    make the AS400 expect the goods twice; the goods are late, and that is for the warehouse or
+    store to look into.
+    """
+    now = now or timezone.now()
+    if ret.source != Return.Source.WEB:
+        raise ReturnAttentionError(
+            f"{ret.rma} was made at a store or received by the AS400: there is nothing to announce",
+            code=ReturnAttentionErrorCode.NOT_A_WEB_RETURN,
+        )
+    if ret.status == Return.Status.RECEIVED:
+        raise ReturnAttentionError(
+            f"{ret.rma} was received: there is nothing to announce",
+            code=ReturnAttentionErrorCode.ALREADY_RECEIVED,
+        )
+    message = return_announcements(ret).last()
+    if message is None:
+        raise ReturnAttentionError(
+            f"{ret.rma} has no RTNIMP message to send again", code=ReturnAttentionErrorCode.NO_ANNOUNCEMENT
+        )
+    if message.state == OutboxMessage.State.DEAD:
+        try:
+            retried = outbox_message_retry(message=message, user=user, now=now)
+        except OutboxActionRefused as exc:  # retried by someone else meanwhile
+            raise ReturnAttentionError(
+                str(exc), code=ReturnAttentionErrorCode.ANNOUNCEMENT_UNDER_WAY
+            ) from exc
+        logger.info("RTNIMP of return %s sent again by %s (it was dead)", ret.rma, _who(user))
+        return retried
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=ret.order_id)  # order first, as the outbox does
+        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.state in (OutboxMessage.State.PENDING, OutboxMessage.State.SENT):
+            raise ReturnAttentionError(
+                f"the announcement of {ret.rma} ({locked}) is on its way: wait for the AS400 to read it",
+                code=ReturnAttentionErrorCode.ANNOUNCEMENT_UNDER_WAY,
+            )
+        if locked.state == OutboxMessage.State.ACKED or locked.sent_at is not None:
+            read = f" on {locked.acked_at:%Y-%m-%d %H:%M}" if locked.acked_at else ""
+            raise ReturnAttentionError(
+                f"the AS400 already has the announcement of {ret.rma} ({locked}{read}); sending it again would "
+                "make it expect the goods twice: ask the warehouse or the store about them",
+                code=ReturnAttentionErrorCode.ANNOUNCEMENT_AT_THE_AS400,
+            )
+        locked.state = OutboxMessage.State.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = now
+        locked.save(update_fields=["state", "attempts", "next_attempt_at"])
+        OrderEvent.objects.create(
+            order=order,
+            status_from=order.status,
+            status_to=order.status,
+            cause=f"RTNIMP message #{locked.pk} of return {ret.rma} queued again by {_who(user)} (it was cancelled)",
+        )
+    logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, _who(user))
+    return locked
