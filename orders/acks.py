@@ -80,8 +80,11 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                     event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED)
                 elif _unanswered(order):  # its cancellation is asked: it stays so, with the AS400's number
                     _event(order, order.status, f"ORDACK {status} in {source}")
+                    first_ack = not order.as400_order_number
                     order.as400_order_number = number or order.as400_order_number
                     order.save(update_fields=["as400_order_number", "updated_at"])
+                    if first_ack:  # the storefront still learns the AS400 took it (and its number)
+                        event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED)
                 elif order.status == Order.Status.REFUSED:
                     anomalies.append(f"{webn}: {status} after a refusal")
                     continue

@@ -41,6 +41,7 @@ from integration.models import OutboxMessage, StorefrontEvent
 from integration.webhooks import event_emit
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderCancellation, OrderEvent, OrderLine
+from orders.selectors import line_sku
 from orders.services import in_flight_reduce, in_flight_remove
 
 #: A reason code as the ORDANN file carries it (OARSN, 4 characters).
@@ -316,7 +317,9 @@ def _release(
         data={
             "by": BY_CUSTOMER,
             "reason": asked.reason or None,
-            "lines": [{"line_number": line.line_number, "quantity": q} for line, q in taken],
+            "lines": [
+                {"line_number": line.line_number, "sku": line_sku(line), "quantity": q} for line, q in taken
+            ],
         },
         now=now,
     )

@@ -83,6 +83,7 @@ from integration.services import alert_raise
 from integration.webhooks import event_emit
 from inventory.services import ApplyResult
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
+from orders.selectors import line_sku
 from returns.receipts import Receipt, return_receive, store_return_record
 
 Kind = As400Event.Kind
@@ -315,7 +316,7 @@ class _Notices:
         notice.order = order  # its status as of the last record it tells
         notice.data.update(data or {})
         entry = notice.lines.setdefault(
-            line.line_number, {"line": line.line_number, "item": item, "quantity": 0}
+            line.line_number, {"line_number": line.line_number, "sku": line_sku(line), "quantity": 0}
         )
         entry["quantity"] += quantity
 

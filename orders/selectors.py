@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
-from orders.models import Order, OrderCancellation, OrderEvent, OrderLine
+from inventory.models import Product
+from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
+
+
+def line_sku(line: OrderLine) -> str:
+    """The storefront's SKU of a line (its product's mapping), or the AS400 item if unmapped since."""
+    try:
+        return line.product.mapping.sku
+    except Product.mapping.RelatedObjectDoesNotExist:
+        return line.product.item_number
 
 
 def order_of_client(*, order_number: str, client: str) -> Order | None:
@@ -21,6 +30,13 @@ def order_of_client(*, order_number: str, client: str) -> Order | None:
             Prefetch("events", queryset=OrderEvent.objects.select_related("line").order_by("at", "id")),
             Prefetch(
                 "cancellations", queryset=OrderCancellation.objects.select_related("line").order_by("pk")
+            ),
+            Prefetch(
+                "as400_events",
+                queryset=As400Event.objects.filter(kind=As400Event.Kind.SHIPPED, applied_quantity__gt=0)
+                .exclude(tracking="")
+                .order_by("occurred_at", "id"),
+                to_attr="shipments",
             ),
         )
         .first()

@@ -132,6 +132,14 @@ class OrderLineOutputSerializer(serializers.Serializer):
     location = serializers.IntegerField(help_text="Picking location (AS400 number)")
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=9, decimal_places=2)
+    picked = serializers.IntegerField(help_text="Units picked (ORDSTS P)")
+    shipped = serializers.IntegerField(help_text="Units shipped home (ORDSTS E)")
+    ready = serializers.IntegerField(help_text="Units ready in store (ORDSTS L)")
+    cancelled = serializers.IntegerField(help_text="Units cancelled: by the customer, the AS400 or a store")
+    returned = serializers.IntegerField(help_text="Units returned: received by the warehouse or at a store")
+    tracking_numbers = serializers.ListField(
+        child=serializers.CharField(), help_text="Carriers' tracking numbers of the shipments of this line"
+    )
 
 
 class OrderEventOutputSerializer(serializers.Serializer):

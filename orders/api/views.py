@@ -21,7 +21,6 @@ from integration.api.codes import ErrorCode
 from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
 from inventory.api.views import IDEMPOTENCY_KEY
-from inventory.models import Product
 from orders.api.serializers import (
     OrderCancelInputSerializer,
     OrderCancelOutputSerializer,
@@ -30,7 +29,7 @@ from orders.api.serializers import (
 )
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderCancellation, OrderLine
-from orders.selectors import order_of_client
+from orders.selectors import line_sku, order_of_client
 from orders.services import Customer, LineInput, OrderInput, order_as_sent, order_place
 
 Scope = StorefrontClient.Scope
@@ -109,10 +108,17 @@ def _order_data(order: Order) -> dict[str, Any]:
         "lines": [
             {
                 "line_number": line.line_number,
-                "sku": _line_sku(line),
+                "sku": line_sku(line),
                 "location": line.location_id,
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
+                **{
+                    name: getattr(line, name)
+                    for name in ("picked", "shipped", "ready", "cancelled", "returned")
+                },
+                "tracking_numbers": list(
+                    dict.fromkeys(e.tracking for e in getattr(order, "shipments", []) if e.line_id == line.pk)
+                ),
             }
             for line in lines
         ],
@@ -145,13 +151,6 @@ def _cancellation_data(cancellation: OrderCancellation, numbers: dict[int, int])
         "created_at": cancellation.created_at,
         "closed_at": cancellation.closed_at,
     }
-
-
-def _line_sku(line: OrderLine) -> str:
-    try:
-        return line.product.mapping.sku
-    except Product.mapping.RelatedObjectDoesNotExist:  # unmapped since: the AS400 item tells it
-        return line.product.item_number
 
 
 def _own_order(client: StorefrontClient, order_number: str) -> Order:

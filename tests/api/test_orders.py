@@ -90,7 +90,19 @@ def test_placing_an_order_answers_201_moves_the_reservation_in_flight_and_queues
     assert (body["delivery"], body["pickup_location"], body["total"]) == ("home", 900, "29.70")
     assert body["reservation"] == reserved["reservation"]
     assert body["lines"] == [
-        {"line_number": 1, "sku": "A", "location": 900, "quantity": 3, "unit_price": "9.90"}
+        {
+            "line_number": 1,
+            "sku": "A",
+            "location": 900,
+            "quantity": 3,
+            "unit_price": "9.90",
+            "picked": 0,
+            "shipped": 0,
+            "ready": 0,
+            "cancelled": 0,
+            "returned": 0,
+            "tracking_numbers": [],
+        }
     ]
     assert [(e["from"], e["to"], e["line"]) for e in body["events"]] == [(None, "placed", None)]
     assert body["events"][0]["cause"] == "placed by shop"

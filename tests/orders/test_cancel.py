@@ -233,6 +233,8 @@ def test_after_it_left_the_ordann_waits_for_the_ack_then_the_as400_cancels_what_
     assert order.status == "cancellation_requested"  # still: the cancellation is what is awaited
     assert order.as400_order_number
     assert OutboxMessage.objects.get(kind="ORDIMP").state == "acked"
+    [accepted] = StorefrontEvent.objects.filter(type="order.accepted")  # the storefront learns its number
+    assert accepted.payload["data"]["as400_order_number"] == order.as400_order_number
 
     report = outbox_dispatch(file="ORDANN", now=TUESDAY)
 

@@ -27,8 +27,8 @@ from inventory.reservations import LineRequest, reservation_create
 from inventory.selectors import availability_by_pair
 from orders.models import As400Event, Order, OrderCancellation, OrderLine
 from orders.services import Customer, LineInput, OrderInput, order_place
-from returns.models import Return, ReturnLine
-from returns.numbers import rma_new
+from returns.models import Return
+from returns.services import ReturnLineInput, return_create
 
 from .conftest import TUESDAY, warehouse_items
 
@@ -146,14 +146,14 @@ def test_a_partial_shipment_then_the_rest(simulator: Simulator) -> None:
                                ("E", "applied", 2, 2)]  # fmt: skip
     shipped = storefront(order, "order.shipped")
     assert [(e["status"], e["lines"]) for e in shipped] == [
-        ("partially_shipped", [{"line": 1, "item": product.item_number, "quantity": 1}]),
-        ("shipped", [{"line": 1, "item": product.item_number, "quantity": 2}]),
+        ("partially_shipped", [{"line_number": 1, "sku": product.mapping.sku, "quantity": 1}]),
+        ("shipped", [{"line_number": 1, "sku": product.mapping.sku, "quantity": 2}]),
     ]
     assert all(e["tracking"].startswith("6A") for e in shipped)
     assert shipped[0]["tracking"] != shipped[1]["tracking"]
     # order.picked once: when the first units were picked, not again for the rest.
     assert [e["lines"] for e in storefront(order, "order.picked")] == [
-        [{"line": 1, "item": product.item_number, "quantity": 1}]
+        [{"line_number": 1, "sku": product.mapping.sku, "quantity": 1}]
     ]
     assert As400Event.objects.filter(order=order).values("tracking").distinct().count() == 3  # "" and two
 
@@ -169,7 +169,7 @@ def test_one_shipment_of_two_lines_is_one_storefront_event_with_both_lines(simul
     assert order.status == "shipped"
     assert [e["type"] for e in storefront(order)] == ["order.picked", "order.shipped"]
     (shipped,) = storefront(order, "order.shipped")
-    assert [(line["line"], line["quantity"]) for line in shipped["lines"]] == [(1, 2), (2, 1)]
+    assert [(line["line_number"], line["quantity"]) for line in shipped["lines"]] == [(1, 2), (2, 1)]
     assert shipped["status"] == "shipped"
 
 
@@ -186,7 +186,7 @@ def test_a_partial_cancellation_by_the_as400_then_the_rest_ships(simulator: Simu
     order.refresh_from_db()
     assert (order.status, counters(line_of(order))) == ("accepted", (0, 0, 0, 1, 0))
     assert [(e["by"], e["lines"]) for e in storefront(order, "order.cancelled")] == [
-        ("as400", [{"line": 1, "item": product.item_number, "quantity": 1}])
+        ("as400", [{"line_number": 1, "sku": product.mapping.sku, "quantity": 1}])
     ]
 
     later(simulator)
@@ -237,7 +237,7 @@ def test_the_as400_answers_our_cancellation_request_with_a(simulator: Simulator)
     assert order.events.filter(line__isnull=True).last().status_from == "cancellation_requested"  # type: ignore[union-attr]
     (cancelled,) = storefront(order, "order.cancelled")
     assert (cancelled["by"], cancelled["status"]) == ("customer", "cancelled")
-    assert [(line["line"], line["quantity"]) for line in cancelled["lines"]] == [(1, 2), (2, 1)]
+    assert [(line["line_number"], line["quantity"]) for line in cancelled["lines"]] == [(1, 2), (2, 1)]
 
 
 def test_units_shipped_while_our_request_was_open_are_too_late_for_it(simulator: Simulator) -> None:
@@ -404,16 +404,10 @@ def test_events_for_a_refused_order_are_rejected(simulator: Simulator) -> None:
 
 
 def announce_return(order: Order, line: OrderLine, quantity: int, *, store: int = 900) -> Return:
-    """What the web-returns service does: a return, its lines, and its RTNIMP in the outbox."""
-    ret = Return.objects.create(
-        rma=rma_new("web"), order=order, client=order.client, source=Return.Source.WEB,
-        status=Return.Status.ANNOUNCED, reason="DEFA", store=store,
-    )  # fmt: skip
-    ReturnLine.objects.create(ret=ret, order_line=line, quantity=quantity)
-    OutboxMessage.objects.create(
-        kind=OutboxMessage.Kind.RTNIMP, order=order,
-        payload={"rma": ret.rma, "reason": "DEFA", "store": store,
-                 "lines": [{"line": line.line_number, "item": line.product.item_number, "quantity": quantity}]},
+    """A web return asked through the returns service: the return, its lines and its RTNIMP in the outbox."""
+    ret, _ = return_create(
+        client=order.client, order_number=order.order_number, store=store, reason="DEFE",
+        lines=[ReturnLineInput(line_number=line.line_number, quantity=quantity)],
     )  # fmt: skip
     return ret
 
