@@ -1,6 +1,24 @@
+from datetime import datetime
+
 from django.apps import AppConfig
+from django.db import transaction
 
 
 class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
+
+    def ready(self) -> None:
+        # An ORDIMP written to the AS400's folder: its orders are sent (see orders.services).
+        from integration.outbox import SENT_HOOKS
+
+        hooks = SENT_HOOKS.setdefault("ORDIMP", [])
+        if _sent not in hooks:
+            hooks.append(_sent)
+
+
+def _sent(message_ids: list[int], now: datetime) -> None:
+    from orders.services import orders_mark_sent
+
+    # After the file's transaction commits, and in a transaction of its own (see orders_mark_sent).
+    transaction.on_commit(lambda: orders_mark_sent(message_ids=message_ids, now=now))

@@ -300,3 +300,39 @@ def in_flight_settle(*, taken_at: datetime) -> int:
             .order_by("product_id", "location_id", "pk")
         )
     )
+
+
+def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
+    """Orders whose ORDIMP messages were just written to the AS400's folder are ``sent``.
+
+    Runs after the dispatcher's transaction has committed, in its own: it locks the orders and
+    nothing else, so it never holds a message row while waiting for an order (the order a
+    cancellation locks them in). An order the AS400 already answered (placed → accepted) or that
+    moved on meanwhile is left as it is. Returns the orders marked.
+    """
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update()
+            .filter(
+                status=Order.Status.PLACED,
+                outbox_messages__pk__in=message_ids,
+                outbox_messages__kind=OutboxMessage.Kind.ORDIMP,
+            )
+            .select_related(None)
+            .order_by("pk")
+            .distinct()
+        )
+        files = dict(
+            OutboxMessage.objects.filter(pk__in=message_ids).values_list("order_id", "outbound_file__seq")
+        )
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order=order,
+                status_from=Order.Status.PLACED,
+                status_to=Order.Status.SENT,
+                cause=f"sent to the AS400 in ORDIMP_{files.get(order.pk) or 0:06d}",
+            )
+            for order in orders
+        )
+        Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.SENT, updated_at=now)
+    return len(orders)

@@ -70,6 +70,8 @@ def test_the_schema_describes_every_operation_and_the_error_shape(db: None) -> N
         ("/api/v1/reservations/{reservation_id}/", "delete"),
         ("/api/v1/orders/", "post"),
         ("/api/v1/orders/{order_number}/", "get"),
+        ("/api/v1/orders/{order_number}/cancel/", "post"),
+        ("/api/v1/orders/{order_number}/events/", "get"),
         ("/api/v1/returns/", "get"),
         ("/api/v1/returns/", "post"),
         ("/api/v1/returns/{rma}/", "get"),
