@@ -21,4 +21,6 @@ def _sent(message_ids: list[int], now: datetime) -> None:
     from orders.services import orders_mark_sent
 
     # After the file's transaction commits, and in a transaction of its own (see orders_mark_sent).
-    transaction.on_commit(lambda: orders_mark_sent(message_ids=message_ids, now=now))
+    # Robust: the file is written whatever happens here; a failure is logged, and the ORDACK still
+    # moves the order on (placed → accepted).
+    transaction.on_commit(lambda: orders_mark_sent(message_ids=message_ids, now=now), robust=True)

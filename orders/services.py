@@ -311,19 +311,15 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
     moved on meanwhile is left as it is. Returns the orders marked.
     """
     with transaction.atomic():
+        files = dict(
+            OutboxMessage.objects.filter(pk__in=message_ids, kind=OutboxMessage.Kind.ORDIMP).values_list(
+                "order_id", "outbound_file__seq"
+            )
+        )
         orders = list(
             Order.objects.select_for_update()
-            .filter(
-                status=Order.Status.PLACED,
-                outbox_messages__pk__in=message_ids,
-                outbox_messages__kind=OutboxMessage.Kind.ORDIMP,
-            )
-            .select_related(None)
+            .filter(pk__in=list(files), status=Order.Status.PLACED)
             .order_by("pk")
-            .distinct()
-        )
-        files = dict(
-            OutboxMessage.objects.filter(pk__in=message_ids).values_list("order_id", "outbound_file__seq")
         )
         OrderEvent.objects.bulk_create(
             OrderEvent(
