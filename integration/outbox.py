@@ -237,7 +237,9 @@ def _write(folder: ExchangeFolder, outbound: OutboundFile, now: datetime) -> Non
             state=OutboundFile.State.WRITTEN, written_at=now, sha256=digest, records=control.count
         )
         sent = OutboxMessage.objects.filter(outbound_file=outbound)
-        sent.update(state=OutboxMessage.State.SENT, sent_at=now, last_error="")
+        # Only those still as claimed: a pair finished by a later worker may have been read and its
+        # ORDACK applied meanwhile, and acked must not go back to sent (it would be sent again).
+        sent.filter(state=OutboxMessage.State.SENT).update(sent_at=now, last_error="")
         on_sent(outbound.file, list(sent.values_list("pk", flat=True)), now)
     logger.info("%s_%06d written: %d records", outbound.file, outbound.seq, control.count)
 
