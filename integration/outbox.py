@@ -43,6 +43,9 @@ from integration.services import alert_raise
 
 logger = logging.getLogger(__name__)
 
+#: A temporary file of ours in IN/ this old belongs to a writer that died (a write takes seconds).
+STALE_TEMPORARY = timedelta(hours=1)
+
 FREE_TEXT_FIELDS = {"OHNOM", "OHPRN", "OHADR1", "OHADR2", "OHCP", "OHVIL", "OHTEL", "OHMAIL"}
 
 
@@ -352,6 +355,11 @@ def outbox_dispatch(
                 severity=Alert.Severity.CRITICAL,
             )
             return report
+    try:
+        for name in folder.remove_stale_temporaries(older_than=STALE_TEMPORARY, now=now):
+            logger.warning("removed %s from IN/: the temporary file of a writer that died", name)
+    except OSError as exc:  # housekeeping only: it never holds back what has to be sent
+        logger.warning("temporary files in IN/ could not be cleaned: %s", exc)
     unfinished = OutboundFile.objects.filter(file=file, state=OutboundFile.State.WRITING).order_by("seq")
     for pk in list(unfinished.values_list("pk", flat=True)):
         try:

@@ -23,10 +23,11 @@ The contract test suite (``tests/integration/exchange/``) runs against every ada
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -61,6 +62,8 @@ OUT_FILES = frozenset({"ITMMST", "STKBAL", "ORDACK", "ORDSTS", "STRRTN", "WEBORD
 IN_FILES = frozenset({"ORDIMP", "ORDANN", "RTNIMP"})
 
 REASON_SUFFIX = ".REASON.txt"
+#: A temporary name of our writers (integration.files): ``.ORDIMP_000012.DAT.4242-9f3a0c1e.tmp``.
+OUR_TEMPORARY = re.compile(r"\.(?P<file>[A-Z]{6})_\d{6}\.(DAT|OK)\.\d+-[0-9a-f]{8}\.tmp")
 
 
 class Location(StrEnum):
@@ -277,13 +280,18 @@ class SentState:
     done: FolderListing
     refused: FolderListing
     highest_seq: Mapping[str, int]
+    # Pair → folder, built once: the follow-up asks for every message it sent, and IN/DONE/ grows.
+    _index: dict[PairName, Location] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[PairName, Location] = {}
+        for listing in (self.refused, self.done, self.pending):  # the first folder wins, as it did
+            index.update(dict.fromkeys(listing.ready, listing.location))
+        object.__setattr__(self, "_index", index)
 
     def where(self, name: PairName) -> Location | None:
         """The folder that holds the pair ready (both parts); None when it is nowhere whole."""
-        for listing in (self.pending, self.done, self.refused):
-            if name in listing.ready:
-                return listing.location
-        return None
+        return self._index.get(name)
 
     def next_seq(self, file: str) -> int:
         return self.highest_seq.get(file, 0) + 1
@@ -516,6 +524,30 @@ class ExchangeFolder(ABC):
             return name
         return self.write_pair(control, data)
 
+    def remove_stale_temporaries(self, *, older_than: timedelta, now: datetime | None = None) -> list[str]:
+        """Delete our own temporary files in ``IN/`` that a writer killed mid-write left behind.
+
+        Only names our writers give (``.<FILE>_<SEQ>.DAT|OK.<pid>-<hex>.tmp`` of an import file)
+        and only older than ``older_than``, so a write in progress is never touched. The AS400
+        never reads them (their names are not pairs), but they would pile up on its share
+        forever. Returns the names removed.
+        """
+        now = now or timezone.now()
+        removed = []
+        for filename in self._names(Location.IN):
+            match = OUR_TEMPORARY.fullmatch(filename)
+            if match is None or match["file"] not in IN_FILES:
+                continue
+            info = self._stat(Location.IN, filename)
+            if info is None or now - info.modified_at < older_than:
+                continue
+            try:
+                self._delete(Location.IN, filename)
+            except FileNotFoundError:  # another dispatcher removed it first
+                continue
+            removed.append(filename)
+        return removed
+
     def sent_state(self, *, file: str | None = None) -> SentState:
         """Which of our pairs wait in ``IN/``, were read (``DONE``) or refused (``ERR``)."""
         pending = self.list_pairs(Location.IN, file=file)
@@ -680,6 +712,10 @@ class ExchangeFolder(ABC):
     @abstractmethod
     def _put_text(self, location: Location, filename: str, text: str) -> None:
         """Create or replace a small UTF-8 text file atomically (the quarantine's reason file)."""
+
+    @abstractmethod
+    def _delete(self, location: Location, filename: str) -> None:
+        """Delete one file; FileNotFoundError if it is not there. Used only for our own temporaries."""
 
 
 def _is_reason_file(location: Location, filename: str) -> bool:

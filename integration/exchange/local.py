@@ -86,6 +86,9 @@ class LocalExchangeFolder(ExchangeFolder):
         _fsync_dir(dst.parent)
         _fsync_dir(src.parent)
 
+    def _delete(self, location: Location, filename: str) -> None:
+        (self._path(location) / filename).unlink()
+
     def _put_text(self, location: Location, filename: str, text: str) -> None:
         folder = self._path(location)
         folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ next dispatch as the next worker would.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -264,3 +265,22 @@ def test_a_worker_killed_between_the_dat_and_the_ok_leaves_a_pair_the_next_run_c
         "ORDIMP_000001.DAT",
         "ORDIMP_000001.OK",
     ]
+
+
+@pytest.mark.django_db
+def test_the_temporary_files_of_writers_that_died_are_cleaned_from_in(simulator: Simulator) -> None:
+    in_dir = simulator.config.in_dir
+    left = in_dir / ".ORDIMP_000003.DAT.999-0badf00d.tmp"  # a writer killed an hour and more ago
+    writing = in_dir / ".ORDIMP_000004.DAT.998-12345678.tmp"  # another one writing right now
+    for path in (left, writing):
+        path.write_bytes(b"half a file")
+    hours_ago = (TUESDAY - timedelta(hours=2)).timestamp()
+    os.utime(left, (hours_ago, hours_ago))
+    os.utime(writing, (TUESDAY.timestamp(), TUESDAY.timestamp()))
+    place(1, warehouse_items(1)[0])
+
+    report = outbox_dispatch(now=TUESDAY + timedelta(minutes=1))
+
+    assert report.files == ["ORDIMP_000001"]
+    assert not left.exists()
+    assert writing.exists()

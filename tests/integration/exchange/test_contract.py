@@ -7,10 +7,11 @@ put straight into the folders; everything else goes through the port.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -577,3 +578,25 @@ def test_a_reader_never_sees_an_ok_before_its_dat_is_complete(exchange: Any) -> 
     assert not any(t.is_alive() for t in threads)
     assert problems == []
     assert seen == {PairName("ORDANN", seq) for seq in range(1, pairs + 1)}
+
+
+def test_our_stale_temporary_files_in_in_are_removed_and_nothing_else(exchange: Any) -> None:
+    # given what killed writers left (old), a write in progress (fresh), and files that are not ours
+    old = time.time() - 2 * 3600
+    stale = [".ORDIMP_000007.DAT.4242-9f3a0c1e.tmp", ".ORDANN_000002.OK.17-0badf00d.tmp"]
+    fresh = ".ORDIMP_000008.DAT.4243-12345678.tmp"
+    not_ours = [".ITMMST_000001.DAT.1-12345678.tmp", "notes.tmp", ".ORDIMP_000009.DAT.tmp"]
+    for filename in [*stale, *not_ours]:
+        exchange.put("IN", filename, b"x")
+        os.utime(exchange.path("IN", filename), (old, old))
+    exchange.put("IN", fresh, b"x")
+    name = put_good(exchange, "ORDANN", 6, location=Location.IN)
+    os.utime(exchange.path("IN", name.dat), (old, old))
+
+    # when
+    removed = exchange.folder.remove_stale_temporaries(older_than=timedelta(hours=1))
+
+    # then only our old temporaries are gone; pairs, fresh writes and others' files stay
+    assert sorted(removed) == sorted(stale)
+    assert exchange.files("IN") == {fresh, *not_ours, name.dat, name.ok}
+    assert exchange.folder.remove_stale_temporaries(older_than=timedelta(hours=1)) == []
