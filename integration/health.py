@@ -105,7 +105,9 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
     # The AS400's answers: judged only while something waits for one, from the later of the last
     # ack and the oldest message waiting (a quiet AS400 with nothing to answer is not a problem).
     last_ack = OutboxMessage.objects.aggregate(at=Max("acked_at"))["at"]
-    unacked = OutboxMessage.objects.filter(state=OutboxMessage.State.SENT, sent_at__isnull=False)
+    unacked = OutboxMessage.objects.filter(
+        state=OutboxMessage.State.SENT, outbound_file__state=OutboundFile.State.WRITTEN, sent_at__isnull=False
+    )
     oldest_unacked = unacked.aggregate(at=Min("sent_at"))["at"]
     since_ack = _seconds(now - last_ack if last_ack else None)
     if oldest_unacked is not None and not batch:

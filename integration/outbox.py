@@ -298,8 +298,10 @@ def _claim(
         outbound = OutboundFile.objects.create(
             file=file, seq=_next_seq(folder, file), probe=probe, created_at=now
         )
+        # ``sent_at`` is kept: a message written before (put back by the follow-up) may be at the AS400,
+        # and if this file cannot be written, that must still show (cancellation, staff's actions).
         OutboxMessage.objects.filter(pk__in=ids).update(
-            state=OutboxMessage.State.SENT, outbound_file=outbound, sent_at=None
+            state=OutboxMessage.State.SENT, outbound_file=outbound
         )
     return outbound
 

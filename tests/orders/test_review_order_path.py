@@ -1,0 +1,113 @@
+"""Review of the order path to the AS400 (issue 4): regressions for defects found, each proven first.
+
+Real database, the simulator's real import job reading the real files; nothing of ours mocked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integration.models import OutboxMessage
+from integration.outbox import outbox_dispatch, outbox_follow_up
+from integration.outbox_services import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
+from integration.simulator.engine import Simulator
+from integration.sync import exchange_sync
+from inventory.models import StockLevel
+from orders.cancellation import order_cancel
+from orders.models import Order, OrderLine
+
+from .conftest import TUESDAY, as400_orders, place, warehouse_items
+
+WEBN = "WEB-000001"
+
+
+@pytest.fixture
+def in_dir(settings: Any) -> Iterator[Path]:
+    """IN/; ``lock(True)`` makes it immutable (chattr +i stops even root): writing a pair fails for real."""
+    path = Path(settings.AS400_EXCHANGE_DIR) / "IN"
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this filesystem")
+    subprocess.run(["chattr", "-i", str(path)], check=True)
+    yield path
+    subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def _lock(path: Path, locked: bool) -> None:
+    subprocess.run(["chattr", "+i" if locked else "-i", str(path)], check=True)
+
+
+def _read_by_the_as400_then_resend_fails(simulator: Simulator, in_dir: Path) -> OutboxMessage:
+    """ORDIMP_000001 read and imported by the AS400 (its ORDACK not applied here yet: late, lost);
+    after the ack deadline it is sent again, and that second file cannot be written."""
+    outbox_dispatch(now=TUESDAY)
+    assert simulator.import_now().done == ["ORDIMP_000001"]
+    assert as400_orders(simulator) == [WEBN]
+    assert outbox_follow_up(now=TUESDAY + timedelta(minutes=61)).resent == 1
+    _lock(in_dir, True)
+    try:
+        failed = outbox_dispatch(now=TUESDAY + timedelta(minutes=62))
+    finally:
+        _lock(in_dir, False)
+    assert failed.files == []
+    return OutboxMessage.objects.get(kind="ORDIMP")
+
+
+@pytest.mark.django_db
+def test_a_message_once_read_by_the_as400_still_counts_as_sent_after_a_failed_resend(
+    simulator: Simulator, settings: Any, in_dir: Path
+) -> None:
+    """The claim of a resend used to clear ``sent_at``: after the resend's file failed, the message looked
+    as if it had never left, and staff could cancel an order the AS400 holds (it then ships)."""
+    settings.OUTBOX_ACK_DEADLINE_MINUTES = 60
+    place(1, warehouse_items(1)[0], quantity=3)
+
+    message = _read_by_the_as400_then_resend_fails(simulator, in_dir)
+
+    assert (message.state, message.attempts) == ("pending", 2)
+    assert message.sent_at is not None  # it was written once, and read
+    with pytest.raises(OutboxActionRefused):
+        outbox_message_cancel(message=message, user=None)
+    message.refresh_from_db()
+    assert message.state == "pending"
+
+
+@pytest.mark.django_db
+def test_a_dead_resend_retried_by_staff_then_cancelled_in_part_goes_through_the_as400(
+    simulator: Simulator, settings: Any, in_dir: Path
+) -> None:
+    """Dead after a failed resend, retried from the admin (attempts from zero): a partial cancellation used
+    to be released here and the next ORDIMP carried 2 units; the AS400 answered D and kept its 3."""
+    settings.OUTBOX_ACK_DEADLINE_MINUTES = 60
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    product = warehouse_items(1)[0]
+    place(1, product, quantity=3)
+    message = _read_by_the_as400_then_resend_fails(simulator, in_dir)
+    assert message.state == "dead"
+    outbox_message_retry(message=message, user=None, now=TUESDAY + timedelta(minutes=63))
+
+    [cancellation] = order_cancel(
+        order_number=WEBN,
+        client="web",
+        lines=[(1, 1)],
+        requested_by="web",
+        now=TUESDAY + timedelta(minutes=63),
+    )
+
+    assert cancellation.state == "requested"  # the AS400 has the order: it decides
+    line = OrderLine.objects.get(order__order_number=WEBN)
+    assert (line.cancelled, line.in_flight) == (0, 3)
+    assert StockLevel.objects.get(product=product, location_id=900).in_flight == 3
+    outbox_dispatch(now=TUESDAY + timedelta(minutes=64))  # the order again: answered D
+    simulator.import_now()
+    exchange_sync()
+    assert Order.objects.get(order_number=WEBN).as400_order_number
+    outbox_dispatch(file="ORDANN", now=TUESDAY + timedelta(minutes=65))
+    simulator.import_now()
+    row = simulator.conn.execute("SELECT QTCDE, QTANN FROM SIM_ORDLIN WHERE WEBN = ?", (WEBN,)).fetchone()
+    assert (int(row["QTCDE"]), int(row["QTANN"])) == (3, 1)
