@@ -8,9 +8,10 @@ and put back in the queue to be sent again may already be at the AS400). A messa
 reached the AS400 (``sent``, ``acked``, or sent once) is refused: the order is at the AS400 and is
 cancelled there through an ORDANN, not by dropping our copy of the message.
 
-When the cancelled message is an order's ORDIMP and the order is still only ``placed`` here, with
-no other ORDIMP of it that may have left, the order is cancelled too and its in-flight units are
-released; otherwise the order is left as it is.
+When the cancelled message is an order's ORDIMP and the order is still only ``placed`` here (or its
+cancellation was asked before any ORDACK), with no other ORDIMP of it that may have left, the order is
+cancelled too, its in-flight units are released and its ORDANN messages cancelled (its requested
+cancellations close as released); otherwise the order is left as it is.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from integration.models import OutboxMessage
 from orders.acks import in_flight_release
+from orders.cancellation import cancellations_close_on_refusal
 from orders.models import Order, OrderEvent
 
 logger = logging.getLogger(__name__)
@@ -106,11 +108,12 @@ def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: 
             .exclude(pk=locked.pk)
             .exclude(state=OutboxMessage.State.CANCELLED)
         )
-        cancels_order = (
-            locked.kind == OutboxMessage.Kind.ORDIMP
-            and order.status == Order.Status.PLACED
-            and not others_left
+        # Placed, or its cancellation asked while it never left (an ORDANN waits for an ack that
+        # cannot come now): nothing of it is at the AS400.
+        never_left = order.status == Order.Status.PLACED or (
+            order.status == Order.Status.CANCELLATION_REQUESTED and not order.as400_order_number
         )
+        cancels_order = locked.kind == OutboxMessage.Kind.ORDIMP and never_left and not others_left
         released = 0
         if cancels_order:
             OrderEvent.objects.create(
@@ -124,6 +127,7 @@ def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: 
             order.status = Order.Status.CANCELLED
             order.save(update_fields=["status", "updated_at"])
             released = in_flight_release(order=order)
+            cancellations_close_on_refusal(order=order, now=timezone.now())  # its ORDANN must not go
         else:
             _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}")
     logger.info("outbox message %s cancelled by %s (order cancelled: %s)", locked.pk, who, cancels_order)

@@ -111,3 +111,67 @@ def test_a_dead_resend_retried_by_staff_then_cancelled_in_part_goes_through_the_
     simulator.import_now()
     row = simulator.conn.execute("SELECT QTCDE, QTANN FROM SIM_ORDLIN WHERE WEBN = ?", (WEBN,)).fetchone()
     assert (int(row["QTCDE"]), int(row["QTANN"])) == (3, 1)
+
+
+@pytest.mark.django_db
+def test_an_ordann_file_the_as400_refused_is_sent_again_and_acked_once_read(simulator: Simulator) -> None:
+    place(1, warehouse_items(1)[0], quantity=3)
+    outbox_dispatch(now=TUESDAY)
+    simulator.import_now()
+    exchange_sync()
+    order_cancel(order_number=WEBN, client="web", lines=[(1, 2)], requested_by="web")
+    simulator.fault_on("refuse", file="ORDANN")
+    assert outbox_dispatch(file="ORDANN", now=TUESDAY).files == ["ORDANN_000001"]
+    assert simulator.import_now().refused.keys() == {"ORDANN_000001"}
+
+    follow_up = outbox_follow_up(file="ORDANN", now=TUESDAY + timedelta(minutes=1))
+    again = outbox_dispatch(file="ORDANN", now=TUESDAY + timedelta(minutes=2))
+    simulator.import_now()
+    read = outbox_follow_up(file="ORDANN", now=TUESDAY + timedelta(minutes=3))
+
+    assert (follow_up.refused_files, follow_up.resent, again.files) == (
+        ["ORDANN_000001"],
+        1,
+        ["ORDANN_000002"],
+    )
+    assert read.resent == 0
+    ordann = OutboxMessage.objects.get(kind="ORDANN")
+    assert (ordann.state, ordann.attempts) == ("acked", 1)
+    row = simulator.conn.execute("SELECT QTCDE, QTANN FROM SIM_ORDLIN WHERE WEBN = ?", (WEBN,)).fetchone()
+    assert (int(row["QTCDE"]), int(row["QTANN"])) == (3, 2)  # cancelled once, not twice
+
+
+@pytest.mark.django_db
+def test_a_dead_order_never_written_cancelled_by_staff_after_the_customer_asked_releases_its_units(
+    simulator: Simulator, settings: Any, in_dir: Path
+) -> None:
+    """The share was down: the order's file could never be written. The customer cancelled meanwhile (an
+    ORDANN waits for an ack that cannot come), the message died, staff cancelled it: the order used to stay
+    cancellation_requested for ever, its units in flight and its ORDANN pending."""
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    product = warehouse_items(1)[0]
+    place(1, product, quantity=3)
+    _lock(in_dir, True)
+    try:
+        outbox_dispatch(now=TUESDAY)
+        [cancellation] = order_cancel(order_number=WEBN, client="web", requested_by="web")
+        outbox_dispatch(now=TUESDAY + timedelta(hours=2))
+    finally:
+        _lock(in_dir, False)
+    message = OutboxMessage.objects.get(kind="ORDIMP")
+    assert (cancellation.state, message.state, message.sent_at) == ("requested", "dead", None)
+
+    result = outbox_message_cancel(message=message, user=None)
+
+    assert (result.order_cancelled, result.units_released) == (True, 3)
+    order = Order.objects.get(order_number=WEBN)
+    assert order.status == "cancelled"
+    assert StockLevel.objects.get(product=product, location_id=900).in_flight == 0
+    assert OrderLine.objects.get(order=order).in_flight == 0
+    assert OutboxMessage.objects.get(kind="ORDANN").state == "cancelled"
+    cancellation.refresh_from_db()
+    assert cancellation.state == "released"
+    outbox_dispatch(now=TUESDAY + timedelta(hours=3))
+    assert outbox_dispatch(file="ORDANN", now=TUESDAY + timedelta(hours=3)).files == []
+    simulator.import_now()
+    assert as400_orders(simulator) == []
