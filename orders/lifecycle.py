@@ -478,9 +478,11 @@ def _change_line(record: EventRecord, line: OrderLine, counts: LineCounts) -> _A
     kind, asked = record.kind, record.quantity
     if kind == Kind.PICKED:
         seen = (
-            As400Event.objects.filter(line=line, kind=Kind.PICKED).aggregate(units=Sum("quantity"))["units"]
+            As400Event.objects.filter(line=line, kind=Kind.PICKED, quantity__gt=0).aggregate(
+                units=Sum("quantity")
+            )["units"]
             or 0
-        )
+        )  # a P refused for its quantity (≤ 0) tells no units
         target = min(line.quantity, max(line.picked, seen + asked))
         units = target - line.picked
         line.picked = target

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from orders.models import Order, OrderLine
+from orders.models import As400Event, Order, OrderLine
 from returns.models import Return, ReturnLine
 
 MAX_PAGE_SIZE = 100
@@ -25,9 +26,10 @@ class ReturnableLine:
 def returnable_of_order(*, order_id: int) -> dict[int, ReturnableLine]:
     """Each line of the order (by line number) and the units a new return may ask for.
 
-    Shipped or made ready, less returned (ORDSTS R, STRRTN R), less the units of open returns not
-    received yet. One statement reads the counters and the open returns, so that a receipt applied
-    meanwhile (which moves units from one to the other) is seen whole or not at all.
+    Shipped or made ready, less the ready units cancelled at a store counter (STRRTN C: the customer
+    never had them), less returned (ORDSTS R, STRRTN R), less the units of open returns not received
+    yet. One statement reads the counters and the open returns, so that a receipt applied meanwhile
+    (which moves units from one to the other) is seen whole or not at all.
     """
     open_units = (
         ReturnLine.objects.filter(order_line=OuterRef("pk"), ret__status__in=OPEN_STATUSES)
@@ -35,19 +37,27 @@ def returnable_of_order(*, order_id: int) -> dict[int, ReturnableLine]:
         .annotate(units=Sum(F("quantity") - F("received_quantity")))
         .values("units")
     )
+    counter_cancelled = (
+        As400Event.objects.filter(line=OuterRef("pk"), kind=As400Event.Kind.STORE_CANCEL)
+        .values("line")
+        .annotate(units=Sum("applied_quantity"))
+        .values("units")
+    )
     lines = (
         OrderLine.objects.filter(order_id=order_id)
         .select_related("product")
-        .annotate(open_units=Coalesce(Subquery(open_units, output_field=IntegerField()), 0))
+        .annotate(
+            open_units=Coalesce(Subquery(open_units, output_field=IntegerField()), 0),
+            counter_cancelled=Coalesce(Subquery(counter_cancelled, output_field=IntegerField()), 0),
+        )
         .order_by("line_number")
     )
-    return {
-        line.line_number: ReturnableLine(
-            line,
-            max(0, line.shipped + line.ready - line.returned - line.open_units),  # type: ignore[attr-defined]
-        )
-        for line in lines
-    }
+    units: dict[int, ReturnableLine] = {}
+    for line in lines:
+        extra: Any = line  # with its annotations
+        handed = line.shipped + line.ready - extra.counter_cancelled
+        units[line.line_number] = ReturnableLine(line, max(0, handed - line.returned - extra.open_units))
+    return units
 
 
 def _with_lines(returns: QuerySet[Return]) -> QuerySet[Return]:

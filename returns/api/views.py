@@ -119,12 +119,13 @@ def _return_data(ret: Return) -> dict[str, Any]:
 
 
 def _own_return(client: StorefrontClient, rma: str) -> Return:
-    ret = return_of_client(rma=rma, client=client.name)
+    # A NUL cannot be in any RMA (PostgreSQL refuses it in a query): simply not found.
+    ret = None if "\x00" in rma else return_of_client(rma=rma, client=client.name)
     if ret is None:  # another client's return is not found either
         raise ApiError(
             status_code=status.HTTP_404_NOT_FOUND,
             code=ReturnErrorCode.RETURN_NOT_FOUND,
-            message=f"no return {rma[:40]}",
+            message=f"no return {rma[:40].replace(chr(0), '?')}",
         )
     return ret
 
