@@ -55,7 +55,8 @@ def test_one_of_two_ready_units_cancelled_at_the_counter_leaves_one_returnable(s
     ret, created = return_create(
         client=CLIENT, order_number="WEB-1", lines=[ReturnLineInput(1, 1)], reason="TAIL"
     )
-    assert created and ret.store == 1
+    assert created
+    assert ret.store == 1
 
 
 def test_a_pick_with_a_negative_quantity_does_not_make_later_picks_stale(shop: Shop) -> None:
