@@ -6,8 +6,11 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import translation
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from integration.api.codes import ErrorCode
+from integration.api.errors import ApiError
 from integration.models import StorefrontClient
 
 
@@ -25,6 +28,17 @@ class ClientApi(APIView):
         client = self.request.user
         assert isinstance(client, StorefrontClient)  # HasRequiredScope let only clients through
         return client
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # who asks, and may they: 401/403 come first
+        # A NUL byte in a path (an order number, an RMA, a SKU) names nothing we can hold, and
+        # PostgreSQL refuses it in a query: it is "not found" here rather than a 500 there.
+        if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
+            raise ApiError(
+                status_code=404,
+                code=ErrorCode.NOT_FOUND,
+                message="nothing has this name (it holds a NUL character)",
+            )
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with translation.override("en"):
