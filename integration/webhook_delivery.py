@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integration.models import Alert, WebhookAttempt, WebhookDelivery
@@ -219,18 +220,43 @@ def _send(http: httpx.Client, url: str, body: bytes, headers: dict[str, str]) ->
 # --- Claim, record ---------------------------------------------------------------------------------
 
 
+#: Sends started and never finished (the worker was killed mid-send, e.g. by the task timeout while
+#: a receiver dripped its answer) after which a delivery is given up rather than tried for ever.
+UNFINISHED_SENDS_LIMIT = 3
+
+
 def _claim(now: datetime, lease_until: datetime) -> WebhookDelivery | None:
-    """The next due pending delivery, leased to this worker until ``lease_until``; None if none."""
-    with transaction.atomic():
-        query = WebhookDelivery.objects.filter(state=State.PENDING, next_attempt_at__lte=now)
-        if connection.vendor == "postgresql":
-            query = query.select_for_update(skip_locked=True, of=("self",))
-        delivery = query.select_related("event", "client").order_by("next_attempt_at", "id").first()
-        if delivery is None:
-            return None
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=lease_until)
-    delivery.next_attempt_at = lease_until
-    return delivery
+    """The next due pending delivery, leased to this worker until ``lease_until``; None if none.
+
+    The claim counts the attempt (``attempts``), so a send that never finishes still counts; a
+    delivery whose last ``UNFINISHED_SENDS_LIMIT`` sends never finished is dead, and alerted.
+    """
+    while True:
+        with transaction.atomic():
+            query = WebhookDelivery.objects.filter(state=State.PENDING, next_attempt_at__lte=now)
+            if connection.vendor == "postgresql":
+                query = query.select_for_update(skip_locked=True, of=("self",))
+            delivery = query.select_related("event", "client").order_by("next_attempt_at", "id").first()
+            if delivery is None:
+                return None
+            unfinished = delivery.attempts - WebhookAttempt.objects.filter(delivery=delivery).count()
+            if unfinished < UNFINISHED_SENDS_LIMIT:
+                WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                    next_attempt_at=lease_until, attempts=F("attempts") + 1
+                )
+                delivery.next_attempt_at = lease_until
+                delivery.attempts += 1
+                return delivery
+            error = (
+                f"gave up: its last {unfinished} sends never finished (the worker was stopped while the "
+                "receiver had not answered)"
+            )
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(state=State.DEAD, last_error=error)
+        alert_raise(
+            kind="webhook_dead", subject=delivery.client.name, severity=Alert.Severity.CRITICAL,
+            message=f"webhook {delivery.event.type} of {delivery.event.order_number} (delivery #{delivery.pk}) "
+            f"to {delivery.url} is dead: {error}; replay it from the admin once the receiver answers in time",
+        )  # fmt: skip
 
 
 def _why_not_sent(delivery: WebhookDelivery) -> str:
@@ -261,7 +287,8 @@ def _record(
                 delivery=current, at=now, status_code=result.status, error=result.error,
                 duration_ms=result.duration_ms, response_excerpt=result.excerpt,
             )  # fmt: skip
-            current.attempts += 1
+        else:
+            current.attempts -= 1  # the claim counted a send that did not happen
         current.url = url or current.url
         current.last_status = result.status
         current.last_error = result.error
@@ -370,7 +397,12 @@ def webhook_replay(*, delivery: WebhookDelivery, now: datetime | None = None) ->
     is one more try, not a new series); staff see it and can replay it again.
     """
     now = now or timezone.now()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(state=State.PENDING, next_attempt_at=now)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        state=State.PENDING,
+        next_attempt_at=now,
+        # Sends that never finished are forgotten: staff replay once the receiver answers in time.
+        attempts=WebhookAttempt.objects.filter(delivery=delivery).count(),
+    )
     delivery.refresh_from_db()
     webhooks_kick_after_commit()
     return delivery

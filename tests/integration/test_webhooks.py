@@ -40,6 +40,7 @@ from integration.storefront import (
 from integration.sync import exchange_sync
 from integration.webhook_delivery import (
     USER_AGENT,
+    webhook_replay,
     webhook_sign,
     webhook_verify,
     webhooks_deliver,
@@ -634,3 +635,25 @@ def test_ordack_tells_the_storefront_that_an_order_was_accepted_or_refused(
     assert refused["data"]["reason"].startswith("STK0")
     exchange_sync()  # the same acks again (nothing new): no event twice
     assert StorefrontEvent.objects.count() == 2
+
+
+def test_a_delivery_whose_sends_never_finish_is_given_up_not_tried_for_ever(receiver: Receiver) -> None:
+    # given a delivery three workers claimed and died sending (killed mid-send: no attempt recorded)
+    subscribe(receiver)
+    event = shipped(an_order())
+    WebhookDelivery.objects.filter(event=event).update(attempts=3)
+
+    # when the next run finds it due
+    report = webhooks_deliver(now=T0)
+
+    # then it is dead and alerted, and nothing more is sent
+    delivery = delivery_of(event)
+    assert (report.dead, delivery.state, receiver.count()) == (0, "dead", 0)
+    assert "sends never finished" in delivery.last_error
+    assert Alert.objects.get(kind="webhook_dead").severity == "critical"
+
+    # and a replay by staff forgets the unfinished sends and tries again
+    webhook_replay(delivery=delivery, now=T0)
+    assert webhooks_deliver(now=T0).delivered == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, receiver.count()) == ("delivered", 1, 1)
