@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db.models import F
 
+from integration.models import OutboxMessage
 from orders.models import OrderLine
 from returns.models import Return, ReturnLine
 from returns.numbers import rma_new
@@ -67,6 +68,8 @@ def return_receive(*, line: OrderLine, quantity: int, at: datetime) -> list[Rece
         ret.status = Return.Status.PARTIALLY_RECEIVED if expected else Return.Status.RECEIVED
         ret.received_at = at
         ret.save(update_fields=["status", "received_at", "updated_at"])
+        if not expected:
+            _announcement_withdraw(ret)
         receipts.append(Receipt(ret, take))
     if left > 0:
         ret = _received_return(
@@ -93,3 +96,19 @@ def _received_return(
     )  # fmt: skip
     ReturnLine.objects.create(ret=ret, order_line=line, quantity=quantity, received_quantity=quantity)
     return ret
+
+
+def _announcement_withdraw(ret: Return) -> int:
+    """The goods are all in before the RTNIMP left: it must not go (the AS400 would expect them again).
+
+    Only a message still waiting and in no file is withdrawn; one a dispatcher already claimed goes,
+    and the AS400 answers nothing more for goods it has (no ORDSTS R comes twice for them).
+    """
+    return OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.RTNIMP,
+        order_id=ret.order_id,
+        payload__rma=ret.rma,
+        state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD),
+        outbound_file__isnull=True,
+        sent_at__isnull=True,
+    ).update(state=OutboxMessage.State.CANCELLED, last_error="the goods arrived before the announcement left")

@@ -437,6 +437,29 @@ def test_a_web_return_received_by_the_as400(simulator: Simulator) -> None:
     assert (received["rma"], received["return_status"]) == (ret.rma, "received")
 
 
+def test_goods_in_before_their_announcement_left_withdraw_the_announcement(simulator: Simulator) -> None:
+    product = warehouse_items(1)[0]
+    order = accepted(simulator, 1, [(product, 2)])
+    simulator.ship(order.order_number)
+    exchange_sync()
+    ret = announce_return(order, line_of(order), 2)  # its RTNIMP still waits in the outbox
+    later(simulator)
+    write_out(
+        simulator, "ORDSTS", [ordsts(order, 1, product.item_number, 2, "R", simulator.now())], simulator.now()
+    )
+
+    exchange_sync()
+
+    ret.refresh_from_db()
+    assert ret.status == "received"
+    rtnimp = OutboxMessage.objects.get(kind="RTNIMP")
+    assert (rtnimp.state, rtnimp.last_error) == (
+        "cancelled",
+        "the goods arrived before the announcement left",
+    )
+    assert outbox_dispatch(file="RTNIMP", now=TUESDAY).files == []  # the AS400 never expects them twice
+
+
 def test_goods_nobody_announced_become_an_as400_return(simulator: Simulator) -> None:
     product = warehouse_items(1)[0]
     order = accepted(simulator, 1, [(product, 2)])
