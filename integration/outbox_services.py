@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from integration.models import OutboxMessage
+from integration.models import OutboxMessage, StorefrontEvent
+from integration.webhooks import event_emit
 from orders.acks import in_flight_release
 from orders.cancellation import cancellations_close_on_refusal
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine
+from orders.selectors import line_sku
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +131,24 @@ def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: 
             order.save(update_fields=["status", "updated_at"])
             released = in_flight_release(order=order)
             cancellations_close_on_refusal(order=order, now=timezone.now())  # its ORDANN must not go
+            lines = list(order.lines.select_related("product__mapping").order_by("line_number"))
+            OrderLine.objects.filter(order=order).update(cancelled=F("quantity"))
+            event_emit(  # the storefront is told, as for any cancellation
+                order=order,
+                type=StorefrontEvent.Type.ORDER_CANCELLED,
+                data={
+                    "by": "staff",
+                    "lines": [
+                        {
+                            "line_number": line.line_number,
+                            "sku": line_sku(line),
+                            "quantity": line.quantity - line.cancelled,
+                        }
+                        for line in lines
+                        if line.quantity > line.cancelled
+                    ],
+                },
+            )
         else:
             _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}")
     logger.info("outbox message %s cancelled by %s (order cancelled: %s)", locked.pk, who, cancels_order)

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from integration.codec import PARIS
 from integration.health import outbox_health
-from integration.models import FileRun, OutboundFile, OutboxMessage
+from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontEvent
 from integration.outbox import outbox_dispatch
 from integration.simulator.engine import Simulator
 from integration.sync import exchange_sync
@@ -170,6 +170,10 @@ def test_cancelling_a_dead_order_message_cancels_the_order_and_releases_its_unit
         f"ORDIMP #{message.pk} of WEB-000001 cancelled; the order is cancelled and 3 unit(s) released."
     ]
     assert outbox_dispatch(now=timezone.now()).messages == 0  # nothing left to send
+    assert order.lines.get().cancelled == 3
+    (told,) = StorefrontEvent.objects.filter(type="order.cancelled")  # the storefront is told
+    assert (told.payload["data"]["by"], told.payload["data"]["status"]) == ("staff", "cancelled")
+    assert [line["quantity"] for line in told.payload["data"]["lines"]] == [3]
 
 
 def test_the_cancel_action_asks_for_a_note_first(simulator: Simulator, staff: Client) -> None:
