@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration.models import StorefrontClient, StorefrontEvent
+from integration.netcheck import host_refusal, private_networks_allowed
 
 PREFIX_LENGTH = 8
 DEFAULT_RATE_LIMIT = 600  # requests per minute
@@ -155,8 +156,14 @@ def webhook_url_clean(url: str) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+    local_http = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and private_networks_allowed()
+    if parts.scheme != "https" and not local_http:
         raise ValidationError({"webhook_url": "must be an https:// URL (http:// only on this machine)"})
+    refusal = host_refusal(parts.hostname or "", resolve=False)
+    if refusal:
+        raise ValidationError(
+            {"webhook_url": f"{refusal}: webhooks go to public addresses (WEBHOOK_ALLOW_PRIVATE_NETWORKS)"}
+        )
     if parts.username or parts.password:
         raise ValidationError(
             {"webhook_url": "must not carry a user or password: the signature authenticates"}

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -42,6 +43,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.models import Alert, WebhookAttempt, WebhookDelivery
+from integration.netcheck import host_refusal
 from integration.services import alert_raise
 
 logger = logging.getLogger(__name__)
@@ -377,6 +379,11 @@ def _deliver_one(http: httpx.Client, delivery: WebhookDelivery, *, now: datetime
     if reason:
         return _record(delivery, AttemptResult(Outcome.DEAD, error=reason), now=now, url="", attempted=False)
     client, event = delivery.client, delivery.event
+    target = urlsplit(client.webhook_url)
+    refusal = host_refusal(target.hostname or "", resolve=True, port=target.port or 443)
+    if refusal:  # set while allowed, or a name that now points inside: never sent there
+        error = f"not sent: {refusal} (WEBHOOK_ALLOW_PRIVATE_NETWORKS is off)"
+        return _record(delivery, AttemptResult(Outcome.DEAD, error=error), now=now, url="", attempted=False)
     timestamp = int(time.time())
     body = webhook_body(event.payload, timestamp=timestamp)
     headers = webhook_headers(

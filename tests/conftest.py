@@ -34,6 +34,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(autouse=True)
+def webhooks_to_this_machine(settings: Settings) -> None:
+    """The tests' webhook receivers listen on 127.0.0.1: allowed here as in DEBUG (the guard's own
+    tests switch it off)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+
 @pytest.fixture
 def exchange_dir(tmp_path: Path, settings: Settings) -> Path:
     """An empty exchange folder, used by the settings for this test: IN/, IN/DONE/, IN/ERR/, OUT/."""

@@ -22,6 +22,8 @@ class ClientApi(APIView):
     """
 
     required_scope: ClassVar[str]
+    #: The code of "not found" for what the path names (an order, an RMA...).
+    not_found_code: ClassVar[str] = ErrorCode.NOT_FOUND
 
     @property
     def client(self) -> StorefrontClient:
@@ -36,7 +38,7 @@ class ClientApi(APIView):
         if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
             raise ApiError(
                 status_code=404,
-                code=ErrorCode.NOT_FOUND,
+                code=self.not_found_code,
                 message="nothing has this name (it holds a NUL character)",
             )
 

@@ -121,6 +121,7 @@ class ProductListApi(ClientApi):
 
 
 class ProductDetailApi(ClientApi):
+    not_found_code = "product_not_found"
     required_scope = Scope.CATALOG_READ
 
     @extend_schema(
@@ -136,6 +137,7 @@ class ProductDetailApi(ClientApi):
 
 
 class ProductContentUpdateApi(ClientApi):
+    not_found_code = "product_not_found"
     required_scope = Scope.CATALOG_WRITE
 
     @extend_schema(
@@ -321,6 +323,7 @@ def _own_reservation(client: StorefrontClient, reservation_id: str) -> Reservati
 
 
 class ReservationGetApi(ClientApi):
+    not_found_code = "reservation_not_found"
     required_scope = Scope.RESERVATIONS_WRITE
 
     @extend_schema(
@@ -337,6 +340,7 @@ class ReservationGetApi(ClientApi):
 
 
 class ReservationReplaceApi(ClientApi):
+    not_found_code = "reservation_not_found"
     required_scope = Scope.RESERVATIONS_WRITE
 
     @extend_schema(
@@ -365,6 +369,7 @@ class ReservationReplaceApi(ClientApi):
 
 
 class ReservationReleaseApi(ClientApi):
+    not_found_code = "reservation_not_found"
     required_scope = Scope.RESERVATIONS_WRITE
 
     @extend_schema(

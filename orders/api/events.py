@@ -98,6 +98,7 @@ EXAMPLE = OpenApiExample(
 
 
 class OrderEventsApi(ClientApi):
+    not_found_code = "order_not_found"
     required_scope = Scope.ORDERS_WRITE
 
     @extend_schema(

@@ -235,6 +235,7 @@ class OrderCreateApi(ClientApi):
 
 
 class OrderDetailApi(ClientApi):
+    not_found_code = "order_not_found"
     required_scope = Scope.ORDERS_WRITE
 
     @extend_schema(
@@ -270,6 +271,7 @@ CANCEL_EXAMPLES = [
 
 
 class OrderCancelApi(ClientApi):
+    not_found_code = "order_not_found"
     required_scope = Scope.ORDERS_WRITE
 
     @extend_schema(

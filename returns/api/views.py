@@ -228,6 +228,7 @@ class ReturnsApi(ReturnListApi, ReturnCreateApi):
 
 
 class ReturnDetailApi(ClientApi):
+    not_found_code = "return_not_found"
     required_scope = Scope.ORDERS_WRITE
 
     @extend_schema(

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
@@ -657,3 +658,51 @@ def test_a_delivery_whose_sends_never_finish_is_given_up_not_tried_for_ever(rece
     assert webhooks_deliver(now=T0).delivered == 1
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, receiver.count()) == ("delivered", 1, 1)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hooks",
+        "https://localhost/hooks",
+        "https://10.1.2.3/hooks",
+        "https://192.168.0.7/hooks",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hooks",
+        "https://[::ffff:10.0.0.1]/hooks",
+    ],
+)
+def test_without_private_networks_a_webhook_url_inside_is_refused_when_set(settings: Any, url: str) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    client, _ = storefront_client_create(name="shop-x", scopes=[])
+
+    with pytest.raises(ValidationError) as refused:
+        storefront_client_webhook_set(client=client, url=url)
+
+    assert "webhook_url" in refused.value.message_dict
+    client.refresh_from_db()
+    assert client.webhook_url == ""
+
+
+def test_without_private_networks_a_public_https_url_is_taken(settings: Any) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    client, _ = storefront_client_create(name="shop-y", scopes=[])
+
+    client, secret = storefront_client_webhook_set(client=client, url="https://hooks.example.com/orders")
+
+    assert (client.webhook_url, bool(secret)) == ("https://hooks.example.com/orders", True)
+
+
+def test_a_delivery_to_an_address_inside_is_never_sent_once_private_networks_are_off(
+    receiver: Receiver, settings: Any
+) -> None:
+    subscribe(receiver)  # set while allowed (a developer's machine), then production's settings
+    event = shipped(an_order())
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    report = webhooks_deliver(now=T0)
+
+    delivery = delivery_of(event)
+    assert (report.dead, delivery.state, receiver.count()) == (1, "dead", 0)
+    assert "127.0.0.1 is a private, loopback or reserved address" in delivery.last_error
+    assert not WebhookAttempt.objects.filter(delivery=delivery).exists()

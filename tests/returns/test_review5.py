@@ -78,18 +78,18 @@ def api(make_api: MakeApi) -> APIClient:
 
 
 @pytest.mark.parametrize(
-    ("method", "url"),
+    ("method", "url", "code"),
     [
-        ("get", "/api/v1/returns/A%00B/"),
-        ("get", "/api/v1/orders/A%00B/events/"),
-        ("get", "/api/v1/orders/A%00B/"),
-        ("post", "/api/v1/orders/A%00B/cancel/"),
-        ("get", "/api/v1/products/A%00B/"),
+        ("get", "/api/v1/returns/A%00B/", "return_not_found"),
+        ("get", "/api/v1/orders/A%00B/events/", "order_not_found"),
+        ("get", "/api/v1/orders/A%00B/", "order_not_found"),
+        ("post", "/api/v1/orders/A%00B/cancel/", "order_not_found"),
+        ("get", "/api/v1/products/A%00B/", "product_not_found"),
     ],
 )
 def test_a_nul_character_in_the_path_is_not_found_not_a_500(
-    shop: Shop, api: APIClient, method: str, url: str
+    shop: Shop, api: APIClient, method: str, url: str, code: str
 ) -> None:
     response = getattr(api, method)(url, format="json")
     assert response.status_code == 404, response.content
-    assert error_of(response)["code"] == "not_found"
+    assert error_of(response)["code"] == code
