@@ -35,7 +35,7 @@ from django.utils.text import capfirst
 
 from integration.models import OutboxMessage
 from integration.outbox_services import OutboxActionRefused, outbox_message_retry
-from orders.cancellation import order_cancel
+from orders.cancellation import STAFF_PREFIX, order_cancel
 from orders.errors import OrderError
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent
 from returns.attention import receipt_deadline, returns_overdue
@@ -353,7 +353,7 @@ def order_cancel_by_staff(
         with transaction.atomic():
             cancellations = order_cancel(
                 order_number=order.order_number, client=order.client, reason=reason,
-                requested_by=f"staff {who}"[:64], now=now,
+                requested_by=f"{STAFF_PREFIX}{who}"[:64], now=now,
             )  # fmt: skip
             locked = Order.objects.select_for_update().get(pk=order.pk)
             _history(locked, f"cancellation asked by {who}: {note}")

@@ -55,6 +55,14 @@ OUT_OF_REACH = (
 )
 #: The storefront event's ``by`` for a cancellation the storefront asked for.
 BY_CUSTOMER = "customer"
+BY_STAFF = "staff"
+#: How staff's requests are signed (``requested_by``), e.g. by the admin's cancel action.
+STAFF_PREFIX = "staff "
+
+
+def cancelled_by(requested_by: str) -> str:
+    """Who the storefront is told cancelled: the customer (through the storefront) or staff."""
+    return BY_STAFF if requested_by.startswith(STAFF_PREFIX) else BY_CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -315,7 +323,7 @@ def _release(
         order=order,
         type=StorefrontEvent.Type.ORDER_CANCELLED,
         data={
-            "by": BY_CUSTOMER,
+            "by": cancelled_by(requested_by),
             "reason": asked.reason or None,
             "lines": [
                 {"line_number": line.line_number, "sku": line_sku(line), "quantity": q} for line, q in taken

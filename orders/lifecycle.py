@@ -82,6 +82,7 @@ from integration.models import Alert, StorefrontEvent
 from integration.services import alert_raise
 from integration.webhooks import event_emit
 from inventory.services import ApplyResult
+from orders.cancellation import cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.selectors import line_sku
 from returns.receipts import Receipt, return_receive, store_return_record
@@ -439,8 +440,9 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     after = {other.pk: LineCounts.of(other, counter.get(other.pk, 0)) for other in lines}
 
     confirmed = 0
+    answered_by: list[str] = []
     if record.kind == Kind.CANCELLED:
-        confirmed = _answer_cancellations(order, line, applied.units, now)
+        confirmed = _answer_cancellations(order, line, applied.units, now, answered_by)
     requested = _close_cancellations(order, after, now)
     line_from = order_status_of(order, [before[line.pk]])
     line_to = order_status_of(order, [after[line.pk]])
@@ -455,6 +457,7 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
         order.save(update_fields=["status", "updated_at"])
     receipts = _receive(record, line, applied.units, now)
     _notify(record, order, line, applied.units, notices, picked_before=picked_before, confirmed=confirmed,
+            requester=answered_by[0] if answered_by else "customer",
             receipts=receipts)  # fmt: skip
     return event
 
@@ -520,8 +523,13 @@ def _change_line(record: EventRecord, line: OrderLine, counts: LineCounts) -> _A
     raise AssertionError(f"no rule for {kind}")  # pragma: no cover - every kind is handled above
 
 
-def _answer_cancellations(order: Order, line: OrderLine, units: int, now: datetime) -> int:
-    """An A answers our open requests: the line's first, then the whole order's, oldest first."""
+def _answer_cancellations(
+    order: Order, line: OrderLine, units: int, now: datetime, answered_by: list[str]
+) -> int:
+    """An A answers our open requests: the line's first, then the whole order's, oldest first.
+
+    Returns the units that answered a request; ``answered_by`` gets who asked each one answered.
+    """
     open_requests = list(
         OrderCancellation.objects.select_for_update()
         .filter(order=order, state=OrderCancellation.State.REQUESTED)
@@ -534,6 +542,7 @@ def _answer_cancellations(order: Order, line: OrderLine, units: int, now: dateti
         take = min(left, request.quantity - request.confirmed_quantity)
         if take <= 0:
             continue
+        answered_by.append(cancelled_by(request.requested_by))
         request.confirmed_quantity += take
         left -= take
         if request.confirmed_quantity >= request.quantity:
@@ -576,7 +585,7 @@ def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) ->
 
 def _notify(
     record: EventRecord, order: Order, line: OrderLine, units: int, notices: _Notices, *, picked_before: int,
-    confirmed: int, receipts: list[Receipt],
+    confirmed: int, receipts: list[Receipt], requester: str = "customer",
 ) -> None:  # fmt: skip
     kind, item = record.kind, line.product.item_number
     if kind == Kind.PICKED:
@@ -589,10 +598,10 @@ def _notify(
         notices.add(order, EventType.ORDER_READY_IN_STORE, line, units, item=item,
                     data={"store": order.pickup_location_id})  # fmt: skip
     elif kind == Kind.CANCELLED:
-        by_customer, by_as400 = confirmed, units - confirmed
-        if by_customer:
-            notices.add(order, EventType.ORDER_CANCELLED, line, by_customer, item=item, group=("customer",),
-                        data={"by": "customer"})  # fmt: skip
+        by_request, by_as400 = confirmed, units - confirmed
+        if by_request:  # our request answered: the customer's (or staff's on their behalf)
+            notices.add(order, EventType.ORDER_CANCELLED, line, by_request, item=item, group=(requester,),
+                        data={"by": requester})  # fmt: skip
         if by_as400:
             notices.add(order, EventType.ORDER_CANCELLED, line, by_as400, item=item, group=("as400",),
                         data={"by": "as400"})  # fmt: skip

@@ -605,3 +605,11 @@ def test_staff_cancel_orders_through_the_cancellation_service(simulator: Simulat
         "cancellation asked by ops: customer called the shop"
     )
     assert not OrderEvent.objects.filter(order=o[2], cause__contains="cancellation").exists()
+    (told,) = StorefrontEvent.objects.filter(type="order.cancelled", order_number="WEB-000003")
+    assert told.payload["data"]["by"] == "staff"  # the storefront learns who cancelled
+
+    outbox_dispatch(file="ORDANN", now=TUESDAY)  # WEB-000001 was acknowledged: its ORDANN goes
+    simulator.import_now()  # the AS400 cancels it and answers ORDSTS A
+    exchange_sync()
+    (confirmed,) = StorefrontEvent.objects.filter(type="order.cancelled", order_number="WEB-000001")
+    assert confirmed.payload["data"]["by"] == "staff"
