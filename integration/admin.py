@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from integration.exchange import Location, SentState, get_exchange_folder
 from integration.files import PairName
 from integration.health_admin import register_health_admin
@@ -240,7 +241,7 @@ class CancelMessageForm(forms.Form):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyModelAdmin):
     """Read-only; a dead message is retried, a dead or pending one that never left is cancelled
     (:mod:`integration.outbox_services` decides what is allowed)."""
 
@@ -271,15 +272,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.display(description="last error")
     def error(self, obj: OutboxMessage) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         """Retry and cancel: for those allowed to change messages (the form itself stays read-only)."""
@@ -334,7 +326,7 @@ _WHERE = {
 
 
 @admin.register(OutboundFile)
-class OutboundFileAdmin(admin.ModelAdmin):
+class OutboundFileAdmin(ReadOnlyModelAdmin):
     """Our IN/ pairs, and where the AS400 put them (read from the exchange folder once per page)."""
 
     list_display = ["__str__", "state", "records", "probe", "created_at", "written_at", "message_count"]
@@ -376,15 +368,6 @@ class OutboundFileAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: OutboundFile | None = None) -> Any:
         return [*self.readonly_fields, self._where()]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 # Monitoring: the outbox's health page, a custom staff-only view (see integration/health_admin.py).
 register_health_admin(admin.site)
@@ -393,42 +376,17 @@ register_health_admin(admin.site)
 # --- Storefront events and their webhook deliveries --------------------------------------------
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class WebhookDeliveryInline(_ReadOnlyInline):
+class WebhookDeliveryInline(ReadOnlyInline):
     model = WebhookDelivery
+    show_change_link = True
     verbose_name_plural = "webhook deliveries (replay them from Webhook deliveries)"
     fields = readonly_fields = (
         "client", "url", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at",
     )  # fmt: skip
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(StorefrontEvent)
-class StorefrontEventAdmin(_ReadOnlyAdmin):
+class StorefrontEventAdmin(ReadOnlyModelAdmin):
     """What each storefront was told (or can poll) about its orders; the payload exactly as sent."""
 
     list_display = ["created_at", "type", "order_number", "rma", "client", "event_id"]
@@ -439,15 +397,14 @@ class StorefrontEventAdmin(_ReadOnlyAdmin):
     inlines = [WebhookDeliveryInline]
 
 
-class WebhookAttemptInline(_ReadOnlyInline):
+class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    show_change_link = False
     verbose_name_plural = "attempts (newest first)"
     fields = readonly_fields = ("at", "status_code", "error", "duration_ms", "response_excerpt")
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     """Read-only: one event to one client's endpoint and its attempts; "replay" sends it again."""
 
     list_display = [

@@ -1,4 +1,5 @@
-"""Staff pages that are not a model's (the simulator, the outbox health), in the admin with an index entry."""
+"""Admin helpers: read-only model admins and inlines, and staff pages that are not a model's (the
+simulator, the outbox health), in the admin with an index entry."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 
 APP_LABEL = "integration"
+
+
+class ReadOnlyMixin:
+    """Nothing added, changed or deleted through these pages: what they show is changed by
+    services only (their actions call them). For model admins and inlines alike."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyModelAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A model admin that only shows (its actions may still act, through services)."""
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """Rows shown under their parent, read-only, none added."""
+
+    extra = 0
+    can_delete = False
 
 
 def register_admin_page(

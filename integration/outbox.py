@@ -204,9 +204,16 @@ RECORDS: dict[str, Callable[[OutboxMessage], list[dict[str, Any]]]] = {
 }
 
 #: What other apps do once messages of a kind went out, in the transaction that marks them sent:
-#: kind → callables(message ids, now). ``returns`` registers here (its AppConfig.ready) to mark its
+#: kind → callables(message ids, now). ``orders`` and ``returns`` register here (its AppConfig.ready) to mark its
 #: returns announced, so that the dispatcher need not know the apps that follow its files.
 SENT_HOOKS: dict[str, list[Callable[[list[int], datetime], object]]] = {}
+
+
+def sent_hook_register(kind: str, hook: Callable[[list[int], datetime], object]) -> None:
+    """Have ``hook(message ids, now)`` called when messages of ``kind`` are written (once per hook)."""
+    hooks = SENT_HOOKS.setdefault(kind, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def on_sent(kind: str, message_ids: list[int], now: datetime) -> None:

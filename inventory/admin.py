@@ -31,6 +31,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 from import_export.results import Result
 
+from integration.admin_pages import ReadOnlyModelAdmin
 from integration.ownership import System, check_product_write, fields_owned_by
 from inventory.models import (
     Category,
@@ -383,7 +384,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(RolloutChange)
-class RolloutChangeAdmin(admin.ModelAdmin):
+class RolloutChangeAdmin(ReadOnlyModelAdmin):
     list_display = ["changed_at", "subject", "old_value", "new_value", "who", "note"]
     list_filter = ["what", ("category", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["category__family_code", "category__name", "changed_by_name", "note"]
@@ -400,15 +401,6 @@ class RolloutChangeAdmin(admin.ModelAdmin):
     @admin.display(description="who", ordering="changed_by_name")
     def who(self, obj: RolloutChange) -> str:
         return obj.changed_by_name + ("" if obj.changed_by_id else " (command line)")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class SwitchForm(forms.Form):
@@ -494,7 +486,7 @@ class ReservationLineInline(admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "client", "status", "units", "expires_at", "created_at"]
     list_filter = ["status", "client"]
     search_fields = [
@@ -513,12 +505,3 @@ class ReservationAdmin(admin.ModelAdmin):
     @admin.display(description="units", ordering="unit_count")
     def units(self, obj: Any) -> int:
         return obj.unit_count or 0
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from integration.admin_pages import register_admin_page
+from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
 from integration.codec import EncodeError
 from integration.models import OutboxMessage, StorefrontEvent
 from orders.attention import (
@@ -55,21 +55,6 @@ from returns.attention import return_is_overdue
 from returns.models import Return
 
 NOTE_TEMPLATE = "admin/orders/note_action.html"
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _link(url_name: str, pk: Any, text: object) -> SafeString:
@@ -245,7 +230,7 @@ def note_action(
             "intro": intro,
             "opts": model_admin.opts,
             "rows": [(obj.pk, *row) for obj in objects for row in rows(obj)],
-            "pks": [obj.pk for obj in objects],
+            "objects": objects,
             "form": form,
             "submit": submit,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -284,7 +269,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyModelAdmin):
     list_display = [
         "order_number",
         "as400_order_number",
@@ -425,15 +410,6 @@ class OrderAdmin(admin.ModelAdmin):
             rows,
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders come from the storefronts
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # changed by services only
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_act_permission(self, request: HttpRequest) -> bool:
         """The actions: for those allowed to change orders (the pages themselves stay read-only)."""
         return request.user.has_perm("orders.change_order")
@@ -550,7 +526,7 @@ class DiscrepancyFilter(admin.SimpleListFilter):
 
 
 @admin.register(As400Event)
-class As400EventAdmin(admin.ModelAdmin):
+class As400EventAdmin(ReadOnlyModelAdmin):
     """Every ORDSTS/STRRTN record as read and what it did; those of unknown orders have no order link."""
 
     list_display = [
@@ -585,15 +561,6 @@ class As400EventAdmin(admin.ModelAdmin):
     @admin.display(description="resolved")
     def resolved(self, obj: As400Event) -> str:
         return _resolved(obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # read from ORDSTS and STRRTN files only
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_as400event")

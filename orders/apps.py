@@ -10,11 +10,9 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # An ORDIMP written to the AS400's folder: its orders are sent (see orders.services).
-        from integration.outbox import SENT_HOOKS
+        from integration.outbox import sent_hook_register
 
-        hooks = SENT_HOOKS.setdefault("ORDIMP", [])
-        if _sent not in hooks:
-            hooks.append(_sent)
+        sent_hook_register("ORDIMP", _sent)
 
 
 def _sent(message_ids: list[int], now: datetime) -> None:

@@ -82,7 +82,7 @@ from integration.models import Alert, StorefrontEvent
 from integration.services import alert_raise
 from integration.webhooks import event_emit
 from inventory.services import ApplyResult
-from orders.cancellation import cancelled_by
+from orders.cancellation import BY_CUSTOMER, cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.selectors import line_sku
 from returns.receipts import Receipt, return_receive, store_return_record
@@ -307,7 +307,7 @@ class _Notices:
         return any(k[0] == order.pk and k[1] == type for k in self._notices)
 
     def add(
-        self, order: Order, type: str, line: OrderLine, quantity: int, *, item: str, group: tuple[Any, ...] = (),
+        self, order: Order, type: str, line: OrderLine, quantity: int, *, group: tuple[Any, ...] = (),
         data: dict[str, Any] | None = None, rma: str = "",
     ) -> None:  # fmt: skip
         key = (order.pk, type, rma, *group)
@@ -457,7 +457,7 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
         order.save(update_fields=["status", "updated_at"])
     receipts = _receive(record, line, applied.units, now)
     _notify(record, order, line, applied.units, notices, picked_before=picked_before, confirmed=confirmed,
-            requester=answered_by[0] if answered_by else "customer",
+            requester=answered_by[0] if answered_by else BY_CUSTOMER,
             receipts=receipts)  # fmt: skip
     return event
 
@@ -585,28 +585,28 @@ def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) ->
 
 def _notify(
     record: EventRecord, order: Order, line: OrderLine, units: int, notices: _Notices, *, picked_before: int,
-    confirmed: int, receipts: list[Receipt], requester: str = "customer",
+    confirmed: int, receipts: list[Receipt], requester: str = BY_CUSTOMER,
 ) -> None:  # fmt: skip
-    kind, item = record.kind, line.product.item_number
+    kind = record.kind
     if kind == Kind.PICKED:
         if picked_before == 0 or notices.has(order, EventType.ORDER_PICKED):
-            notices.add(order, EventType.ORDER_PICKED, line, units, item=item)
+            notices.add(order, EventType.ORDER_PICKED, line, units)
     elif kind == Kind.SHIPPED:
-        notices.add(order, EventType.ORDER_SHIPPED, line, units, item=item, group=(record.tracking,),
+        notices.add(order, EventType.ORDER_SHIPPED, line, units, group=(record.tracking,),
                     data={"tracking": record.tracking})  # fmt: skip
     elif kind == Kind.READY:
-        notices.add(order, EventType.ORDER_READY_IN_STORE, line, units, item=item,
+        notices.add(order, EventType.ORDER_READY_IN_STORE, line, units,
                     data={"store": order.pickup_location_id})  # fmt: skip
     elif kind == Kind.CANCELLED:
         by_request, by_as400 = confirmed, units - confirmed
         if by_request:  # our request answered: the customer's (or staff's on their behalf)
-            notices.add(order, EventType.ORDER_CANCELLED, line, by_request, item=item, group=(requester,),
+            notices.add(order, EventType.ORDER_CANCELLED, line, by_request, group=(requester,),
                         data={"by": requester})  # fmt: skip
         if by_as400:
-            notices.add(order, EventType.ORDER_CANCELLED, line, by_as400, item=item, group=("as400",),
+            notices.add(order, EventType.ORDER_CANCELLED, line, by_as400, group=("as400",),
                         data={"by": "as400"})  # fmt: skip
     elif kind == Kind.STORE_CANCEL:
-        notices.add(order, EventType.ORDER_CANCELLED, line, units, item=item, group=("store", record.store),
+        notices.add(order, EventType.ORDER_CANCELLED, line, units, group=("store", record.store),
                     data={"by": "store", "store": record.store})  # fmt: skip
     else:
         for receipt in receipts:
@@ -614,8 +614,8 @@ def _notify(
             where: dict[str, Any] = (
                 {"where": "warehouse"} if ret.store == WAREHOUSE else {"where": "store", "store": ret.store}
             )
-            notices.add(order, EventType.ORDER_RETURNED, line, receipt.quantity, item=item, rma=ret.rma,
+            notices.add(order, EventType.ORDER_RETURNED, line, receipt.quantity, rma=ret.rma,
                         data=where)  # fmt: skip
             if receipt.announced:
-                notices.add(order, EventType.RETURN_RECEIVED, line, receipt.quantity, item=item, rma=ret.rma,
+                notices.add(order, EventType.RETURN_RECEIVED, line, receipt.quantity, rma=ret.rma,
                             data={**where, "return_status": ret.status})  # fmt: skip

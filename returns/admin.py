@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from returns.attention import (
     ReturnAttentionError,
     return_announcement_resend,
@@ -25,10 +26,8 @@ from returns.attention import (
 from returns.models import Return, ReturnLine
 
 
-class ReturnLineInline(admin.TabularInline):
+class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ("line", "product", "quantity", "received_quantity")
 
     @admin.display(description="order line")
@@ -41,15 +40,6 @@ class ReturnLineInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnLine]:
         return super().get_queryset(request).select_related("order_line__product")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -68,7 +58,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(ReadOnlyModelAdmin):
     list_display = [
         "rma",
         "order_link",
@@ -142,15 +132,6 @@ class ReturnAdmin(admin.ModelAdmin):
             "<th>last error</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # from the storefront, STRRTN or ORDSTS only
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("returns.change_return") and request.user.has_perm(

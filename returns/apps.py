@@ -9,11 +9,9 @@ class ReturnsConfig(AppConfig):
 
     def ready(self) -> None:
         # An RTNIMP written to the AS400's folder announces its return (see returns.services).
-        from integration.outbox import SENT_HOOKS
+        from integration.outbox import sent_hook_register
 
-        hooks = SENT_HOOKS.setdefault("RTNIMP", [])
-        if _announce not in hooks:
-            hooks.append(_announce)
+        sent_hook_register("RTNIMP", _announce)
 
 
 def _announce(message_ids: list[int], now: datetime) -> int:
