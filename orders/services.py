@@ -258,10 +258,7 @@ def in_flight_remove(lines: list[OrderLine]) -> int:
     by_pair: Counter[tuple[int, int]] = Counter()
     for line in lines:
         by_pair[(line.product_id, line.location_id)] += line.in_flight
-    for (product_id, location), units in sorted(by_pair.items()):
-        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
-            in_flight=F("in_flight") - units
-        )
+    _stock_in_flight_lower(by_pair)
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
     return sum(by_pair.values())
 
@@ -280,11 +277,16 @@ def in_flight_reduce(units: Sequence[tuple[OrderLine, int]]) -> int:
             by_pair[(line.product_id, line.location_id)] += taken
             OrderLine.objects.filter(pk=line.pk).update(in_flight=F("in_flight") - taken)
             line.in_flight -= taken
-    for (product_id, location), taken in sorted(by_pair.items()):
-        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
-            in_flight=F("in_flight") - taken
-        )
+    _stock_in_flight_lower(by_pair)
     return sum(by_pair.values())
+
+
+def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]]) -> None:
+    """Lower the stock's ``in_flight`` by these units per (product, location), in pair order (no deadlock)."""
+    for (product_id, location), units in sorted(by_pair.items()):
+        StockLevel.objects.filter(product_id=product_id, location_id=location).update(
+            in_flight=F("in_flight") - units
+        )
 
 
 def in_flight_settle(*, taken_at: datetime) -> int:
