@@ -4,13 +4,20 @@
   settings.AS400_EXCHANGE_DIR for the test.
 - `@pytest.mark.postgres`: skipped unless the default database is PostgreSQL (DATABASE_URL).
 - `@pytest.mark.redis`: skipped unless REDIS_URL is set.
+- `@pytest.mark.clock(moment)`: the whole process's clock (``timezone.now()``, ``time.time()``,
+  ``datetime.now()``...) is frozen at ``moment`` for the test, with time-machine. A test that needs
+  a date takes it this way, never by passing a fixed date to code that reads the real clock; the
+  test moves it on with the ``clock`` fixture (``clock.move_to(...)``, ``clock.shift(...)``).
+  ``time.monotonic()`` is left alone, so waits and timeouts still run on real time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from pytest_django import Settings
 
@@ -32,6 +39,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_postgres)
         if "redis" in item.keywords and not django_settings.REDIS_URL:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates | None]:
+    """The frozen clock of a test marked ``@pytest.mark.clock(moment)``; None (the real clock) otherwise.
+
+    Autouse so that the clock is frozen before any other fixture of the test reads it.
+    """
+    marker = request.node.get_closest_marker("clock")
+    if marker is None:
+        yield None
+        return
+    with time_machine.travel(marker.args[0], tick=False) as coordinates:
+        yield coordinates
 
 
 @pytest.fixture(autouse=True)

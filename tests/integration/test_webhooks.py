@@ -55,7 +55,7 @@ from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
 from .webhook_receiver import Answer, Receiver, running_receiver
 
 __all__ = ["simulator"]  # the AS400 simulator fixture, used by the ORDACK tests
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 Type = StorefrontEvent.Type
 T0 = datetime.fromisoformat("2026-11-24T10:00:00+01:00")

@@ -17,7 +17,7 @@ from orders.models import Order, OrderLine
 
 from .conftest import TUESDAY, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 def level(product: Any) -> StockLevel:

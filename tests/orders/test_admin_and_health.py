@@ -28,7 +28,7 @@ from orders.models import Order, OrderEvent
 
 from .conftest import TUESDAY, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 @pytest.fixture

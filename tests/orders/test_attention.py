@@ -51,7 +51,7 @@ from returns.services import ReturnLineInput, return_create
 
 from .conftest import TUESDAY, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 DAY = timedelta(days=1)
 

@@ -34,6 +34,8 @@ from orders.services import Customer, LineInput, OrderInput, order_place
 
 from .conftest import TUESDAY, warehouse_items
 
+pytestmark = pytest.mark.clock(TUESDAY)
+
 WEBN = "WEB-000001"
 
 

@@ -28,6 +28,8 @@ from integration.simulator.engine import Simulator
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
+pytestmark = pytest.mark.clock(TUESDAY)
+
 
 @pytest.mark.django_db
 def test_pending_orders_reach_the_as400_in_one_file_and_are_imported_once(simulator: Simulator) -> None:

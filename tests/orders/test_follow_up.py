@@ -16,7 +16,7 @@ from orders.models import Order
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 def test_a_file_the_as400_refused_is_detected_and_its_orders_sent_again(simulator: Simulator) -> None:

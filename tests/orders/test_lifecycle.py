@@ -32,7 +32,7 @@ from returns.services import ReturnLineInput, return_create
 
 from .conftest import TUESDAY, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 # --- Helpers ----------------------------------------------------------------------------------

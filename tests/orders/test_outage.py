@@ -18,7 +18,7 @@ from orders.models import Order
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 ORDERS = 1000
 

@@ -16,7 +16,7 @@ from integration.sync import exchange_sync
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 def test_a_pair_acknowledged_before_the_next_worker_finishes_it_stays_acknowledged(

@@ -24,6 +24,8 @@ from orders.models import Order, OrderLine
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
+pytestmark = pytest.mark.clock(TUESDAY)
+
 WEBN = "WEB-000001"
 
 

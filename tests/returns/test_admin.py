@@ -39,7 +39,7 @@ from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
 
 __all__ = ["simulator"]
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 RETURNS = reverse("admin:returns_return_changelist")
 DAY = timedelta(days=1)

@@ -27,7 +27,7 @@ from tests.api.conftest import MakeApi
 
 from .conftest import TUESDAY, place, warehouse_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 
 def accepted_and_shipped(simulator: Simulator, quantity: int = 3) -> Order:
