@@ -239,3 +239,26 @@ def test_demo_data_gives_a_storefront_token_that_works_and_keeps_it(
     assert stat.S_IMODE((demo_var_dir / "demo-storefront-token").stat().st_mode) == 0o600
     response = client.get("/api/v1/availability/?sku=NOPE", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
+
+
+# --- The clock-ahead run (CI's guard against tests that fix a date) ---------------------------
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_CLOCK_AHEAD_DAYS"), reason="not the clock-ahead run")
+def test_the_clock_ahead_run_moves_this_process_and_the_processes_it_starts() -> None:
+    import subprocess
+    import sys
+    import time
+
+    import time_machine
+    from django.utils import timezone
+
+    days = int(os.environ["TEST_CLOCK_AHEAD_DAYS"])
+    real = time_machine.escape_hatch.time.time()
+    child = subprocess.run(
+        [sys.executable, "-c", "import time; print(time.time())"], capture_output=True, text=True, check=True
+    )
+
+    assert abs(timezone.now().timestamp() - real - days * 86_400) < 3_600
+    assert abs(float(child.stdout) - real - days * 86_400) < 3_600
+    assert time.monotonic() < days * 86_400  # waits and timeouts stay on real time
