@@ -80,8 +80,8 @@ class Alert(models.Model):
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
     message = models.TextField()
     occurrences = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -123,7 +123,7 @@ class StorefrontClient(models.Model):
     can_see_pilot = models.BooleanField(default=False, help_text="Sees and sells pilot categories")
     rate_limit = models.PositiveIntegerField(default=600, help_text="Requests per minute")
     active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     token_rotated_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Webhooks: where the client wants to be told of its orders, and with what it checks our signature.
@@ -224,7 +224,7 @@ class OutboxMessage(models.Model):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["id"]

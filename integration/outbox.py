@@ -343,7 +343,8 @@ def _failed(outbound: OutboundFile, error: Exception, now: datetime, report: Dis
         OutboundFile.objects.filter(pk=outbound.pk).update(state=OutboundFile.State.ABANDONED)
     if report.dead:
         alert_raise(kind="outbox_dead", subject=outbound.file, severity=Alert.Severity.CRITICAL,
-                    message=f"{report.dead} message(s) dead after {max_attempts} attempts: {error}")  # fmt: skip
+                    message=f"{report.dead} message(s) dead after {max_attempts} attempts: {error}",
+                    now=now)  # fmt: skip
 
 
 def outbox_dispatch(
@@ -362,6 +363,7 @@ def outbox_dispatch(
                 subject="IN",
                 message=report.held,
                 severity=Alert.Severity.CRITICAL,
+                now=now,
             )
             return report
     try:
@@ -385,7 +387,8 @@ def outbox_dispatch(
     per_file = int(_setting("OUTBOX_MAX_ORDERS_PER_FILE", 200))
     if breaker.open:
         alert_raise(
-            kind="outbox_breaker_open", subject=file, message=breaker.reason, severity=Alert.Severity.CRITICAL
+            kind="outbox_breaker_open", subject=file, message=breaker.reason, severity=Alert.Severity.CRITICAL,
+            now=now,
         )
         if not breaker.probe_allowed:
             report.held = breaker.reason
@@ -497,8 +500,10 @@ def outbox_follow_up(
         alert_raise(
             kind="in_file_refused", subject=name, severity=Alert.Severity.CRITICAL,
             message=f"{name} was refused by the AS400 (IN/ERR/); its orders are sent again in a new file",
+            now=now,
         )  # fmt: skip
     if report.dead:
         alert_raise(kind="outbox_dead", subject=file, severity=Alert.Severity.CRITICAL,
-                    message=f"{report.dead} message(s) dead: sent {max_attempts} times without an answer")  # fmt: skip
+                    message=f"{report.dead} message(s) dead: sent {max_attempts} times without an answer",
+                    now=now)  # fmt: skip
     return report

@@ -52,10 +52,10 @@ def _who(user: object | None) -> str:
     return name() if callable(name) else "system"
 
 
-def _note(order: Order, cause: str) -> None:
+def _note(order: Order, cause: str, now: datetime) -> None:
     """A line in the order's history that does not change its status."""
     OrderEvent.objects.create(
-        order=order, status_from=order.status, status_to=order.status, cause=cause[:200]
+        order=order, status_from=order.status, status_to=order.status, cause=cause[:200], at=now
     )
 
 
@@ -83,13 +83,17 @@ def outbox_message_retry(
         _note(
             order,
             f"{locked.kind} message #{locked.pk} retried by {_who(user)} (dead after {previous} attempts)",
+            now,
         )
     logger.info("outbox message %s retried by %s", locked.pk, _who(user))
     return locked
 
 
-def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: str = "") -> CancelResult:
+def outbox_message_cancel(
+    *, message: OutboxMessage, user: object | None, note: str = "", now: datetime | None = None
+) -> CancelResult:
     """Cancel a dead or pending message that the AS400 cannot have read; see the module's docstring."""
+    now = now or timezone.now()
     who = _who(user)
     why = f": {note}" if note else ""
     with transaction.atomic():
@@ -126,11 +130,12 @@ def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: 
                 cause=f"its {locked.kind} message #{locked.pk} cancelled by {who} before reaching the AS400{why}"[
                     :200
                 ],
+                at=now,
             )
-            order.status = Order.Status.CANCELLED
+            order.status, order.updated_at = Order.Status.CANCELLED, now
             order.save(update_fields=["status", "updated_at"])
             released = in_flight_release(order=order)
-            cancellations_close_on_refusal(order=order, now=timezone.now())  # its ORDANN must not go
+            cancellations_close_on_refusal(order=order, now=now)  # its ORDANN must not go
             lines = list(order.lines.select_related("product__mapping").order_by("line_number"))
             OrderLine.objects.filter(order=order).update(cancelled=F("quantity"))
             event_emit(  # the storefront is told, as for any cancellation
@@ -148,8 +153,9 @@ def outbox_message_cancel(*, message: OutboxMessage, user: object | None, note: 
                         if line.quantity > line.cancelled
                     ],
                 },
+                now=now,
             )
         else:
-            _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}")
+            _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}", now)
     logger.info("outbox message %s cancelled by %s (order cancelled: %s)", locked.pk, who, cancels_order)
     return CancelResult(message=locked, order_cancelled=cancels_order, units_released=released)

@@ -47,14 +47,19 @@ from orders.services import in_flight_settle
 
 logger = logging.getLogger(__name__)
 
-Applier = Callable[[VerifiedPair, dict[str, list[Any]], Progress | None], ApplyResult]
+#: Applies a verified pair's decoded columns, at ``now`` (the moment the sync took the pair).
+Applier = Callable[[VerifiedPair, dict[str, list[Any]], Progress | None, datetime], ApplyResult]
 
 
-def _apply_items(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
-    return catalogue_apply_items(columns=columns, full=pair.control.is_full, progress=progress)
+def _apply_items(
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
+) -> ApplyResult:
+    return catalogue_apply_items(columns=columns, full=pair.control.is_full, progress=progress, now=now)
 
 
-def _apply_stock(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
+def _apply_stock(
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
+) -> ApplyResult:
     taken_at = pair.control.created_at
     assert taken_at is not None  # a control record without a date is refused by the port
     result = stock_apply_extract(
@@ -70,20 +75,22 @@ SYNC_LOCK = "as400-exports-sync"
 STILL_WRITING = timedelta(minutes=10)
 
 
-def _apply_acks(pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None) -> ApplyResult:
-    return ordack_apply(columns=columns, source=pair.name.stem)
+def _apply_acks(
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
+) -> ApplyResult:
+    return ordack_apply(columns=columns, source=pair.name.stem, now=now)
 
 
 def _apply_ordsts(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
 ) -> ApplyResult:
-    return ordsts_apply(columns=columns, source=pair.name.stem)
+    return ordsts_apply(columns=columns, source=pair.name.stem, now=now)
 
 
 def _apply_strrtn(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None
+    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
 ) -> ApplyResult:
-    return strrtn_apply(columns=columns, source=pair.name.stem)
+    return strrtn_apply(columns=columns, source=pair.name.stem, now=now)
 
 
 #: What applies each file, in the order files are taken: items before their stock, acks before
@@ -139,7 +146,7 @@ def exchange_sync(
             logger.info("another sync is running: this one does nothing")
             return SyncReport(runs, skipped=True)
         for file in files:
-            _finish_interrupted_moves(folder, file)
+            _finish_interrupted_moves(folder, file, timezone.now())
             for name in folder.ready_pairs("OUT", file=file):
                 run = _sync_pair(folder, name, progress_factory)
                 if run is not None:
@@ -178,17 +185,17 @@ def _sync_pair(
     try:
         pair = folder.read_pair(name)
     except PairRefused as refused:
-        return _quarantine(folder, name, refused.reason, kind="file_refused")
+        return _quarantine(folder, name, refused.reason, kind="file_refused", now=started)
     except PairNotFound:  # gone since the listing (an operator moved it): nothing to apply
         logger.warning("%s disappeared from OUT/ before it could be read", name.stem)
         return None
     if done is not None:
         if done.checksum == pair.sha256:
-            _archive(folder, name)  # the previous run stopped between its commit and the archive
+            _archive(folder, name, started)  # the previous run stopped between its commit and the archive
             return None
         return _quarantine(
             folder, name, f"{name.stem} was already applied with other content (SHA-256 {done.checksum[:12]}…)",
-            kind="sequence_reused", pair=pair,
+            kind="sequence_reused", pair=pair, now=started,
         )  # fmt: skip
 
     last = _last_applied(name.file)
@@ -200,6 +207,7 @@ def _sync_pair(
             alert_raise(
                 kind="sequence_gap", subject=name.stem, severity=Alert.Severity.WARNING,
                 message=f"{_missing(name.file, last.seq, name.seq)} never arrived before {name.stem}",
+                now=started,
             )  # fmt: skip
     elif (
         last is not None
@@ -213,14 +221,14 @@ def _sync_pair(
             f"sequence {name.seq:06d} is below {last.file}_{last.seq:06d}, already applied, yet this file was "
             f"taken later ({control.created_at.isoformat()} > {last.taken_at.isoformat()}): the AS400's counter "
             "was reset or reused; nothing applied, check the AS400 before releasing it",
-            kind="sequence_reset", pair=pair,
+            kind="sequence_reset", pair=pair, now=started,
         )  # fmt: skip
     elif last is not None and not control.is_full and name.seq > last.seq + 1:
         return _quarantine(
             folder, name,
             f"sequence gap: {_missing(name.file, last.seq, name.seq)} never arrived after {last.seq:06d}; "
             "a delta cannot be applied over missing changes (the next full extract will heal it)",
-            kind="sequence_gap", pair=pair,
+            kind="sequence_gap", pair=pair, now=started,
         )  # fmt: skip
     newest_full = _newest_full(name.file)
     stale = ""
@@ -239,18 +247,18 @@ def _sync_pair(
     if stale:
         run = _record(pair, FileRun.Outcome.IGNORED, error=stale, started=started)
         if run is not None:
-            _archive(folder, name)
+            _archive(folder, name, started)
         return run
 
     codec = RecordCodec.for_file(name.file, folder.ccsid)
     try:
         columns = codec.decode_columns(pair.data, source=name.dat)
     except RecordError as exc:  # the port verified it, so this is a codec disagreement: refuse anyway
-        return _quarantine(folder, name, str(exc), kind="file_refused", pair=pair)
+        return _quarantine(folder, name, str(exc), kind="file_refused", pair=pair, now=started)
     progress = progress_factory(name.stem, control.count) if progress_factory else None
     try:
         with transaction.atomic():
-            result = APPLIERS[name.file](pair, columns, progress)
+            result = APPLIERS[name.file](pair, columns, progress, started)
             run = _record(pair, FileRun.Outcome.APPLIED, started=started, result=result)
             if run is None:
                 raise _AlreadyApplied
@@ -264,12 +272,13 @@ def _sync_pair(
             subject=name.stem,
             message=f"{name.stem}: {summary}",
             severity=Alert.Severity.INFO,
+            now=started,
         )
-    _archive(folder, name)
+    _archive(folder, name, started)
     return run
 
 
-def _archive(folder: ExchangeFolder, name: PairName) -> None:
+def _archive(folder: ExchangeFolder, name: PairName, now: datetime) -> None:
     """Archive a pair whose run is committed; a move that cannot be done is alerted, never raised.
 
     The data is in the database already, and the pair stays in ``OUT/`` (or half-moved, which the
@@ -278,10 +287,10 @@ def _archive(folder: ExchangeFolder, name: PairName) -> None:
     try:
         folder.archive(name)
     except ExchangeError as exc:
-        _move_blocked(name, "archive", exc)
+        _move_blocked(name, "archive", exc, now)
 
 
-def _move_blocked(name: PairName, what: str, exc: ExchangeError) -> None:
+def _move_blocked(name: PairName, what: str, exc: ExchangeError, now: datetime) -> None:
     alert_raise(
         kind=f"{what}_blocked",
         subject=name.stem,
@@ -289,10 +298,11 @@ def _move_blocked(name: PairName, what: str, exc: ExchangeError) -> None:
         "If that folder already holds a file of this name (the AS400 reused a sequence number), "
         "move the older one aside; the next run finishes the move.",
         severity=Alert.Severity.CRITICAL,
+        now=now,
     )
 
 
-def _finish_interrupted_moves(folder: ExchangeFolder, file: str) -> None:
+def _finish_interrupted_moves(folder: ExchangeFolder, file: str, now: datetime) -> None:
     """Finish the moves of an earlier run that stopped between a pair's .OK and its .DAT."""
     for part in folder.list_pairs(Location.OUT, file=file).half_moved:
         if part.part != "DAT":
@@ -311,15 +321,16 @@ def _finish_interrupted_moves(folder: ExchangeFolder, file: str) -> None:
             moved = folder.finish_interrupted_move(part.name)
         except (ExchangeError, OSError) as exc:
             _move_blocked(part.name, "archive" if part.elsewhere is Location.OUT_ARCHIVE else "quarantine",
-                          ExchangeError(str(exc)))  # fmt: skip
+                          ExchangeError(str(exc)), now)  # fmt: skip
             continue
-        if moved is None and timezone.now() - part.modified_at > STILL_WRITING:
+        if moved is None and now - part.modified_at > STILL_WRITING:
             alert_raise(
                 kind="half_moved",
                 subject=part.name.stem,
                 message=f"OUT/{part.filename} is alone while its .OK is in {part.elsewhere}/ and does not "
                 "belong to it (a reused sequence number?): left as it is, look at both",
                 severity=Alert.Severity.CRITICAL,
+                now=now,
             )
         elif moved is not None:
             logger.info("%s: finished its interrupted move to %s/", part.name.stem, moved.value)
@@ -364,7 +375,13 @@ def _record(
 
 
 def _quarantine(
-    folder: ExchangeFolder, name: PairName, reason: str, *, kind: str, pair: VerifiedPair | None = None
+    folder: ExchangeFolder,
+    name: PairName,
+    reason: str,
+    *,
+    kind: str,
+    now: datetime,
+    pair: VerifiedPair | None = None,
 ) -> FileRun | None:
     try:
         folder.quarantine(name, reason)
@@ -374,8 +391,9 @@ def _quarantine(
             subject=name.stem,
             message=f"{name.stem} must be quarantined: {reason}",
             severity=Alert.Severity.CRITICAL,
+            now=now,
         )
-        _move_blocked(name, "quarantine", exc)
+        _move_blocked(name, "quarantine", exc, now)
         return None
     run = FileRun.objects.create(
         file=name.file,
@@ -386,7 +404,8 @@ def _quarantine(
         size_bytes=pair.size if pair else 0,
         record_count=pair.control.count if pair else 0,
         taken_at=pair.control.created_at if pair else None,
-        finished_at=timezone.now(),
+        started_at=now,
+        finished_at=timezone.now(),  # a measurement of our own work, like every run's end
         outcome=FileRun.Outcome.QUARANTINED,
         error=reason,
     )
@@ -395,5 +414,6 @@ def _quarantine(
         subject=name.stem,
         message=f"{name.stem} quarantined: {reason}",
         severity=Alert.Severity.CRITICAL,
+        now=now,
     )
     return run

@@ -258,6 +258,7 @@ def _claim(now: datetime, lease_until: datetime) -> WebhookDelivery | None:
             kind="webhook_dead", subject=delivery.client.name, severity=Alert.Severity.CRITICAL,
             message=f"webhook {delivery.event.type} of {delivery.event.order_number} (delivery #{delivery.pk}) "
             f"to {delivery.url} is dead: {error}; replay it from the admin once the receiver answers in time",
+            now=now,
         )  # fmt: skip
 
 
@@ -316,6 +317,7 @@ def _record(
             message=f"webhook {event.type} of {event.order_number} (delivery #{delivery.pk}) to "
             f"{url or delivery.url} is dead: {current.last_error}; replay it from the admin "
             "(Webhook deliveries) once the receiver is fixed",
+            now=now,
         )
     return current.state
 
@@ -384,6 +386,8 @@ def _deliver_one(http: httpx.Client, delivery: WebhookDelivery, *, now: datetime
     if refusal:  # set while allowed, or a name that now points inside: never sent there
         error = f"not sent: {refusal} (WEBHOOK_ALLOW_PRIVATE_NETWORKS is off)"
         return _record(delivery, AttemptResult(Outcome.DEAD, error=error), now=now, url="", attempted=False)
+    # The signed timestamp is the moment of sending, on the process's clock (what a receiver compares
+    # with its own), even when ``now`` was given to make a retry due.
     timestamp = int(time.time())
     body = webhook_body(event.payload, timestamp=timestamp)
     headers = webhook_headers(

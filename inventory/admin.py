@@ -33,6 +33,7 @@ from import_export.results import Result
 
 from integration.admin_pages import ReadOnlyModelAdmin
 from integration.ownership import System, check_product_write, fields_owned_by
+from inventory.api.services import product_content_update
 from inventory.models import (
     Category,
     ItemMapping,
@@ -377,7 +378,7 @@ class ProductAdmin(admin.ModelAdmin):
         changed = list(form.changed_data)
         check_product_write(System.STOREFRONT, changed)
         if changed:
-            obj.save(update_fields=[*changed, "updated_at"])
+            product_content_update(product=obj, content={name: getattr(obj, name) for name in changed})
 
 
 # --- Rollout history and the selling switch -------------------------------------------------------

@@ -17,6 +17,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Location(models.Model):
@@ -86,8 +87,8 @@ class Product(models.Model):
     images = models.JSONField(default=list, blank=True)
     attributes = models.JSONField(default=dict, blank=True, help_text="Merchandising attributes")
     # bookkeeping
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["item_number"]
@@ -101,7 +102,7 @@ class ItemMapping(models.Model):
 
     product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="mapping")
     sku = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["sku"]
@@ -189,8 +190,8 @@ class Reservation(models.Model):
     idempotency_key = models.CharField(max_length=128, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
@@ -233,7 +234,7 @@ class SellingSwitch(models.Model):
 
     selling_enabled = models.BooleanField(default=True)
     reason = models.CharField(max_length=200, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return "selling" if self.selling_enabled else f"paused: {self.reason}"
@@ -253,7 +254,7 @@ class RolloutChange(models.Model):
     changed_by_name = models.CharField(
         max_length=150, blank=True, help_text="Who, also for command-line changes"
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-changed_at"]
@@ -267,7 +268,7 @@ class LiveCheckCounter(models.Model):
 
     outcome = models.CharField(max_length=40, unique=True)
     count = models.PositiveBigIntegerField(default=0)
-    last_at = models.DateTimeField(auto_now=True)
+    last_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["outcome"]

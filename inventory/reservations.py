@@ -74,7 +74,7 @@ class _Line:
     unit_price: Decimal
 
 
-def live_free_for(lines: Sequence[_Line]) -> dict[Pair, int] | None:
+def live_free_for(lines: Sequence[_Line], *, now: datetime) -> dict[Pair, int] | None:
     """The AS400's own free figure (SBQOH - SBQRS) of each pair, read live, when the site reads live.
 
     None when live reads are off or the AS400 cannot answer in time: the projection alone then
@@ -91,22 +91,20 @@ def live_free_for(lines: Sequence[_Line]) -> dict[Pair, int] | None:
         figures = get_live_reader().read(pairs.values(), timeout=timeout)
     except LiveReadUnavailable as exc:
         logger.warning("live stock check fell back to the projection (%s): %s", exc.kind, exc)
-        _count(f"fallback_{exc.kind}")
+        _count(f"fallback_{exc.kind}", now)
         return None
-    _count("used")
+    _count("used", now)
     return {pair: figures[item_pair].free if item_pair in figures else 0 for pair, item_pair in pairs.items()}
 
 
-def _count(outcome: str) -> None:
-    updated = LiveCheckCounter.objects.filter(outcome=outcome).update(
-        count=F("count") + 1, last_at=timezone.now()
-    )
+def _count(outcome: str, now: datetime) -> None:
+    updated = LiveCheckCounter.objects.filter(outcome=outcome).update(count=F("count") + 1, last_at=now)
     if not updated:
         try:
             with transaction.atomic():
-                LiveCheckCounter.objects.create(outcome=outcome, count=1)
+                LiveCheckCounter.objects.create(outcome=outcome, count=1, last_at=now)
         except IntegrityError:
-            LiveCheckCounter.objects.filter(outcome=outcome).update(count=F("count") + 1)
+            LiveCheckCounter.objects.filter(outcome=outcome).update(count=F("count") + 1, last_at=now)
 
 
 def reservation_ttl() -> timedelta:
@@ -250,12 +248,12 @@ def reservation_create(
             return existing
     expires_at = now + reservation_ttl()
     if live_free is None:
-        live_free = live_free_for(resolved)
+        live_free = live_free_for(resolved, now=now)
 
     def attempt() -> Reservation:
         with transaction.atomic():
             reservation = Reservation.objects.create(
-                client=client, idempotency_key=idempotency_key, expires_at=expires_at
+                client=client, idempotency_key=idempotency_key, expires_at=expires_at, created_at=now, updated_at=now
             )
             _add_lines(reservation, resolved, expires_at)
             short = _take(
@@ -325,7 +323,7 @@ def reservation_replace_lines(
     resolved = _resolve(lines, include_pilot=include_pilot)
     expires_at = now + reservation_ttl()
     if live_free is None:
-        live_free = live_free_for(resolved)
+        live_free = live_free_for(resolved, now=now)
 
     def attempt() -> Reservation:
         with transaction.atomic():
@@ -346,21 +344,23 @@ def reservation_replace_lines(
                 raise _Short(short)
             locked.expires_at = expires_at
             locked.status = Reservation.Status.ACTIVE
+            locked.updated_at = now
             locked.save(update_fields=["expires_at", "status", "updated_at"])
             return locked
 
     return _with_one_sweep(attempt, resolved, now, live_free)
 
 
-def reservation_release(*, reservation: Reservation) -> Reservation:
+def reservation_release(*, reservation: Reservation, now: datetime | None = None) -> Reservation:
     """Give the units back. Releasing twice, or an expired reservation, is harmless."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
         if locked.status == Reservation.Status.CONVERTED:
             raise ReservationNotActive(f"reservation {locked.pk} was turned into an order")
         _release_lines(_active_lines(locked))
         if locked.status != Reservation.Status.RELEASED:
-            locked.status = Reservation.Status.RELEASED
+            locked.status, locked.updated_at = Reservation.Status.RELEASED, now
             locked.save(update_fields=["status", "updated_at"])
         return locked
 
@@ -401,7 +401,7 @@ def reservations_sweep_expired(*, now: datetime | None = None, pairs: Iterable[P
             pk__in={line.reservation_id for line in lines},
             status=Reservation.Status.ACTIVE,
             expires_at__lte=now,
-        ).update(status=Reservation.Status.EXPIRED)
+        ).update(status=Reservation.Status.EXPIRED, updated_at=now)
     return freed
 
 
@@ -456,6 +456,6 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
             [Shortage(str(products[p[0]]), p[1], wanted[p], available[p].available) for p in short]
         )
     ReservationLine.objects.filter(reservation=locked).update(active=False)
-    locked.status = Reservation.Status.CONVERTED
+    locked.status, locked.updated_at = Reservation.Status.CONVERTED, now
     locked.save(update_fields=["status", "updated_at"])
     return lines

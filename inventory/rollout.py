@@ -50,7 +50,13 @@ def _cut(text: str, length: int) -> str:
 
 
 def category_set_stage(
-    *, category: Category, stage: str, user: Any = None, actor_name: str = "", note: str = ""
+    *,
+    category: Category,
+    stage: str,
+    user: Any = None,
+    actor_name: str = "",
+    note: str = "",
+    now: datetime | None = None,
 ) -> RolloutChange | None:
     """Move ``category`` to ``stage`` and record who did it; ``None`` when it already was there.
 
@@ -61,6 +67,7 @@ def category_set_stage(
     if stage not in Category.Stage.values:
         raise RolloutError(f"{stage!r} is not a rollout stage: use {', '.join(Category.Stage.values)}")
     who = _who(user, actor_name)
+    now = now or timezone.now()
     with transaction.atomic():
         current = Category.objects.select_for_update().get(pk=category.pk)
         old = current.rollout_stage
@@ -69,7 +76,7 @@ def category_set_stage(
             return None
         Category.objects.filter(pk=category.pk).update(rollout_stage=stage)
         # Its products appear to (or vanish from) the storefront now: `updated_since` must see them.
-        Product.objects.filter(category=current).update(updated_at=timezone.now())
+        Product.objects.filter(category=current).update(updated_at=now)
         return RolloutChange.objects.create(
             category=current,
             what=STAGE_FIELD,
@@ -78,13 +85,14 @@ def category_set_stage(
             note=_cut(note, NOTE_LENGTH),
             changed_by=user,
             changed_by_name=who,
+            changed_at=now,
         )
 
 
 # --- The global selling switch --------------------------------------------------------------------
 
 
-def _switch_for_update() -> SellingSwitch:
+def _switch_for_update(now: datetime) -> SellingSwitch:
     """The switch's row, locked; created (selling) when there is none yet.
 
     ``selectors.selling_enabled`` reads the first row by primary key, so that is the row written.
@@ -92,13 +100,13 @@ def _switch_for_update() -> SellingSwitch:
     switch = SellingSwitch.objects.select_for_update().order_by("pk").first()
     if switch is None:
         # Two first changes at once may each create a row; both then lock the first one.
-        SellingSwitch.objects.create(selling_enabled=True)
+        SellingSwitch.objects.create(selling_enabled=True, updated_at=now)
         switch = SellingSwitch.objects.select_for_update().order_by("pk").first()
     assert switch is not None
     return switch
 
 
-def _switch_change(old: bool, new: bool, note: str, user: Any, who: str) -> RolloutChange:
+def _switch_change(old: bool, new: bool, note: str, user: Any, who: str, now: datetime) -> RolloutChange:
     return RolloutChange.objects.create(
         what=SWITCH_FIELD,
         old_value=str(old).lower(),
@@ -106,10 +114,13 @@ def _switch_change(old: bool, new: bool, note: str, user: Any, who: str) -> Roll
         note=_cut(note, NOTE_LENGTH),
         changed_by=user,
         changed_by_name=who,
+        changed_at=now,
     )
 
 
-def selling_pause(*, reason: str, user: Any = None, actor_name: str = "") -> RolloutChange | None:
+def selling_pause(
+    *, reason: str, user: Any = None, actor_name: str = "", now: datetime | None = None
+) -> RolloutChange | None:
     """Pause all online selling, saying why; ``None`` when it was already paused (its reason stays).
 
     Nothing in progress is lost: reservations keep their units until they expire or are
@@ -119,25 +130,29 @@ def selling_pause(*, reason: str, user: Any = None, actor_name: str = "") -> Rol
     if not reason:
         raise RolloutError("give the reason for pausing online selling")
     who = _who(user, actor_name)
+    now = now or timezone.now()
     with transaction.atomic():
-        switch = _switch_for_update()
+        switch = _switch_for_update(now)
         if not switch.selling_enabled:
             return None
-        switch.selling_enabled, switch.reason = False, reason
+        switch.selling_enabled, switch.reason, switch.updated_at = False, reason, now
         switch.save(update_fields=["selling_enabled", "reason", "updated_at"])
-        return _switch_change(True, False, reason, user, who)
+        return _switch_change(True, False, reason, user, who, now)
 
 
-def selling_resume(*, reason: str = "", user: Any = None, actor_name: str = "") -> RolloutChange | None:
+def selling_resume(
+    *, reason: str = "", user: Any = None, actor_name: str = "", now: datetime | None = None
+) -> RolloutChange | None:
     """Resume online selling; ``None`` when it was not paused."""
     who = _who(user, actor_name)
+    now = now or timezone.now()
     with transaction.atomic():
-        switch = _switch_for_update()
+        switch = _switch_for_update(now)
         if switch.selling_enabled:
             return None
-        switch.selling_enabled, switch.reason = True, ""
+        switch.selling_enabled, switch.reason, switch.updated_at = True, "", now
         switch.save(update_fields=["selling_enabled", "reason", "updated_at"])
-        return _switch_change(False, True, reason, user, who)
+        return _switch_change(False, True, reason, user, who, now)
 
 
 # --- Reads for the command line and the admin -----------------------------------------------------

@@ -54,7 +54,7 @@ ITEM_FIELDS = ["ean", "as400_description", "category", "price", "vat_code", "sta
 
 
 def catalogue_apply_items(
-    *, columns: dict[str, list[Any]], full: bool, progress: Progress | None = None
+    *, columns: dict[str, list[Any]], full: bool, progress: Progress | None = None, now: datetime | None = None
 ) -> ApplyResult:
     """Apply an ITMMST extract: create or update products' AS400 fields, new families, mappings.
 
@@ -63,6 +63,7 @@ def catalogue_apply_items(
     item master: an item it no longer lists is marked delisted.
     """
     check_product_write(System.AS400, ITEM_FIELDS)
+    now = now or timezone.now()
     result = ApplyResult()
     items: list[str] = columns["IMITEM"]
     count = len(items)
@@ -100,6 +101,8 @@ def catalogue_apply_items(
                 vat_code=columns["IMTVA"][i],
                 status=columns["IMSTAT"][i] or Product.Status.ACTIVE,
                 as400_changed_on=to_date(changed_on) if changed_on else None,
+                created_at=now,
+                updated_at=now,
             )
         )
     batch = 2000
@@ -124,22 +127,20 @@ def catalogue_apply_items(
         result.counts["delisted_missing_from_full"] = delisted
 
     if getattr(settings, "INVENTORY_AUTO_MAP", True):
-        result.counts["mapped"] = _map_new_items(result)
+        result.counts["mapped"] = _map_new_items(result, now)
     return result
 
 
-def _map_new_items(result: ApplyResult) -> int:
+def _map_new_items(result: ApplyResult, now: datetime) -> int:
     """Map every unmapped item with its item number as SKU, unless that SKU is someone else's."""
     unmapped = list(Product.objects.filter(mapping__isnull=True).values_list("id", "item_number"))
     taken = set(ItemMapping.objects.filter(sku__in=[n for _, n in unmapped]).values_list("sku", flat=True))
     mapped = [pk for pk, number in unmapped if number not in taken]
     ItemMapping.objects.bulk_create(
-        [ItemMapping(product_id=pk, sku=number) for pk, number in unmapped if number not in taken],
+        [ItemMapping(product_id=pk, sku=number, created_at=now) for pk, number in unmapped if number not in taken],
         batch_size=2000,
     )
-    Product.objects.filter(pk__in=mapped).update(
-        updated_at=timezone.now()
-    )  # newly visible to `updated_since`
+    Product.objects.filter(pk__in=mapped).update(updated_at=now)  # newly visible to `updated_since`
     result.finding("sku_already_mapped_to_another_item", sorted(taken))
     return len(unmapped) - len(taken)
 

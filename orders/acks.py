@@ -38,8 +38,8 @@ def _unanswered(order: Order) -> bool:
     )
 
 
-def _event(order: Order, to: str, cause: str) -> None:
-    OrderEvent.objects.create(order=order, status_from=order.status, status_to=to, cause=cause)
+def _event(order: Order, to: str, cause: str, now: datetime) -> None:
+    OrderEvent.objects.create(order=order, status_from=order.status, status_to=to, cause=cause, at=now)
     order.status = to
 
 
@@ -57,13 +57,13 @@ def _acked(order: Order, at: datetime | None, now: datetime) -> None:
     ).update(state=OutboxMessage.State.ACKED, acked_at=now)
 
 
-def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
+def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply an ORDACK file's records, in order, in the caller's transaction."""
     result = ApplyResult()
     counts: Counter[str] = Counter()
     unknown: list[str] = []
     anomalies: list[str] = []
-    now = timezone.now()
+    now = now or timezone.now()
     for i, webn in enumerate(columns["AKWEBN"]):
         status, number = columns["AKSTAT"][i], columns["AKCDE"][i]
         at = to_datetime(columns["AKDATE"][i], columns["AKTIME"][i])
@@ -74,17 +74,19 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                 continue
             if status in ("A", "D"):
                 if order.status in OPEN:
-                    _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}")
+                    _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}", now)
                     order.as400_order_number = number or order.as400_order_number
+                    order.updated_at = now
                     order.save(update_fields=["status", "as400_order_number", "updated_at"])
-                    event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED)
+                    event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED, now=now)
                 elif _unanswered(order):  # its cancellation is asked: it stays so, with the AS400's number
-                    _event(order, order.status, f"ORDACK {status} in {source}")
+                    _event(order, order.status, f"ORDACK {status} in {source}", now)
                     first_ack = not order.as400_order_number
                     order.as400_order_number = number or order.as400_order_number
+                    order.updated_at = now
                     order.save(update_fields=["as400_order_number", "updated_at"])
                     if first_ack:  # the storefront still learns the AS400 took it (and its number)
-                        event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED)
+                        event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED, now=now)
                 elif order.status == Order.Status.REFUSED:
                     anomalies.append(f"{webn}: {status} after a refusal")
                     continue
@@ -96,13 +98,15 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                         anomalies.append(f"{webn}: R after {order.status}")
                     continue
                 reason = f"{columns['AKRSN'][i]} {columns['AKMSG'][i]}".strip()
-                _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}")
+                _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}", now)
                 order.refusal_reason = reason[:60]
+                order.updated_at = now
                 order.save(update_fields=["status", "refusal_reason", "updated_at"])
                 event_emit(
                     order=order,
                     type=StorefrontEvent.Type.ORDER_REFUSED,
                     data={"reason_code": str(columns["AKRSN"][i]).strip(), "reason": reason},
+                    now=now,
                 )
                 released = in_flight_release(order=order)
                 cancellations_close_on_refusal(order=order, now=now)  # its ORDANN must not go
@@ -112,6 +116,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
                 alert_raise(
                     kind="order_refused", subject=webn, severity=Alert.Severity.WARNING,
                     message=f"order {webn} refused by the AS400: {reason}; {released} units released",
+                    now=now,
                 )  # fmt: skip
             else:
                 anomalies.append(f"{webn}: unknown status {status!r}")
@@ -122,5 +127,6 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
         alert_raise(
             kind="ordack_anomaly", subject=source, severity=Alert.Severity.WARNING,
             message=f"{source}: {len(unknown)} ack(s) for unknown orders, {len(anomalies)} out of order",
+            now=now,
         )  # fmt: skip
     return result

@@ -211,10 +211,10 @@ def _clean_note(note: str, limit: int) -> str:
     return note[:limit]
 
 
-def _history(order: Order, cause: str) -> None:
+def _history(order: Order, cause: str, now: datetime) -> None:
     """A line in the order's history that does not change its status."""
     OrderEvent.objects.create(
-        order=order, status_from=order.status, status_to=order.status, cause=cause[:200]
+        order=order, status_from=order.status, status_to=order.status, cause=cause[:200], at=now
     )
 
 
@@ -254,7 +254,7 @@ def as400_event_resolve(
             )
         _event_resolve(locked, who, note, now)
         if order is not None:
-            _history(order, f"AS400 event {_event_label(locked)} resolved by {who}: {note}")
+            _history(order, f"AS400 event {_event_label(locked)} resolved by {who}: {note}", now)
     logger.info("AS400 event %s resolved by %s", locked.pk, who)
     return locked
 
@@ -297,11 +297,12 @@ def order_attention_resolve(
         locked.attention_resolved_at = now
         locked.attention_resolved_by = who
         locked.attention_note = note
+        locked.updated_at = now
         locked.save(
             update_fields=["attention_resolved_at", "attention_resolved_by", "attention_note", "updated_at"]
         )
         what = ", ".join(r.phrase for r in Reason if r in resolvable)
-        _history(locked, f"attention resolved by {who} ({what}): {note}")
+        _history(locked, f"attention resolved by {who} ({what}): {note}", now)
     logger.info("order %s: attention resolved by %s (%s)", locked, who, what)
     return ResolveResult(
         order=locked, resolved=resolvable, events_resolved=len(events), remaining=reasons - resolvable
@@ -347,6 +348,7 @@ def order_cancel_by_staff(
     (released at once if it has not left, else asked of the AS400 by ORDANN), with the staff member
     as the requester and the note in the order's history. What cannot be cancelled is refused
     with the cancellation's own message (``cancel_refused``)."""
+    now = now or timezone.now()
     who = _who(user)
     note = _clean_note(note, 150)
     try:
@@ -356,7 +358,7 @@ def order_cancel_by_staff(
                 requested_by=f"{STAFF_PREFIX}{who}"[:64], now=now,
             )  # fmt: skip
             locked = Order.objects.select_for_update().get(pk=order.pk)
-            _history(locked, f"cancellation asked by {who}: {note}")
+            _history(locked, f"cancellation asked by {who}: {note}", now)
     except OrderError as exc:
         raise AttentionError(str(exc), code=AttentionErrorCode.CANCEL_REFUSED) from exc
     logger.info("order %s: cancellation asked by %s", order, who)

@@ -205,13 +205,13 @@ def _open_units(order: Order, lines: list[OrderLine]) -> dict[int, int]:
     }
 
 
-def _status(order: Order, to: str, cause: str, line: OrderLine | None = None) -> None:
+def _status(order: Order, to: str, cause: str, now: datetime, line: OrderLine | None = None) -> None:
     """A line of the order's history; the order takes the status ``to`` (it may already have it)."""
     OrderEvent.objects.create(
-        order=order, line=line, status_from=order.status, status_to=to, cause=cause[:200]
+        order=order, line=line, status_from=order.status, status_to=to, cause=cause[:200], at=now
     )
     if order.status != to:
-        order.status = to
+        order.status, order.updated_at = to, now
         order.save(update_fields=["status", "updated_at"])
 
 
@@ -265,7 +265,7 @@ def _cancel(
             detail={"lines": [{"line_number": n, "asked": q, "cancellable": open_units[n]} for n, q in too_many]},
         )  # fmt: skip
     if any(_may_have_left(message) for message in imports):
-        return _request(order, by_number, open_units, asked, key, requested_by)
+        return _request(order, by_number, open_units, asked, key, requested_by, now)
     return _release(order, imports, lines, by_number, open_units, asked, key, requested_by, now)
 
 
@@ -293,14 +293,14 @@ def _release(
             message.state = OutboxMessage.State.CANCELLED
             message.save(update_fields=["state"])
         in_flight_remove([line for line in lines if line.in_flight])  # nothing left to hold
-        _status(order, Order.Status.CANCELLED, f"cancelled {why} before it left for the AS400")
+        _status(order, Order.Status.CANCELLED, f"cancelled {why} before it left for the AS400", now)
     else:
         for line, quantity in taken:
             _status(
                 order, order.status,
                 f"{quantity} of {line.quantity} unit(s) of line {line.line_number} cancelled {why} "
                 "before the order left for the AS400",
-                line=line,
+                now, line=line,
             )  # fmt: skip
     entries: list[tuple[OrderLine | None, int]] = (
         [(None, sum(units.values()))] if asked.whole else [(line, q) for line, q in taken]
@@ -315,6 +315,7 @@ def _release(
             requested_by=requested_by,
             idempotency_key=k,
             state=OrderCancellation.State.RELEASED,
+            created_at=now,
             closed_at=now,
         )
         for (line, quantity), k in zip(entries, _group_keys(key, len(entries)), strict=True)
@@ -341,6 +342,7 @@ def _request(
     asked: _Asked,
     key: str,
     requested_by: str,
+    now: datetime,
 ) -> list[OrderCancellation]:
     """After the order left: the AS400 is asked (an ORDANN per cancellation, sent after its ORDACK)."""
     entries: list[tuple[OrderLine | None, int]] = (
@@ -350,7 +352,7 @@ def _request(
     for (line, quantity), k in zip(entries, _group_keys(key, len(entries)), strict=True):
         cancellation = OrderCancellation.objects.create(
             order=order, line=line, quantity=quantity, reason=asked.reason, requested_by=requested_by,
-            idempotency_key=k, state=OrderCancellation.State.REQUESTED,
+            idempotency_key=k, state=OrderCancellation.State.REQUESTED, created_at=now,
         )  # fmt: skip
         OutboxMessage.objects.create(
             kind=OutboxMessage.Kind.ORDANN,
@@ -361,12 +363,14 @@ def _request(
                 "quantity": quantity,
                 "reason": asked.reason,
             },
+            created_at=now,
+            next_attempt_at=now,
         )
         cancellations.append(cancellation)
     what = "the whole order" if asked.whole else ", ".join(f"{q} unit(s) of line {n}" for n, q in asked.lines)
     _status(
         order, Order.Status.CANCELLATION_REQUESTED,
-        f"cancellation of {what} asked {_why(requested_by, asked.reason)}; the AS400 decides",
+        f"cancellation of {what} asked {_why(requested_by, asked.reason)}; the AS400 decides", now,
     )  # fmt: skip
     return cancellations
 

@@ -321,26 +321,27 @@ class _Notices:
         )
         entry["quantity"] += quantity
 
-    def emit(self) -> int:
+    def emit(self, now: datetime) -> int:
         for notice in self._notices.values():
             lines = [notice.lines[n] for n in sorted(notice.lines)]
             event_emit(
-                order=notice.order, type=notice.type, data={**notice.data, "lines": lines}, rma=notice.rma
-            )
+                order=notice.order, type=notice.type, data={**notice.data, "lines": lines}, rma=notice.rma,
+                now=now,
+            )  # fmt: skip
         return len(self._notices)
 
 
 # --- Applying ---------------------------------------------------------------------------------
 
 
-def ordsts_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
+def ordsts_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply an ORDSTS file's records in order, in the caller's transaction (see the module's docstring)."""
-    return _apply(ordsts_records(columns, source), source)
+    return _apply(ordsts_records(columns, source), source, now or timezone.now())
 
 
-def strrtn_apply(*, columns: dict[str, list[Any]], source: str) -> ApplyResult:
+def strrtn_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply a STRRTN file's records in order, in the caller's transaction (see the module's docstring)."""
-    return _apply(strrtn_records(columns, source), source)
+    return _apply(strrtn_records(columns, source), source, now or timezone.now())
 
 
 @dataclass
@@ -350,12 +351,11 @@ class _Applied:
     note: str = ""
 
 
-def _apply(records: list[EventRecord], source: str) -> ApplyResult:
+def _apply(records: list[EventRecord], source: str, now: datetime) -> ApplyResult:
     result = ApplyResult()
     counts: Counter[str] = Counter()
     found: dict[str, list[str]] = {outcome: [] for outcome in As400Event.DISCREPANCIES}
     notices = _Notices()
-    now = timezone.now()
     for record in records:
         if As400Event.objects.filter(key=record.key).exists():
             counts["repeated"] += 1
@@ -374,7 +374,7 @@ def _apply(records: list[EventRecord], source: str) -> ApplyResult:
                 f"#{record.number} {record.code} {record.order_number}/{record.line_number} ×{record.quantity}"
                 + (f": {event.note}" if event.note else "")
             )
-    counts["storefront_events"] = notices.emit()
+    counts["storefront_events"] = notices.emit(now)
     result.counts.update(counts)
     for outcome, examples in found.items():
         result.finding(f"events_{outcome}", examples)
@@ -385,12 +385,17 @@ def _apply(records: list[EventRecord], source: str) -> ApplyResult:
         alert_raise(
             kind="as400_event_discrepancy", subject=source, severity=Alert.Severity.WARNING,
             message=f"{source}: {total} event(s) kept as discrepancies ({detail}); see the AS400 events",
+            now=now,
         )  # fmt: skip
     return result
 
 
 def _keep(
-    record: EventRecord, applied: _Applied, order: Order | None = None, line: OrderLine | None = None
+    record: EventRecord,
+    applied: _Applied,
+    now: datetime,
+    order: Order | None = None,
+    line: OrderLine | None = None,
 ) -> As400Event:
     return As400Event.objects.create(
         file=record.file, source=record.source, record=record.number, key=record.key, kind=record.kind,
@@ -400,18 +405,18 @@ def _keep(
         tracking=record.tracking[:30],
         store=record.store if record.store is not None and record.store >= 0 else None,
         reason=record.reason[:4], occurred_at=record.occurred_at, order=order, line=line,
-        outcome=applied.outcome, note=applied.note[:300],
+        outcome=applied.outcome, note=applied.note[:300], received_at=now,
     )  # fmt: skip
 
 
 def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As400Event:
     order = Order.objects.select_for_update().filter(order_number=record.order_number).first()
     if order is None:
-        return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note="no such web order"))
+        return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note="no such web order"), now)
     if record.kind == Kind.UNKNOWN:
-        return _keep(record, _Applied(Outcome.REJECTED, note=f"unknown event code {record.code!r}"), order)
+        return _keep(record, _Applied(Outcome.REJECTED, note=f"unknown event code {record.code!r}"), now, order)
     if order.status == Status.REFUSED:
-        return _keep(record, _Applied(Outcome.REJECTED, note="the AS400 refused this order"), order)
+        return _keep(record, _Applied(Outcome.REJECTED, note="the AS400 refused this order"), now, order)
     lines = list(
         OrderLine.objects.select_for_update(of=("self",))
         .filter(order=order)
@@ -420,19 +425,19 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     )
     line = next((candidate for candidate in lines if candidate.line_number == record.line_number), None)
     if line is None:
-        return _keep(record, _Applied(Outcome.UNKNOWN_LINE, note=f"no line {record.line_number}"), order)
+        return _keep(record, _Applied(Outcome.UNKNOWN_LINE, note=f"no line {record.line_number}"), now, order)
     if record.item != line.product.item_number:
         note = f"item {record.item} is not line {line.line_number}'s ({line.product.item_number})"
-        return _keep(record, _Applied(Outcome.UNKNOWN_LINE, note=note), order)
+        return _keep(record, _Applied(Outcome.UNKNOWN_LINE, note=note), now, order)
     if record.quantity <= 0:
-        return _keep(record, _Applied(Outcome.REJECTED, note="the quantity is not positive"), order, line)
+        return _keep(record, _Applied(Outcome.REJECTED, note="the quantity is not positive"), now, order, line)
     line.order = order
     counter = counter_cancelled_of(lines)
     before = {other.pk: LineCounts.of(other, counter.get(other.pk, 0)) for other in lines}
     picked_before = sum(counts.picked for counts in before.values())
 
     applied = _change_line(record, line, before[line.pk])
-    event = _keep(record, applied, order, line)
+    event = _keep(record, applied, now, order, line)
     if applied.units <= 0:
         return event
     line.save(update_fields=COUNTERS)
@@ -449,11 +454,14 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     OrderEvent.objects.create(
         order=order, line=line, status_from=line_from, status_to=line_to,
         cause=f"{record.cause}: {record.kind} +{applied.units} (line {line.line_number}: {_counters(line)})",
+        at=now,
     )  # fmt: skip
     status = order_status_of(order, list(after.values()), cancellation_requested=requested)
     if status != order.status:
-        OrderEvent.objects.create(order=order, status_from=order.status, status_to=status, cause=record.cause)
-        order.status = status
+        OrderEvent.objects.create(
+            order=order, status_from=order.status, status_to=status, cause=record.cause, at=now
+        )
+        order.status, order.updated_at = status, now
         order.save(update_fields=["status", "updated_at"])
     receipts = _receive(record, line, applied.units, now)
     _notify(record, order, line, applied.units, notices, picked_before=picked_before, confirmed=confirmed,
@@ -575,10 +583,12 @@ def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) ->
     """The returns that returned units belong to (``returns.receipts``)."""
     at = record.occurred_at or now
     if record.kind == Kind.RETURN_RECEIVED:
-        return return_receive(line=line, quantity=units, at=at)
+        return return_receive(line=line, quantity=units, at=at, now=now)
     if record.kind == Kind.STORE_RETURN:
         assert record.store is not None
-        ret = store_return_record(line=line, quantity=units, store=record.store, reason=record.reason, at=at)
+        ret = store_return_record(
+            line=line, quantity=units, store=record.store, reason=record.reason, at=at, now=now
+        )
         return [Receipt(ret, units)]
     return []
 

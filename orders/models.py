@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from inventory.models import Location, Product, Reservation
 
@@ -56,8 +57,8 @@ class Order(models.Model):
     attention_resolved_at = models.DateTimeField(null=True, blank=True)
     attention_resolved_by = models.CharField(max_length=150, blank=True)
     attention_note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,7 +127,7 @@ class OrderEvent(models.Model):
     status_from = models.CharField(max_length=24, blank=True)
     status_to = models.CharField(max_length=24)
     cause = models.CharField(max_length=200)
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["at", "id"]
@@ -160,7 +161,7 @@ class OrderCancellation(models.Model):
     requested_by = models.CharField(max_length=64, help_text="Storefront client or staff member")
     idempotency_key = models.CharField(max_length=128, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -229,7 +230,7 @@ class As400Event(models.Model):
     line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.SET_NULL)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
     note = models.CharField(max_length=300, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True)
     resolution = models.CharField(max_length=300, blank=True)

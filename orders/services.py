@@ -235,6 +235,7 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
         order_number=data.order_number, client=client, idempotency_key=key, content_hash=digest,
         delivery=data.delivery, pickup_location_id=location, reservation=reservation,
         total=sum((Decimal(line.unit_price) * line.quantity for line in data.lines), Decimal(0)), **customer,
+        created_at=now, updated_at=now,
     )  # fmt: skip
     OrderLine.objects.bulk_create(
         OrderLine(
@@ -248,8 +249,8 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
         )
         for n, line in enumerate(sorted(held, key=lambda h: (h.product_id, h.location_id)), start=1)
     )
-    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}")
-    OutboxMessage.objects.create(kind=OutboxMessage.Kind.ORDIMP, order=order)
+    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}", at=now)
+    OutboxMessage.objects.create(kind=OutboxMessage.Kind.ORDIMP, order=order, created_at=now, next_attempt_at=now)
     return order
 
 
@@ -329,6 +330,7 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
                 status_from=Order.Status.PLACED,
                 status_to=Order.Status.SENT,
                 cause=f"sent to the AS400 in ORDIMP_{files.get(order.pk) or 0:06d}",
+                at=now,
             )
             for order in orders
         )

@@ -138,6 +138,7 @@ def return_announcement_resend(
             status_from=order.status,
             status_to=order.status,
             cause=f"RTNIMP message #{locked.pk} of return {ret.rma} queued again by {_who(user)} (it was cancelled)",
+            at=now,
         )
     logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, _who(user))
     return locked

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from orders.models import Order, OrderLine
 
@@ -36,8 +37,8 @@ class Return(models.Model):
     store = models.PositiveSmallIntegerField(help_text="Where the goods come back: a store, or 900")
     idempotency_key = models.CharField(max_length=128, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     announced_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
 

@@ -41,8 +41,11 @@ class Receipt:
         return self.ret.source == Return.Source.WEB
 
 
-def return_receive(*, line: OrderLine, quantity: int, at: datetime) -> list[Receipt]:
-    """ORDSTS R: ``quantity`` units of ``line`` arrived at the AS400. Returns what each return received."""
+def return_receive(*, line: OrderLine, quantity: int, at: datetime, now: datetime) -> list[Receipt]:
+    """ORDSTS R: ``quantity`` units of ``line`` arrived at the AS400 at ``at``. Returns what each return received.
+
+    ``at`` is the AS400's time of the receipt; ``now`` the moment we learn it (the rows we write).
+    """
     receipts: list[Receipt] = []
     left = quantity
     waiting = (
@@ -66,33 +69,36 @@ def return_receive(*, line: OrderLine, quantity: int, at: datetime) -> list[Rece
         ret = return_line.ret
         expected = ReturnLine.objects.filter(ret=ret, received_quantity__lt=F("quantity")).exists()
         ret.status = Return.Status.PARTIALLY_RECEIVED if expected else Return.Status.RECEIVED
-        ret.received_at = at
+        ret.received_at, ret.updated_at = at, now
         ret.save(update_fields=["status", "received_at", "updated_at"])
         if not expected:
             _announcement_withdraw(ret)
         receipts.append(Receipt(ret, take))
     if left > 0:
         ret = _received_return(
-            line=line, quantity=left, source=Return.Source.AS400, store=line.location_id, reason="", at=at
-        )
+            line=line, quantity=left, source=Return.Source.AS400, store=line.location_id, reason="", at=at,
+            now=now,
+        )  # fmt: skip
         receipts.append(Receipt(ret, left))
     return receipts
 
 
-def store_return_record(*, line: OrderLine, quantity: int, store: int, reason: str, at: datetime) -> Return:
+def store_return_record(
+    *, line: OrderLine, quantity: int, store: int, reason: str, at: datetime, now: datetime
+) -> Return:
     """STRRTN R: ``quantity`` units of ``line`` brought back to the counter of ``store``."""
     return _received_return(
-        line=line, quantity=quantity, source=Return.Source.STORE, store=store, reason=reason, at=at
+        line=line, quantity=quantity, source=Return.Source.STORE, store=store, reason=reason, at=at, now=now
     )
 
 
 def _received_return(
-    *, line: OrderLine, quantity: int, source: str, store: int, reason: str, at: datetime
+    *, line: OrderLine, quantity: int, source: str, store: int, reason: str, at: datetime, now: datetime
 ) -> Return:
     order = line.order
     ret = Return.objects.create(
         rma=rma_new(source), order=order, client=order.client, source=source, status=Return.Status.RECEIVED,
-        reason=reason, store=store, received_at=at,
+        reason=reason, store=store, received_at=at, created_at=now, updated_at=now,
     )  # fmt: skip
     ReturnLine.objects.create(ret=ret, order_line=line, quantity=quantity, received_quantity=quantity)
     return ret

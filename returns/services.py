@@ -104,6 +104,7 @@ def return_create(
     comment: str = "",
     store: int | None = None,
     idempotency_key: str = "",
+    now: datetime | None = None,
 ) -> tuple[Return, bool]:
     """Ask for a return of units of the client's order; returns it and whether it was created now.
 
@@ -112,6 +113,7 @@ def return_create(
     ``idempotency_key`` with the same content answers the same return (False), also when two
     requests race; with other content it is refused (``idempotency_key_conflict``).
     """
+    now = now or timezone.now()
     _check_input(lines, reason, comment)
     order = Order.objects.filter(order_number=order_number, client=client).first()
     if order is None:  # another client's order is not found either
@@ -133,7 +135,7 @@ def return_create(
                     code=ReturnErrorCode.INVALID,
                     detail={"field": "store"},
                 )
-            return _create(order, client, lines, reason, comment, store, idempotency_key, digest), True
+            return _create(order, client, lines, reason, comment, store, idempotency_key, digest, now), True
     except IntegrityError:
         # The same key, raced on another order's lock (or under no lock at all): a replay or a clash.
         if not idempotency_key:
@@ -153,6 +155,7 @@ def _create(
     store: int,
     key: str,
     digest: str,
+    now: datetime,
 ) -> Return:
     returnable = returnable_of_order(order_id=order.pk)
     unknown = sorted(line.line_number for line in lines if line.line_number not in returnable)
@@ -188,6 +191,7 @@ def _create(
     ret = Return.objects.create(
         rma=rma, order=order, client=client, source=Return.Source.WEB, status=Return.Status.REQUESTED,
         reason=reason, comment=comment, store=store, idempotency_key=key, content_hash=digest,
+        created_at=now, updated_at=now,
     )  # fmt: skip
     ordered = sorted(lines, key=lambda i: i.line_number)
     ReturnLine.objects.bulk_create(
@@ -209,6 +213,8 @@ def _create(
                 for i in ordered
             ],
         },
+        created_at=now,
+        next_attempt_at=now,
     )
     return ret
 

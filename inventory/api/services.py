@@ -6,16 +6,20 @@ Kept beside the API only until the inventory's owner takes them over.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from integration.ownership import System, check_product_write
 from inventory.models import Product
 
 
 @transaction.atomic
-def product_content_update(*, product: Product, content: Mapping[str, Any]) -> Product:
+def product_content_update(
+    *, product: Product, content: Mapping[str, Any], now: datetime | None = None
+) -> Product:
     """Write storefront-owned fields of a product; a field the storefront does not own refuses all.
 
     Refused writes raise :class:`~integration.ownership.FieldOwnershipError` before anything is
@@ -28,5 +32,6 @@ def product_content_update(*, product: Product, content: Mapping[str, Any]) -> P
     for name, value in content.items():
         setattr(product, name, value)
     product.clean_fields(exclude=[f.name for f in Product._meta.fields if f.name not in content])
+    product.updated_at = now or timezone.now()
     product.save(update_fields=[*content, "updated_at"])
     return product

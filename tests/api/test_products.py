@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from inventory.api.services import product_content_update
 from inventory.models import Product, SafetyStockOverride, SellingSwitch, StockLevel
 
 from .conftest import AS_OF, Catalogue, MakeApi, error_of
@@ -164,8 +165,7 @@ def test_a_product_changed_between_pages_moves_to_the_end(catalogue: Catalogue, 
     products = [catalogue.product(f"P{n}") for n in range(4)]
     first = api.get(PRODUCTS, {"limit": 2}).json()
 
-    products[0].title = "changed"
-    products[0].save()
+    product_content_update(product=products[0], content={"title": "changed"})
     second = api.get(first["next"]).json()
 
     assert [p["sku"] for p in second["results"]] == ["P2", "P3"]
