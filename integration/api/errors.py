@@ -28,10 +28,12 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.fields import get_error_detail
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from integration.api.codes import ErrorCode
+from integration.api.serializers import UNKNOWN_FIELD
 from integration.ownership import PRODUCT_FIELDS, FieldOwnershipError
 from inventory.errors import InsufficientStock, InventoryError
 from orders.errors import OrderError
@@ -57,19 +59,56 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": str(code), "message": str(message), "detail": detail}}
 
 
+def _path(path: str, key: Any) -> str:
+    """Where an error is, as a client writes it: ``lines[0].quantity``."""
+    if isinstance(key, int):  # an item of a list
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
 def _first_message(detail: Any, path: str = "") -> str:
-    """The first message of a DRF error tree, prefixed with where it is (``lines.0.quantity``)."""
+    """The first message of a DRF error tree, prefixed with where it is (``lines[0].quantity``)."""
     if isinstance(detail, Mapping):
         for key, value in detail.items():
             if value:
-                return _first_message(value, f"{path}.{key}" if path else str(key))
+                inner = path if key == api_settings.NON_FIELD_ERRORS_KEY else _path(path, key)
+                return _first_message(value, inner)
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
             if value:
-                inner = f"{path}.{index}" if path and isinstance(value, Mapping | list) else path
-                return _first_message(value, inner)
+                return _first_message(
+                    value, _path(path, index) if isinstance(value, Mapping | list) else path
+                )
     text = str(detail)
-    return f"{path}: {text}" if path and path != "non_field_errors" else text
+    return f"{path}: {text}" if path else text
+
+
+def _unknown_fields(detail: Any, path: str = "") -> list[str]:
+    """The paths of the unknown keys in a DRF error tree (see ``integration.api.serializers``)."""
+    if isinstance(detail, Mapping):
+        found: list[str] = []
+        for key, value in detail.items():
+            if isinstance(value, list) and any(getattr(v, "code", None) == UNKNOWN_FIELD for v in value):
+                found.append(_path(path, key))
+            else:
+                found += _unknown_fields(value, _path(path, key))
+        return found
+    if isinstance(detail, list):
+        return [
+            p
+            for index, value in enumerate(detail)
+            for p in _unknown_fields(value, _path(path, index) if isinstance(value, Mapping | list) else path)
+        ]
+    return []
+
+
+def unknown_fields_body(paths: list[str]) -> dict[str, Any]:
+    """The ``unknown_field`` answer: a body named fields the endpoint does not have."""
+    return error_body(
+        ErrorCode.UNKNOWN_FIELD,
+        f"unknown field: {', '.join(paths)} (no such field here; check the spelling)",
+        {"fields": paths},
+    )
 
 
 def _plain(detail: Any) -> Any:
@@ -85,12 +124,18 @@ def _from_api_exception(exc: exceptions.APIException, response: Response) -> Res
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, exc.detail, exc.error_detail)
     elif isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, Mapping) else {"non_field_errors": exc.detail}
-        body = error_body(
-            ErrorCode.VALIDATION_ERROR,
-            "invalid input: " + _first_message(detail),
-            _plain(detail),
+        detail = (
+            exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
         )
+        unknown = _unknown_fields(detail)
+        if unknown:  # a typo is the cause to tell first: the rest may be its consequences
+            body = unknown_fields_body(unknown)
+        else:
+            body = error_body(
+                ErrorCode.VALIDATION_ERROR,
+                "invalid input: " + _first_message(detail),
+                _plain(detail),
+            )
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
@@ -120,12 +165,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         owners = sorted({PRODUCT_FIELDS[f].value for f in exc.fields if f in PRODUCT_FIELDS})
         unknown = [f for f in exc.fields if f not in PRODUCT_FIELDS]
         if not owners:  # only undeclared fields: a bad request, not a refused one
-            return Response(
-                error_body(
-                    ErrorCode.UNKNOWN_FIELD, f"unknown field: {', '.join(unknown)}", {"fields": unknown}
-                ),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            return Response(unknown_fields_body(unknown), status=status.HTTP_400_BAD_REQUEST)
         return Response(
             error_body(exc.code, str(exc), {"fields": exc.fields, "owners": owners}),
             status=FIELD_OWNERSHIP_STATUS,

@@ -35,7 +35,7 @@ Every error has one shape:
 |---|---|---|
 | 400 | `validation_error` | the invalid fields, each with its messages; list items by index (`{"lines": {"0": {"quantity": ["..."]}}}`) |
 | 400 | `parse_error` | null: the body is not valid JSON |
-| 400 | `unknown_field` | `fields`: fields no system declares |
+| 400 | `unknown_field` | `fields`: the path of each field the body does not have, at any level (`expires`, `lines[0].qty`); nothing was written |
 | 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `selling_paused`, `idempotency_key_reused` | as noted |
 | 400 | `invalid_order` | `field`, when one field is the cause |
 | 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry (nothing was written) |
@@ -61,7 +61,8 @@ Every error has one shape:
 | 503 | `rate_limit_unavailable` | null: the rate-limit counters are unreachable and this deployment fails closed |
 | 500 | `server_error` | null: a fault of ours, logged |
 
-Unknown query parameters are ignored.
+A body is read strictly: a field it does not have, at any level, is refused (`unknown_field`), so that a
+typo is never silently ignored. Unknown query parameters are ignored.
 
 ## Pagination
 `GET /api/v1/products/` answers `{"results": [...], "next": url-or-null}`; `limit` is 1 to 100

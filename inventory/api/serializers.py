@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
+from integration.api.serializers import BodySerializer, RefusesUnknownFields
 from integration.ownership import System, fields_owned_by
 from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
@@ -159,7 +159,7 @@ def _no_nul(value: Any) -> None:
             _no_nul(inner)
 
 
-class ProductContentInputSerializer(serializers.ModelSerializer):
+class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     """The storefront-owned fields of a product, all optional; any other field is refused.
 
     Which fields: those integration/ownership.py gives to the storefront.
@@ -190,17 +190,6 @@ class ProductContentInputSerializer(serializers.ModelSerializer):
         return value
 
 
-class ProductContentInputSchema(OpenApiSerializerExtension):
-    """In the OpenAPI document, the content body admits no other property (the view refuses them)."""
-
-    target_class = ProductContentInputSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["additionalProperties"] = False
-        return schema
-
-
 # --- Availability -----------------------------------------------------------------------------
 
 
@@ -226,7 +215,7 @@ class AvailabilityListOutputSerializer(serializers.Serializer):
 # --- Reservations -----------------------------------------------------------------------------
 
 
-class ReservationLineInputSerializer(serializers.Serializer):
+class ReservationLineInputSerializer(BodySerializer):
     sku = _sku_field()
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     location = StrictIntegerField(
@@ -239,7 +228,7 @@ class ReservationLineInputSerializer(serializers.Serializer):
     )
 
 
-class ReservationInputSerializer(serializers.Serializer):
+class ReservationInputSerializer(BodySerializer):
     lines = ReservationLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 

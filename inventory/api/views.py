@@ -22,7 +22,7 @@ from rest_framework.utils.urls import replace_query_param
 from integration.api.base import ClientApi
 from integration.api.errors import ApiError, ErrorCode, error_responses
 from integration.models import StorefrontClient
-from integration.ownership import System, check_product_write
+from integration.ownership import PRODUCT_FIELDS, System, check_product_write
 from inventory.api.selectors import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.api.serializers import (
     AvailabilityInputSerializer,
@@ -168,7 +168,9 @@ class ProductContentUpdateApi(ClientApi):
         product = _visible_product(self.client, sku)
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["expected a JSON object"]})
-        check_product_write(System.STOREFRONT, request.data.keys())  # the serializer would drop them
+        # A field the AS400 owns is refused whole (403 field_owned_by_as400); a field nobody
+        # declares is the serializer's 400 unknown_field, as in every body.
+        check_product_write(System.STOREFRONT, [name for name in request.data if name in PRODUCT_FIELDS])
         content = ProductContentInputSerializer(data=request.data, partial=True)
         content.is_valid(raise_exception=True)
         product = product_content_update(product=product, content=content.validated_data)

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
+from integration.api.serializers import BodySerializer
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from orders.models import Order, OrderCancellation
@@ -64,7 +65,7 @@ def _text(max_length: int, **kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=max_length, trim_whitespace=False, **kwargs)
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(BodySerializer):
     last_name = _text(200, required=True, allow_blank=False, min_length=1)
     first_name = _text(200)
     address_line1 = _text(300)
@@ -79,7 +80,7 @@ class CustomerInputSerializer(serializers.Serializer):
     email = _text(254, validators=[EmailValidator()])
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(BodySerializer):
     sku = StrictCharField(min_length=1, max_length=MAX_SKU_LENGTH, trim_whitespace=False)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price = PriceField(help_text="The AS400 price the reservation was made at")
@@ -89,7 +90,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(BodySerializer):
     order_number = StrictCharField(
         min_length=1, max_length=20, trim_whitespace=False,
         help_text="The storefront's number, which becomes the AS400's web order number as it is "
@@ -197,14 +198,14 @@ class OrderOutputSerializer(serializers.Serializer):
 # --- Cancellation -----------------------------------------------------------------------------
 
 
-class CancelLineInputSerializer(serializers.Serializer):
+class CancelLineInputSerializer(BodySerializer):
     line_number = StrictIntegerField(min_value=1, max_value=999)
     quantity = StrictIntegerField(
         min_value=1, max_value=MAX_QUANTITY, help_text="Units of the line to cancel"
     )
 
 
-class OrderCancelInputSerializer(serializers.Serializer):
+class OrderCancelInputSerializer(BodySerializer):
     lines = CancelLineInputSerializer(
         many=True, required=False, min_length=1, max_length=MAX_LINES,
         help_text="Units of some lines; leave it out to cancel the whole order",
