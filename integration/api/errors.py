@@ -5,7 +5,8 @@ Every error answer, whatever raised it, is::
     {"error": {"code": "insufficient_stock", "message": "not enough stock: ...", "detail": {...}}}
 
 - ``code``: stable and machine-readable; clients branch on it (never on the message).
-- ``message``: for people (logs, a developer's console); its wording may change.
+- ``message``: for people (logs, a developer's console); its wording may change. Validation
+  messages are DRF's rewritten as sentences (``integration.api.messages``).
 - ``detail``: an object whose keys depend on the code, or ``null``.
 
 The handler knows DRF's exceptions (validation, parse, authentication, permission, not found,
@@ -33,6 +34,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from integration.api.codes import ErrorCode
+from integration.api.messages import sentences
 from integration.api.serializers import UNKNOWN_FIELD
 from integration.ownership import PRODUCT_FIELDS, FieldOwnershipError
 from inventory.errors import InsufficientStock, InventoryError
@@ -127,6 +129,7 @@ def _from_api_exception(exc: exceptions.APIException, response: Response) -> Res
         detail = (
             exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
         )
+        detail = sentences(detail)
         unknown = _unknown_fields(detail)
         if unknown:  # a typo is the cause to tell first: the rest may be its consequences
             body = unknown_fields_body(unknown)

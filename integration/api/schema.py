@@ -29,6 +29,8 @@ Every error has one shape:
 ```
 
 - `code` is stable; branch on it, never on `message`, whose wording may change.
+- `message` is a sentence a developer can show; for `validation_error` it starts with where the first
+  problem is (`lines[0].quantity: This field is required.`).
 - `detail` is an object whose keys depend on the code, or `null`.
 
 | status | code | detail |

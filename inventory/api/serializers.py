@@ -38,7 +38,7 @@ class BoundedDateTimeField(serializers.DateTimeField):
     """A date and time that a query can use: ``0001-01-01T00:00`` (Paris) is before year 1 in UTC,
     which DRF's field and the database adapters raise OverflowError on (a 500); here it is a 400."""
 
-    default_error_messages = {"out_of_range": "Date and time out of range."}
+    default_error_messages = {"out_of_range": "This date and time is out of range."}
 
     def to_internal_value(self, value: Any) -> Any:
         try:
@@ -78,7 +78,7 @@ class ProductListInputSerializer(serializers.Serializer):
     def validate_cursor(self, value: str) -> ProductCursor:
         cursor = ProductCursor.decode(value)
         if cursor is None:
-            raise serializers.ValidationError("not a cursor of this API; follow the `next` link")
+            raise serializers.ValidationError("This is not a cursor of this API; follow the `next` link.")
         return cursor
 
 
@@ -149,7 +149,7 @@ def _no_nul(value: Any) -> None:
     """PostgreSQL stores no NUL character, in text or in JSON; refuse it anywhere in the value."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise serializers.ValidationError("must not contain NUL characters")
+            raise serializers.ValidationError("This must not contain NUL characters.")
     elif isinstance(value, dict):
         for key, inner in value.items():
             _no_nul(key)
@@ -186,7 +186,7 @@ class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSeria
     def validate_attributes(self, value: dict[str, Any]) -> dict[str, Any]:
         _no_nul(value)
         if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
-            raise serializers.ValidationError(f"at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+            raise serializers.ValidationError(f"This must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
         return value
 
 

@@ -8,7 +8,6 @@ one for a client without ``can_see_pilot``, an inactive or unmapped item) do not
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -47,7 +46,6 @@ from inventory.reservations import (
 )
 
 Scope = StorefrontClient.Scope
-IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")  # printable ASCII, as long as the model keeps
 
 
 SKU_PARAMETER = OpenApiParameter(
@@ -167,7 +165,7 @@ class ProductContentUpdateApi(ClientApi):
     def patch(self, request: Request, sku: str) -> Response:
         product = _visible_product(self.client, sku)
         if not isinstance(request.data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["expected a JSON object"]})
+            raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         # A field the AS400 owns is refused whole (403 field_owned_by_as400); a field nobody
         # declares is the serializer's 400 unknown_field, as in every body.
         check_product_write(System.STOREFRONT, [name for name in request.data if name in PRODUCT_FIELDS])
@@ -301,15 +299,11 @@ class ReservationCreateApi(ClientApi):
         examples=[LINES_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
-            )
+        key = self.idempotency_key()
         reservation = reservation_create(
             lines=_line_requests(request),
             client=self.client.name,
-            idempotency_key=key or "",
+            idempotency_key=key,
             include_pilot=self.client.can_see_pilot,
         )
         return Response(_reservation_data(reservation), status=status.HTTP_201_CREATED)

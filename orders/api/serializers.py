@@ -32,7 +32,7 @@ class PriceField(serializers.Field):
     """A price as a JSON string (``"9.90"``): never a float, never an exponent; kept to 2 decimals,
     so that ``"9.9"`` and ``"9.90"`` are the same price and the same order."""
 
-    default_error_messages = {"invalid": 'A price as a string of euros, at most 2 decimals ("9.90").'}
+    default_error_messages = {"invalid": 'This must be a price in euros as a string, with at most 2 decimals ("9.90").'}
 
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str) or not PRICE.fullmatch(data):
@@ -47,7 +47,7 @@ class PriceField(serializers.Field):
 class StrictUuidField(StrictCharField):
     """A UUID in its canonical text form only (an integer or ``urn:uuid:`` is not one here)."""
 
-    default_error_messages = {"not_uuid": "Not a UUID."}
+    default_error_messages = {"not_uuid": "This must be a UUID."}
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -212,14 +212,14 @@ class OrderCancelInputSerializer(BodySerializer):
     )  # fmt: skip
     reason = StrictCharField(
         required=False, min_length=1, max_length=4, trim_whitespace=False,
-        validators=[RegexValidator(r"^[A-Z0-9]{1,4}$", "1 to 4 capital letters or digits.")],
+        validators=[RegexValidator(r"^[A-Z0-9]{1,4}$", "This must be 1 to 4 capital letters or digits.")],
         help_text="A reason code for the AS400 (OARSN), 1 to 4 capital letters or digits; optional",
     )  # fmt: skip
 
     def validate_lines(self, value: list[dict[str, int]]) -> list[dict[str, int]]:
         numbers = [line["line_number"] for line in value]
         if len(set(numbers)) != len(numbers):
-            raise serializers.ValidationError("Each line at most once.")
+            raise serializers.ValidationError("Name each line at most once.")
         return value
 
 
