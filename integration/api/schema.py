@@ -66,6 +66,12 @@ Every error has one shape:
 A body is read strictly: a field it does not have, at any level, is refused (`unknown_field`), so that a
 typo is never silently ignored. Unknown query parameters are ignored.
 
+## Dates and times
+Every date and time the API answers, and every one in a webhook body, is in **UTC**, ISO 8601 with
+`Z` (`2026-11-24T09:12:03.512000Z`; the fraction of a second only when there is one), so that a
+machine compares and sorts them without knowing where they were made. A date and time sent to the
+API (`updated_since`) may carry any offset; without one, it is Paris time.
+
 ## Pagination
 `GET /api/v1/products/` answers `{"results": [...], "next": url-or-null}`; `limit` is 1 to 100
 (50 by default). The cursor is opaque.
