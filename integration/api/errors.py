@@ -240,15 +240,17 @@ ErrorSerializer = inline_serializer(
     },
 )
 
-_DESCRIPTIONS = {
-    400: "Invalid request (`validation_error`, `parse_error`, `unknown_field`, or an inventory code)",
+STATUS_DESCRIPTIONS = {
+    400: "Invalid request (`validation_error`, `unknown_field`, `parse_error`, or a code of the operation)",
     401: "Missing, unknown or deactivated token (`not_authenticated`, `invalid_token`, `client_inactive`)",
     403: "The client's token lacks the scope (`insufficient_scope`)",
-    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`)",
+    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`, `return_not_found`)",
     409: "Conflict with the current state",
     413: "The body is larger than the server accepts (`request_too_large`)",
     415: "The body is not JSON (`unsupported_media_type`)",
     429: "Over the client's rate limit (`throttled`); `Retry-After` says in how many seconds to retry",
+    503: "Unavailable for now; retry later (`rate_limit_unavailable`: the rate-limit counters are unreachable "
+    "and this deployment fails closed)",
 }
 
 
@@ -256,6 +258,6 @@ def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiRespon
     """``extend_schema(responses=...)`` entries for these error statuses, all in the one shape."""
     out = {}
     for code in codes:
-        text = descriptions.get(f"e{code}") or _DESCRIPTIONS[code]
+        text = descriptions.get(f"e{code}") or STATUS_DESCRIPTIONS[code]
         out[code] = OpenApiResponse(ErrorSerializer, description=text)
     return out

@@ -227,7 +227,11 @@ RESERVATION_CONFLICTS = {
 }
 INVENTORY_400 = (
     "`validation_error`; or the inventory's `invalid_lines`, `unknown_sku` (`detail.skus`), "
-    "`location_not_selling` (`detail.location`), `selling_paused`, `idempotency_key_reused`"
+    "`location_not_selling` (`detail.location`), `idempotency_key_reused`"
+)
+INVENTORY_503 = (
+    "`selling_paused`: online selling is paused, nothing is held; retry later. `rate_limit_unavailable`: "
+    "the rate-limit counters are unreachable and this deployment fails closed"
 )
 LINES_EXAMPLE = OpenApiExample(
     "Home delivery and click and collect",
@@ -293,7 +297,7 @@ class ReservationCreateApi(ClientApi):
         request=ReservationInputSerializer,
         responses={
             201: ReservationOutputSerializer,
-            **error_responses(400, 401, 403, 415, 429, e400=INVENTORY_400),
+            **error_responses(400, 401, 403, 415, 429, 503, e400=INVENTORY_400, e503=INVENTORY_503),
             **RESERVATION_CONFLICTS,
         },
         examples=[LINES_EXAMPLE],
@@ -350,7 +354,7 @@ class ReservationReplaceApi(ClientApi):
         request=ReservationInputSerializer,
         responses={
             200: ReservationOutputSerializer,
-            **error_responses(400, 401, 403, 404, 415, 429, e400=INVENTORY_400),
+            **error_responses(400, 401, 403, 404, 415, 429, 503, e400=INVENTORY_400, e503=INVENTORY_503),
             **RESERVATION_CONFLICTS,
         },
         examples=[LINES_EXAMPLE],
