@@ -110,7 +110,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integration.api.auth.StorefrontTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.auth.HasRequiredScope"],
     "DEFAULT_THROTTLE_CLASSES": ["integration.api.auth.StorefrontClientThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["integration.api.renderers.ApiJSONRenderer"],
+    # Serializers leave datetimes as they are; the renderer writes every one in UTC with Z.
+    "DATETIME_FORMAT": None,
     "DEFAULT_PARSER_CLASSES": ["integration.api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integration.models import StorefrontClient, StorefrontEvent, WebhookDelivery
 from integration.webhook_delivery import webhooks_kick_after_commit
+from integration.wire import wire_datetime
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -35,7 +36,7 @@ def event_emit(
     payload = {
         "id": str(event_id),
         "type": type,
-        "created_at": now.isoformat(),
+        "created_at": wire_datetime(now),  # UTC with Z, as every datetime of the API
         "data": {
             "order_number": order.order_number,
             "status": order.status,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import translation
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from integration.api.codes import ErrorCode
 from integration.api.errors import ApiError
 from integration.models import StorefrontClient
+
+#: An ``Idempotency-Key`` header: printable ASCII without spaces, as long as the models keep.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
 
 
 class ClientApi(APIView):
@@ -30,6 +35,17 @@ class ClientApi(APIView):
         client = self.request.user
         assert isinstance(client, StorefrontClient)  # HasRequiredScope let only clients through
         return client
+
+    def idempotency_key(self) -> str:
+        """The request's ``Idempotency-Key`` header, "" without one; a malformed one is 400 ``validation_error``."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return ""
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["This must be printable ASCII without spaces, 1 to 128 characters."]}
+            )
+        return key
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # who asks, and may they: 401/403 come first

@@ -5,7 +5,8 @@ Every error answer, whatever raised it, is::
     {"error": {"code": "insufficient_stock", "message": "not enough stock: ...", "detail": {...}}}
 
 - ``code``: stable and machine-readable; clients branch on it (never on the message).
-- ``message``: for people (logs, a developer's console); its wording may change.
+- ``message``: for people (logs, a developer's console); its wording may change. Validation
+  messages are DRF's rewritten as sentences (``integration.api.messages``).
 - ``detail``: an object whose keys depend on the code, or ``null``.
 
 The handler knows DRF's exceptions (validation, parse, authentication, permission, not found,
@@ -28,10 +29,13 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.fields import get_error_detail
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from integration.api.codes import ErrorCode
+from integration.api.messages import sentences
+from integration.api.serializers import UNKNOWN_FIELD
 from integration.ownership import PRODUCT_FIELDS, FieldOwnershipError
 from inventory.errors import InsufficientStock, InventoryError
 from orders.errors import OrderError
@@ -57,19 +61,56 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": str(code), "message": str(message), "detail": detail}}
 
 
+def _path(path: str, key: Any) -> str:
+    """Where an error is, as a client writes it: ``lines[0].quantity``."""
+    if isinstance(key, int):  # an item of a list
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
 def _first_message(detail: Any, path: str = "") -> str:
-    """The first message of a DRF error tree, prefixed with where it is (``lines.0.quantity``)."""
+    """The first message of a DRF error tree, prefixed with where it is (``lines[0].quantity``)."""
     if isinstance(detail, Mapping):
         for key, value in detail.items():
             if value:
-                return _first_message(value, f"{path}.{key}" if path else str(key))
+                inner = path if key == api_settings.NON_FIELD_ERRORS_KEY else _path(path, key)
+                return _first_message(value, inner)
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
             if value:
-                inner = f"{path}.{index}" if path and isinstance(value, Mapping | list) else path
-                return _first_message(value, inner)
+                return _first_message(
+                    value, _path(path, index) if isinstance(value, Mapping | list) else path
+                )
     text = str(detail)
-    return f"{path}: {text}" if path and path != "non_field_errors" else text
+    return f"{path}: {text}" if path else text
+
+
+def _unknown_fields(detail: Any, path: str = "") -> list[str]:
+    """The paths of the unknown keys in a DRF error tree (see ``integration.api.serializers``)."""
+    if isinstance(detail, Mapping):
+        found: list[str] = []
+        for key, value in detail.items():
+            if isinstance(value, list) and any(getattr(v, "code", None) == UNKNOWN_FIELD for v in value):
+                found.append(_path(path, key))
+            else:
+                found += _unknown_fields(value, _path(path, key))
+        return found
+    if isinstance(detail, list):
+        return [
+            p
+            for index, value in enumerate(detail)
+            for p in _unknown_fields(value, _path(path, index) if isinstance(value, Mapping | list) else path)
+        ]
+    return []
+
+
+def unknown_fields_body(paths: list[str]) -> dict[str, Any]:
+    """The ``unknown_field`` answer: a body named fields the endpoint does not have."""
+    return error_body(
+        ErrorCode.UNKNOWN_FIELD,
+        f"unknown field: {', '.join(paths)} (no such field here; check the spelling)",
+        {"fields": paths},
+    )
 
 
 def _plain(detail: Any) -> Any:
@@ -85,12 +126,19 @@ def _from_api_exception(exc: exceptions.APIException, response: Response) -> Res
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, exc.detail, exc.error_detail)
     elif isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, Mapping) else {"non_field_errors": exc.detail}
-        body = error_body(
-            ErrorCode.VALIDATION_ERROR,
-            "invalid input: " + _first_message(detail),
-            _plain(detail),
+        detail = (
+            exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
         )
+        detail = sentences(detail)
+        unknown = _unknown_fields(detail)
+        if unknown:  # a typo is the cause to tell first: the rest may be its consequences
+            body = unknown_fields_body(unknown)
+        else:
+            body = error_body(
+                ErrorCode.VALIDATION_ERROR,
+                "invalid input: " + _first_message(detail),
+                _plain(detail),
+            )
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
@@ -120,12 +168,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         owners = sorted({PRODUCT_FIELDS[f].value for f in exc.fields if f in PRODUCT_FIELDS})
         unknown = [f for f in exc.fields if f not in PRODUCT_FIELDS]
         if not owners:  # only undeclared fields: a bad request, not a refused one
-            return Response(
-                error_body(
-                    ErrorCode.UNKNOWN_FIELD, f"unknown field: {', '.join(unknown)}", {"fields": unknown}
-                ),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            return Response(unknown_fields_body(unknown), status=status.HTTP_400_BAD_REQUEST)
         return Response(
             error_body(exc.code, str(exc), {"fields": exc.fields, "owners": owners}),
             status=FIELD_OWNERSHIP_STATUS,
@@ -197,15 +240,17 @@ ErrorSerializer = inline_serializer(
     },
 )
 
-_DESCRIPTIONS = {
-    400: "Invalid request (`validation_error`, `parse_error`, `unknown_field`, or an inventory code)",
+STATUS_DESCRIPTIONS = {
+    400: "Invalid request (`validation_error`, `unknown_field`, `parse_error`, or a code of the operation)",
     401: "Missing, unknown or deactivated token (`not_authenticated`, `invalid_token`, `client_inactive`)",
     403: "The client's token lacks the scope (`insufficient_scope`)",
-    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`)",
+    404: "Not found, or not visible to this client (`not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`, `return_not_found`)",
     409: "Conflict with the current state",
     413: "The body is larger than the server accepts (`request_too_large`)",
     415: "The body is not JSON (`unsupported_media_type`)",
     429: "Over the client's rate limit (`throttled`); `Retry-After` says in how many seconds to retry",
+    503: "Unavailable for now; retry later (`rate_limit_unavailable`: the rate-limit counters are unreachable "
+    "and this deployment fails closed)",
 }
 
 
@@ -213,6 +258,6 @@ def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiRespon
     """``extend_schema(responses=...)`` entries for these error statuses, all in the one shape."""
     out = {}
     for code in codes:
-        text = descriptions.get(f"e{code}") or _DESCRIPTIONS[code]
+        text = descriptions.get(f"e{code}") or STATUS_DESCRIPTIONS[code]
         out[code] = OpenApiResponse(ErrorSerializer, description=text)
     return out

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "Not a string."}
+    default_error_messages = {"invalid": "This must be a string."}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -21,7 +21,7 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    default_error_messages = {"invalid": "Not an integer."}
+    default_error_messages = {"invalid": "This must be an integer."}
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, float) and data.is_integer() and abs(data) < 2**63:

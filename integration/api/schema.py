@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+from integration.api.errors import STATUS_DESCRIPTIONS
 
 DESCRIPTION = """
 Catalogue, availability, reservations and orders for the storefronts, on top of the AS400.
@@ -29,20 +32,25 @@ Every error has one shape:
 ```
 
 - `code` is stable; branch on it, never on `message`, whose wording may change.
+- `message` is a sentence a developer can show; for `validation_error` it starts with where the first
+  problem is (`lines[0].quantity: This field is required.`).
 - `detail` is an object whose keys depend on the code, or `null`.
 
 | status | code | detail |
 |---|---|---|
 | 400 | `validation_error` | the invalid fields, each with its messages; list items by index (`{"lines": {"0": {"quantity": ["..."]}}}`) |
+| 400 | `unknown_field` | `fields`: the path of each field the body does not have, at any level (`expires`, `lines[0].qty`); nothing was written |
 | 400 | `parse_error` | null: the body is not valid JSON |
-| 400 | `unknown_field` | `fields`: fields no system declares |
-| 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `selling_paused`, `idempotency_key_reused` | as noted |
+| 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
+| 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `idempotency_key_reused` | a reservation refused, as noted; nothing is held |
 | 400 | `invalid_order` | `field`, when one field is the cause |
 | 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry (nothing was written) |
+| 400 | `unknown_line` | `lines`: the line numbers the order does not have (a cancellation or a return); nothing was written |
+| 400 | `invalid_reason` (`reasons`), `invalid_return` (`field`) | a return refused; nothing was written |
 | 401 | `not_authenticated`, `invalid_token`, `client_inactive` | null; with `WWW-Authenticate: Bearer` |
 | 403 | `insufficient_scope` | null |
 | 403 | `field_owned_by_as400` | `fields` refused, `owners`: a write to a field the AS400 owns; nothing was written |
-| 404 | `not_found`, `product_not_found`, `reservation_not_found`, `order_not_found` | null |
+| 404 | `not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`, `return_not_found` | null |
 | 405 | `method_not_allowed` | null |
 | 406 | `not_acceptable` | null: the API answers JSON only |
 | 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
@@ -50,18 +58,26 @@ Every error has one shape:
 | 409 | `order_number_conflict` | `order_number`: placed before with other content |
 | 409 | `lines_do_not_match_reservation` | `reserved`: `sku`, `location`, `quantity` of each reserved line |
 | 409 | `price_mismatch` | `lines`: `sku`, `asked`, `price` of each line whose price is not the reservation's |
-| 400 | `invalid_reason` (`reasons`), `unknown_line` (`lines`), `invalid_return` (`field`) | a return refused; nothing was written |
-| 404 | `return_not_found` | null |
+| 409 | `not_cancellable` | `status`: the order's; it is refused, cancelled, shipped or returned, or has nothing left to cancel |
+| 409 | `quantity_exceeds_cancellable` | `lines`: `line_number`, `asked`, `cancellable` of each line asked for more than it can still cancel |
+| 409 | `cancellation_conflict` | `order_number`: this Idempotency-Key was used for another cancellation of the order |
 | 409 | `nothing_to_return`, `quantity_exceeds_returnable` | `returnable`: `line_number`, `quantity` that each line of the order can still return |
 | 409 | `idempotency_key_conflict` | `rma`: the return this Idempotency-Key was used for, with other content |
-| 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
 | 413 | `request_too_large` | null: the body is larger than the server accepts |
 | 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
 | 429 | `throttled` | null; with `Retry-After` |
-| 503 | `rate_limit_unavailable` | null: the rate-limit counters are unreachable and this deployment fails closed |
 | 500 | `server_error` | null: a fault of ours, logged |
+| 503 | `selling_paused` | null: online selling is paused, no reservation is made; retry later |
+| 503 | `rate_limit_unavailable` | null: the rate-limit counters are unreachable and this deployment fails closed |
 
-Unknown query parameters are ignored.
+A body is read strictly: a field it does not have, at any level, is refused (`unknown_field`), so that a
+typo is never silently ignored. Unknown query parameters are ignored.
+
+## Dates and times
+Every date and time the API answers, and every one in a webhook body, is in **UTC**, ISO 8601 with
+`Z` (`2026-11-24T09:12:03.512000Z`; the fraction of a second only when there is one), so that a
+machine compares and sorts them without knowing where they were made. A date and time sent to the
+API (`updated_since`) may carry any offset; without one, it is Paris time.
 
 ## Pagination
 `GET /api/v1/products/` answers `{"results": [...], "next": url-or-null}`; `limit` is 1 to 100
@@ -136,12 +152,20 @@ LINKS: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def describe_api(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """POSTPROCESSING_HOOKS entry: the long description, the headers of 401 and 429 answers, links."""
+    """POSTPROCESSING_HOOKS entry: the long description, the headers of 401 and 429 answers, the 503
+    of every rate-limited operation (the counters unreachable, failing closed), links."""
     result.setdefault("info", {})["description"] = DESCRIPTION.strip()
     for path in result.get("paths", {}).values():
         for operation in path.values():
             responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
             if "429" in responses:
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": STATUS_DESCRIPTIONS[503],
+                        "content": copy.deepcopy(responses["429"]["content"]),
+                    },
+                )
                 responses["429"].setdefault("headers", {}).update(_RETRY_AFTER)
             if "401" in responses:
                 responses["401"].setdefault("headers", {}).update(_WWW_AUTHENTICATE)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
+from integration.api.serializers import BodySerializer, RefusesUnknownFields
 from integration.ownership import System, fields_owned_by
 from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
@@ -38,7 +38,7 @@ class BoundedDateTimeField(serializers.DateTimeField):
     """A date and time that a query can use: ``0001-01-01T00:00`` (Paris) is before year 1 in UTC,
     which DRF's field and the database adapters raise OverflowError on (a 500); here it is a 400."""
 
-    default_error_messages = {"out_of_range": "Date and time out of range."}
+    default_error_messages = {"out_of_range": "This date and time is out of range."}
 
     def to_internal_value(self, value: Any) -> Any:
         try:
@@ -78,7 +78,7 @@ class ProductListInputSerializer(serializers.Serializer):
     def validate_cursor(self, value: str) -> ProductCursor:
         cursor = ProductCursor.decode(value)
         if cursor is None:
-            raise serializers.ValidationError("not a cursor of this API; follow the `next` link")
+            raise serializers.ValidationError("This is not a cursor of this API; follow the `next` link.")
         return cursor
 
 
@@ -149,7 +149,7 @@ def _no_nul(value: Any) -> None:
     """PostgreSQL stores no NUL character, in text or in JSON; refuse it anywhere in the value."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise serializers.ValidationError("must not contain NUL characters")
+            raise serializers.ValidationError("This must not contain NUL characters.")
     elif isinstance(value, dict):
         for key, inner in value.items():
             _no_nul(key)
@@ -159,7 +159,7 @@ def _no_nul(value: Any) -> None:
             _no_nul(inner)
 
 
-class ProductContentInputSerializer(serializers.ModelSerializer):
+class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     """The storefront-owned fields of a product, all optional; any other field is refused.
 
     Which fields: those integration/ownership.py gives to the storefront.
@@ -186,19 +186,8 @@ class ProductContentInputSerializer(serializers.ModelSerializer):
     def validate_attributes(self, value: dict[str, Any]) -> dict[str, Any]:
         _no_nul(value)
         if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
-            raise serializers.ValidationError(f"at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+            raise serializers.ValidationError(f"This must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
         return value
-
-
-class ProductContentInputSchema(OpenApiSerializerExtension):
-    """In the OpenAPI document, the content body admits no other property (the view refuses them)."""
-
-    target_class = ProductContentInputSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["additionalProperties"] = False
-        return schema
 
 
 # --- Availability -----------------------------------------------------------------------------
@@ -226,7 +215,7 @@ class AvailabilityListOutputSerializer(serializers.Serializer):
 # --- Reservations -----------------------------------------------------------------------------
 
 
-class ReservationLineInputSerializer(serializers.Serializer):
+class ReservationLineInputSerializer(BodySerializer):
     sku = _sku_field()
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     location = StrictIntegerField(
@@ -239,7 +228,7 @@ class ReservationLineInputSerializer(serializers.Serializer):
     )
 
 
-class ReservationInputSerializer(serializers.Serializer):
+class ReservationInputSerializer(BodySerializer):
     lines = ReservationLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 

@@ -44,7 +44,7 @@ class OrderEventsInputSerializer(serializers.Serializer):
     def validate_after(self, value: str) -> int:
         event_id = event_cursor_decode(value)
         if event_id is None:
-            raise serializers.ValidationError("not a cursor of this API; use the `next_cursor` it gave")
+            raise serializers.ValidationError("This is not a cursor of this API; use the `next_cursor` it gave.")
         return event_id
 
 
@@ -82,7 +82,7 @@ EXAMPLE = OpenApiExample(
             {
                 "id": "5b0c8f0e-2a47-4d51-9f4e-8f3f0f6d2a11",
                 "type": "order.accepted",
-                "created_at": "2026-11-24T10:12:03.512000+01:00",
+                "created_at": "2026-11-24T09:12:03.512000Z",
                 "data": {
                     "order_number": "WEB-2026-000001",
                     "status": "accepted",

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
+from integration.api.serializers import BodySerializer
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from orders.models import Order, OrderCancellation
@@ -31,7 +32,7 @@ class PriceField(serializers.Field):
     """A price as a JSON string (``"9.90"``): never a float, never an exponent; kept to 2 decimals,
     so that ``"9.9"`` and ``"9.90"`` are the same price and the same order."""
 
-    default_error_messages = {"invalid": 'A price as a string of euros, at most 2 decimals ("9.90").'}
+    default_error_messages = {"invalid": 'This must be a price in euros as a string, with at most 2 decimals ("9.90").'}
 
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str) or not PRICE.fullmatch(data):
@@ -46,7 +47,7 @@ class PriceField(serializers.Field):
 class StrictUuidField(StrictCharField):
     """A UUID in its canonical text form only (an integer or ``urn:uuid:`` is not one here)."""
 
-    default_error_messages = {"not_uuid": "Not a UUID."}
+    default_error_messages = {"not_uuid": "This must be a UUID."}
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -64,7 +65,7 @@ def _text(max_length: int, **kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=max_length, trim_whitespace=False, **kwargs)
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(BodySerializer):
     last_name = _text(200, required=True, allow_blank=False, min_length=1)
     first_name = _text(200)
     address_line1 = _text(300)
@@ -79,7 +80,7 @@ class CustomerInputSerializer(serializers.Serializer):
     email = _text(254, validators=[EmailValidator()])
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(BodySerializer):
     sku = StrictCharField(min_length=1, max_length=MAX_SKU_LENGTH, trim_whitespace=False)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price = PriceField(help_text="The AS400 price the reservation was made at")
@@ -89,7 +90,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(BodySerializer):
     order_number = StrictCharField(
         min_length=1, max_length=20, trim_whitespace=False,
         help_text="The storefront's number, which becomes the AS400's web order number as it is "
@@ -197,28 +198,28 @@ class OrderOutputSerializer(serializers.Serializer):
 # --- Cancellation -----------------------------------------------------------------------------
 
 
-class CancelLineInputSerializer(serializers.Serializer):
+class CancelLineInputSerializer(BodySerializer):
     line_number = StrictIntegerField(min_value=1, max_value=999)
     quantity = StrictIntegerField(
         min_value=1, max_value=MAX_QUANTITY, help_text="Units of the line to cancel"
     )
 
 
-class OrderCancelInputSerializer(serializers.Serializer):
+class OrderCancelInputSerializer(BodySerializer):
     lines = CancelLineInputSerializer(
         many=True, required=False, min_length=1, max_length=MAX_LINES,
         help_text="Units of some lines; leave it out to cancel the whole order",
     )  # fmt: skip
     reason = StrictCharField(
         required=False, min_length=1, max_length=4, trim_whitespace=False,
-        validators=[RegexValidator(r"^[A-Z0-9]{1,4}$", "1 to 4 capital letters or digits.")],
+        validators=[RegexValidator(r"^[A-Z0-9]{1,4}$", "This must be 1 to 4 capital letters or digits.")],
         help_text="A reason code for the AS400 (OARSN), 1 to 4 capital letters or digits; optional",
     )  # fmt: skip
 
     def validate_lines(self, value: list[dict[str, int]]) -> list[dict[str, int]]:
         numbers = [line["line_number"] for line in value]
         if len(set(numbers)) != len(numbers):
-            raise serializers.ValidationError("Each line at most once.")
+            raise serializers.ValidationError("Name each line at most once.")
         return value
 
 

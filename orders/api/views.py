@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +20,6 @@ from integration.api.base import ClientApi
 from integration.api.codes import ErrorCode
 from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
-from inventory.api.views import IDEMPOTENCY_KEY
 from orders.api.serializers import (
     OrderCancelInputSerializer,
     OrderCancelOutputSerializer,
@@ -222,13 +221,9 @@ class OrderCreateApi(ClientApi):
         examples=[ORDER_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
-            )
+        key = self.idempotency_key()
         order, created = order_place(
-            data=_order_input(request), client=self.client.name, idempotency_key=key or ""
+            data=_order_input(request), client=self.client.name, idempotency_key=key
         )
         order = _own_order(self.client, order.order_number)
         return Response(_order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -318,11 +313,7 @@ class OrderCancelApi(ClientApi):
         examples=CANCEL_EXAMPLES,
     )
     def post(self, request: Request, order_number: str) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
-            )
+        key = self.idempotency_key()
         body = OrderCancelInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -332,7 +323,7 @@ class OrderCancelApi(ClientApi):
             client=self.client.name,
             lines=None if lines is None else [(line["line_number"], line["quantity"]) for line in lines],
             reason=data.get("reason", ""),
-            idempotency_key=key or "",
+            idempotency_key=key,
             requested_by=self.client.name,
         )
         order = _own_order(self.client, order_number)

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
+from integration.api.serializers import BodySerializer
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from returns.models import Return
 from returns.reasons import ReturnReason, reasons_described
@@ -29,12 +30,12 @@ class ReasonField(StrictCharField):
         super().__init__(max_length=40, trim_whitespace=False, **kwargs)
 
 
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInputSerializer(BodySerializer):
     line_number = StrictIntegerField(min_value=1, max_value=999, help_text="The order line's number")
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="Units to send back")
 
 
-class ReturnInputSerializer(serializers.Serializer):
+class ReturnInputSerializer(BodySerializer):
     order_number = StrictCharField(
         min_length=1, max_length=20, trim_whitespace=False, help_text="The storefront's order number"
     )

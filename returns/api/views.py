@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -20,7 +20,6 @@ from rest_framework.utils.urls import replace_query_param
 from integration.api.base import ClientApi
 from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
-from inventory.api.views import IDEMPOTENCY_KEY
 from inventory.models import Product
 from returns.api.serializers import (
     ReturnInputSerializer,
@@ -157,11 +156,7 @@ class ReturnCreateApi(ClientApi):
         examples=[RETURN_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]}
-            )
+        key = self.idempotency_key()
         body = ReturnInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -173,7 +168,7 @@ class ReturnCreateApi(ClientApi):
             reason=data["reason"],
             comment=data["comment"],
             store=data["store"],
-            idempotency_key=key or "",
+            idempotency_key=key,
         )
         output = ReturnOutputSerializer(_return_data(_own_return(self.client, ret.rma)))
         return Response(output.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

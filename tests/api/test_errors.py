@@ -41,7 +41,7 @@ def test_the_api_answers_json_only(catalogue: Catalogue, api: APIClient) -> None
 def test_messages_are_english_whatever_the_sites_language(catalogue: Catalogue, api: APIClient) -> None:
     response = api.get("/api/v1/products/", {"limit": "x"})
 
-    assert error_of(response)["message"] == "invalid input: limit: A valid integer is required."
+    assert error_of(response)["message"] == "invalid input: limit: This must be an integer."
 
 
 def test_a_server_error_under_api_is_in_the_shape_too(db: None) -> None:

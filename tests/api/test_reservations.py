@@ -101,7 +101,7 @@ def test_a_malformed_idempotency_key_is_400(catalogue: Catalogue, api: APIClient
 
     assert response.status_code == 400
     assert error_of(response)["detail"] == {
-        "Idempotency-Key": ["printable ASCII without spaces, 1 to 128 characters"]
+        "Idempotency-Key": ["This must be printable ASCII without spaces, 1 to 128 characters."]
     }
 
 
