@@ -22,7 +22,17 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me-in-production")
+# A real key or no start: sessions, the admin's signed messages and django-q2's task signatures
+# all rest on it. Only DEBUG runs without one; bin/run keeps a generated key in var/secret-key,
+# the tests set their own (tests/settings.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: give the platform a secret key of at least 50 random characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), the same on every process"
+        )
+    SECRET_KEY = "insecure-development-key-for-debug-only"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -132,6 +142,17 @@ if _PROXY_SSL_HEADER:
         )
     SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER[0], _PROXY_SSL_HEADER[1])
 USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+# HTTPS only, by default: plain HTTP is redirected, cookies are sent over TLS only, and browsers
+# are told (HSTS) to come back over HTTPS. The embedded setup on loopback (bin/run, the tests)
+# sets DJANGO_HTTPS=false; a load balancer that terminates TLS needs DJANGO_SECURE_PROXY_SSL_HEADER.
+HTTPS = env.bool("DJANGO_HTTPS", default=True)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
+# The health and metrics endpoints are probed over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail integration platform API",
     "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
