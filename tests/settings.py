@@ -14,4 +14,4 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-" + "k" * 40)
 os.environ.setdefault("DJANGO_HTTPS", "false")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"  # what the processes the tests start read
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
