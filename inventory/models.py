@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inventory.validators import validate_attributes
+
 
 class Location(models.Model):
     """A store (001-030) or the central warehouse (900), by its AS400 number."""
@@ -85,7 +87,9 @@ class Product(models.Model):
     title = models.CharField(max_length=200, blank=True)
     long_description = models.TextField(blank=True)
     images = models.JSONField(default=list, blank=True)
-    attributes = models.JSONField(default=dict, blank=True, help_text="Merchandising attributes")
+    attributes = models.JSONField(
+        default=dict, blank=True, validators=[validate_attributes], help_text="Merchandising attributes"
+    )
     # bookkeeping
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)

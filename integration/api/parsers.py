@@ -7,6 +7,11 @@ from typing import Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from integration.json_limits import json_depth
+
+#: No body of this API nests deeper; a deeper one is a parse error before anything reads it.
+MAX_BODY_DEPTH = 32
+
 
 class ApiJSONParser(JSONParser):
     """``[[[[...`` deeper than Python's recursion limit makes ``json.loads`` raise RecursionError,
@@ -14,6 +19,10 @@ class ApiJSONParser(JSONParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
+            raise ParseError(f"The body nests too deep to be read; at most {MAX_BODY_DEPTH} levels are allowed.") from None
+        depth = json_depth(data)
+        if depth > MAX_BODY_DEPTH:
+            raise ParseError(f"The body nests {depth} levels deep; at most {MAX_BODY_DEPTH} are allowed.")
+        return data

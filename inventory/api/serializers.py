@@ -6,9 +6,9 @@ PostgreSQL refuses); rules of the business are the services' and selectors'.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,12 +19,12 @@ from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from inventory.selectors import SkuAvailability
+from inventory.validators import validate_attributes
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_AVAILABILITY_SKUS = 50
 MAX_IMAGES = 50
-MAX_ATTRIBUTES_BYTES = 64 * 1024
 MAX_LONG_DESCRIPTION = 100_000
 
 
@@ -145,20 +145,6 @@ class ProductPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last")
 
 
-def _no_nul(value: Any) -> None:
-    """PostgreSQL stores no NUL character, in text or in JSON; refuse it anywhere in the value."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise serializers.ValidationError("This must not contain NUL characters.")
-    elif isinstance(value, dict):
-        for key, inner in value.items():
-            _no_nul(key)
-            _no_nul(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            _no_nul(inner)
-
-
 class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     """The storefront-owned fields of a product, all optional; any other field is refused.
 
@@ -184,9 +170,10 @@ class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSeria
         fields = fields_owned_by(System.STOREFRONT)
 
     def validate_attributes(self, value: dict[str, Any]) -> dict[str, Any]:
-        _no_nul(value)
-        if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
-            raise serializers.ValidationError(f"This must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
+        try:
+            validate_attributes(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return value
 
 

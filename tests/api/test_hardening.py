@@ -292,3 +292,49 @@ def test_the_admin_cannot_delete_a_client_so_its_name_is_never_reused(db: None) 
     assert page.status_code == 403
     assert bulk.status_code in (200, 302)
     assert StorefrontClient.objects.filter(pk=client.pk).exists()
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("levels", [9, 400, 940])
+def test_attributes_nested_too_deep_are_refused_and_nothing_is_stored(
+    catalogue: Catalogue, api: APIClient, levels: int
+) -> None:
+    # given a product, and attributes nested deeper than a product's attributes may be (the attack
+    # stored 905-932 levels, which then made the admin page a 500; 933-947 made the PATCH a 500)
+    product = catalogue.product("A")
+    body = json.dumps({"attributes": _nested(levels)})
+
+    # when
+    response = api.patch(f"{PRODUCTS}A/content/", body, content_type="application/json")
+
+    # then a 400 that says how deep is allowed, and the product keeps what it had
+    assert response.status_code == 400
+    assert "at most" in json.dumps(response.json())
+    product.refresh_from_db()
+    assert product.attributes == {}
+
+
+def test_attributes_within_the_limits_are_kept(catalogue: Catalogue, api: APIClient) -> None:
+    product = catalogue.product("A")
+
+    response = api.patch(f"{PRODUCTS}A/content/", {"attributes": _nested(8)}, format="json")
+
+    assert response.status_code == 200
+    product.refresh_from_db()
+    assert product.attributes == _nested(8)
+
+
+def test_the_model_refuses_attributes_too_deep_for_every_writer_admin_included(catalogue: Catalogue) -> None:
+    from django.core.exceptions import ValidationError
+
+    product = catalogue.product("A")
+    product.attributes = _nested(50)
+
+    with pytest.raises(ValidationError, match="at most 8"):
+        product.full_clean()
