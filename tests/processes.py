@@ -76,16 +76,18 @@ def wait_until(what: str, done: Callable[[], bool], *, timeout: float = 60.0, ev
         time.sleep(every)
 
 
-def bounded_loop(body: str, *, seconds: float, setup: str = "") -> str:
+def bounded_loop(body: str, *, seconds: float, setup: str = "", parent: int | None = None) -> str:
     """Python code running ``body`` over and over, for ``python -c`` or ``manage.py shell -c``.
 
     It stops by itself after ``seconds``, and as soon as its parent is gone (the test process
     killed or crashed: the loop is then an orphan, its parent pid changes), whichever comes first.
+    The parent is the process that calls this function (it starts the loop), or ``parent``: fixed
+    here, not read by the loop when it starts, which may be after its parent already died.
     """
     lines = [
         "import os as _os, time as _time",
         *setup.splitlines(),
-        "_parent, _deadline = _os.getppid(), _time.monotonic() + " + repr(float(seconds)),
+        f"_parent, _deadline = {parent or os.getpid()}, _time.monotonic() + {float(seconds)!r}",
         "while _os.getppid() == _parent and _time.monotonic() < _deadline:",
         *("    " + line for line in body.splitlines()),
     ]

@@ -72,11 +72,15 @@ def test_a_bounded_loop_stops_at_its_deadline(processes: Processes) -> None:
 
 
 def test_a_bounded_loop_stops_when_its_parent_is_gone(processes: Processes, tmp_path: Path) -> None:
-    # a parent that starts the loop (deadline far away), then is SIGKILLed alone
+    # given a parent that starts a loop (its deadline far away) and is then SIGKILLed alone
     pid_file = tmp_path / "loop.pid"
     write_pid = f"open({str(pid_file)!r}, 'w').write(str(_os.getpid()))"
-    loop = bounded_loop("_time.sleep(0.01)", seconds=600, setup=write_pid)
-    parent = processes.python(f"import subprocess, sys; subprocess.run([sys.executable, '-c', {loop!r}])")
+    parent = processes.python(
+        "import subprocess, sys\n"
+        "from tests.processes import bounded_loop\n"
+        f"loop = bounded_loop('_time.sleep(0.01)', seconds=600, setup={write_pid!r})\n"
+        "subprocess.run([sys.executable, '-c', loop])\n"
+    )
     wait_until("the loop started", lambda: pid_file.exists() and pid_file.read_text() != "")
     looping = int(pid_file.read_text())
     assert pid_alive(looping)
@@ -85,3 +89,12 @@ def test_a_bounded_loop_stops_when_its_parent_is_gone(processes: Processes, tmp_
     parent.wait()
 
     wait_until("the orphaned loop to end", lambda: not pid_alive(looping))
+
+
+def test_a_bounded_loop_whose_parent_died_before_it_started_does_not_start(processes: Processes) -> None:
+    gone = processes.python("pass")
+    gone.wait()
+
+    loop = processes.python(bounded_loop("_time.sleep(0.01)", seconds=600, parent=gone.pid))
+
+    assert loop.wait(timeout=60) == 0
