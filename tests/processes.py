@@ -149,9 +149,11 @@ class Owned:
         self.reap()
 
     def stop(self, grace: float = GRACE_SECONDS, *, whole_group: bool = True) -> None:
-        """SIGTERM (to the group, or to the leader only), ``grace`` seconds to end, then SIGKILL.
+        """SIGTERM to the group, ``grace`` seconds for it to end, then SIGKILL to what is left.
 
-        Whatever happens meanwhile (a second Ctrl-C included), the group is SIGKILLed and reaped.
+        ``whole_group=False``: SIGTERM to the leader only, which stops its children in its own way
+        (a cluster's sentinel), and SIGKILL to the group once the leader has ended or the grace is
+        over. Whatever happens meanwhile (a second Ctrl-C included), the group is SIGKILLed and reaped.
         """
         try:
             if whole_group:
@@ -159,8 +161,10 @@ class Owned:
             else:
                 self.signal_leader(signal.SIGTERM)
             deadline = time.monotonic() + grace
-            while self.alive() and time.monotonic() < deadline:
-                self.popen.poll()  # reap the leader as soon as it ends: a zombie counts as dead anyway
+            while time.monotonic() < deadline:
+                leader_done = self.popen.poll() is not None  # reaped as soon as it ends
+                if (leader_done and not whole_group) or not self.alive():
+                    break
                 time.sleep(0.01)
         finally:
             self.kill()
