@@ -2,6 +2,9 @@
 
 - `exchange_dir`: an empty AS400 exchange folder (IN/, IN/DONE/, IN/ERR/, OUT/) in tmp_path, set as
   settings.AS400_EXCHANGE_DIR for the test.
+- `processes`: the owner of every process a test starts (tests/processes.py, which says the rules:
+  each in a group of its own, ended with its children when the test ends however it ends; loops
+  bounded; no test depends on the machine's speed).
 - `@pytest.mark.postgres`: skipped unless the default database is PostgreSQL (DATABASE_URL).
 - `@pytest.mark.redis`: skipped unless REDIS_URL is set.
 - `@pytest.mark.clock(moment)`: the whole process's clock (``timezone.now()``, ``time.time()``,
@@ -20,6 +23,8 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from pytest_django import Settings
+
+from tests.processes import Processes
 
 EXCHANGE_SUBDIRS = ("IN", "IN/DONE", "IN/ERR", "OUT")
 
@@ -70,3 +75,11 @@ def exchange_dir(tmp_path: Path, settings: Settings) -> Path:
         (root / sub).mkdir(parents=True)
     settings.AS400_EXCHANGE_DIR = root
     return root
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Starts processes for the test; on teardown (passed, failed or interrupted) every group still
+    running gets SIGTERM, a grace period, SIGKILL, and is reaped."""
+    with Processes() as owner:
+        yield owner

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 from rest_framework.test import APIClient
 
+from integration.api.auth import StorefrontClientThrottle
 from integration.models import StorefrontClient
+from tests.processes import Processes
 
 from .conftest import Catalogue, error_of
 
@@ -196,15 +195,20 @@ def test_with_the_cache_down_a_deployment_may_fail_closed(
     assert error_of(response)["code"] == "rate_limit_unavailable"
 
 
-def test_retry_after_is_the_time_left_in_the_window(catalogue: Catalogue, make_api: Any) -> None:
+def test_retry_after_is_the_time_left_in_the_window(
+    catalogue: Catalogue, make_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The throttle's clock stands still at 17.25 s into a minute: 42.75 s are left in its window,
+    # whenever the test runs and however long the requests take.
+    now = 29_400_000 * 60 + 17.25
+    monkeypatch.setattr(StorefrontClientThrottle, "timer", staticmethod(lambda: now))
     api = make_api(rate=1)
     api.get(PRODUCTS)
 
     response = api.get(PRODUCTS)
 
-    left = 60 - time.time() % 60
     assert response.status_code == 429
-    assert abs(int(response["Retry-After"]) - math.ceil(left)) <= 1
+    assert response["Retry-After"] == str(math.ceil(60 - now % 60)) == "43"
 
 
 # --- Behind a TLS proxy -----------------------------------------------------------------------
@@ -253,15 +257,14 @@ def test_proxy_headers_are_not_trusted_unless_configured(catalogue: Catalogue, a
         ),
     ],
 )
-def test_the_proxy_settings_come_from_the_environment(env: dict[str, str], expected: str) -> None:
+def test_the_proxy_settings_come_from_the_environment(
+    env: dict[str, str], expected: str, processes: Processes
+) -> None:
     code = "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER, s.USE_X_FORWARDED_HOST)"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_SECURE", "DJANGO_USE_X"))}
-    out = subprocess.run(
+    out = processes.run(
         [sys.executable, "-c", "import django; django.setup(); " + code],
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
         check=True,
     )
     assert out.stdout.strip() == expected

@@ -9,7 +9,6 @@ to the same hand-built bytes.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from datetime import datetime
 from io import StringIO
@@ -22,6 +21,7 @@ from django.core.management.base import CommandError
 
 from integration import cli
 from integration.codec import PARIS
+from tests.processes import Processes
 
 BLANK = b"\x40"
 
@@ -423,18 +423,14 @@ def test_decode_refuses_missing_files_bad_names_and_layouts(tmp_path: Path) -> N
     assert "required: SUBCOMMAND" in refused()
 
 
-def test_a_bad_file_from_the_real_command_line_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
+def test_a_bad_file_from_the_real_command_line_gives_a_message_not_a_traceback(
+    tmp_path: Path, processes: Processes
+) -> None:
     dat = tmp_path / "STKBAL_000001.DAT"
     dat.write_bytes(STK_1[:-1])
     manage = Path(settings.BASE_DIR) / "manage.py"
 
-    result = subprocess.run(
-        [sys.executable, str(manage), "as400", "decode", str(dat)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = processes.run([sys.executable, manage, "as400", "decode", dat], timeout=120)
 
     assert result.returncode == 1
     assert result.stdout == ""

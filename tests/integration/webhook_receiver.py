@@ -2,7 +2,7 @@
 
 It verifies each request as a storefront developer would, with nothing but the secret and the
 standard library's ``hmac`` and ``hashlib`` (none of the platform's code), and answers what the
-test scripted: a status, headers, a delay.
+test scripted: a status, headers, a delay; or an answer held until the test releases it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     delay: float = 0.0
+    hold: threading.Event | None = None  # answer only once it is set (60 s at most)
+    arrived: threading.Event | None = None  # set when this request arrives
+
+HOLD_BOUND_SECONDS = 60.0  # a held answer is sent at last after this: a bound, not a wait
 
 
 @dataclass
@@ -70,6 +74,10 @@ class Receiver:
                         )
                     )
                     answer = receiver._script.pop(0) if receiver._script else receiver.default
+                if answer.arrived is not None:
+                    answer.arrived.set()
+                if answer.hold is not None:
+                    answer.hold.wait(HOLD_BOUND_SECONDS)
                 if answer.delay:
                     time.sleep(answer.delay)
                 try:

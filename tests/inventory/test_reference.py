@@ -6,7 +6,6 @@ database; nothing of ours is replaced.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,6 +21,7 @@ from django.core.management.base import CommandError
 
 from inventory.models import Category, ItemMapping, Location, Product, RolloutChange, SafetyStockOverride
 from inventory.reference import locations_seed_default
+from tests.processes import Processes
 
 pytestmark = pytest.mark.django_db
 
@@ -361,17 +361,13 @@ def test_bad_arguments_and_unreadable_files_are_a_message(
     assert str(excinfo.value) == message.format(dir=tmp_path)
 
 
-def test_from_a_shell_a_bad_import_exits_non_zero_without_a_traceback(tmp_path: Path) -> None:
+def test_from_a_shell_a_bad_import_exits_non_zero_without_a_traceback(
+    tmp_path: Path, processes: Processes
+) -> None:
     # No database is reached: the arguments and the file are refused first.
     manage = Path(settings.BASE_DIR) / "manage.py"
     for args, status in [(["import", "stores", "x.csv"], 2), (["import", "mappings", "missing.csv"], 1)]:
-        done = subprocess.run(
-            [sys.executable, str(manage), "reference", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = processes.run([sys.executable, manage, "reference", *args], cwd=tmp_path, timeout=60)
         assert done.returncode == status
         assert "Traceback" not in done.stderr
         assert done.stderr.strip().splitlines()[-1] in {

@@ -414,26 +414,36 @@ def test_the_same_idempotency_key_answers_the_same_cancellations_and_other_conte
     assert first[0].idempotency_key == "k-1"
 
 
-def together(*calls: tuple[float, Callable[[], object]]) -> list[BaseException]:
-    """Run the calls in threads released at once (each after its delay); the errors they raised."""
+def together(*calls: Callable[[], object], in_order: bool = False) -> list[BaseException]:
+    """Run the calls in threads released at once; the errors they raised.
+
+    ``in_order``: each call starts only once the one before it has returned (that one first, for
+    sure, whatever the machine's speed); otherwise a true race.
+    """
     barrier = threading.Barrier(len(calls))
+    returned = [threading.Event() for _ in calls]
     errors: list[BaseException] = []
 
-    def run(delay: float, call: Callable[[], object]) -> None:
+    def run(n: int, call: Callable[[], object]) -> None:
         try:
-            barrier.wait()
-            time.sleep(delay + random.uniform(0, 0.002))
+            barrier.wait(timeout=60)
+            if in_order and n > 0:
+                assert returned[n - 1].wait(timeout=60), "the call before never returned"
+            else:
+                time.sleep(random.uniform(0, 0.002))  # a little jitter in the race, not a wait
             call()
         except BaseException as exc:
             errors.append(exc)
         finally:
+            returned[n].set()
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=call) for call in calls]
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a call never returned"
     return errors
 
 
@@ -443,7 +453,7 @@ def test_the_same_key_sent_twice_at_once_is_one_cancellation(simulator: Simulato
     order = place_lines(WEBN, [(warehouse_items(1)[0], 3)])
     answers: list[list[int]] = []
 
-    errors = together(*[(0.0, lambda: answers.append([c.pk for c in cancel(idempotency_key="same")]))] * 4)
+    errors = together(*[lambda: answers.append([c.pk for c in cancel(idempotency_key="same")])] * 4)
 
     assert errors == []
     assert len(answers) == 4
@@ -457,19 +467,27 @@ def test_the_same_key_sent_twice_at_once_is_one_cancellation(simulator: Simulato
 def test_cancel_racing_the_dispatcher_ends_cancelled_and_unsent_or_sent_once_with_an_ordann(
     simulator: Simulator,
 ) -> None:
-    """Many times, a cancellation and a dispatcher's claim of the same order at the same moment."""
+    """Many times, a cancellation and a dispatcher's claim of the same order at the same moment; in a
+    round out of three the cancellation returns first, in another the dispatcher, for sure."""
     products = warehouse_items(3)
     rounds = 30
-    delays = [(0.0, 0.0), (0.0, 0.03), (0.03, 0.0)]  # true races, and each side first for sure
     outcomes: dict[str, int] = {"cancelled": 0, "requested": 0}
     for n in range(rounds):
         number = f"RACE-{n:04d}"
         order = place_lines(number, [(products[n % len(products)], 1)])
-        cancel_delay, dispatch_delay = delays[n % len(delays)]
-        errors = together(
-            (cancel_delay, lambda number=number: cancel(number)),  # type: ignore[misc]
-            (dispatch_delay, lambda: outbox_dispatch(now=TUESDAY)),
-        )
+
+        def cancelling(number: str = number) -> object:
+            return cancel(number)
+
+        def dispatching() -> object:
+            return outbox_dispatch(now=TUESDAY)
+
+        if n % 3 == 0:  # a true race
+            errors = together(cancelling, dispatching)
+        elif n % 3 == 1:  # the cancellation first, for sure
+            errors = together(cancelling, dispatching, in_order=True)
+        else:  # the dispatcher first, for sure
+            errors = together(dispatching, cancelling, in_order=True)
 
         assert errors == []
         order.refresh_from_db()

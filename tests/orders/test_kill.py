@@ -11,14 +11,11 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from integration.codec import RecordCodec
@@ -26,12 +23,16 @@ from integration.models import OutboundFile, OutboxMessage
 from integration.outbox import outbox_dispatch
 from integration.simulator.engine import Simulator
 from inventory.models import StockLevel
+from tests.processes import Processes, bounded_loop
 
 from .conftest import as400_orders, place, warehouse_items
 
 ORDERS = 150
 KILLS = 10
-DISPATCH_LOOP = "from integration.outbox import outbox_dispatch\nwhile True:\n    outbox_dispatch()\n"
+# Killed long before; bounded all the same, and ended if this test's process is gone.
+DISPATCH_LOOP = bounded_loop(
+    "outbox_dispatch()", seconds=120, setup="from integration.outbox import outbox_dispatch"
+)
 
 
 def database_url() -> str:
@@ -43,7 +44,7 @@ def database_url() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_dispatchers_killed_at_random_lose_nothing_and_send_nothing_twice(
-    simulator: Simulator, settings: Any
+    simulator: Simulator, settings: Any, processes: Processes
 ) -> None:
     sim = simulator
     products = warehouse_items(3)
@@ -66,21 +67,17 @@ def test_dispatchers_killed_at_random_lose_nothing_and_send_nothing_twice(
     }
     env.pop("REDIS_URL", None)
     rng = random.Random(7)
-    manage = Path(django_settings.BASE_DIR) / "manage.py"
     killed_mid_work = 0
-    for _ in range(KILLS):
+    for round_ in range(KILLS):
         before = OutboundFile.objects.count()
-        worker = subprocess.Popen(
-            [sys.executable, str(manage), "shell", "-c", DISPATCH_LOOP],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        worker = processes.manage("shell", "-c", DISPATCH_LOOP, label=f"dispatcher {round_}", env=env)
         target = before + rng.randint(1, 6)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while OutboundFile.objects.count() < target and time.monotonic() < deadline:
             time.sleep(0.005)  # the worker is claiming and writing: kill it somewhere in there
-        time.sleep(rng.uniform(0, 0.02))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+        time.sleep(rng.uniform(0, 0.02))  # a random moment, not a wait for anything
+        worker.signal_group(signal.SIGKILL)
+        worker.reap()
         if OutboxMessage.objects.filter(state="pending").exists():
             killed_mid_work += 1
     assert killed_mid_work == KILLS  # every kill stopped a worker with work left to do

@@ -3,7 +3,8 @@
 The claims of issue 4 §3 that are about processes, proven in the production setup: django-q2
 clusters (``manage.py qcluster``, on the Redis broker that REDIS_URL selects) working on the test
 database, each cluster in a process group of its own so that SIGKILL takes the cluster and all its
-workers at once.
+workers at once. Every process is the ``processes`` fixture's (tests/processes.py): whatever is
+still running when a test ends, however it ends, is stopped with its children.
 
 How the clusters are made to dispatch. In production the schedule of migration 0005 enqueues
 ``integration.tasks.outbox_dispatch`` every minute, django-q2's finest interval. Here the test
@@ -22,13 +23,10 @@ window is switched off for them (AS400_BATCH_WINDOW=00:00-00:00): the tests pass
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -55,12 +53,12 @@ from integration.simulator.engine import Simulator
 from integration.sync import exchange_sync
 from inventory.models import Product, StockLevel
 from orders.models import Order, OrderLine
+from tests.processes import Owned, Processes
 
 from .conftest import as400_orders, place, warehouse_items
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-MANAGE = Path(django_settings.BASE_DIR) / "manage.py"
 DISPATCH_TASK = "integration.tasks.outbox_dispatch"
 
 
@@ -76,26 +74,12 @@ def database_url() -> str:
     return f"postgres://{user}:{password}@{db['HOST']}{port}/{db['NAME']}"
 
 
-def group_alive(pgid: int) -> list[int]:
-    """The processes of a process group that are not dead yet (zombies are dead)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
-            alive.append(int(stat.parent.name))
-    return alive
-
-
 class QCluster:
     """One ``manage.py qcluster`` (sentinel, pusher, monitor, workers), in a process group of its own."""
 
-    def __init__(self, label: str, env: dict[str, str], log_dir: Path) -> None:
-        self.label, self.env, self.log_dir = label, env, log_dir
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, label: str, env: dict[str, str], log_dir: Path, owner: Processes) -> None:
+        self.label, self.env, self.log_dir, self.owner = label, env, log_dir, owner
+        self.proc: Owned | None = None
         self.starts = 0
         self.log_path = log_dir / f"{label}-0.log"
 
@@ -103,44 +87,32 @@ class QCluster:
         assert self.proc is None, f"{self.label} is already running"
         self.starts += 1
         self.log_path = self.log_dir / f"{self.label}-{self.starts}.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(MANAGE), "qcluster"],
-                env=self.env, cwd=django_settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: one killpg takes every worker
-            )  # fmt: skip
+        self.proc = self.owner.manage("qcluster", label=self.label, env=self.env, log=self.log_path)
 
-    def signal_group(self) -> int | None:
-        """SIGKILL to the whole group, not waited for; returns the group id."""
+    def signal_group(self) -> Owned | None:
+        """SIGKILL to the whole group (one killpg takes every worker), not waited for."""
         if self.proc is None:
             return None
-        pgid = self.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-        return pgid
+        self.proc.signal_group(signal.SIGKILL)
+        return self.proc
 
-    def reap(self, pgid: int | None) -> None:
+    def reap(self, proc: Owned | None) -> None:
         """Wait until no process of the group is left (a process in fsync dies when the call returns)."""
-        if self.proc is None or pgid is None:
+        if proc is None:
             return
-        self.proc.wait(timeout=30)
+        proc.reap()
         self.proc = None
-        deadline = time.monotonic() + 30
-        while group_alive(pgid):
-            assert time.monotonic() < deadline, f"{self.label}: {group_alive(pgid)} survived SIGKILL"
-            time.sleep(0.01)
 
     def kill(self) -> None:
         self.reap(self.signal_group())
 
     def stop(self) -> None:
-        """SIGTERM to the cluster: django-q2 lets its workers finish their task and stops."""
+        """SIGTERM to the cluster: django-q2 lets its workers finish their task and stops; SIGKILL
+        to whatever did not stop in 30 s."""
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=30)
-        self.kill()  # whatever did not stop in time
+        self.proc.stop(grace=30, whole_group=False)  # the sentinel stops its workers itself
+        self.proc = None
 
     def task_lines(self) -> int:
         """Lines of its logs (all its starts) naming the dispatch task: a worker logs one when it
@@ -158,8 +130,8 @@ class QCluster:
 def kill_together(clusters: list[QCluster]) -> None:
     """SIGKILL every group first, then wait for them: the kills land at the same moment."""
     groups = [(cluster, cluster.signal_group()) for cluster in clusters]
-    for cluster, pgid in groups:
-        cluster.reap(pgid)
+    for cluster, proc in groups:
+        cluster.reap(proc)
 
 
 class Dispatching:
@@ -205,24 +177,18 @@ class Clusters:
     name: str
     env: dict[str, str]
     log_dir: Path
+    owner: Processes
     all: list[QCluster] = field(default_factory=list)
-    others: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def new(self, label: str, **env: str) -> QCluster:
-        cluster = QCluster(label, {**self.env, **env}, self.log_dir)
+        cluster = QCluster(label, {**self.env, **env}, self.log_dir, self.owner)
         self.all.append(cluster)
         return cluster
 
-    def shell(self, label: str, code: str) -> tuple[subprocess.Popen[bytes], Path]:
-        """``manage.py shell -c code`` with the clusters' environment; killed at the end if still running."""
+    def shell(self, label: str, code: str) -> tuple[Owned, Path]:
+        """``manage.py shell -c code`` with the clusters' environment; stopped at the end if still running."""
         log = self.log_dir / f"{label}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, str(MANAGE), "shell", "-c", code],
-                env=self.env, cwd=django_settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.others.append(proc)
-        return proc, log
+        return self.owner.manage("shell", "-c", code, label=label, env=self.env, log=log), log
 
     def logs(self) -> str:
         return "\n".join(cluster.log_tail() for cluster in self.all)
@@ -235,6 +201,7 @@ def clusters(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    processes: Processes,
 ) -> Iterator[Clusters]:
     caplog.set_level(logging.WARNING, logger="django-q")  # not a line per task enqueued
     name = f"qtest-{uuid.uuid4().hex[:12]}"
@@ -256,16 +223,14 @@ def clusters(
     }
     log_dir = tmp_path / "qcluster-logs"
     log_dir.mkdir()
-    found = Clusters(name, env, log_dir)
+    found = Clusters(name, env, log_dir, processes)
     try:
         yield found
     finally:
-        kill_together(found.all)
-        for proc in found.others:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=30)
-        get_broker().delete_queue()
+        try:
+            processes.close()  # the clusters and the placers: SIGTERM, a grace, SIGKILL, reaped
+        finally:
+            get_broker().delete_queue()
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -489,6 +454,7 @@ def files_recorded(at_least: int) -> Callable[[], bool]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # its waits are bounded at 720 s in all
 def test_qclusters_killed_with_sigkill_while_writing_lose_nothing_and_import_nothing_twice(
     simulator: Simulator, settings: Any, clusters: Clusters
 ) -> None:
@@ -570,6 +536,7 @@ for n in range({first}, {orders}, {step}):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # its waits are bounded at 720 s in all
 def test_a_peak_of_five_thousand_orders_each_ends_accepted_acknowledged_and_settled(
     simulator: Simulator, settings: Any, clusters: Clusters
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import base64
+import os
+import pickle
 from collections.abc import Callable
 from datetime import datetime, time
 
@@ -12,6 +14,7 @@ from integration.codec import PARIS
 from integration.simulator import Simulator, SimulatorConfig, SimulatorError
 from integration.simulator.clock import BatchWindow
 from integration.simulator.testing import drop, item_with_stock, latest, order_records, read_control, stock
+from tests.processes import Processes
 
 WINDOW = BatchWindow(time(1, 0), time(3, 30))
 
@@ -64,21 +67,24 @@ def test_extract_times_are_the_simulated_clock(sim: Simulator) -> None:
     assert (control.date, control.time) == (1251124, 100700)
 
 
-def _step_in_another_process(config: SimulatorConfig, minutes: int) -> None:
-    import django
+STEP_IN_ANOTHER_PROCESS = """
+import base64, pickle, django
+django.setup()
+from integration.simulator import Simulator
+with Simulator(pickle.loads(base64.b64decode({config!r}))) as sim:
+    sim.step(minutes={minutes})
+"""
 
-    django.setup()
-    with Simulator(config) as sim:
-        sim.step(minutes=minutes)
 
+def test_another_process_steps_the_same_simulator(sim: Simulator, processes: Processes) -> None:
+    config = base64.b64encode(pickle.dumps(sim.config)).decode()
+    child = processes.python(
+        STEP_IN_ANOTHER_PROCESS.format(config=config, minutes=30),
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        log=sim.config.db_path.parent / "child.log",
+    )
 
-def test_another_process_steps_the_same_simulator(sim: Simulator) -> None:
-    context = multiprocessing.get_context("spawn")
-    child = context.Process(target=_step_in_another_process, args=(sim.config, 30))
-    child.start()
-    child.join(timeout=60)
-
-    assert child.exitcode == 0
+    assert child.wait(timeout=60) == 0, child.log_text()
     assert sim.now() == datetime(2025, 11, 24, 10, 30, tzinfo=PARIS)
     assert read_control(sim.config, "STKBAL", 6).time == 103000
 

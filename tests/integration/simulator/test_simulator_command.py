@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from pytest_django import Settings
 
 from integration.codec import PARIS
-from integration.simulator import Simulator, SimulatorConfig
+from integration.simulator import Simulator, SimulatorConfig, StepReport
 from integration.simulator.testing import drop, item_with_stock, order_records, out_names
 
 COMMAND = "as400_simulator"
@@ -154,15 +154,23 @@ def test_commands_other_than_seed_need_a_seeded_simulator(configured: SimulatorC
 def test_run_stops_cleanly_when_asked(configured: SimulatorConfig) -> None:
     run("seed")
     stop = threading.Event()
+    steps: list[datetime] = []
+
+    def asked_after_the_first_step(report: StepReport) -> None:  # as the command's SIGTERM handler would
+        steps.append(report.end)
+        stop.set()
+
     with Simulator(configured) as sim:
         start = sim.now()
-        timer = threading.Timer(0.3, stop.set)
-        timer.start()
+        bound = threading.Timer(60, stop.set)  # a bound should the loop never step, not a wait
+        bound.start()
+        try:
+            ticks = sim.run(speed=600, tick=0.05, stop=stop, on_step=asked_after_the_first_step)
+        finally:
+            bound.cancel()
 
-        ticks = sim.run(speed=600, tick=0.05, stop=stop)
-
-        timer.join()
-        assert ticks >= 1
-        assert sim.now() > start
+        assert steps, "the loop never stepped"
+        assert ticks == 1  # it stopped at the first tick after being asked
+        assert sim.now() == steps[0] > start
         for file in ("ITMMST", "STKBAL", "WEBORD"):
             assert out_names(configured, file)  # the initial full extracts, OUT/ had none

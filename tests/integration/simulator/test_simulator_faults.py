@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from integration.simulator import (
     SimulatorError,
 )
 from integration.simulator.errors import NotAuthorizedError, ObjectNotFoundError
+from integration.simulator.sql import StockReading
 from integration.simulator.testing import (
     drop,
     item_with_stock,
@@ -55,19 +57,35 @@ def test_sql_reads_the_dds_tables_as_db2_would(sim: Simulator) -> None:
 
 def test_a_live_read_does_not_wait_for_a_writer(sim: Simulator) -> None:
     item = item_with_stock(sim, WAREHOUSE)
+    readings: list[StockReading | None] = []
+    errors: list[BaseException] = []
+    read_done = threading.Event()
+
+    def read() -> None:
+        try:
+            with Simulator(sim.config) as reader:
+                readings.append(reader.read_stock(item, WAREHOUSE))
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            read_done.set()
+
     writer = sqlite3.connect(sim.config.db_path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # the run loop writing a full extract, say
     try:
-        started = time.monotonic()
-        with Simulator(sim.config) as reader:
-            reading = reader.read_stock(item, WAREHOUSE)
-        elapsed = time.monotonic() - started
+        reading_thread = threading.Thread(target=read)
+        reading_thread.start()
+        # The writer holds its lock until the read is done (60 s at most): a read that waited for
+        # the writer could not be done meanwhile.
+        done_while_writing = read_done.wait(timeout=60)
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+    reading_thread.join(timeout=60)
 
-    assert reading is not None
-    assert elapsed < 1
+    assert done_while_writing, "the read waited for the writer"
+    assert errors == []
+    assert readings[0] is not None
 
 
 def test_sql_refuses_internal_tables_and_writes(sim: Simulator) -> None:
