@@ -1,4 +1,4 @@
-"""Contract conformance of the simulated AS400: rules of /work/shared/as400/README.md that the
+"""Contract conformance of the simulated AS400: rules of docs/as400/README.md that the
 simulator once bent, and the robustness its users rely on (crashes, two processes at once).
 
 Each test states the rule it holds the simulator to, as given / when / then.
