@@ -153,3 +153,32 @@ def test_those_allowed_to_change_still_rotate_deactivate_and_resolve(rows: dict[
     assert after.webhook_secret != client.webhook_secret
     assert not after.active
     assert Alert.objects.get(pk=alert.pk).resolved_at is not None
+
+
+# --- The admin's own pages ------------------------------------------------------------------------
+
+
+def staff_with(*codenames: str) -> Client:
+    user = get_user_model().objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    http = Client()
+    http.force_login(user)
+    return http
+
+
+@pytest.mark.parametrize(
+    ("url_name", "permission"), [("orders_attention", "view_order"), ("outbox_health", "view_outboxmessage")]
+)
+def test_the_attention_and_health_pages_need_their_permission(url_name: str, permission: str) -> None:
+    url = reverse(f"admin:{url_name}")
+    without = staff_with("view_alert")
+    index = without.get(reverse("admin:index")).content.decode()
+
+    assert without.get(url).status_code == 403
+    assert without.post(url).status_code == 403
+    assert f'href="{url}"' not in index
+
+    get_user_model().objects.all().delete()
+    allowed = staff_with(permission)
+    assert allowed.get(url).status_code == 200
+    assert f'href="{url}"' in allowed.get(reverse("admin:index")).content.decode()
