@@ -250,6 +250,9 @@ INVENTORY_AUTO_MAP = env.bool("INVENTORY_AUTO_MAP", default=True)  # map new ite
 INVENTORY_WAREHOUSE = env.int("INVENTORY_WAREHOUSE", default=900)  # the location that ships home deliveries
 # The simulator keeps its own data in its own SQLite file, apart from the platform's database.
 AS400_SIMULATOR_DB = env.path("AS400_SIMULATOR_DB", default=str(VAR_DIR / "as400sim.sqlite3"))
+# The simulator's admin page (seed, step, faults, exports into the exchange folder): only where
+# this is on, the embedded setup (bin/run, the tests); never in a deployment with a real AS400.
+AS400_SIMULATOR_ADMIN = env.bool("AS400_SIMULATOR_ADMIN", default=False)
 
 # --- Returns ---------------------------------------------------------------------------------
 # A web return whose goods have not all arrived this long after it was announced needs attention.

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django_q.admin import resubmit_task
+from django_q.models import Failure, Success
 
 from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from integration.exchange import Location, SentState, get_exchange_folder
@@ -83,7 +85,7 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Alert._meta.fields]
     actions = ["resolve"]
 
-    @admin.action(description="Mark the selected alerts resolved")
+    @admin.action(description="Mark the selected alerts resolved", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset.filter(resolved_at__isnull=True):
             alert_resolve(alert=alert, user=request.user)
@@ -213,19 +215,25 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             f"Token of {client.name}, shown this once (copy it now; only its hash is kept): {token}",
         )
 
-    @admin.action(description="Rotate the token of the selected clients (the old ones stop at once)")
+    @admin.action(
+        description="Rotate the token of the selected clients (the old ones stop at once)",
+        permissions=["change"],
+    )
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
         for client in queryset:
             client, token = storefront_client_rotate(client=client)
             self._show_token(request, client, token)
 
-    @admin.action(description="Rotate the webhook secret of the selected clients (the old ones stop at once)")
+    @admin.action(
+        description="Rotate the webhook secret of the selected clients (the old ones stop at once)",
+        permissions=["change"],
+    )
     def rotate_webhook_secrets(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
         for client in queryset:
             client, secret = storefront_client_webhook_secret_rotate(client=client)
             self._show_webhook_secret(request, client, secret)
 
-    @admin.action(description="Deactivate the selected clients")
+    @admin.action(description="Deactivate the selected clients", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
         for client in queryset.filter(active=True):
             storefront_client_deactivate(client=client)
@@ -446,3 +454,18 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
                 f"Delivery #{delivery.pk} ({delivery.event.type} of {delivery.event.order_number} to "
                 f"{delivery.client}) is pending again and goes out within seconds.",
             )
+
+
+# --- django-q2's task admins -------------------------------------------------------------------
+# Its "resubmit" action puts tasks back in the queue, and declares no permission: anyone who may
+# view tasks could run them again. The same action here, for those allowed to change them.
+
+
+@admin.action(description=str(resubmit_task.short_description), permissions=["change"])  # type: ignore[attr-defined]
+def resubmit_tasks(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:  # type: ignore[type-arg]
+    resubmit_task(model_admin, request, queryset)
+
+
+for _task_model in (Success, Failure):
+    if admin.site.is_registered(_task_model):
+        admin.site._registry[_task_model].actions = [resubmit_tasks]

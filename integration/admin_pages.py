@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 
 APP_LABEL = "integration"
@@ -46,10 +47,16 @@ def register_admin_page(
     title: str,
     object_name: str,
     view: Callable[..., HttpResponse],
+    permission: str,
     can_change: bool = False,
+    enabled: Callable[[], bool] | None = None,
 ) -> None:
     """Serve ``view`` at ``<admin>/<route>`` (staff only, through ``admin_view``) and list it under
-    the integration app of the admin index. Registering the same page twice does nothing."""
+    the integration app of the admin index. Registering the same page twice does nothing.
+
+    Only users with ``permission`` ("app_label.codename") see the entry and the page: any other
+    request, GET or POST, is refused (403) before ``view`` runs. While ``enabled()`` is false the
+    page is not there at all (404, no entry), whoever asks."""
     registered: set[str] = site.__dict__.setdefault("_extra_pages", set())
     if url_name in registered:
         return
@@ -57,12 +64,24 @@ def register_admin_page(
     original_urls = site.get_urls
     original_app_list = site.get_app_list
 
+    def is_enabled() -> bool:
+        return enabled is None or enabled()
+
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_enabled():
+            raise Http404
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
     def get_urls() -> list[Any]:
-        return [path(route, site.admin_view(view), name=url_name), *original_urls()]
+        return [path(route, site.admin_view(guarded), name=url_name), *original_urls()]
 
     def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         apps = original_app_list(request, app_label)
         if app_label not in (None, APP_LABEL) or not site.has_permission(request):
+            return apps
+        if not is_enabled() or not request.user.has_perm(permission):
             return apps
         url = reverse(f"{site.name}:{url_name}")
         entry = {

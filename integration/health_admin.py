@@ -21,6 +21,7 @@ from integration.health import outbox_health
 URL_NAME = "outbox_health"
 TEMPLATE = "admin/integration/outbox_health.html"
 TITLE = "Outbox health"
+PERMISSION = "integration.view_outboxmessage"  # the page shows the outbox's figures
 
 
 def health_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
@@ -38,8 +39,8 @@ def health_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
 
 
 def register_health_admin(site: admin.AdminSite) -> None:
-    """Add the page to ``site``: its URL (staff only) and an index entry."""
+    """Add the page to ``site``: its URL and an index entry, for those who may view outbox messages."""
     register_admin_page(
         site, route="outbox-health/", url_name=URL_NAME, title=TITLE, object_name="OutboxHealth",
-        view=health_page(site),
+        view=health_page(site), permission=PERMISSION,
     )  # fmt: skip

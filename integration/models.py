@@ -52,6 +52,9 @@ class FileRun(models.Model):
             )
         ]
         indexes = [models.Index(fields=["direction", "file", "seq"], name="filerun_name")]
+        # The AS400 simulator's admin page (integration.simulator.admin) writes exchange files, as
+        # the AS400 would: only for those given this, and only where AS400_SIMULATOR_ADMIN is on.
+        permissions = [("use_as400_simulator", "Can use the AS400 simulator's admin page")]
 
     def __str__(self) -> str:
         return f"{self.file}_{self.seq:06d} ({self.outcome})"

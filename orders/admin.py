@@ -589,6 +589,7 @@ ATTENTION_URL_NAME = "orders_attention"
 ATTENTION_TEMPLATE = "admin/orders/attention.html"
 ATTENTION_TITLE = "Orders needing attention"
 ATTENTION_SHOWN = 50
+ATTENTION_PERMISSION = "orders.view_order"  # the page lists orders
 
 
 def attention_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
@@ -628,7 +629,7 @@ def attention_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpRespons
 def register_attention_admin(site: admin.AdminSite) -> None:
     register_admin_page(
         site, route="orders-attention/", url_name=ATTENTION_URL_NAME, title=ATTENTION_TITLE,
-        object_name="OrdersAttention", view=attention_page(site),
+        object_name="OrdersAttention", view=attention_page(site), permission=ATTENTION_PERMISSION,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-" + "k" * 40)
 os.environ.setdefault("DJANGO_HTTPS", "false")
+os.environ.setdefault("AS400_SIMULATOR_ADMIN", "true")  # the embedded setup's simulator page, as bin/run
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"  # what the processes the tests start read
 
 from config.settings import *  # noqa: F403

@@ -1,7 +1,8 @@
 """The simulator's page in the Django admin: clock, faults with on/off buttons, sequences, last files.
 
-A custom, staff-only admin view (no model: the simulator's data is not the platform's), hooked
-into an :class:`~django.contrib.admin.AdminSite` by :func:`register_simulator_admin`, which adds
+A custom admin view (no model: the simulator's data is not the platform's), for staff with the
+``integration.use_as400_simulator`` permission, in deployments where AS400_SIMULATOR_ADMIN is on
+(the embedded setup: bin/run); hooked into an :class:`~django.contrib.admin.AdminSite` by :func:`register_simulator_admin`, which adds
 its URL and an "AS400 simulator" entry to the admin index. The view only calls
 :class:`integration.simulator.Simulator`; it holds no rule of its own.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -23,6 +25,8 @@ from integration.simulator.exports import FULL_FILES
 from integration.simulator.faults import FAULTS
 
 URL_NAME = "as400_simulator"
+# Only for those given it (on FileRun: the page writes exchange files), GET and POST alike.
+PERMISSION = "integration.use_as400_simulator"
 TEMPLATE = "admin/integration/as400_simulator.html"
 STEP_CHOICES = (5, 60, 24 * 60)
 
@@ -91,9 +95,15 @@ def _minutes(text: str) -> int:
     return minutes
 
 
+def simulator_admin_enabled() -> bool:
+    """Whether this deployment has the page: AS400_SIMULATOR_ADMIN (off unless set; bin/run sets it)."""
+    return bool(getattr(settings, "AS400_SIMULATOR_ADMIN", False))
+
+
 def register_simulator_admin(site: admin.AdminSite) -> None:
-    """Add the simulator's page to ``site``: its URL, and an entry in the index (once)."""
+    """Add the simulator's page to ``site``: its URL, and an entry in the index (once). Where
+    AS400_SIMULATOR_ADMIN is off it is not there (404); where on, only for PERMISSION (403)."""
     register_admin_page(
         site, route="as400-simulator/", url_name=URL_NAME, title="AS400 simulator", object_name="AS400Simulator",
-        view=simulator_page(site), can_change=True,
+        view=simulator_page(site), permission=PERMISSION, can_change=True, enabled=simulator_admin_enabled,
     )  # fmt: skip
