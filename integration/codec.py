@@ -231,6 +231,24 @@ def to_date(cyymmdd: int) -> date | None:
         raise ValueError(f"{cyymmdd} is not a date in CYYMMDD form") from None
 
 
+def _date_problem(value: Value) -> str:
+    if not isinstance(value, int) or value == 0:
+        return ""
+    try:
+        to_date(value)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _time_problem(value: Value) -> str:
+    if not isinstance(value, int):
+        return ""
+    if not 0 <= value <= 235959 or value // 100 % 100 > 59 or value % 100 > 59:
+        return f"{value} is not a time in HHMMSS form"
+    return ""
+
+
 def to_datetime(cyymmdd: int, hhmmss: int) -> datetime | None:
     """A CYYMMDD/HHMMSS pair in AS400 local time to an aware datetime in Europe/Paris.
 
@@ -448,6 +466,25 @@ class RecordCodec:
             for name, values in part.items():
                 columns[name].extend(values)
         return columns
+
+    def check_dates_and_times(self, columns: dict[str, list[Value]], *, source: str = "") -> None:
+        """Every SAAMMJJ date and HHMMSS time of decoded columns is one that exists; RecordError if not.
+
+        The DDS says which fields they are (their TEXT ends with the format). The codec itself
+        carries any value a field can hold (its round trips); the sync calls this before anything
+        is applied, so that a record with ``AKDATE 1261399`` quarantines its pair, naming its record
+        and field, instead of failing the applier at every run.
+        """
+        for f in self.layout.fields:
+            words = f.text.split()
+            form = words[-1] if words else ""
+            if form not in ("SAAMMJJ", "HHMMSS"):
+                continue
+            values = columns.get(f.name, [])
+            for value in set(values):  # few distinct dates or times in a file: check each once
+                problem = _date_problem(value) if form == "SAAMMJJ" else _time_problem(value)
+                if problem:
+                    raise RecordError(problem, source=source, record=values.index(value) + 1, field=f.name)
 
     def _decode_columns_chunk(self, data: memoryview, source: str) -> dict[str, list[Value]]:
         fields = self.layout.fields

@@ -253,7 +253,8 @@ def _sync_pair(
     codec = RecordCodec.for_file(name.file, folder.ccsid)
     try:
         columns = codec.decode_columns(pair.data, source=name.dat)
-    except RecordError as exc:  # the port verified it, so this is a codec disagreement: refuse anyway
+        codec.check_dates_and_times(columns, source=name.dat)
+    except RecordError as exc:  # a date or time that does not exist (or a codec disagreement): refused
         return _quarantine(folder, name, str(exc), kind="file_refused", pair=pair, now=started)
     progress = progress_factory(name.stem, control.count) if progress_factory else None
     try:

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from django_q.models import Schedule
 
 from integration import sync
-from integration.codec import PARIS
+from integration.codec import PARIS, RecordCodec
 from integration.models import Alert, FileRun
 from integration.sync import exchange_sync
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
@@ -434,3 +434,45 @@ def test_a_pair_written_by_hand_from_the_contract_flows_into_availability(
     result = availability_for(skus=["PERCEUSE-18V"], include_pilot=False)["PERCEUSE-18V"]
     assert result.home_delivery == 12 - 2 - 1
     assert result.as_of == datetime(2026, 11, 22, 3, 45, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize(
+    ("file", "records", "field"),
+    [
+        ("ITMMST", [item("A1"), item("B2", IMDTCH=1261340)], "IMDTCH"),
+        (
+            "ORDACK",
+            [{"AKWEBN": "WEB-1", "AKSTAT": "A", "AKCDE": "C000000001", "AKDATE": 1261399, "AKTIME": 101500,
+              "AKRSN": "", "AKMSG": ""}],
+            "AKDATE",
+        ),
+        (
+            "ORDACK",
+            [{"AKWEBN": "WEB-1", "AKSTAT": "A", "AKCDE": "C000000001", "AKDATE": 1261124, "AKTIME": 256100,
+              "AKRSN": "", "AKMSG": ""}],
+            "AKTIME",
+        ),
+    ],
+)  # fmt: skip
+def test_an_impossible_date_quarantines_its_pair_and_the_files_behind_it_go_on(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location], file: str, records: Any, field: str
+) -> None:
+    # given a first item master, then a pair holding a date or time that does not exist, then stock
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    exchange_sync()
+    sane = [{**r, field: 1261124 if field.endswith(("DATE", "DTCH")) else 101500} for r in records]
+    dat = as400_out(file, 2 if file == "ITMMST" else 1, sane, kind="D")  # its .OK: count and hash agree
+    dat.write_bytes(RecordCodec.for_file(file, 297).encode_many(records))
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)])
+
+    # when
+    report = exchange_sync()
+
+    # then that pair is quarantined, naming its record and field; the stock behind it is applied
+    outcomes = {r.file: (r.outcome, r.error) for r in report.runs}
+    outcome, error = outcomes[file]
+    assert outcome == "quarantined"
+    assert f"record {len(records)}, field {field}" in error
+    assert outcomes["STKBAL"][0] == "applied"
+    assert levels()[("A1", 900)] == (10, 0)
+    assert Alert.objects.filter(kind="file_refused", severity="critical").count() == 1
