@@ -174,6 +174,17 @@ def stock_apply_extract(
         total=len(negatives),
     )  # fmt: skip
     rows: list[tuple[str, int, int, int]] = list(zip(items, locations, on_hand, promised, strict=True))
+    # A negative SBQRS is nothing the AS400 can mean, and counting it would sell units that do not
+    # exist (SBQOH 150, SBQRS -1000 made 1,150 sellable). Such a record is not applied: a delta
+    # leaves the pair as the last sane figures had it, a full extract treats it as absent (zeroed).
+    unmeant = [r for r in rows if r[3] < 0]
+    if unmeant:
+        result.finding(
+            "negative_promised_not_applied",
+            [f"{i}@{m:03d}: SBQOH {q}, SBQRS {p}" for i, m, q, p in unmeant[:QUALITY_SAMPLE]],
+            total=len(unmeant),
+        )
+        rows = [r for r in rows if r[3] >= 0]
     if len(set(zip(items, locations, strict=True))) != count:  # rare: only then count the duplicates
         pairs = Counter(zip(items, locations, strict=True))
         result.finding("duplicate_pairs", [f"{i}@{m:03d}" for (i, m), n in pairs.items() if n > 1])

@@ -476,3 +476,28 @@ def test_an_impossible_date_quarantines_its_pair_and_the_files_behind_it_go_on(
     assert outcomes["STKBAL"][0] == "applied"
     assert levels()[("A1", 900)] == (10, 0)
     assert Alert.objects.filter(kind="file_refused", severity="critical").count() == 1
+
+
+def test_a_negative_promised_figure_is_never_sold_on(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    # given items, and a full extract where the AS400 says SBQOH 150, SBQRS -1000 for A1 at 900
+    as400_out("ITMMST", 1, [item("A1"), item("B2")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 150, promised=-1000), stock("B2", 900, 4)])
+
+    # when
+    report = exchange_sync()
+
+    # then that record is not applied (the attack made 1,150 units sellable) and the run says why
+    run = next(r for r in report.runs if r.file == "STKBAL")
+    assert run.outcome == "applied"
+    assert levels().get(("A1", 900), (0, 0)) == (0, 0)
+    assert levels()[("B2", 900)] == (4, 0)
+    finding = run.quality["negative_promised_not_applied"]
+    assert finding["count"] == 1
+    assert finding["examples"] == ["A1@900: SBQOH 150, SBQRS -1000"]
+
+    # and a delta carrying it again leaves the last sane figures as they were
+    as400_out("STKBAL", 2, [stock("B2", 900, 4, promised=-1)], kind="D")
+    exchange_sync()
+    assert levels()[("B2", 900)] == (4, 0)
