@@ -116,7 +116,7 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static"))
 # The storefront API (/api/v1/): bearer tokens of storefront clients, a scope per view, a rate
 # limit per client, JSON only, one error shape (integration.api).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "integration.api.openapi.ApiAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["integration.api.auth.StorefrontTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.auth.HasRequiredScope"],
     "DEFAULT_THROTTLE_CLASSES": ["integration.api.auth.StorefrontClientThrottle"],

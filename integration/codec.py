@@ -118,7 +118,7 @@ _FOLDS = {
     "ı": "i", "ħ": "h", "Ħ": "H",
     "’": "'", "‘": "'", "‚": ",", "′": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
     "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "…": "...", "€": "EUR",
-    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\t": " ",
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ",
 }  # fmt: skip
 
 
@@ -663,15 +663,17 @@ class RecordCodec:
             else:
                 raise EncodeError(f"{value!r} is not text", field=f.name, value=value)
         text = fold_text(value, self.ccsid) if fold else value
-        try:
-            encoded = text.encode(self.encoding)
-        except UnicodeEncodeError as exc:
-            bad = text[exc.start]
-            hint = "" if fold else " (free text may be folded)"
-            raise EncodeError(
-                f"character {bad!r} (U+{ord(bad):04X}) has no place in CCSID {self.ccsid}{hint}",
-                field=f.name, value=value,
-            ) from None  # fmt: skip
+        charset = _charset(self.ccsid)
+        if not charset.issuperset(text):
+            bad = next(c for c in text if c not in charset)
+            # A control character (CR, LF, tab...) encodes to a byte in EBCDIC too, but no field
+            # may hold one: what reads the record back would not get the same text.
+            if not bad.isprintable():
+                why = "is a control or formatting character, which no field may hold"
+            else:
+                why = f"has no place in CCSID {self.ccsid}" + ("" if fold else " (free text may be folded)")
+            raise EncodeError(f"character {bad!r} (U+{ord(bad):04X}) {why}", field=f.name, value=value)
+        encoded = text.encode(self.encoding)
         if len(encoded) > f.size:
             if not cut:
                 raise EncodeError(

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from integration.identifiers import storefront_client_name_validate
+
 
 class FileRun(models.Model):
     """One exchange file read from OUT/ (or written to IN/), and what became of it.
@@ -119,7 +121,10 @@ class StorefrontClient(models.Model):
         RESERVATIONS_WRITE = "reservations:write", "Hold and release stock"
         ORDERS_WRITE = "orders:write", "Place and cancel orders"
 
-    name = models.CharField(max_length=64, unique=True, help_text="Also the holder of its reservations")
+    name = models.CharField(
+        max_length=64, unique=True, validators=[storefront_client_name_validate],
+        help_text="Also the holder of its reservations; ASCII letters, digits, '.', '_', '-' (no blank)",
+    )  # fmt: skip
     token_prefix = models.CharField(max_length=8, db_index=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256, hex")
     scopes = models.JSONField(default=list, blank=True, help_text="What the client may do")

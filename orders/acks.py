@@ -7,7 +7,9 @@
   order is listed among those that need attention.
 
 An ack never moves an order backwards: a refusal after an acceptance (or the reverse) is kept as
-an anomaly and alerted, not applied. The same ack again changes nothing.
+an anomaly and alerted, not applied. The same ack again changes nothing. An A or D that names
+another AS400 order number (AKCDE) than the one our order already has is another AS400 order's
+answer under the same web number: kept as an anomaly and alerted, not applied.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
     counts: Counter[str] = Counter()
     unknown: list[str] = []
     anomalies: list[str] = []
+    other_order: list[str] = []
     now = now or timezone.now()
     for i, webn in enumerate(columns["AKWEBN"]):
         status, number = columns["AKSTAT"][i], columns["AKCDE"][i]
@@ -73,6 +76,11 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
                 unknown.append(f"{webn} ({status})")
                 continue
             if status in ("A", "D"):
+                if number and order.as400_order_number and number != order.as400_order_number:
+                    other_order.append(
+                        f"{webn}: {status} for AS400 order {number}, ours is {order.as400_order_number}"
+                    )
+                    continue
                 if order.status in OPEN:
                     _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}", now)
                     order.as400_order_number = number or order.as400_order_number
@@ -123,10 +131,12 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
     result.counts.update(counts)
     result.finding("acks_for_unknown_orders", unknown)
     result.finding("acks_out_of_order", anomalies)
-    if unknown or anomalies:
+    result.finding("acks_for_another_as400_order", other_order)
+    if unknown or anomalies or other_order:
         alert_raise(
             kind="ordack_anomaly", subject=source, severity=Alert.Severity.WARNING,
-            message=f"{source}: {len(unknown)} ack(s) for unknown orders, {len(anomalies)} out of order",
+            message=f"{source}: {len(unknown)} ack(s) for unknown orders, {len(anomalies)} out of order"
+            + (f", {len(other_order)} for another AS400 order" if other_order else ""),
             now=now,
         )  # fmt: skip
     return result

@@ -33,7 +33,11 @@ ready``.
   not collected and returned.
 
 An event for more units than the line has left for it applies what fits and is ``partly_applied``;
-one for which nothing fits is ``rejected``. An unknown order is ``unknown_order``; an unknown line
+one for which nothing fits is ``rejected``. An unknown order is ``unknown_order``: the web number
+(OSWEBN, SRWEBN) is matched exactly as the file holds it (never trimmed: our numbers hold no blank,
+see ``orders.numbers``), and an ORDSTS record whose AS400 order number (OSCDE) is not the one
+ORDACK gave our order is another AS400 order's, kept as ``unknown_order`` and not applied (STRRTN
+carries no AS400 number; before ORDACK there is none to compare). An unknown line
 number, or an item (OSITEM/SRITEM) that is not the line's product, is ``unknown_line``; an event on
 an order the AS400 refused, with an unknown code or a quantity that is not positive is ``rejected``.
 Every record is kept as an :class:`As400Event` with its outcome; the discrepancies (partly applied,
@@ -261,9 +265,9 @@ def ordsts_records(columns: dict[str, list[Any]], source: str) -> list[EventReco
         records.append(
             EventRecord(
                 file="ORDSTS", source=source, number=i + 1, key=key, code=str(value["OSEVT"]).strip(),
-                order_number=str(value["OSWEBN"]).strip(), line_number=int(value["OSLIGN"]),
+                order_number=str(value["OSWEBN"]), line_number=int(value["OSLIGN"]),
                 item=str(value["OSITEM"]).strip(), quantity=int(value["OSQTE"]),
-                as400_order_number=str(value["OSCDE"]).strip(), tracking=str(value["OSTRK"]).strip(),
+                as400_order_number=str(value["OSCDE"]), tracking=str(value["OSTRK"]).strip(),
                 occurred_at=_when(value["OSDATE"], value["OSTIME"]),
             )
         )  # fmt: skip
@@ -277,7 +281,7 @@ def strrtn_records(columns: dict[str, list[Any]], source: str) -> list[EventReco
         records.append(
             EventRecord(
                 file="STRRTN", source=source, number=i + 1, key=key, code=str(value["SRTYPE"]).strip(),
-                order_number=str(value["SRWEBN"]).strip(), line_number=int(value["SRLIGN"]),
+                order_number=str(value["SRWEBN"]), line_number=int(value["SRLIGN"]),
                 item=str(value["SRITEM"]).strip(), quantity=int(value["SRQTE"]), store=int(value["SRMAG"]),
                 reason=str(value["SRRSN"]).strip(), occurred_at=_when(value["SRDATE"], value["SRTIME"]),
             )
@@ -413,6 +417,10 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     order = Order.objects.select_for_update().filter(order_number=record.order_number).first()
     if order is None:
         return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note="no such web order"), now)
+    theirs, ours = record.as400_order_number, order.as400_order_number
+    if theirs and ours and theirs != ours:  # same web number, another AS400 order: not ours
+        note = f"AS400 order {theirs} is not ours: web order {order.order_number} is AS400 order {ours}"
+        return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note=note), now)
     if record.kind == Kind.UNKNOWN:
         return _keep(record, _Applied(Outcome.REJECTED, note=f"unknown event code {record.code!r}"), now, order)
     if order.status == Status.REFUSED:

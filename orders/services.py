@@ -6,10 +6,11 @@ message is queued for the dispatcher. Nothing waits for the AS400. The same orde
 Idempotency-Key) again returns the same order, also when two requests race; with other content
 it is refused.
 
-Before anything is written, the order is checked against what the AS400 can take: the order
-number must fit its field as it is (an identifier is never folded or cut), and the customer's
-name and address must fold into the code page (they are kept exactly as given here; only the
-file gets the folded form, see :func:`order_as_sent`).
+Before anything is written, the order is checked against what the AS400 can take back exactly:
+the order number must be in the alphabet of ``orders.numbers`` (it becomes OHWEBN as it is, and
+every AS400 event is matched on it), and the customer's name and address must fold into the code
+page and then fit their ORDIMP fields, without control characters (they are kept exactly as given
+here; only the file gets the folded form, see :func:`order_as_sent`; nothing is ever cut).
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ from inventory.errors import ReservationNotActive
 from inventory.models import Location, StockLevel
 from inventory.reservations import reservation_commit, reservation_get
 from inventory.selectors import warehouse_code
+from orders.countries import ISO_3166_ALPHA2
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderEvent, OrderLine
+from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
 
-#: Order fields → ORDIMP header fields, for free text that is folded and cut in the file.
+#: Order fields → ORDIMP header fields, for free text that is folded in the file (and must then fit).
 FREE_TEXT = {
     "last_name": "OHNOM",
     "first_name": "OHPRN",
@@ -108,23 +111,62 @@ def _ccsid() -> int:
 
 
 def order_as_sent(order: Order) -> dict[str, str]:
-    """The customer's fields as the ORDIMP file carries them: folded to the code page and cut."""
+    """The customer's fields as the ORDIMP file carries them: folded to the code page.
+
+    An order placed since the checkout refuses what does not fit comes back whole; an older one is
+    shown cut as its file was, and a field its file could not carry at all (a control character)
+    is shown empty.
+    """
     codec = RecordCodec.for_file("ORDIMP", _ccsid())
-    values = {"OHTYPE": "H", **{f: getattr(order, name) for name, f in FREE_TEXT.items()}}
-    record = codec.decode(
-        codec.encode(values, format="ORDIMPH", fold=set(FREE_TEXT.values()), cut=set(FREE_TEXT.values()))
-    )
-    return {name: str(record[f]) for name, f in FREE_TEXT.items()}
+    sent = {}
+    for name, f in FREE_TEXT.items():
+        try:
+            record = codec.decode(
+                codec.encode({"OHTYPE": "H", f: getattr(order, name)}, format="ORDIMPH", fold=True, cut=True)
+            )
+        except EncodeError:
+            record = {f: ""}
+        sent[name] = str(record[f])
+    return sent
+
+
+def _check_order_number(order_number: str) -> None:
+    problem = order_number_problem(order_number)
+    if problem is not None:
+        raise OrderError(
+            f"order_number: {problem} ({ORDER_NUMBER_RULE})",
+            code=OrderErrorCode.NOT_WRITABLE_FOR_THE_AS400,
+            detail={"field": "order_number"},
+        )
 
 
 def _check_for_the_as400(data: OrderInput) -> None:
-    """Refuse now what the ORDIMP file could not carry, rather than accept an order that cannot leave."""
+    """Refuse now what the ORDIMP file could not carry exactly, rather than accept an order that cannot leave.
+
+    The order number must be one (:func:`orders.numbers.order_number_problem`); the last name must
+    not be blank; the country must be an ISO 3166-1 alpha-2 code. Each customer field must fold
+    into the code page and then fit its ORDIMP field: a control character, a character with no
+    fallback or a value longer than its field (once folded: ``œ`` takes two) is refused, naming
+    the field, never cut.
+    """
+    _check_order_number(data.order_number)  # (order_place checked it first; this check is whole)
+    if not data.customer.last_name.strip(" "):
+        raise OrderError(
+            "last_name: a last name is needed, and blanks are not one",
+            code=OrderErrorCode.INVALID,
+            detail={"field": "last_name"},
+        )
+    if data.customer.country not in ISO_3166_ALPHA2:
+        raise OrderError(
+            f"country: {data.customer.country[:8]!r} is not an ISO 3166-1 alpha-2 code (two capital letters, FR)",
+            code=OrderErrorCode.INVALID,
+            detail={"field": "country"},
+        )
     codec = RecordCodec.for_file("ORDIMP", _ccsid())
-    free = set(FREE_TEXT.values())
     values = {"OHTYPE": "H", "OHWEBN": data.order_number, "OHPAYS": data.customer.country}
     values |= {f: getattr(data.customer, name) for name, f in FREE_TEXT.items()}
     try:
-        codec.encode(values, format="ORDIMPH", fold=free, cut=free)
+        codec.encode(values, format="ORDIMPH", fold=set(FREE_TEXT.values()))
     except EncodeError as exc:
         field_name = {v: k for k, v in FREE_TEXT.items()}.get(exc.field, exc.field)
         if exc.field == "OHWEBN":
@@ -163,6 +205,7 @@ def order_place(
 ) -> tuple[Order, bool]:
     """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
     now = now or timezone.now()
+    _check_order_number(data.order_number)  # before any lookup: what is not one names no order
     location = _picking_location(data)
     digest = data.content_hash(location)
     existing = _existing(data.order_number, client, idempotency_key, digest)

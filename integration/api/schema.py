@@ -43,14 +43,14 @@ Every error has one shape:
 | 400 | `parse_error` | null: the body is not valid JSON |
 | 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
 | 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `idempotency_key_reused` | a reservation refused, as noted; nothing is held |
-| 400 | `invalid_order` | `field`, when one field is the cause |
-| 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry (nothing was written) |
+| 400 | `invalid_order` | `field`, when one field is the cause (a blank `last_name`, a `country` that is not ISO 3166-1 alpha-2...) |
+| 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry back exactly: an order number outside its alphabet, a control character, a character the code page cannot hold or fold, a value longer than its ORDIMP field once folded (never cut); nothing was written |
 | 400 | `unknown_line` | `lines`: the line numbers the order does not have (a cancellation or a return); nothing was written |
 | 400 | `invalid_reason` (`reasons`), `invalid_return` (`field`) | a return refused; nothing was written |
 | 401 | `not_authenticated`, `invalid_token`, `client_inactive` | null; with `WWW-Authenticate: Bearer` |
 | 403 | `insufficient_scope` | null |
 | 403 | `field_owned_by_as400` | `fields` refused, `owners`: a write to a field the AS400 owns; nothing was written |
-| 404 | `not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`, `return_not_found` | null |
+| 404 | `not_found`, `product_not_found`, `reservation_not_found`, `order_not_found`, `return_not_found` | null; another client's order or return answers exactly as an unknown one |
 | 405 | `method_not_allowed` | null |
 | 406 | `not_acceptable` | null: the API answers JSON only |
 | 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
@@ -72,6 +72,36 @@ Every error has one shape:
 
 A body is read strictly: a field it does not have, at any level, is refused (`unknown_field`), so that a
 typo is never silently ignored. Unknown query parameters are ignored.
+
+## Order numbers and customer fields
+
+An order number (`order_number`, in a body, a query or a path) is
+`^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$`: 1 to 20 characters (the web order number fields' length in
+the DDS, which `orders/numbers.py` reads), an ASCII letter or digit first, then ASCII letters,
+digits, `.`, `_` and `-`. No blank anywhere (the AS400 pads the field with blanks and strips them
+when it reads it back: ` X` and `X ` would not come back as sent, and would meet `X`), no control
+character, nothing the EBCDIC code page could fold, nothing a URL path gives a meaning to (`/`,
+`?`, `%`, `#`, `.` and `..`). It is never trimmed, folded or upper-cased: anything else is
+refused, 400 `validation_error` naming `order_number` (`not_writable_for_the_as400` when the
+checkout service is called otherwise than by the API). **Case is significant**: the contract says
+nothing of case and DB2 compares a key's bytes unless its file has a sort sequence (WEBORD's DDS
+has none), so `web-1` and `WEB-1` are two orders; a storefront that wants them one upper-cases
+them itself. Storefront clients' names follow the same alphabet, up to 64 characters.
+
+A number outside the alphabet, an unknown number and another client's number answer alike, 404
+`order_not_found` with `no order <number>`, on every endpoint that takes one (order, events,
+cancel, `POST /returns/` and `GET /returns/?order_number=`, where a number outside the alphabet is
+a 400 `validation_error`, as it is for anyone): the API never tells whether another client's order
+exists. Placing an order under a number another client used is 409 `order_number_conflict`, as for
+one's own number with other content: numbers are one namespace at the AS400.
+
+Customer fields are at most their ORDIMP field's length (`last_name` 30, `first_name` 20,
+`address_line1`/`address_line2` 30, `postal_code` 5, `city` 25, `phone` 15, `email` 50), counted
+once folded to the code page (`œ` becomes `oe`: two), hold no control character (CR, LF, tab...),
+and nothing is ever cut; `last_name` is not blank; `country` is an ISO 3166-1 alpha-2 code in
+capitals (`FR` by default; the list is vendored in `orders/countries.py` from the IANA time zone
+database's `iso3166.tab`). Prices are strings of ASCII digits (`"9.90"`). The OpenAPI document
+states each of these bounds (pattern, lengths, the country list, an order's 1 to 100 lines).
 
 ## Dates and times
 Every date and time the API answers, and every one in a webhook body, is in **UTC**, ISO 8601 with

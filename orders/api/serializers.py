@@ -1,8 +1,11 @@
 """Input and output serializers of the orders' endpoints.
 
-Inputs check shape and bounds only (types, lengths, ranges; DRF's text fields refuse NUL and
-surrogate characters, which PostgreSQL cannot store). What the AS400 can carry, whether the lines
-match the reservation and the prices are the checkout's rules (``orders.services.order_place``).
+Inputs check shape and bounds (types, lengths, ranges; DRF's text fields refuse NUL and
+surrogate characters, which PostgreSQL cannot store), and state them in the OpenAPI description:
+the order number's alphabet (``orders.numbers``), each customer field's length as its ORDIMP field
+holds it (from the DDS), the country's ISO 3166-1 list, prices in ASCII digits. What the AS400 can
+carry once folded, whether the lines match the reservation and the prices are the checkout's rules
+(``orders.services.order_place``), which checks all of it again whatever the caller.
 """
 
 from __future__ import annotations
@@ -17,11 +20,22 @@ from rest_framework import serializers
 
 from integration.api.fields import StrictCharField, StrictIntegerField
 from integration.api.serializers import BodySerializer
+from integration.dds import load_layout
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
+from orders.countries import ISO_3166_ALPHA2
 from orders.models import Order, OrderCancellation
+from orders.numbers import (
+    ORDER_NUMBER_MAX_LENGTH,
+    ORDER_NUMBER_PATTERN,
+    ORDER_NUMBER_RULE,
+    order_number_problem,
+)
+from orders.services import FREE_TEXT
 
-PRICE = re.compile(r"\d{1,7}(\.\d{1,2})?")
+PRICE = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")  # ASCII digits only: \d would take "٩.٩٠"
+#: Each customer field's length: its ORDIMP header field's, from the DDS.
+ORDIMP_LENGTH = {name: load_layout("ORDIMP").format("ORDIMPH").field(f).size for name, f in FREE_TEXT.items()}
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -56,28 +70,73 @@ class StrictUuidField(StrictCharField):
         return value.lower()
 
 
-def _text(max_length: int, **kwargs: Any) -> StrictCharField:
-    """Free text kept exactly as given (no trimming): the order shows it so, the file gets it folded."""
+@extend_schema_field(
+    {
+        "type": "string", "minLength": 1, "maxLength": ORDER_NUMBER_MAX_LENGTH, "pattern": ORDER_NUMBER_PATTERN,
+        "example": "WEB-2026-000001",
+    }
+)  # fmt: skip
+class OrderNumberField(StrictCharField):
+    """A web order number (``orders.numbers``): refused unless it is one exactly, never trimmed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        help_text = kwargs.pop("help_text", "The storefront's order number")
+        super().__init__(
+            min_length=1, max_length=ORDER_NUMBER_MAX_LENGTH, trim_whitespace=False,
+            help_text=f"{help_text}: {ORDER_NUMBER_RULE}", **kwargs,
+        )  # fmt: skip
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not 1 <= len(value) <= ORDER_NUMBER_MAX_LENGTH:
+            return value  # the length validators say it, in DRF's words
+        problem = order_number_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(f"This is not an order number: {problem}.", code="invalid")
+        return value
+
+
+def _text(name: str, **kwargs: Any) -> StrictCharField:
+    """Free text kept exactly as given (no trimming), at most as long as its ORDIMP field."""
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_blank", True)
     if not kwargs["required"]:
         kwargs.setdefault("default", "")
-    return StrictCharField(max_length=max_length, trim_whitespace=False, **kwargs)
+    length = ORDIMP_LENGTH[name]
+    kwargs.setdefault(
+        "help_text",
+        f"At most {length} characters (its ORDIMP field), also once folded to the AS400's code page; "
+        "no control character",
+    )
+    return StrictCharField(max_length=length, trim_whitespace=False, **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": sorted(ISO_3166_ALPHA2), "default": "FR"})
+class CountryField(StrictCharField):
+    """An ISO 3166-1 alpha-2 code, in capitals (``orders.countries``)."""
+
+    default_error_messages = {"not_country": "This must be an ISO 3166-1 alpha-2 code in capitals (FR, BE...)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in ISO_3166_ALPHA2:
+            self.fail("not_country")
+        return value
 
 
 class CustomerInputSerializer(BodySerializer):
-    last_name = _text(200, required=True, allow_blank=False, min_length=1)
-    first_name = _text(200)
-    address_line1 = _text(300)
-    address_line2 = _text(300)
-    postal_code = _text(20)
-    city = _text(200)
-    country = StrictCharField(
+    last_name = _text("last_name", required=True, allow_blank=False, min_length=1)
+    first_name = _text("first_name")
+    address_line1 = _text("address_line1")
+    address_line2 = _text("address_line2")
+    postal_code = _text("postal_code")
+    city = _text("city")
+    country = CountryField(
         required=False, default="FR", min_length=2, max_length=2, trim_whitespace=False,
-        help_text="ISO 3166 alpha-2",
+        help_text="ISO 3166-1 alpha-2, in capitals",
     )  # fmt: skip
-    phone = _text(30)
-    email = _text(254, validators=[EmailValidator()])
+    phone = _text("phone")
+    email = _text("email", validators=[EmailValidator()])
 
 
 class OrderLineInputSerializer(BodySerializer):
@@ -91,11 +150,9 @@ class OrderLineInputSerializer(BodySerializer):
 
 
 class OrderInputSerializer(BodySerializer):
-    order_number = StrictCharField(
-        min_length=1, max_length=20, trim_whitespace=False,
-        help_text="The storefront's number, which becomes the AS400's web order number as it is "
-        "(never folded or cut)",
-    )  # fmt: skip
+    order_number = OrderNumberField(
+        help_text="The storefront's number, which becomes the AS400's web order number as it is"
+    )
     reservation = StrictUuidField(help_text="The reservation this checkout holds")
     delivery = serializers.ChoiceField(choices=Order.Delivery.choices)
     pickup_location = StrictIntegerField(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -28,6 +27,7 @@ from orders.api.serializers import (
 )
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderCancellation, OrderLine
+from orders.numbers import ORDER_NUMBER_MAX_LENGTH, ORDER_NUMBER_PATTERN, ORDER_NUMBER_RULE
 from orders.selectors import line_sku, order_of_client
 from orders.services import Customer, LineInput, OrderInput, order_as_sent, order_place
 
@@ -35,9 +35,10 @@ Scope = StorefrontClient.Scope
 
 ORDER_NUMBER = OpenApiParameter(
     "order_number",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": ORDER_NUMBER_MAX_LENGTH, "pattern": ORDER_NUMBER_PATTERN},
     OpenApiParameter.PATH,
-    description="The storefront's order number, as it was placed",
+    description=f"The storefront's order number, as it was placed ({ORDER_NUMBER_RULE}). Anything else, "
+    "like an unknown number or another client's, is 404 `order_not_found`",
     examples=[OpenApiExample("A web order", value="WEB-2026-000001")],
 )
 IDEMPOTENCY_HEADER = OpenApiParameter(

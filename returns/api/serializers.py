@@ -15,6 +15,7 @@ from rest_framework import serializers
 from integration.api.fields import StrictCharField, StrictIntegerField
 from integration.api.serializers import BodySerializer
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
+from orders.api.serializers import OrderNumberField
 from returns.models import Return
 from returns.reasons import ReturnReason, reasons_described
 from returns.selectors import MAX_PAGE_SIZE
@@ -36,9 +37,7 @@ class ReturnLineInputSerializer(BodySerializer):
 
 
 class ReturnInputSerializer(BodySerializer):
-    order_number = StrictCharField(
-        min_length=1, max_length=20, trim_whitespace=False, help_text="The storefront's order number"
-    )
+    order_number = OrderNumberField()
     lines = ReturnLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
     reason = ReasonField()
     comment = StrictCharField(
@@ -53,7 +52,7 @@ class ReturnInputSerializer(BodySerializer):
 
 
 class ReturnListInputSerializer(serializers.Serializer):
-    order_number = StrictCharField(min_length=1, max_length=20, trim_whitespace=False, help_text="The order")
+    order_number = OrderNumberField(help_text="The order")
     limit = serializers.IntegerField(
         required=False,
         min_value=1,

@@ -6,6 +6,7 @@ produced by our encoder, so the decoder is held to the contract rather than to i
 
 from __future__ import annotations
 
+import string
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -245,6 +246,30 @@ def test_folding_only_touches_what_the_code_page_lacks() -> None:
 def test_a_name_the_code_page_cannot_hold_is_refused_even_when_folding() -> None:
     with pytest.raises(EncodeError, match=r"OHNOM: character 'Ж' \(U\+0416\) has no place in CCSID 297"):
         RecordCodec.for_file("ORDIMP", 297).encode({"OHTYPE": "H", "OHNOM": "Жуков"}, fold=True)
+
+
+@pytest.mark.parametrize("ccsid", [297, 1147, 37])
+@pytest.mark.parametrize(
+    "text", ["Du\npont", "Du\r\npont", "Du\tpont", "Du\x07pont", "Du\x85pont", "Du\u200bpont"]
+)
+def test_a_control_character_is_refused_in_any_field_folded_or_not(ccsid: int, text: str) -> None:
+    # EBCDIC has bytes for CR, LF, tab...: written, they would come back as something else, or
+    # end a line for whoever reads the file as text.
+    codec = RecordCodec.for_file("ORDIMP", ccsid)
+
+    for fold in (False, True):
+        with pytest.raises(EncodeError, match=r"OHNOM: character .* is a control or formatting character"):
+            codec.encode({"OHTYPE": "H", "OHNOM": text}, fold=fold, cut=True)
+
+
+@pytest.mark.parametrize("ccsid", [297, 1147, 37])
+def test_the_identifier_alphabet_survives_a_round_trip_in_every_code_page(ccsid: int) -> None:
+    codec = RecordCodec.for_file("ORDIMP", ccsid)
+    alphabet = string.ascii_letters + string.digits + "._-"
+
+    for start in range(0, len(alphabet), 20):
+        number = alphabet[start : start + 20]
+        assert codec.decode(codec.encode({"OHTYPE": "H", "OHWEBN": number}))["OHWEBN"] == number
 
 
 # --- Files --------------------------------------------------------------------------------------
