@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0008_timestamps_written_by_services'),
+        ('integration', '0009_use_as400_simulator_permission'),
     ]
 
     operations = [
