@@ -6,6 +6,12 @@
 - R: refused, with the AS400's reason; the order's in-flight units are released at once and the
   order is listed among those that need attention.
 
+An ack the AS400 cannot mean is not applied and is named in the data-quality report: an A
+without the AS400's order number (AKCDE blank: nothing could later cancel or follow that order
+on the AS400) in ``accepted_without_as400_number``, a status other than A, R or D in
+``unknown_ack_status``. The order is left as it was, still waiting for an answer with its units
+held, and the file's anomaly alert says so.
+
 An ack never moves an order backwards: a refusal after an acceptance (or the reverse) is kept as
 an anomaly and alerted, not applied. The same ack again changes nothing. An A or D that names
 another AS400 order number (AKCDE) than the one our order already has is another AS400 order's
@@ -66,9 +72,17 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
     unknown: list[str] = []
     anomalies: list[str] = []
     other_order: list[str] = []
+    no_number: list[str] = []
+    unknown_status: list[str] = []
     now = now or timezone.now()
     for i, webn in enumerate(columns["AKWEBN"]):
         status, number = columns["AKSTAT"][i], columns["AKCDE"][i]
+        if status not in ("A", "R", "D"):
+            unknown_status.append(f"{webn} ({status!r})")
+            continue
+        if status == "A" and not str(number).strip():
+            no_number.append(f"{webn} (A, AKCDE blank)")
+            continue
         at = to_datetime(columns["AKDATE"][i], columns["AKTIME"][i])
         with transaction.atomic():
             order = Order.objects.select_for_update().filter(order_number=webn).first()
@@ -126,17 +140,20 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
                     message=f"order {webn} refused by the AS400: {reason}; {released} units released",
                     now=now,
                 )  # fmt: skip
-            else:
-                anomalies.append(f"{webn}: unknown status {status!r}")
     result.counts.update(counts)
     result.finding("acks_for_unknown_orders", unknown)
     result.finding("acks_out_of_order", anomalies)
     result.finding("acks_for_another_as400_order", other_order)
-    if unknown or anomalies or other_order:
+    result.finding("accepted_without_as400_number", no_number)
+    result.finding("unknown_ack_status", unknown_status)
+    if unknown or anomalies or other_order or no_number or unknown_status:
         alert_raise(
             kind="ordack_anomaly", subject=source, severity=Alert.Severity.WARNING,
             message=f"{source}: {len(unknown)} ack(s) for unknown orders, {len(anomalies)} out of order"
-            + (f", {len(other_order)} for another AS400 order" if other_order else ""),
+            + (f", {len(other_order)} for another AS400 order" if other_order else "")
+            + (f", {len(no_number)} accepted without an AS400 number" if no_number else "")
+            + (f", {len(unknown_status)} of unknown status" if unknown_status else "")
+            + " (not applied)",
             now=now,
         )  # fmt: skip
     return result

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
+from integration.codec import RecordCodec
+from integration.control import control_for
+from integration.files import write_pair
 from integration.models import Alert, OutboxMessage
 from integration.outbox import outbox_dispatch
 from integration.simulator.engine import Simulator
@@ -104,3 +109,48 @@ def test_the_same_ordack_delivered_twice_changes_nothing_the_second_time(simulat
     order = Order.objects.get()
     assert order.status == "accepted"
     assert list(order.events.values_list("status_to", flat=True)) == ["placed", "accepted"]
+
+
+def as400_acks(sim: Simulator, records: list[dict[str, Any]]) -> str:
+    """An ORDACK pair written by hand as the AS400 would (real EBCDIC), next in its sequence."""
+    seq = sim.last_seq("ORDACK") + 1
+    data = RecordCodec.for_file("ORDACK", 297).encode_many(records)
+    control = control_for("ORDACK", data, seq=seq, kind="D", at=TUESDAY + timedelta(minutes=5), ccsid=297)
+    write_pair(Path(settings.AS400_EXCHANGE_DIR) / "OUT", "ORDACK", seq, data, control.encode(297))
+    return f"ORDACK_{seq:06d}"
+
+
+@pytest.mark.parametrize(
+    ("values", "finding"),
+    [
+        ({"AKSTAT": "A", "AKCDE": ""}, "accepted_without_as400_number"),
+        ({"AKSTAT": "X"}, "unknown_ack_status"),
+    ],
+    ids=["accepted-without-number", "unknown-status"],
+)
+def test_an_ack_the_as400_cannot_mean_is_not_applied_and_is_reported(
+    simulator: Simulator, values: dict[str, str], finding: str
+) -> None:
+    # given an order sent to the AS400, and an ack for it that accepts it without an AS400 number
+    # (or with a status the contract does not know)
+    product = warehouse_items(1)[0]
+    place(1, product, quantity=2)
+    outbox_dispatch(now=TUESDAY)
+    before = Order.objects.get().status
+    stem = as400_acks(simulator, [{"AKWEBN": "WEB-000001", "AKCDE": "C000000042", "AKDATE": 1261124,
+                                   "AKTIME": 100500, **values}])  # fmt: skip
+
+    # when the sync applies the file
+    run = next(r for r in exchange_sync(files=["ORDACK"]).runs if r.file == "ORDACK")
+
+    # then the order is left as it was, still waiting for a real answer, its units still held,
+    # and the data-quality report names it
+    order = Order.objects.get()
+    assert run.outcome == "applied"
+    assert (order.status, order.as400_order_number) == (before, "")
+    assert OrderLine.objects.get().acked_at is None
+    assert level(product).in_flight == 2
+    assert run.quality[finding]["count"] == 1
+    assert run.quality[finding]["examples"][0].startswith("WEB-000001")
+    assert Alert.objects.filter(kind="data_quality", subject=stem).exists()
+    assert Alert.objects.filter(kind="ordack_anomaly", subject=stem).exists()
