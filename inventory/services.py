@@ -61,6 +61,11 @@ def catalogue_apply_items(
     A family seen for the first time becomes a category at stage ``off``. A new item is mapped
     with its item number as SKU unless ``INVENTORY_AUTO_MAP`` is off. A full extract is the whole
     item master: an item it no longer lists is marked delisted.
+
+    A record the AS400 cannot mean — a price (IMPRIX) of zero or below, a status (IMSTAT) other
+    than A, S or D, blank included — is written with status S (suspended), so the item is never
+    sold on it, and is named in the ``items_with_impossible_price`` or ``items_with_unknown_status``
+    finding; the next sane record of the item sets its status again.
     """
     check_product_write(System.AS400, ITEM_FIELDS)
     now = now or timezone.now()
@@ -77,6 +82,15 @@ def catalogue_apply_items(
     )
     ean_counts = Counter(e for e in eans if e)
     result.finding("duplicate_eans", [f"{e} ×{n}" for e, n in ean_counts.items() if n > 1])
+    # Values the AS400 cannot mean: the item is written suspended, never sold on them.
+    prices = [Decimal(p) for p in columns["IMPRIX"]]
+    statuses = list(columns["IMSTAT"])
+    bad_price = [i for i in range(count) if prices[i] <= 0]
+    bad_status = [i for i in range(count) if statuses[i] not in Product.Status.values]
+    result.finding("items_with_impossible_price", [f"{items[i]} {prices[i]}" for i in bad_price])
+    result.finding("items_with_unknown_status", [f"{items[i]} {statuses[i]!r}" for i in bad_status])
+    for i in {*bad_price, *bad_status}:
+        statuses[i] = Product.Status.SUSPENDED
     families = [f.strip() for f in columns["IMFAMC"]]
     result.finding("items_without_family", [i for i, f in zip(items, families, strict=True) if not f])
 
@@ -97,9 +111,9 @@ def catalogue_apply_items(
                 ean=eans[i],
                 as400_description=columns["IMDESC"][i],
                 category_id=category_ids.get(families[i]),
-                price=Decimal(columns["IMPRIX"][i]),
+                price=prices[i],
                 vat_code=columns["IMTVA"][i],
-                status=columns["IMSTAT"][i] or Product.Status.ACTIVE,
+                status=statuses[i],
                 as400_changed_on=to_date(changed_on) if changed_on else None,
                 created_at=now,
                 updated_at=now,

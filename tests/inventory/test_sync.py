@@ -20,7 +20,11 @@ from integration import sync
 from integration.codec import PARIS, RecordCodec
 from integration.models import Alert, FileRun
 from integration.sync import exchange_sync
+from inventory.errors import InventoryError
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
+from inventory.reservations import LineRequest, reservation_create
+from inventory.rollout import category_set_stage
+from inventory.selectors import availability_for
 
 from .conftest import AS400Writer, _as400_writer, item, stock
 
@@ -501,3 +505,32 @@ def test_a_negative_promised_figure_is_never_sold_on(
     as400_out("STKBAL", 2, [stock("B2", 900, 4, promised=-1)], kind="D")
     exchange_sync()
     assert levels()[("B2", 900)] == (4, 0)
+
+
+def test_an_item_with_an_impossible_price_or_an_unknown_status_is_never_sold_and_is_reported(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    # given an item master with a free item, a negative price, an unknown and a blank status
+    names = ["OK", "FREE", "NEG", "ODD", "BLANK"]
+    as400_out("ITMMST", 1, [
+        item("OK"), item("FREE", IMPRIX="0.00"), item("NEG", IMPRIX="-5.00"), item("ODD", IMSTAT="X"),
+        item("BLANK", IMSTAT=""),
+    ])  # fmt: skip
+    as400_out("STKBAL", 1, [stock(n, 900, 10) for n in names])
+
+    # when the sync applies them and the family goes live
+    runs = exchange_sync().runs
+    category_set_stage(category=Category.objects.get(family_code="F001"), stage="live", actor_name="test")
+
+    # then only the sane item is sold; the others are suspended and named in the quality report
+    assert [r.outcome for r in runs] == ["applied", "applied"]
+    assert list(availability_for(skus=names, include_pilot=True)) == ["OK"]
+    with pytest.raises(InventoryError):
+        reservation_create(lines=[LineRequest("FREE", 1)])
+    assert dict(Product.objects.values_list("item_number", "status")) == {
+        "OK": "A", "FREE": "S", "NEG": "S", "ODD": "S", "BLANK": "S",
+    }  # fmt: skip
+    quality = runs[0].quality
+    assert quality["items_with_impossible_price"]["examples"] == ["FREE 0.00", "NEG -5.00"]
+    assert quality["items_with_unknown_status"]["examples"] == ["ODD 'X'", "BLANK ''"]
+    assert Alert.objects.filter(kind="data_quality", subject="ITMMST_000001").exists()
