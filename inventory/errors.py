@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from integration.core.errors import DomainError
+
 
 class InventoryErrorCode(StrEnum):
     INSUFFICIENT_STOCK = "insufficient_stock"
@@ -20,19 +22,13 @@ class InventoryErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 
 
-class InventoryError(Exception):
-    """A refused inventory operation: ``code`` for machines, the message for people."""
+class InventoryError(DomainError):
+    """A refused inventory operation (see :class:`~integration.core.errors.DomainError`)."""
 
-    code: InventoryErrorCode = InventoryErrorCode.INVALID_LINES
-    status = 400
+    code: str = InventoryErrorCode.INVALID_LINES
 
     def __init__(self, message: str, *, code: InventoryErrorCode | None = None, detail: Any = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-            if code == InventoryErrorCode.SELLING_PAUSED:
-                self.status = 503  # nothing wrong with the request: come back later
-        self.detail = detail
+        super().__init__(message, code=code, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -47,21 +43,18 @@ class Shortage:
 
 class InsufficientStock(InventoryError):
     code = InventoryErrorCode.INSUFFICIENT_STOCK
-    status = 409
 
     def __init__(self, shortages: list[Shortage]) -> None:
         self.shortages = shortages
         listed = ", ".join(
             f"{s.sku}@{s.location:03d}: {s.requested} asked, {s.available} available" for s in shortages
         )
-        super().__init__(f"not enough stock: {listed}", detail=[s.__dict__ for s in shortages])
+        super().__init__(f"not enough stock: {listed}", detail={"shortages": [s.__dict__ for s in shortages]})
 
 
 class ReservationNotFound(InventoryError):
     code = InventoryErrorCode.RESERVATION_NOT_FOUND
-    status = 404
 
 
 class ReservationNotActive(InventoryError):
     code = InventoryErrorCode.RESERVATION_NOT_ACTIVE
-    status = 409

@@ -33,6 +33,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from integration.outbox_services import OutboxActionRefused, outbox_message_retry
 from orders.cancellation import STAFF_PREFIX, order_cancel
@@ -86,12 +87,11 @@ class AttentionErrorCode(StrEnum):
     CANCEL_REFUSED = "cancel_refused"
 
 
-class AttentionError(Exception):
-    """A refused action: ``code`` for machines, the message for staff."""
+class AttentionError(DomainError):
+    """A refused action of staff (see :class:`~integration.core.errors.DomainError`)."""
 
     def __init__(self, message: str, *, code: AttentionErrorCode) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 # --- Selectors ---------------------------------------------------------------------------------

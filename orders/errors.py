@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from integration.core.errors import DomainError
+
 
 class OrderErrorCode(StrEnum):
     INVALID = "invalid_order"
@@ -20,20 +22,8 @@ class OrderErrorCode(StrEnum):
     CANCELLATION_CONFLICT = "cancellation_conflict"
 
 
-class OrderError(Exception):
-    """A refused order: ``code`` for machines, the message for people, ``status`` for HTTP."""
-
-    STATUS = {
-        OrderErrorCode.ORDER_NUMBER_CONFLICT: 409,
-        OrderErrorCode.LINES_DO_NOT_MATCH_RESERVATION: 409,
-        OrderErrorCode.PRICE_MISMATCH: 409,
-        OrderErrorCode.ORDER_NOT_FOUND: 404,
-        OrderErrorCode.NOT_CANCELLABLE: 409,
-        OrderErrorCode.QUANTITY_EXCEEDS: 409,
-        OrderErrorCode.CANCELLATION_CONFLICT: 409,
-    }
+class OrderError(DomainError):
+    """A refused order (see :class:`~integration.core.errors.DomainError`)."""
 
     def __init__(self, message: str, *, code: OrderErrorCode, detail: Any = None) -> None:
-        super().__init__(message)
-        self.code, self.detail = code, detail
-        self.status = self.STATUS.get(code, 400)
+        super().__init__(message, code=code, detail=detail)

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from integration.outbox_services import OutboxActionRefused, outbox_message_retry
 from orders.models import Order, OrderEvent
@@ -37,12 +38,11 @@ class ReturnAttentionErrorCode(StrEnum):
     ANNOUNCEMENT_AT_THE_AS400 = "announcement_at_the_as400"
 
 
-class ReturnAttentionError(Exception):
-    """A refused action on a return: ``code`` for machines, the message for staff."""
+class ReturnAttentionError(DomainError):
+    """A refused action of staff on a return (see :class:`~integration.core.errors.DomainError`)."""
 
     def __init__(self, message: str, *, code: ReturnAttentionErrorCode) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def receipt_deadline() -> timedelta:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from integration.core.errors import DomainError
+
 
 class ReturnErrorCode(StrEnum):
     INVALID = "invalid_return"
@@ -17,18 +19,8 @@ class ReturnErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_key_conflict"
 
 
-class ReturnError(Exception):
-    """A refused return: ``code`` for machines, the message for people, ``status`` for HTTP."""
-
-    STATUS = {
-        ReturnErrorCode.ORDER_NOT_FOUND: 404,
-        ReturnErrorCode.RETURN_NOT_FOUND: 404,
-        ReturnErrorCode.NOTHING_TO_RETURN: 409,
-        ReturnErrorCode.QUANTITY_EXCEEDS_RETURNABLE: 409,
-        ReturnErrorCode.IDEMPOTENCY_CONFLICT: 409,
-    }
+class ReturnError(DomainError):
+    """A refused return (see :class:`~integration.core.errors.DomainError`)."""
 
     def __init__(self, message: str, *, code: ReturnErrorCode, detail: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code, self.detail = code, detail
-        self.status = self.STATUS.get(code, 400)
+        super().__init__(message, code=code, detail=detail)

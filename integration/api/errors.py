@@ -10,7 +10,8 @@ Every error answer, whatever raised it, is::
 - ``detail``: an object whose keys depend on the code, or ``null``.
 
 The handler knows DRF's exceptions (validation, parse, authentication, permission, not found,
-method, media type, throttling), :class:`~inventory.errors.InventoryError`, :class:`~orders.errors.OrderError` and
+method, media type, throttling), every domain error (:class:`~integration.core.errors.DomainError`,
+answered with the status :data:`STATUS_BY_CODE` gives its code) and
 :class:`~integration.ownership.FieldOwnershipError`. Anything else is a bug: it is left to Django
 (logged, then answered by :func:`server_error` in the same shape with code ``server_error``).
 """
@@ -36,9 +37,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from integration.api.codes import ErrorCode
 from integration.api.messages import sentences
 from integration.api.serializers import UNKNOWN_FIELD
+from integration.core.errors import DomainError
 from integration.ownership import PRODUCT_FIELDS, FieldOwnershipError
-from inventory.errors import InsufficientStock, InventoryError
-from orders.errors import OrderError
 
 # The codes of DRF's exceptions whose default code is not the one we publish.
 _RENAMED = {"invalid": ErrorCode.VALIDATION_ERROR, "authentication_failed": ErrorCode.INVALID_TOKEN}
@@ -147,23 +147,39 @@ def _from_api_exception(exc: exceptions.APIException, response: Response) -> Res
     return response
 
 
-def _inventory_detail(exc: InventoryError) -> Any:
-    if isinstance(exc, InsufficientStock):
-        return {
-            "shortages": [
-                {"sku": s.sku, "location": s.location, "requested": s.requested, "available": s.available}
-                for s in exc.shortages
-            ]
-        }
-    return exc.detail
+#: The HTTP status of each domain error code that is not a 400 (``integration.core.errors``): the
+#: one place where the domain's refusals meet HTTP. A code not listed is a 400.
+STATUS_BY_CODE: dict[str, int] = {
+    # inventory.errors
+    "insufficient_stock": status.HTTP_409_CONFLICT,
+    "reservation_not_found": status.HTTP_404_NOT_FOUND,
+    "reservation_not_active": status.HTTP_409_CONFLICT,
+    "selling_paused": status.HTTP_503_SERVICE_UNAVAILABLE,  # nothing wrong with the request: come back later
+    # orders.errors
+    "order_number_conflict": status.HTTP_409_CONFLICT,
+    "lines_do_not_match_reservation": status.HTTP_409_CONFLICT,
+    "price_mismatch": status.HTTP_409_CONFLICT,
+    "order_not_found": status.HTTP_404_NOT_FOUND,
+    "not_cancellable": status.HTTP_409_CONFLICT,
+    "quantity_exceeds_cancellable": status.HTTP_409_CONFLICT,
+    "cancellation_conflict": status.HTTP_409_CONFLICT,
+    # returns.errors
+    "return_not_found": status.HTTP_404_NOT_FOUND,
+    "nothing_to_return": status.HTTP_409_CONFLICT,
+    "quantity_exceeds_returnable": status.HTTP_409_CONFLICT,
+    "idempotency_key_conflict": status.HTTP_409_CONFLICT,
+}
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status that answers a domain error (:data:`STATUS_BY_CODE`, else 400)."""
+    return STATUS_BY_CODE.get(str(error.code), status.HTTP_400_BAD_REQUEST)
 
 
 def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error in the one shape; anything else is left to Django."""
-    if isinstance(exc, InventoryError):
-        return Response(error_body(exc.code, str(exc), _inventory_detail(exc)), status=exc.status)
-    if isinstance(exc, OrderError):
-        return Response(error_body(exc.code, str(exc), exc.detail), status=exc.status)
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, str(exc), exc.detail), status=status_for(exc))
     if isinstance(exc, FieldOwnershipError):
         owners = sorted({PRODUCT_FIELDS[f].value for f in exc.fields if f in PRODUCT_FIELDS})
         unknown = [f for f in exc.fields if f not in PRODUCT_FIELDS]

@@ -7,8 +7,7 @@ one error shape, with its code, message and detail as the service gave them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -27,13 +26,12 @@ from returns.api.serializers import (
     ReturnOutputSerializer,
     ReturnPageOutputSerializer,
 )
-from returns.errors import ReturnError, ReturnErrorCode
+from returns.errors import ReturnErrorCode
 from returns.models import Return, ReturnLine
 from returns.selectors import return_of_client, returns_of_order
 from returns.services import ReturnLineInput, return_create
 
 Scope = StorefrontClient.Scope
-T = TypeVar("T")
 
 RMA = OpenApiParameter(
     "rma",
@@ -72,17 +70,6 @@ CREATE_409 = (
     "order. `idempotency_key_conflict`: the Idempotency-Key was used for another return (`detail.rma`)."
 )
 NOT_FOUND_ORDER = "`order_not_found`: no such order of this client"
-
-
-def _refused(error: ReturnError) -> ApiError:
-    return ApiError(status_code=error.status, code=error.code, message=str(error), detail=error.detail)
-
-
-def _calling(service: Callable[..., T], **kwargs: Any) -> T:
-    try:
-        return service(**kwargs)
-    except ReturnError as error:
-        raise _refused(error) from error
 
 
 def _line_sku(line: ReturnLine) -> str:
@@ -160,8 +147,7 @@ class ReturnCreateApi(ClientApi):
         body = ReturnInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        ret, created = _calling(
-            return_create,
+        ret, created = return_create(
             client=self.client.name,
             order_number=data["order_number"],
             lines=[ReturnLineInput(line["line_number"], line["quantity"]) for line in data["lines"]],

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from integration.api.errors import status_for
 from inventory.errors import InsufficientStock, InventoryError, InventoryErrorCode, ReservationNotActive
 from inventory.models import (
     Category,
@@ -180,7 +181,7 @@ def test_a_reservation_is_all_or_nothing_and_says_what_is_short(catalogue: Catal
     assert [(s.sku, s.location, s.requested, s.available) for s in excinfo.value.shortages] == [
         ("B", 900, 3, 2)
     ]
-    assert excinfo.value.status == 409
+    assert status_for(excinfo.value) == 409
     assert (level("A").reserved, level("B").reserved) == (0, 0)
     assert Reservation.objects.count() == ReservationLine.objects.count() == 0
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from integration.api.errors import status_for
 from integration.codec import RecordCodec
 from integration.models import OutboundFile, OutboxMessage, StorefrontEvent
 from integration.outbox import outbox_dispatch
@@ -301,14 +302,14 @@ def test_after_it_left_only_units_not_shipped_nor_already_asked_can_be_asked(sim
     with pytest.raises(OrderError) as nothing_left:
         cancel()
 
-    assert (too_many.value.code, too_many.value.status) == ("quantity_exceeds_cancellable", 409)
+    assert (too_many.value.code, status_for(too_many.value)) == ("quantity_exceeds_cancellable", 409)
     assert too_many.value.detail == {
         "lines": [{"line_number": line_a.line_number, "asked": 2, "cancellable": 1}]
     }
     assert asked_already.value.detail["lines"][0]["cancellable"] == 0
     assert (one.line_id, one.quantity, one.state) == (line_a.pk, 1, "requested")
     assert (rest.line_id, rest.quantity, rest.state) == (None, 2, "requested")  # line B's 2 units
-    assert (nothing_left.value.code, nothing_left.value.status) == ("not_cancellable", 409)
+    assert (nothing_left.value.code, status_for(nothing_left.value)) == ("not_cancellable", 409)
     assert [m.payload["line"] for m in OutboxMessage.objects.filter(kind="ORDANN").order_by("pk")] == [
         line_a.line_number, 0,
     ]  # fmt: skip
@@ -366,7 +367,7 @@ def test_refusals_have_their_own_codes_and_change_nothing(simulator: Simulator) 
     def refused(**kwargs: Any) -> tuple[str, int]:
         with pytest.raises(OrderError) as caught:
             cancel(**kwargs)
-        return str(caught.value.code), caught.value.status
+        return str(caught.value.code), status_for(caught.value)
 
     assert refused(number="WEB-999999") == ("order_not_found", 404)
     assert refused(number="OTHER-1") == ("order_not_found", 404)  # another client's order
@@ -406,7 +407,7 @@ def test_the_same_idempotency_key_answers_the_same_cancellations_and_other_conte
 
     assert len(first) == 2
     assert [c.pk for c in again] == [c.pk for c in first]
-    assert {(e.value.code, e.value.status) for e in (other_lines, whole, other_reason)} == {
+    assert {(e.value.code, status_for(e.value)) for e in (other_lines, whole, other_reason)} == {
         ("cancellation_conflict", 409)
     }
     assert OrderCancellation.objects.count() == 2

@@ -15,6 +15,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from integration.api.errors import status_for
 from integration.models import OutboxMessage
 from inventory.errors import InsufficientStock
 from inventory.models import Reservation, StockLevel
@@ -90,7 +91,7 @@ def test_the_same_order_again_returns_the_same_order_and_other_content_is_refuse
     assert OutboxMessage.objects.count() == 1
     with pytest.raises(OrderError) as excinfo:
         order_place(data=an_order(reservation, [LineInput("A", 2, Decimal("9.90"))]), client="web")
-    assert (excinfo.value.code, excinfo.value.status) == (OrderErrorCode.ORDER_NUMBER_CONFLICT, 409)
+    assert (excinfo.value.code, status_for(excinfo.value)) == (OrderErrorCode.ORDER_NUMBER_CONFLICT, 409)
 
 
 @pytest.mark.django_db(transaction=True)

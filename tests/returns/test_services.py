@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from integration.api.errors import status_for
 from integration.models import OutboxMessage
 from inventory.models import Location
 from orders.models import OrderLine
@@ -46,7 +47,7 @@ def refused(**kwargs: Any) -> tuple[str, int, Any]:
     kwargs.setdefault("reason", "TAIL")
     kwargs.setdefault("lines", [ReturnLineInput(1, 1)])
     error = refusal(return_create, **kwargs)
-    return error.code, error.status, error.detail
+    return error.code, status_for(error), error.detail
 
 
 def test_a_return_of_shipped_units_is_requested_with_its_lines_and_one_rtnimp_message(shop: Shop) -> None:
