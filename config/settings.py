@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "orders",
     "returns",
     "reconciliation",
+    "demo",  # above every app: the embedded setup's demo data
 ]
 
 MIDDLEWARE = [

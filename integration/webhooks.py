@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.utils import timezone
 
@@ -19,14 +19,20 @@ from integration.models import StorefrontClient, StorefrontEvent, WebhookDeliver
 from integration.webhook_delivery import webhooks_kick_after_commit
 from integration.wire import wire_datetime
 
-if TYPE_CHECKING:
-    from orders.models import Order
-
 Type = StorefrontEvent.Type
 
 
+class EventSubject(Protocol):
+    """What an event says of the order it is about (``orders.models.Order`` is one)."""
+
+    order_number: str
+    status: str
+    as400_order_number: str
+    client: str
+
+
 def event_emit(
-    *, order: Order, type: str, data: dict[str, Any] | None = None, rma: str = "", now: datetime | None = None
+    *, order: EventSubject, type: str, data: dict[str, Any] | None = None, rma: str = "", now: datetime | None = None
 ) -> StorefrontEvent:
     """Record an event of ``order`` for its storefront client, and queue its webhook if subscribed."""
     if type not in Type.values:

@@ -195,7 +195,7 @@ def test_demo_data_takes_the_password_from_the_environment(
 def test_demo_data_warns_and_goes_on_without_the_simulator(
     demo_var_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("integration.demo.get_commands", lambda: {"demo_data": "integration"})
+    monkeypatch.setattr("demo.services.get_commands", lambda: {"demo_data": "integration"})
     out, err = StringIO(), StringIO()
 
     call_command("demo_data", stdout=out, stderr=err)

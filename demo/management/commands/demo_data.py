@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integration.demo import (
+from demo.services import (
     SIMULATOR_COMMAND,
     demo_admin_load,
     demo_catalogue_load,
