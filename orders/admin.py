@@ -8,7 +8,7 @@ need attention through actions that call services:
   messages and storefront events inline; the customer as given next to what the ORDIMP file
   carries (``order_as_sent``). Actions: mark resolved with a note, retry dead messages, resolve
   AS400-event discrepancies, cancel the order (:mod:`orders.attention`, which calls
-  :mod:`integration.outbox_services` and :mod:`orders.cancellation`).
+  :mod:`orders.outbox_actions` and :mod:`orders.cancellation`).
 - *AS400 events*: every ORDSTS/STRRTN record and its outcome, those of unknown orders included;
   discrepancies are resolved with a note.
 - *Orders needing attention*: a page with the count of each reason (:func:`orders.attention.attention_counts`).
@@ -634,3 +634,7 @@ def register_attention_admin(site: admin.AdminSite) -> None:
 
 
 register_attention_admin(admin.site)
+
+
+# The outbox's messages are orders' messages: their admin, with its order actions.
+from orders.admin_outbox import OutboxMessageAdmin as OutboxMessageAdmin  # noqa: E402

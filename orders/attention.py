@@ -16,7 +16,7 @@ listed by :func:`as400_discrepancies` with the others.
 
 Staff resolve an order (:func:`order_attention_resolve`: who, when and a note, on the order and in
 its history), an event (:func:`as400_event_resolve`), retry an order's dead messages
-(:func:`order_dead_messages_retry`, through :mod:`integration.outbox_services`), or cancel an
+(:func:`order_dead_messages_retry`, through :mod:`orders.outbox_actions`), or cancel an
 order (:func:`order_cancel_by_staff`, through :mod:`orders.cancellation`).
 """
 
@@ -35,10 +35,10 @@ from django.utils.text import capfirst
 
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
-from integration.outbox_services import OutboxActionRefused, outbox_message_retry
 from orders.cancellation import STAFF_PREFIX, order_cancel
 from orders.errors import OrderError
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent
+from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 from returns.attention import receipt_deadline, returns_overdue
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
-from integration.outbox_services import OutboxActionRefused, outbox_message_retry
 from orders.models import Order, OrderEvent
+from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 from returns.models import Return
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def return_announcement_resend(
     """Queue the RTNIMP of a web return again when the AS400 never got it; recorded in the order's history.
 
     Meant for an overdue return. Its newest RTNIMP message is put back in the queue if it is
-    ``dead`` (through :func:`integration.outbox_services.outbox_message_retry`) or ``cancelled``
+    ``dead`` (through :func:`orders.outbox_actions.outbox_message_retry`) or ``cancelled``
     without ever having been written to ``IN/``. Refused: a return that is not a web one or is
     received, one with no RTNIMP at all, one whose RTNIMP is still on its way (pending, sent), and
     one the AS400 already read (acked, or cancelled after it was written): sending it again would

@@ -15,12 +15,12 @@ import pytest
 
 from integration.models import OutboxMessage
 from integration.outbox import outbox_dispatch, outbox_follow_up
-from integration.outbox_services import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
 from integration.simulator.engine import Simulator
 from integration.sync import exchange_sync
 from inventory.models import StockLevel
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderLine
+from orders.outbox_actions import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
