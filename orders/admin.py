@@ -22,6 +22,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -51,8 +52,6 @@ from orders.attention import (
 )
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.services import FREE_TEXT, order_as_sent
-from returns.attention import return_is_overdue
-from returns.models import Return
 
 NOTE_TEMPLATE = "admin/orders/note_action.html"
 
@@ -129,27 +128,14 @@ class OrderCancellationInline(ReadOnlyInline):
     )
 
 
-class ReturnInline(ReadOnlyInline):
-    model = Return
-    verbose_name_plural = "returns"
-    fields = readonly_fields = (
-        "return_link",
-        "source",
-        "status",
-        "store",
-        "created_at",
-        "announced_at",
-        "received_at",
-        "overdue",
-    )
+#: Inlines of other apps about an order (its returns: ``returns.admin``), shown on its page.
+_OTHER_INLINES: list[type[InlineModelAdmin]] = []  # type: ignore[type-arg]
 
-    @admin.display(description="RMA")
-    def return_link(self, obj: Return) -> str:
-        return _link("admin:returns_return_change", obj.pk, obj.rma)
 
-    @admin.display(description="overdue", boolean=True)
-    def overdue(self, obj: Return) -> bool:
-        return return_is_overdue(obj)
+def order_inline_register(inline: type[InlineModelAdmin]) -> None:  # type: ignore[type-arg]
+    """Show another app's rows about an order on its page (``orders`` imports no app that depends on it)."""
+    if inline not in _OTHER_INLINES:
+        _OTHER_INLINES.append(inline)
 
 
 class OutboxMessageInline(ReadOnlyInline):
@@ -329,13 +315,17 @@ class OrderAdmin(ReadOnlyModelAdmin):
         OrderEventInline,
         As400EventInline,
         OrderCancellationInline,
-        ReturnInline,
         OutboxMessageInline,
     ]
     actions = ["resolve_attention", "retry_dead_messages", "resolve_discrepancies", "cancel_orders"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return attention_annotate(super().get_queryset(request))
+
+    def get_inlines(self, request: HttpRequest, obj: Order | None) -> list[type[InlineModelAdmin]]:  # type: ignore[type-arg]
+        """Ours, with other apps' rows about the order (:func:`order_inline_register`) before its messages."""
+        *ours, messages_inline = self.inlines
+        return [*ours, *_OTHER_INLINES, messages_inline]
 
     @admin.display(description="customer", ordering="last_name")
     def customer(self, obj: Order) -> str:

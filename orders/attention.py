@@ -6,7 +6,8 @@ An order needs attention for any of these reasons (:class:`Reason`), each shown 
 - ``discrepancy``: one of its ORDSTS/STRRTN events could not be applied as it was read (applied
   in part, unknown line, rejected: ``As400Event.DISCREPANCIES``) and is not resolved;
 - ``overdue_return``: one of its web returns is overdue (:func:`returns.attention.returns_overdue`)
-  and became so after staff last resolved the order;
+  and became so after staff last resolved the order (the condition is the returns app's, registered
+  at start-up with :func:`attention_condition_register`: ``orders`` imports no app that depends on it);
 - ``dead_message``: one of its outbox messages is dead. Only retrying or cancelling the message
   clears this: a message records no time of death, so a resolution could not tell a message dead
   before it from one that died after.
@@ -23,12 +24,13 @@ order (:func:`order_cancel_by_staff`, through :mod:`orders.cancellation`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -39,7 +41,6 @@ from orders.cancellation import STAFF_PREFIX, order_cancel
 from orders.errors import OrderError
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent
 from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
-from returns.attention import receipt_deadline, returns_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,16 @@ class AttentionError(DomainError):
 # --- Selectors ---------------------------------------------------------------------------------
 
 
+#: Conditions of reasons that other apps know how to tell (``overdue_return``: ``returns.apps``): a
+#: function of ``now`` giving a boolean expression over an order (``OuterRef("pk")`` is the order).
+_REGISTERED: dict[Reason, Callable[[datetime], Q | Combinable]] = {}
+
+
+def attention_condition_register(reason: Reason, condition: Callable[[datetime], Q | Combinable]) -> None:
+    """Say how another app tells that an order needs attention for ``reason`` (once, at start-up)."""
+    _REGISTERED[reason] = condition
+
+
 def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
     # A refusal is the change to refused (not a note in its history, which keeps the status).
     refused_since_resolution = Exists(
@@ -104,12 +115,7 @@ def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
             order=OuterRef("pk"), status_to=Order.Status.REFUSED, at__gt=OuterRef("attention_resolved_at")
         ).exclude(status_from=Order.Status.REFUSED)
     )
-    overdue = returns_overdue(now=now).filter(order=OuterRef("pk"))
-    # Overdue after the order's last resolution: its deadline (since + the delay) came later.
-    overdue_since_resolution = overdue.filter(
-        Q(order__attention_resolved_at__isnull=True)
-        | Q(since__gt=F("order__attention_resolved_at") - receipt_deadline())
-    )
+    overdue = _REGISTERED.get(Reason.OVERDUE_RETURN)
     return {
         Reason.REFUSED: Q(status=Order.Status.REFUSED)
         & (Q(attention_resolved_at__isnull=True) | refused_since_resolution),
@@ -118,7 +124,7 @@ def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
                 order=OuterRef("pk"), outcome__in=As400Event.DISCREPANCIES, resolved_at__isnull=True
             )
         ),
-        Reason.OVERDUE_RETURN: Exists(overdue_since_resolution),
+        Reason.OVERDUE_RETURN: overdue(now) if overdue is not None else Value(False),
         Reason.DEAD_MESSAGE: Exists(
             OutboxMessage.objects.filter(order=OuterRef("pk"), state=OutboxMessage.State.DEAD)
         ),

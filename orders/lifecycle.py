@@ -54,7 +54,7 @@ shipped or made ready while a request is open are too late for it: once nothing 
 any more it closes, ``confirmed`` if the AS400 cancelled some of it, else ``too_late``.
 
 **Returns.** ORDSTS R fills the oldest open web returns of that line, or makes a return of its own
-(``returns.receipts``); STRRTN R makes a store return.
+(``returns.receipts``, through ``orders.returns_port``); STRRTN R makes a store return.
 
 **Storefront events** (``integration.webhooks.event_emit``), in the file's transaction, one per
 order and kind of change per file (lines and quantities grouped): ``order.picked`` (the first units
@@ -88,8 +88,8 @@ from integration.webhooks import event_emit
 from inventory.services import ApplyResult
 from orders.cancellation import BY_CUSTOMER, cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
+from orders.returns_port import ReturnReceipt, returns_receiver
 from orders.selectors import line_sku
-from returns.receipts import Receipt, return_receive, store_return_record
 
 Kind = As400Event.Kind
 Outcome = As400Event.Outcome
@@ -587,23 +587,23 @@ def _close_cancellations(order: Order, lines: dict[int, LineCounts], now: dateti
     return waiting
 
 
-def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) -> list[Receipt]:
-    """The returns that returned units belong to (``returns.receipts``)."""
+def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) -> list[ReturnReceipt]:
+    """The returns that returned units belong to (the returns app's, see ``orders.returns_port``)."""
     at = record.occurred_at or now
     if record.kind == Kind.RETURN_RECEIVED:
-        return return_receive(line=line, quantity=units, at=at, now=now)
+        return returns_receiver().web_return_received(line=line, quantity=units, at=at, now=now)
     if record.kind == Kind.STORE_RETURN:
         assert record.store is not None
-        ret = store_return_record(
+        receipt = returns_receiver().store_return_received(
             line=line, quantity=units, store=record.store, reason=record.reason, at=at, now=now
         )
-        return [Receipt(ret, units)]
+        return [receipt]
     return []
 
 
 def _notify(
     record: EventRecord, order: Order, line: OrderLine, units: int, notices: _Notices, *, picked_before: int,
-    confirmed: int, receipts: list[Receipt], requester: str = BY_CUSTOMER,
+    confirmed: int, receipts: list[ReturnReceipt], requester: str = BY_CUSTOMER,
 ) -> None:  # fmt: skip
     kind = record.kind
     if kind == Kind.PICKED:
@@ -628,12 +628,11 @@ def _notify(
                     data={"by": "store", "store": record.store})  # fmt: skip
     else:
         for receipt in receipts:
-            ret = receipt.ret
             where: dict[str, Any] = (
-                {"where": "warehouse"} if ret.store == WAREHOUSE else {"where": "store", "store": ret.store}
+                {"where": "warehouse"} if receipt.store == WAREHOUSE else {"where": "store", "store": receipt.store}
             )
-            notices.add(order, EventType.ORDER_RETURNED, line, receipt.quantity, rma=ret.rma,
+            notices.add(order, EventType.ORDER_RETURNED, line, receipt.quantity, rma=receipt.rma,
                         data=where)  # fmt: skip
             if receipt.announced:
-                notices.add(order, EventType.RETURN_RECEIVED, line, receipt.quantity, rma=ret.rma,
-                            data={**where, "return_status": ret.status})  # fmt: skip
+                notices.add(order, EventType.RETURN_RECEIVED, line, receipt.quantity, rma=receipt.rma,
+                            data={**where, "return_status": receipt.status})  # fmt: skip

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
+from orders.admin import order_inline_register
 from returns.attention import (
     ReturnAttentionError,
     return_announcement_resend,
     return_announcements,
+    return_is_overdue,
     returns_overdue,
 )
 from returns.models import Return, ReturnLine
@@ -147,3 +149,31 @@ class ReturnAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"{ret.rma}: {message.kind} #{message.pk} is pending again.")
+
+
+class OrderReturnInline(ReadOnlyInline):
+    """An order's returns, on the order's page (:func:`orders.admin.order_inline_register`)."""
+
+    model = Return
+    verbose_name_plural = "returns"
+    fields = readonly_fields = (
+        "return_link",
+        "source",
+        "status",
+        "store",
+        "created_at",
+        "announced_at",
+        "received_at",
+        "overdue",
+    )
+
+    @admin.display(description="RMA")
+    def return_link(self, obj: Return) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.rma)
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, obj: Return) -> bool:
+        return return_is_overdue(obj)
+
+
+order_inline_register(OrderReturnInline)

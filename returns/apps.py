@@ -12,6 +12,16 @@ class ReturnsConfig(AppConfig):
         from integration.outbox import sent_hook_register
 
         sent_hook_register("RTNIMP", _announce)
+        # The returns that ORDSTS R and STRRTN R receive are ours (orders does not import returns).
+        from orders.returns_port import returns_receiver_register
+        from returns.receipts import OrdersReturnsReceiver
+
+        returns_receiver_register(OrdersReturnsReceiver())
+        # An order with an overdue web return needs attention (orders.attention tells the others).
+        from orders.attention import Reason, attention_condition_register
+        from returns.attention import order_has_overdue_return
+
+        attention_condition_register(Reason.OVERDUE_RETURN, order_has_overdue_return)
 
 
 def _announce(message_ids: list[int], now: datetime) -> int:

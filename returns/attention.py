@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -142,3 +142,16 @@ def return_announcement_resend(
         )
     logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, _who(user))
     return locked
+
+
+def order_has_overdue_return(now: datetime) -> Exists:
+    """Whether the order (``OuterRef("pk")``) has a web return that became overdue after staff last
+    resolved it: its deadline (since + the delay) came later. The ``overdue_return`` reason of
+    ``orders.attention``, registered by ``returns.apps``."""
+    overdue = returns_overdue(now=now).filter(order=OuterRef("pk"))
+    return Exists(
+        overdue.filter(
+            Q(order__attention_resolved_at__isnull=True)
+            | Q(since__gt=F("order__attention_resolved_at") - receipt_deadline())
+        )
+    )

@@ -21,6 +21,7 @@ from django.db.models import F
 
 from integration.models import OutboxMessage
 from orders.models import OrderLine
+from orders.returns_port import ReturnReceipt
 from returns.models import Return, ReturnLine
 from returns.numbers import rma_new
 
@@ -118,3 +119,25 @@ def _announcement_withdraw(ret: Return) -> int:
         outbound_file__isnull=True,
         sent_at__isnull=True,
     ).update(state=OutboxMessage.State.CANCELLED, last_error="the goods arrived before the announcement left")
+
+
+def _receipt(receipt: Receipt) -> ReturnReceipt:
+    ret = receipt.ret
+    return ReturnReceipt(
+        rma=ret.rma, store=ret.store, status=ret.status, quantity=receipt.quantity, announced=receipt.announced
+    )
+
+
+class OrdersReturnsReceiver:
+    """What the order's lifecycle calls when an event receives returned units (``orders.returns_port``)."""
+
+    def web_return_received(
+        self, *, line: OrderLine, quantity: int, at: datetime, now: datetime
+    ) -> list[ReturnReceipt]:
+        return [_receipt(r) for r in return_receive(line=line, quantity=quantity, at=at, now=now)]
+
+    def store_return_received(
+        self, *, line: OrderLine, quantity: int, store: int, reason: str, at: datetime, now: datetime
+    ) -> ReturnReceipt:
+        ret = store_return_record(line=line, quantity=quantity, store=store, reason=reason, at=at, now=now)
+        return _receipt(Receipt(ret, quantity))
