@@ -21,11 +21,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integration.appliers import APPLIERS, ApplyResult, Progress, apply
 from integration.codec import RecordCodec, RecordError
 from integration.exchange import (
     ExchangeError,
@@ -40,69 +40,14 @@ from integration.files import PairName
 from integration.locks import try_lock
 from integration.models import Alert, FileRun
 from integration.services import alert_raise
-from inventory.services import ApplyResult, Progress, catalogue_apply_items, stock_apply_extract
-from orders.acks import ordack_apply
-from orders.lifecycle import ordsts_apply, strrtn_apply
-from orders.services import in_flight_settle
 
 logger = logging.getLogger(__name__)
-
-#: Applies a verified pair's decoded columns, at ``now`` (the moment the sync took the pair).
-Applier = Callable[[VerifiedPair, dict[str, list[Any]], Progress | None, datetime], ApplyResult]
-
-
-def _apply_items(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
-) -> ApplyResult:
-    return catalogue_apply_items(columns=columns, full=pair.control.is_full, progress=progress, now=now)
-
-
-def _apply_stock(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
-) -> ApplyResult:
-    taken_at = pair.control.created_at
-    assert taken_at is not None  # a control record without a date is refused by the port
-    result = stock_apply_extract(
-        columns=columns, full=pair.control.is_full, taken_at=taken_at, progress=progress
-    )
-    # Order lines the AS400 acknowledged before this extract was taken are in its figures now.
-    result.counts["in_flight_settled"] = in_flight_settle(taken_at=taken_at)
-    return result
-
 
 SYNC_LOCK = "as400-exports-sync"
 #: A lone .DAT younger than this may still be being written by the AS400.
 STILL_WRITING = timedelta(minutes=10)
 
 
-def _apply_acks(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
-) -> ApplyResult:
-    return ordack_apply(columns=columns, source=pair.name.stem, now=now)
-
-
-def _apply_ordsts(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
-) -> ApplyResult:
-    return ordsts_apply(columns=columns, source=pair.name.stem, now=now)
-
-
-def _apply_strrtn(
-    pair: VerifiedPair, columns: dict[str, list[Any]], progress: Progress | None, now: datetime
-) -> ApplyResult:
-    return strrtn_apply(columns=columns, source=pair.name.stem, now=now)
-
-
-#: What applies each file, in the order files are taken: items before their stock, acks before
-#: stock, so that an extract settles the lines acknowledged before it was taken, and the AS400's
-#: order events (ORDSTS) before the stores' (STRRTN), which act on what ORDSTS reported ready.
-APPLIERS: dict[str, Applier] = {
-    "ITMMST": _apply_items,
-    "ORDACK": _apply_acks,
-    "ORDSTS": _apply_ordsts,
-    "STRRTN": _apply_strrtn,
-    "STKBAL": _apply_stock,
-}
 #: Extracts (full or delta) obey sequence: a delta after a gap waits for the next full one.
 EXTRACTS = frozenset({"ITMMST", "STKBAL"})
 
@@ -259,7 +204,7 @@ def _sync_pair(
     progress = progress_factory(name.stem, control.count) if progress_factory else None
     try:
         with transaction.atomic():
-            result = APPLIERS[name.file](pair, columns, progress, started)
+            result = apply(pair, columns, progress, started)
             run = _record(pair, FileRun.Outcome.APPLIED, started=started, result=result)
             if run is None:
                 raise _AlreadyApplied

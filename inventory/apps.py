@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "inventory"
+
+    def ready(self) -> None:
+        # ITMMST and STKBAL are applied by the catalogue (see integration.appliers).
+        from inventory.as400_exports import register
+
+        register()

@@ -9,8 +9,6 @@ is applied whole or not at all.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,25 +17,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from integration.appliers import QUALITY_SAMPLE, ApplyResult, Progress
 from integration.codec import to_date
 from integration.ownership import System, check_product_write
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
-
-Progress = Callable[[int], None]
-QUALITY_SAMPLE = 20  # examples kept per finding, so that a report stays readable
-
-
-@dataclass
-class ApplyResult:
-    """What an applier did (``counts``) and what looked wrong in the data (``quality``)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def finding(self, name: str, examples: Sequence[object], total: int | None = None) -> None:
-        if examples or total:
-            self.quality[name] = {"count": total if total is not None else len(examples),
-                                  "examples": [str(e) for e in list(examples)[:QUALITY_SAMPLE]]}  # fmt: skip
 
 
 def ean13_is_valid(ean: str) -> bool:

@@ -13,6 +13,11 @@ class OrdersConfig(AppConfig):
         from integration.outbox import sent_hook_register
 
         sent_hook_register("ORDIMP", _sent)
+        # ORDACK, ORDSTS and STRRTN are applied by orders, and a STKBAL settles in-flight units
+        # (see integration.appliers).
+        from orders.as400_exports import register
+
+        register()
 
 
 def _sent(message_ids: list[int], now: datetime) -> None:

@@ -81,11 +81,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from integration.appliers import ApplyResult
 from integration.codec import to_datetime
 from integration.models import Alert, StorefrontEvent
 from integration.services import alert_raise
 from integration.webhooks import event_emit
-from inventory.services import ApplyResult
 from orders.cancellation import BY_CUSTOMER, cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.returns_port import ReturnReceipt, returns_receiver
