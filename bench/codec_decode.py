@@ -50,8 +50,8 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from integration.codec import RecordCodec  # noqa: E402
-from integration.dds import FileLayout, load_layout  # noqa: E402
+from integration.as400.codec import RecordCodec  # noqa: E402
+from integration.as400.dds import FileLayout, load_layout  # noqa: E402
 
 TARGET_RECORDS_PER_SECOND = 1_000_000
 CCSID = 297

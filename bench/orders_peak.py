@@ -42,11 +42,11 @@ import httpx  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from integration.codec import PARIS  # noqa: E402
-from integration.outbox import outbox_dispatch, outbox_follow_up  # noqa: E402
-from integration.simulator.engine import Simulator  # noqa: E402
-from integration.storefront import SCOPES, storefront_client_create  # noqa: E402
-from integration.sync import exchange_sync  # noqa: E402
+from integration.as400.codec import PARIS  # noqa: E402
+from integration.as400.simulator.engine import Simulator  # noqa: E402
+from integration.as400.sync import exchange_sync  # noqa: E402
+from integration.outbox.dispatch import outbox_dispatch, outbox_follow_up  # noqa: E402
+from integration.storefront.clients import SCOPES, storefront_client_create  # noqa: E402
 from inventory.models import Category, Product, StockLevel  # noqa: E402
 from inventory.reference import locations_seed_default  # noqa: E402
 from orders.models import Order  # noqa: E402

@@ -39,12 +39,12 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from bench.codec_decode import generate, item_codes  # noqa: E402
-from integration.codec import PARIS, RecordCodec  # noqa: E402
-from integration.control import control_for  # noqa: E402
-from integration.dds import load_layout  # noqa: E402
-from integration.exchange.local import LocalExchangeFolder  # noqa: E402
-from integration.files import write_pair  # noqa: E402
-from integration.sync import exchange_sync  # noqa: E402
+from integration.as400.codec import PARIS, RecordCodec  # noqa: E402
+from integration.as400.control import control_for  # noqa: E402
+from integration.as400.dds import load_layout  # noqa: E402
+from integration.as400.exchange.local import LocalExchangeFolder  # noqa: E402
+from integration.as400.files import write_pair  # noqa: E402
+from integration.as400.sync import exchange_sync  # noqa: E402
 from inventory.models import Location, Product, StockLevel  # noqa: E402
 from inventory.services import stock_apply_extract  # noqa: E402
 

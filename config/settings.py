@@ -89,11 +89,11 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")
 DATABASES = {"default": database_config(DATABASE_URL)}
 # The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a
-# replica. Nothing is ever written or migrated there (integration.live.LegacyRouter).
+# replica. Nothing is ever written or migrated there (integration.as400.live.LegacyRouter).
 LEGACY_DATABASE_URL = env.str("LEGACY_DATABASE_URL", default="")
 if LEGACY_DATABASE_URL:
     DATABASES["legacy"] = database_config(LEGACY_DATABASE_URL)
-DATABASE_ROUTERS = ["integration.live.LegacyRouter"]
+DATABASE_ROUTERS = ["integration.as400.live.LegacyRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -115,17 +115,17 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static"))
 
 # --- REST API -----------------------------------------------------------------------------
 # The storefront API (/api/v1/): bearer tokens of storefront clients, a scope per view, a rate
-# limit per client, JSON only, one error shape (integration.api).
+# limit per client, JSON only, one error shape (integration.storefront.api).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "integration.api.openapi.ApiAutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["integration.api.auth.StorefrontTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["integration.api.auth.HasRequiredScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["integration.api.auth.StorefrontClientThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["integration.api.renderers.ApiJSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "integration.storefront.api.openapi.ApiAutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["integration.storefront.api.auth.StorefrontTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integration.storefront.api.auth.HasRequiredScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["integration.storefront.api.auth.StorefrontClientThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["integration.storefront.api.renderers.ApiJSONRenderer"],
     # Serializers leave datetimes as they are; the renderer writes every one in UTC with Z.
     "DATETIME_FORMAT": None,
-    "DEFAULT_PARSER_CLASSES": ["integration.api.parsers.ApiJSONParser"],
-    "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["integration.storefront.api.parsers.ApiJSONParser"],
+    "EXCEPTION_HANDLER": "integration.storefront.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 # When the rate-limit counters (the cache) cannot be reached: true serves requests uncounted
@@ -174,7 +174,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "integration.api.schema.describe_api",
+        "integration.storefront.api.schema.describe_api",
     ],
 }
 
@@ -215,7 +215,7 @@ Q_CLUSTER = q_cluster_config(
 AS400_EXCHANGE_DIR = env.path("AS400_EXCHANGE_DIR", default=str(VAR_DIR / "exchange"))
 AS400_CCSID = env.int("AS400_CCSID", default=297)
 # The layouts are read from DDS sources; a site whose AS400 differs edits a .dds file.
-AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" / "dds"))
+AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" / "as400" / "dds"))
 # Which implementation of each port: the exchange folder ("local" or a dotted path to a class),
 # and the live stock reader ("none", "simulator", or "legacy" for the DB2 alias).
 AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
@@ -235,7 +235,7 @@ OUTBOX_ACK_DEADLINE_MINUTES = env.int("OUTBOX_ACK_DEADLINE_MINUTES", default=60)
 OUTBOX_BREAKER_REFUSED_FILES = env.int("OUTBOX_BREAKER_REFUSED_FILES", default=3)
 OUTBOX_BREAKER_COOLDOWN_MINUTES = env.int("OUTBOX_BREAKER_COOLDOWN_MINUTES", default=10)
 
-# --- Webhooks to the storefronts (integration/webhook_delivery.py) -------------------------------
+# --- Webhooks to the storefronts (integration/storefront/webhooks.py) -------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # connect, send, each read
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)  # then dead, alerted, replayable
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)  # full jitter, doubling
@@ -259,7 +259,7 @@ AS400_SIMULATOR_ADMIN = env.bool("AS400_SIMULATOR_ADMIN", default=False)
 # A web return whose goods have not all arrived this long after it was announced needs attention.
 RETURN_RECEIPT_DEADLINE_DAYS = env.int("RETURN_RECEIPT_DEADLINE_DAYS", default=14)
 
-# --- Monitoring: GET /health/outbox answers 503 past any of these (integration/health.py) ----
+# --- Monitoring: GET /health/outbox answers 503 past any of these (integration/monitoring/health.py) ----
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")  # set: the probe sends "Authorization: Bearer <it>"
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=900)
 HEALTH_MAX_DEAD = env.int("HEALTH_MAX_DEAD", default=0)

@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration.api import errors
-from integration.views import outbox_health_view
+from integration.monitoring.views import outbox_health_view
+from integration.storefront.api import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -87,8 +87,8 @@ def demo_catalogue_load() -> list[str]:
     Idempotent: extracts already applied are not applied again, and the rollout is only set
     the first time (while no family is open yet), recorded as done by ``demo_data``.
     """
-    from integration.simulator.engine import Simulator
-    from integration.sync import exchange_sync
+    from integration.as400.simulator.engine import Simulator
+    from integration.as400.sync import exchange_sync
     from inventory.models import Category
     from inventory.reference import locations_seed_default
     from inventory.rollout import category_set_stage
@@ -125,7 +125,7 @@ def demo_storefront_client_load(*, var_dir: Path) -> str:
     it is rotated only when that file no longer matches the client. Returns what was done.
     """
     from integration.models import StorefrontClient
-    from integration.storefront import (
+    from integration.storefront.clients import (
         SCOPES,
         storefront_client_by_token,
         storefront_client_create,

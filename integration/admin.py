@@ -17,10 +17,10 @@ from django.utils.html import format_html
 from django_q.admin import resubmit_task
 from django_q.models import Failure, Success
 
-from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
-from integration.exchange import Location, SentState, get_exchange_folder
-from integration.files import PairName
-from integration.health_admin import register_health_admin
+from integration.as400.exchange import Location, SentState, get_exchange_folder
+from integration.as400.files import PairName
+from integration.as400.simulator.admin import register_simulator_admin
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from integration.models import (
     Alert,
     FileRun,
@@ -30,9 +30,9 @@ from integration.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from integration.services import alert_resolve
-from integration.simulator.admin import register_simulator_admin
-from integration.storefront import (
+from integration.monitoring.alerts import alert_resolve
+from integration.monitoring.health_admin import register_health_admin
+from integration.storefront.clients import (
     storefront_client_create,
     storefront_client_deactivate,
     storefront_client_rotate,
@@ -41,7 +41,7 @@ from integration.storefront import (
     storefront_client_webhook_set,
     webhook_url_clean,
 )
-from integration.webhook_delivery import webhook_replay
+from integration.storefront.webhooks import webhook_replay
 
 
 @admin.register(FileRun)
@@ -90,7 +90,7 @@ class AlertAdmin(admin.ModelAdmin):
         return False
 
 
-# The AS400 simulator's page: a custom staff-only view (no model), see integration/simulator/admin.py.
+# The AS400 simulator's page: a custom staff-only view (no model), see integration/as400/simulator/admin.py.
 register_simulator_admin(admin.site)
 
 
@@ -289,7 +289,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
         return [*self.readonly_fields, self._where()]
 
 
-# Monitoring: the outbox's health page, a custom staff-only view (see integration/health_admin.py).
+# Monitoring: the outbox's health page, a custom staff-only view (see integration/monitoring/health_admin.py).
 register_health_admin(admin.site)
 
 

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from integration.identifiers import storefront_client_name_validate
+from integration.core.identifiers import storefront_client_name_validate
 
 
 class FileRun(models.Model):
@@ -54,7 +54,7 @@ class FileRun(models.Model):
             )
         ]
         indexes = [models.Index(fields=["direction", "file", "seq"], name="filerun_name")]
-        # The AS400 simulator's admin page (integration.simulator.admin) writes exchange files, as
+        # The AS400 simulator's admin page (integration.as400.simulator.admin) writes exchange files, as
         # the AS400 would: only for those given this, and only where AS400_SIMULATOR_ADMIN is on.
         permissions = [("use_as400_simulator", "Can use the AS400 simulator's admin page")]
 
@@ -111,7 +111,7 @@ class StorefrontClient(models.Model):
 
     Its bearer token is shown once, when created or rotated, and only its SHA-256 is stored, with
     the first characters (``token_prefix``) so that staff can tell which token a client holds.
-    Services: :mod:`integration.storefront`.
+    Services: :mod:`integration.storefront.clients`.
     """
 
     class Scope(models.TextChoices):
@@ -251,7 +251,7 @@ class OutboxMessage(models.Model):
 class StorefrontEvent(models.Model):
     """Something that happened to a storefront's order or return, told by webhook and by polling.
 
-    Written in the same transaction as the change it tells (``integration.webhooks.event_emit``).
+    Written in the same transaction as the change it tells (``integration.storefront.events.event_emit``).
     ``id`` orders events (the polling cursor); ``event_id`` is what a receiver dedupes on.
     """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration.sync import exchange_sync
+from integration.as400.sync import exchange_sync
 
 
 def as400_sync() -> list[str]:
@@ -13,8 +13,8 @@ def as400_sync() -> list[str]:
 def outbox_dispatch() -> dict[str, object]:
     """For each import file: follow up on what was sent (refused, unacknowledged), then send what is pending."""
     from integration.models import OutboxMessage
-    from integration.outbox import outbox_dispatch as dispatch
-    from integration.outbox import outbox_follow_up
+    from integration.outbox.dispatch import outbox_dispatch as dispatch
+    from integration.outbox.dispatch import outbox_follow_up
 
     summary: dict[str, object] = {}
     # Cancellations first, as the AS400 reads them first (they are for orders it already has).
@@ -32,6 +32,6 @@ def outbox_dispatch() -> dict[str, object]:
 
 def webhooks_deliver() -> dict[str, object]:
     """Send the storefronts' due webhooks (scheduled every minute; also queued after an event is emitted)."""
-    from integration.webhook_delivery import webhooks_deliver as deliver
+    from integration.storefront.webhooks import webhooks_deliver as deliver
 
     return deliver().as_dict()

@@ -4,7 +4,7 @@
   (django-import-export: upload, preview with every row's errors, confirm), with the resources
   of :mod:`inventory.resources`, so a file behaves as it does with ``manage.py reference``.
 - Products: the AS400's fields are read-only and the storefront's editable, both lists taken from
-  :mod:`integration.ownership`; stock levels and the mapping are shown.
+  :mod:`integration.core.ownership`; stock levels and the mapping are shown.
 - A category's stage changes through an action (or its form) that calls
   :func:`inventory.rollout.category_set_stage`; the selling switch has its own page. Every change
   is recorded with the user, and the history is read-only.
@@ -31,8 +31,8 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 from import_export.results import Result
 
-from integration.admin_pages import ReadOnlyModelAdmin
-from integration.ownership import System, check_product_write, fields_owned_by
+from integration.core.admin_pages import ReadOnlyModelAdmin
+from integration.core.ownership import System, check_product_write, fields_owned_by
 from inventory.api.services import product_content_update
 from inventory.models import (
     Category,

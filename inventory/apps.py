@@ -6,7 +6,7 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
-        # ITMMST and STKBAL are applied by the catalogue (see integration.appliers).
+        # ITMMST and STKBAL are applied by the catalogue (see integration.as400.appliers).
         from inventory.as400_exports import register
 
         register()

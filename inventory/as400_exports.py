@@ -1,13 +1,13 @@
 """What the AS400's ITMMST and STKBAL exports mean to the catalogue: their appliers, registered
-with the sync at start-up (``inventory.apps``; see ``integration.appliers``)."""
+with the sync at start-up (``inventory.apps``; see ``integration.as400.appliers``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from integration.appliers import ApplyResult, Progress, applier_register
-from integration.exchange.base import VerifiedPair
+from integration.as400.appliers import ApplyResult, Progress, applier_register
+from integration.as400.exchange.base import VerifiedPair
 from inventory.services import catalogue_apply_items, stock_apply_extract
 
 

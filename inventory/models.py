@@ -7,7 +7,7 @@ Availability for one product at one location (see ARCHITECTURE.md)::
 ``on_hand``/``promised``/``as_of`` come from the newest STKBAL record applied (:class:`StockLevel`);
 ``reserved`` is the sum of unexpired reservation lines; ``in_flight`` comes from order lines (the
 orders app). Field ownership (which system may write which field of a product) is declared once
-in :mod:`integration.ownership`.
+in :mod:`integration.core.ownership`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Category(models.Model):
 
 
 class Product(models.Model):
-    """An AS400 item with its storefront content. Who may write which field: integration.ownership."""
+    """An AS400 item with its storefront content. Who may write which field: integration.core.ownership."""
 
     class Status(models.TextChoices):
         ACTIVE = "A", "Actif"

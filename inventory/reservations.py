@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integration.live import LiveReadUnavailable, get_live_reader, live_check_enabled
+from integration.as400.live import LiveReadUnavailable, get_live_reader, live_check_enabled
 from inventory.errors import (
     InsufficientStock,
     InventoryError,

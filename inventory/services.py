@@ -1,7 +1,7 @@
 """Writes of the inventory: the AS400's item master and stock extracts applied to the catalogue.
 
 Both appliers take the columns of a decoded extract (``RecordCodec.decode_columns``), write only
-AS400-owned fields (``integration.ownership``), and return what they did and the data quality
+AS400-owned fields (``integration.core.ownership``), and return what they did and the data quality
 findings, for the file run that records them. They run inside the caller's transaction: a file
 is applied whole or not at all.
 """
@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from integration.appliers import QUALITY_SAMPLE, ApplyResult, Progress
-from integration.codec import to_date
-from integration.ownership import System, check_product_write
+from integration.as400.appliers import QUALITY_SAMPLE, ApplyResult, Progress
+from integration.as400.codec import to_date
+from integration.core.ownership import System, check_product_write
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from integration.json_limits import json_problem
+from integration.core.json_limits import json_problem
 
 #: Merchandising attributes: a JSON object of at most this many levels and bytes.
 ATTRIBUTES_MAX_DEPTH = 8

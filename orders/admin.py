@@ -31,8 +31,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
-from integration.codec import EncodeError
+from integration.as400.codec import EncodeError
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
 from integration.models import OutboxMessage, StorefrontEvent
 from orders.attention import (
     NOTE_MAX,

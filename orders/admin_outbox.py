@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from integration.admin_pages import ReadOnlyModelAdmin
+from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.models import OutboxMessage
 from orders.outbox_actions import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
 

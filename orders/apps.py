@@ -10,11 +10,11 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # An ORDIMP written to the AS400's folder: its orders are sent (see orders.services).
-        from integration.outbox import sent_hook_register
+        from integration.outbox.dispatch import sent_hook_register
 
         sent_hook_register("ORDIMP", _sent)
         # ORDACK, ORDSTS and STRRTN are applied by orders, and a STKBAL settles in-flight units
-        # (see integration.appliers).
+        # (see integration.as400.appliers).
         from orders.as400_exports import register
 
         register()

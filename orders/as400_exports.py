@@ -1,14 +1,14 @@
 """What the AS400's ORDACK, ORDSTS and STRRTN exports mean to orders, and what a STKBAL settles of
 them: their appliers, registered with the sync at start-up (``orders.apps``; see
-``integration.appliers``)."""
+``integration.as400.appliers``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from integration.appliers import ApplyResult, Progress, after_hook_register, applier_register
-from integration.exchange.base import VerifiedPair
+from integration.as400.appliers import ApplyResult, Progress, after_hook_register, applier_register
+from integration.as400.exchange.base import VerifiedPair
 from orders.acks import ordack_apply
 from orders.lifecycle import ordsts_apply, strrtn_apply
 from orders.services import in_flight_settle

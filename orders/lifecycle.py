@@ -56,7 +56,7 @@ any more it closes, ``confirmed`` if the AS400 cancelled some of it, else ``too_
 **Returns.** ORDSTS R fills the oldest open web returns of that line, or makes a return of its own
 (``returns.receipts``, through ``orders.returns_port``); STRRTN R makes a store return.
 
-**Storefront events** (``integration.webhooks.event_emit``), in the file's transaction, one per
+**Storefront events** (``integration.storefront.events.event_emit``), in the file's transaction, one per
 order and kind of change per file (lines and quantities grouped): ``order.picked`` (the first units
 picked), ``order.shipped`` (per tracking number), ``order.ready_in_store``, ``order.cancelled`` (by
 ``customer`` when it answers our request, ``as400`` otherwise, ``store`` for STRRTN C),
@@ -81,11 +81,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from integration.appliers import ApplyResult
-from integration.codec import to_datetime
+from integration.as400.appliers import ApplyResult
+from integration.as400.codec import to_datetime
 from integration.models import Alert, StorefrontEvent
-from integration.services import alert_raise
-from integration.webhooks import event_emit
+from integration.monitoring.alerts import alert_raise
+from integration.storefront.events import event_emit
 from orders.cancellation import BY_CUSTOMER, cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.returns_port import ReturnReceipt, returns_receiver

@@ -1,6 +1,6 @@
 """Web order numbers: the storefront's, which become the AS400's web order number as they are.
 
-The rule is :mod:`integration.identifiers`' alphabet, ``^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$``: at most
+The rule is :mod:`integration.core.identifiers`' alphabet, ``^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$``: at most
 as many characters as the shortest web order number field of the exchange files' DDS (OHWEBN,
 OLWEBN, OAWEBN, RIWEBN, AKWEBN, OSWEBN, SRWEBN, WOWEBN: 20 in the contract), case-sensitive,
 never trimmed. :func:`order_number_problem` is the one check; the API's serializers (orders and
@@ -9,8 +9,8 @@ returns), the checkout service ``order_place`` and the OpenAPI description all u
 
 from __future__ import annotations
 
-from integration.dds import load_layout
-from integration.identifiers import identifier_pattern, identifier_problem
+from integration.as400.dds import load_layout
+from integration.core.identifiers import identifier_pattern, identifier_problem
 from orders.models import Order
 
 #: Every field that carries the web order number, per exchange file.

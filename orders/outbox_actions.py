@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.models import OutboxMessage, StorefrontEvent
-from integration.webhooks import event_emit
+from integration.storefront.events import event_emit
 from orders.acks import in_flight_release
 from orders.cancellation import cancellations_close_on_refusal
 from orders.models import Order, OrderEvent, OrderLine

@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integration.codec import EncodeError, RecordCodec
+from integration.as400.codec import EncodeError, RecordCodec
 from integration.models import OutboxMessage
 from inventory.errors import ReservationNotActive
 from inventory.models import Location, StockLevel

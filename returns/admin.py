@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from integration.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from orders.admin import order_inline_register
 from returns.attention import (
     ReturnAttentionError,

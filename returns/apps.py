@@ -9,7 +9,7 @@ class ReturnsConfig(AppConfig):
 
     def ready(self) -> None:
         # An RTNIMP written to the AS400's folder announces its return (see returns.services).
-        from integration.outbox import sent_hook_register
+        from integration.outbox.dispatch import sent_hook_register
 
         sent_hook_register("RTNIMP", _announce)
         # The returns that ORDSTS R and STRRTN R receive are ours (orders does not import returns).

@@ -222,7 +222,7 @@ def _create(
 def returns_announce(*, message_ids: Sequence[int], now: datetime | None = None) -> int:
     """RTNIMP messages were written to the AS400's IN/ folder: their returns are ``announced``.
 
-    Called by the dispatcher in the transaction that marks the messages sent (``integration.outbox``'s
+    Called by the dispatcher in the transaction that marks the messages sent (``integration.outbox.dispatch``'s
     sent hooks). Only a ``requested`` return moves: a file sent again (after the AS400 refused one)
     or a receipt that came first leaves the return as it is. Returns the returns moved.
     """

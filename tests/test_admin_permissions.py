@@ -20,12 +20,12 @@ from django.contrib.sessions.models import Session
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, StorefrontClient
-from integration.outbox import outbox_dispatch
-from integration.services import alert_raise
-from integration.simulator.engine import Simulator
-from integration.storefront import storefront_client_create, storefront_client_webhook_set
-from integration.sync import exchange_sync
+from integration.monitoring.alerts import alert_raise
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
 
 __all__ = ["simulator"]

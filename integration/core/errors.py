@@ -8,7 +8,7 @@ Every domain app raises its refusals as a subclass (``inventory.errors``, ``orde
 - ``detail``: an object whose keys depend on the code, or None.
 
 A domain error knows nothing of HTTP. Which status answers which code is the API's business and
-lives in one table, ``integration.storefront.api.errors.STATUS_BY_CODE``.
+lives in one table, ``integration.storefront.clients.api.errors.STATUS_BY_CODE``.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integration.api.fields import StrictCharField, StrictIntegerField
-from integration.api.serializers import BodySerializer, RefusesUnknownFields
-from integration.ownership import System, fields_owned_by
+from integration.core.ownership import System, fields_owned_by
+from integration.storefront.api.fields import StrictCharField, StrictIntegerField
+from integration.storefront.api.serializers import BodySerializer, RefusesUnknownFields
 from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
@@ -148,7 +148,7 @@ class ProductPageOutputSerializer(serializers.Serializer):
 class ProductContentInputSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     """The storefront-owned fields of a product, all optional; any other field is refused.
 
-    Which fields: those integration/ownership.py gives to the storefront.
+    Which fields: those integration/core/ownership.py gives to the storefront.
     """
 
     title = StrictCharField(required=False, allow_blank=True, max_length=200)

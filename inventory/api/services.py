@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integration.ownership import System, check_product_write
+from integration.core.ownership import System, check_product_write
 from inventory.models import Product
 
 
@@ -22,7 +22,7 @@ def product_content_update(
 ) -> Product:
     """Write storefront-owned fields of a product; a field the storefront does not own refuses all.
 
-    Refused writes raise :class:`~integration.ownership.FieldOwnershipError` before anything is
+    Refused writes raise :class:`~integration.core.ownership.FieldOwnershipError` before anything is
     written. Only the written fields are validated, so that AS400 data the platform merely
     mirrors never fails a storefront's write.
     """

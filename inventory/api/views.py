@@ -2,7 +2,7 @@
 
 Each view reads its input with an input serializer, calls one selector or service, and writes
 its answer with an output serializer. Errors leave as exceptions and take the one error shape
-(``integration.api.errors``). Products the client may not see (an ``off`` category, a ``pilot``
+(``integration.storefront.api.errors``). Products the client may not see (an ``off`` category, a ``pilot``
 one for a client without ``can_see_pilot``, an inactive or unmapped item) do not exist here.
 """
 
@@ -18,10 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from integration.api.base import ClientApi
-from integration.api.errors import ApiError, ErrorCode, error_responses
+from integration.core.ownership import PRODUCT_FIELDS, System, check_product_write
 from integration.models import StorefrontClient
-from integration.ownership import PRODUCT_FIELDS, System, check_product_write
+from integration.storefront.api.base import ClientApi
+from integration.storefront.api.errors import ApiError, ErrorCode, error_responses
 from inventory.api.selectors import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.api.serializers import (
     AvailabilityInputSerializer,

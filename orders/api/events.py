@@ -3,7 +3,7 @@
 Each item is the event exactly as its webhook carries it (the webhook body adds only ``timestamp``,
 its send time); a storefront can take both and dedupe on ``id``. Listed oldest first from a cursor
 (``after``: the ``next_cursor`` of the previous answer); the reads are
-``integration.storefront_events``'.
+``integration.storefront.event_reads``'.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integration.api.base import ClientApi
-from integration.api.codes import ErrorCode
-from integration.api.errors import ApiError, error_responses
-from integration.api.fields import StrictCharField
 from integration.models import StorefrontClient, StorefrontEvent
-from integration.storefront_events import (
+from integration.storefront.api.base import ClientApi
+from integration.storefront.api.codes import ErrorCode
+from integration.storefront.api.errors import ApiError, error_responses
+from integration.storefront.api.fields import StrictCharField
+from integration.storefront.event_reads import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     event_cursor_decode,

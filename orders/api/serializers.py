@@ -18,9 +18,9 @@ from django.core.validators import EmailValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integration.api.fields import StrictCharField, StrictIntegerField
-from integration.api.serializers import BodySerializer
-from integration.dds import load_layout
+from integration.as400.dds import load_layout
+from integration.storefront.api.fields import StrictCharField, StrictIntegerField
+from integration.storefront.api.serializers import BodySerializer
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from orders.countries import ISO_3166_ALPHA2

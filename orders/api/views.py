@@ -3,7 +3,7 @@
 Each view reads its input with an input serializer, calls the checkout service or a selector, and
 writes its answer with an output serializer. The checkout's rules are ``orders.services``'; its
 refusals (``OrderError``, and the inventory's errors for the reservation and the stock) leave as
-exceptions and take the API's one error shape (``integration.api.errors``).
+exceptions and take the API's one error shape (``integration.storefront.api.errors``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integration.api.base import ClientApi
-from integration.api.codes import ErrorCode
-from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
+from integration.storefront.api.base import ClientApi
+from integration.storefront.api.codes import ErrorCode
+from integration.storefront.api.errors import ApiError, error_responses
 from orders.api.serializers import (
     OrderCancelInputSerializer,
     OrderCancelOutputSerializer,

@@ -12,8 +12,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integration.api.fields import StrictCharField, StrictIntegerField
-from integration.api.serializers import BodySerializer
+from integration.storefront.api.fields import StrictCharField, StrictIntegerField
+from integration.storefront.api.serializers import BodySerializer
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from orders.api.serializers import OrderNumberField
 from returns.models import Return

@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from integration.api.base import ClientApi
-from integration.api.errors import ApiError, error_responses
 from integration.models import StorefrontClient
+from integration.storefront.api.base import ClientApi
+from integration.storefront.api.errors import ApiError, error_responses
 from inventory.models import Product
 from returns.api.serializers import (
     ReturnInputSerializer,

@@ -30,12 +30,12 @@ from django.utils import timezone
 from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
-from integration.codec import PARIS
+from integration.as400.codec import PARIS
 from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontClient, WebhookDelivery
-from integration.outbox import outbox_dispatch
-from integration.services import alert_raise
-from integration.storefront import storefront_client_create, storefront_client_webhook_set
-from integration.webhooks import event_emit
+from integration.monitoring.alerts import alert_raise
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
+from integration.storefront.events import event_emit
 from inventory.models import SafetyStockOverride
 from inventory.reservations import LineRequest, reservation_create
 from inventory.rollout import category_set_stage, selling_pause, selling_resume

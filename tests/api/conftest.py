@@ -19,7 +19,7 @@ from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from integration.models import StorefrontClient
-from integration.storefront import storefront_client_create
+from integration.storefront.clients import storefront_client_create
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 
 AS_OF = datetime.fromisoformat("2026-11-22T03:45:00+01:00")

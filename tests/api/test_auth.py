@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from integration.models import StorefrontClient
-from integration.storefront import (
+from integration.storefront.clients import (
     storefront_client_create,
     storefront_client_deactivate,
     storefront_client_rotate,

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 from django.test import Client
 
-from integration.api.codes import ErrorCode
-from integration.api.errors import STATUS_BY_CODE
-from integration.api.schema import DESCRIPTION
+from integration.storefront.api.codes import ErrorCode
+from integration.storefront.api.errors import STATUS_BY_CODE
+from integration.storefront.api.schema import DESCRIPTION
 from inventory.errors import InventoryErrorCode
 from orders.errors import OrderErrorCode
 from returns.errors import ReturnErrorCode
@@ -28,7 +28,7 @@ API_CODES = {
     ErrorCode.INVALID_TOKEN: 401,
     ErrorCode.CLIENT_INACTIVE: 401,
     ErrorCode.INSUFFICIENT_SCOPE: 403,
-    "field_owned_by_as400": 403,  # integration.ownership: a storefront writing an AS400 field
+    "field_owned_by_as400": 403,  # integration.core.ownership: a storefront writing an AS400 field
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.PRODUCT_NOT_FOUND: 404,
     ErrorCode.ORDER_NOT_FOUND: 404,

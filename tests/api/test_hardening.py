@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 from rest_framework.test import APIClient
 
-from integration.api.auth import StorefrontClientThrottle
 from integration.models import StorefrontClient
+from integration.storefront.api.auth import StorefrontClientThrottle
 from tests.processes import Processes
 
 from .conftest import Catalogue, error_of
@@ -276,7 +276,7 @@ def test_the_proxy_settings_come_from_the_environment(
 def test_the_admin_cannot_delete_a_client_so_its_name_is_never_reused(db: None) -> None:
     from django.contrib.auth.models import User
 
-    from integration.storefront import storefront_client_create
+    from integration.storefront.clients import storefront_client_create
 
     # given a client (its name holds its reservations and Idempotency-Keys)
     User.objects.create_superuser("admin", "admin@example.com", "pw")

@@ -1,7 +1,7 @@
 """Every validation message the API answers is a sentence a developer can show.
 
 DRF's defaults ("Ensure this field has at least 1 elements.") are rewritten once
-(``integration.api.messages``); the message says where (``lines[0].quantity: ...``).
+(``integration.storefront.api.messages``); the message says where (``lines[0].quantity: ...``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rest_framework import fields, serializers
 from rest_framework.test import APIClient
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from integration.api.messages import SENTENCES, sentence
+from integration.storefront.api.messages import SENTENCES, sentence
 from inventory.api import serializers as inventory_serializers
 from orders.api import events as order_events
 from orders.api import serializers as order_serializers

@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from integration.models import OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
+from integration.outbox.dispatch import outbox_dispatch
 from orders.models import Order, OrderCancellation, OrderLine
 
 from .conftest import Catalogue, MakeApi, error_of

@@ -14,9 +14,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from integration.models import StorefrontEvent
-from integration.storefront import storefront_client_webhook_set
-from integration.webhook_delivery import webhooks_deliver
-from integration.webhooks import event_emit
+from integration.storefront.clients import storefront_client_webhook_set
+from integration.storefront.events import event_emit
+from integration.storefront.webhooks import webhooks_deliver
 from orders.models import Order
 from tests.integration.webhook_receiver import running_receiver
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from integration.storefront import storefront_client_create
+from integration.storefront.clients import storefront_client_create
 from orders.models import Order
 
 from .conftest import Catalogue, MakeApi, error_of

@@ -29,7 +29,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 
 from integration.models import StorefrontClient
-from integration.storefront import PREFIX_LENGTH, token_hash
+from integration.storefront.clients import PREFIX_LENGTH, token_hash
 
 from .conftest import ALL_SCOPES, Catalogue
 

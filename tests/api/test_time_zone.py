@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from integration.models import StorefrontEvent
-from integration.webhook_delivery import webhook_body
-from integration.webhooks import event_emit
+from integration.storefront.events import event_emit
+from integration.storefront.webhooks import webhook_body
 from orders.models import Order, OrderLine
 from returns.models import Return
 

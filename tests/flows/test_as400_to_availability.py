@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS
+from integration.as400.codec import PARIS
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, FileRun
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
 from inventory.models import Category, Product, StockLevel
 from inventory.reference import locations_seed_default
 from inventory.selectors import availability_for

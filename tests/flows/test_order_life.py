@@ -19,9 +19,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from integration import tasks
+from integration.as400.simulator.engine import Simulator
 from integration.models import StorefrontClient
-from integration.simulator.engine import Simulator
-from integration.storefront import storefront_client_create, storefront_client_webhook_set
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from inventory.models import Product
 from inventory.selectors import availability_by_pair
 from tests.integration.webhook_receiver import Receiver, running_receiver

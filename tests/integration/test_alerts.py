@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integration.models import Alert
-from integration.services import alert_raise, alert_resolve
+from integration.monitoring.alerts import alert_raise, alert_resolve
 
 pytestmark = pytest.mark.django_db
 

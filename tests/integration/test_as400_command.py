@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from integration import cli
-from integration.codec import PARIS
+from integration.as400 import cli
+from integration.as400.codec import PARIS
 from tests.processes import Processes
 
 BLANK = b"\x40"

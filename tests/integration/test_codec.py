@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integration.codec import (
+from integration.as400.codec import (
     PARIS,
     EncodeError,
     RecordCodec,
@@ -23,7 +23,7 @@ from integration.codec import (
     from_datetime,
     to_datetime,
 )
-from integration.dds import Field, load_layout, parse_dds
+from integration.as400.dds import Field, load_layout, parse_dds
 
 LAYOUTS = ["CTLREC", "ITMMST", "ORDACK", "ORDANN", "ORDIMP", "ORDSTS", "RTNIMP", "STKBAL", "STRRTN", "WEBORD"]
 BLANKS = b"\x40"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.dds import DDSError, load_layout, parse_dds, read_dds
+from integration.as400.dds import DDSError, load_layout, parse_dds, read_dds
 
 #: The project's copy of the AS400 team's contract (docs/as400/, kept byte for byte as they wrote it).
 CONTRACT_DDS = Path(__file__).resolve().parents[2] / "docs" / "as400" / "dds"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.control import control_total
-from integration.files import PairName, pair_name, write_pair
+from integration.as400.control import control_total
+from integration.as400.files import PairName, pair_name, write_pair
 
 
 def test_pair_names_parse_and_format() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.ownership import (
+from integration.core.ownership import (
     PRODUCT_FIELDS,
     FieldOwnershipError,
     System,

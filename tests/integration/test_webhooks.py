@@ -29,17 +29,18 @@ from django_q.models import OrmQ, Schedule
 from pytest_django import Settings
 
 from integration import tasks
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, StorefrontClient, StorefrontEvent, WebhookAttempt, WebhookDelivery
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.storefront import (
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import (
     storefront_client_create,
     storefront_client_deactivate,
     storefront_client_webhook_secret_rotate,
     storefront_client_webhook_set,
 )
-from integration.sync import exchange_sync
-from integration.webhook_delivery import (
+from integration.storefront.events import event_emit
+from integration.storefront.webhooks import (
     USER_AGENT,
     webhook_replay,
     webhook_sign,
@@ -47,7 +48,6 @@ from integration.webhook_delivery import (
     webhooks_deliver,
     webhooks_kick,
 )
-from integration.webhooks import event_emit
 from inventory.models import Location, StockLevel
 from orders.models import Order
 from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items

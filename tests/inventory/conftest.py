@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS, RecordCodec
-from integration.control import control_for
-from integration.files import write_pair
+from integration.as400.codec import PARIS, RecordCodec
+from integration.as400.control import control_for
+from integration.as400.files import write_pair
 from inventory.models import Location
 
 

@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.ownership import System, fields_owned_by
+from integration.core.ownership import System, fields_owned_by
 from inventory.models import (
     Category,
     ItemMapping,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from integration.live import LiveReadUnavailable, SimulatorLiveReader, get_live_reader
-from integration.simulator.engine import Simulator
+from integration.as400.live import LiveReadUnavailable, SimulatorLiveReader, get_live_reader
+from integration.as400.simulator.engine import Simulator
 from inventory.errors import InsufficientStock
 from inventory.models import LiveCheckCounter, StockLevel
 from inventory.reservations import LineRequest, reservation_create

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from integration.api.errors import status_for
+from integration.storefront.api.errors import status_for
 from inventory.errors import InsufficientStock, InventoryError, InventoryErrorCode, ReservationNotActive
 from inventory.models import (
     Category,

@@ -16,10 +16,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_q.models import Schedule
 
-from integration import sync
-from integration.codec import PARIS, RecordCodec
+from integration.as400 import sync
+from integration.as400.codec import PARIS, RecordCodec
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, FileRun
-from integration.sync import exchange_sync
 from inventory.errors import InventoryError
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 from inventory.reservations import LineRequest, reservation_create
@@ -369,7 +369,7 @@ def test_a_sync_does_nothing_while_another_holds_the_lock(exchange_dir: Path) ->
 
     from django.db import connections
 
-    from integration.locks import try_lock
+    from integration.core.locks import try_lock
 
     writer = _as400_writer(exchange_dir)
     writer("ITMMST", 1, [item("A1")])

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.as400.codec import PARIS
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from inventory.models import Category, Product
 from inventory.reference import locations_seed_default
 from inventory.reservations import LineRequest, reservation_create

@@ -17,12 +17,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.codec import PARIS
-from integration.health import outbox_health
+from integration.as400.codec import PARIS
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.monitoring.health import outbox_health
+from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import StockLevel
 from orders.models import Order, OrderEvent
 

@@ -25,14 +25,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.codec import RecordCodec, from_datetime
-from integration.control import control_for
-from integration.files import write_pair
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.control import control_for
+from integration.as400.files import write_pair
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
-from integration.webhooks import event_emit
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.events import event_emit
 from inventory.models import StockLevel
 from orders.attention import (
     AttentionError,

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from integration.api.errors import status_for
-from integration.codec import RecordCodec
+from integration.as400.codec import RecordCodec
+from integration.as400.simulator.engine import Simulator
+from integration.as400.simulator.testing import latest
+from integration.as400.sync import exchange_sync
 from integration.models import OutboundFile, OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.simulator.testing import latest
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.api.errors import status_for
 from inventory.models import Product, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from inventory.selectors import availability_by_pair

@@ -15,8 +15,8 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from integration.api.errors import status_for
 from integration.models import OutboxMessage
+from integration.storefront.api.errors import status_for
 from inventory.errors import InsufficientStock
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create, reservations_sweep_expired

@@ -19,12 +19,12 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from integration.codec import PARIS
-from integration.control import control_for
-from integration.exchange import get_exchange_folder
+from integration.as400.codec import PARIS
+from integration.as400.control import control_for
+from integration.as400.exchange import get_exchange_folder
+from integration.as400.simulator.engine import Simulator
 from integration.models import Alert, OutboundFile, OutboxMessage
-from integration.outbox import _claim, _file_data, outbox_dispatch
-from integration.simulator.engine import Simulator
+from integration.outbox.dispatch import _claim, _file_data, outbox_dispatch
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 
@@ -249,7 +249,7 @@ def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(
 def test_a_worker_killed_between_the_dat_and_the_ok_leaves_a_pair_the_next_run_completes(
     simulator: Simulator,
 ) -> None:
-    from integration.files import publish_file
+    from integration.as400.files import publish_file
 
     place(1, warehouse_items(1)[0])
     folder = get_exchange_folder()

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django_q.models import Schedule
 
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, OutboxMessage
-from integration.outbox import outbox_dispatch, outbox_follow_up
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch, outbox_follow_up
 from orders.models import Order
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items

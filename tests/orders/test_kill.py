@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from integration.codec import RecordCodec
+from integration.as400.codec import RecordCodec
+from integration.as400.simulator.engine import Simulator
 from integration.models import OutboundFile, OutboxMessage
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
+from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import StockLevel
 from tests.processes import Processes, bounded_loop
 
@@ -31,7 +31,7 @@ ORDERS = 150
 KILLS = 10
 # Killed long before; bounded all the same, and ended if this test's process is gone.
 DISPATCH_LOOP = bounded_loop(
-    "outbox_dispatch()", seconds=120, setup="from integration.outbox import outbox_dispatch"
+    "outbox_dispatch()", seconds=120, setup="from integration.outbox.dispatch import outbox_dispatch"
 )
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from integration.codec import RecordCodec, from_datetime
-from integration.control import control_for
-from integration.files import write_pair
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.control import control_for
+from integration.as400.files import write_pair
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, FileRun, OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import Product, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from inventory.selectors import availability_by_pair

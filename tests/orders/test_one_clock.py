@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from integration.as400.simulator.engine import Simulator
 from integration.models import OutboundFile, OutboxMessage, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.storefront import storefront_client_create, storefront_client_webhook_set
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from inventory.models import Reservation
 from inventory.reservations import LineRequest, reservation_create
 from orders.cancellation import order_cancel

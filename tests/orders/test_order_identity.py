@@ -21,14 +21,14 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from integration.codec import RecordCodec, from_datetime
-from integration.control import control_for
-from integration.files import write_pair
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.control import control_for
+from integration.as400.files import write_pair
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, StorefrontClient, StorefrontEvent
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.storefront import storefront_client_create
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create
 from inventory.models import Product
 from orders.models import As400Event, Order, OrderLine
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from integration.codec import RecordCodec
+from integration.as400.codec import RecordCodec
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
-from integration.outbox import outbox_dispatch, outbox_follow_up
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch, outbox_follow_up
 from inventory.models import StockLevel
 from orders.models import Order
 

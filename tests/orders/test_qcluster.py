@@ -47,10 +47,10 @@ from django_q.conf import Conf
 from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
-from integration.codec import RecordCodec
+from integration.as400.codec import RecordCodec
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, OutboundFile, OutboxMessage
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
 from inventory.models import Product, StockLevel
 from orders.models import Order, OrderLine
 from tests.processes import Owned, Processes

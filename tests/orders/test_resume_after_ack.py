@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from integration.control import control_for
-from integration.exchange import get_exchange_folder
+from integration.as400.control import control_for
+from integration.as400.exchange import get_exchange_folder
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboundFile, OutboxMessage
-from integration.outbox import _claim, _file_data, outbox_dispatch, outbox_follow_up
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import _claim, _file_data, outbox_dispatch, outbox_follow_up
 
 from .conftest import TUESDAY, as400_orders, place, warehouse_items
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
-from integration.outbox import outbox_dispatch, outbox_follow_up
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch, outbox_follow_up
 from inventory.models import StockLevel
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderLine

@@ -20,10 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch
 from orders.attention import Reason, attention_orders
 from orders.models import Order, OrderEvent, OrderLine
 from returns.attention import (

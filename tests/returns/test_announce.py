@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db.models import F
 from rest_framework.test import APIClient
 
-from integration.codec import RecordCodec, from_datetime
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
-from integration.outbox import outbox_dispatch
-from integration.simulator.engine import Simulator
-from integration.sync import exchange_sync
+from integration.outbox.dispatch import outbox_dispatch
 from orders.models import Order, OrderLine
 from returns.models import Return
 from tests.api.conftest import MakeApi

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from integration.api.errors import status_for
 from integration.models import OutboxMessage
+from integration.storefront.api.errors import status_for
 from inventory.models import Location
 from orders.models import OrderLine
 from returns.models import Return, ReturnLine

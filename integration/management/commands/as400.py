@@ -9,9 +9,9 @@ Subcommands (``manage.py as400 <subcommand> --help`` for each):
 - ``sync [FILE ...]``: apply every ready pair of ``OUT/`` now and report what became of each.
 
 A subcommand is an entry of :data:`SUBCOMMANDS`: a function that adds its arguments and a
-function that runs it. The work itself lives in :mod:`integration.cli` (or another service
+function that runs it. The work itself lives in :mod:`integration.as400.cli` (or another service
 module); the functions here only read options and print. To add one (``sync``...), write its
-two functions and add an entry. Problems are raised as :class:`~integration.cli.OperationError`
+two functions and add an entry. Problems are raised as :class:`~integration.as400.cli.OperationError`
 and leave as a ``CommandError``: a message on stderr, exit status 1, no traceback.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integration.cli import (
+from integration.as400.cli import (
     OUTPUT_FORMATS,
     OperationError,
     decode_file,
@@ -34,7 +34,7 @@ from integration.cli import (
     read_jsonl_source,
     verify_pair,
 )
-from integration.codec import CODEC_NAMES
+from integration.as400.codec import CODEC_NAMES
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,8 @@ def run_sync(command: BaseCommand, options: dict[str, Any]) -> None:
     """Apply every ready pair now and say what became of each."""
     from tqdm import tqdm
 
-    from integration.exchange import ExchangeError
-    from integration.sync import exchange_sync
+    from integration.as400.exchange import ExchangeError
+    from integration.as400.sync import exchange_sync
 
     bars: list[Any] = []
 

@@ -13,7 +13,7 @@
     as400_simulator status
 
 Paths come from the settings (AS400_SIMULATOR_DB, AS400_EXCHANGE_DIR); every subcommand only
-calls :class:`integration.simulator.Simulator`.
+calls :class:`integration.as400.simulator.Simulator`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integration.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError, StepReport
-from integration.simulator.exports import DELTA_FILES, EVENT_FILES, FULL_FILES
-from integration.simulator.orders import line_summary
+from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError, StepReport
+from integration.as400.simulator.exports import DELTA_FILES, EVENT_FILES, FULL_FILES
+from integration.as400.simulator.orders import line_summary
 
 LIFECYCLE = {
     "pick": ("pick", "The order (or a line) is picked: ORDSTS P."),

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integration.models import StorefrontClient
-from integration.storefront import (
+from integration.storefront.clients import (
     DEFAULT_RATE_LIMIT,
     SCOPES,
     WEBHOOK_EVENTS,

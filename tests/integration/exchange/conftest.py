@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from integration.exchange import ExchangeFolder, Location
-from integration.exchange.local import LocalExchangeFolder
-from integration.files import PairName
+from integration.as400.exchange import ExchangeFolder, Location
+from integration.as400.exchange.local import LocalExchangeFolder
+from integration.as400.files import PairName
 
 CCSID = 297
 

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS, RecordCodec
-from integration.control import ControlRecord, control_for
-from integration.exchange import (
+from integration.as400.codec import PARIS, RecordCodec
+from integration.as400.control import ControlRecord, control_for
+from integration.as400.exchange import (
     Location,
     PairExists,
     PairNotFound,
     PairRefused,
     RefusalKind,
 )
-from integration.files import PairName
+from integration.as400.files import PairName
 
 CCSID = 297
 AT = datetime(2025, 11, 22, 10, 15, tzinfo=PARIS)

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django import Settings
 
-from integration.exchange import ExchangeFolder, get_exchange_folder
-from integration.exchange.local import LocalExchangeFolder
+from integration.as400.exchange import ExchangeFolder, get_exchange_folder
+from integration.as400.exchange.local import LocalExchangeFolder
 
 
 def test_local_is_rooted_at_the_exchange_dir_in_the_sites_ccsid(
@@ -31,7 +31,7 @@ def test_local_is_rooted_at_the_exchange_dir_in_the_sites_ccsid(
 def test_a_dotted_path_names_the_class_and_a_root_overrides_the_setting(
     exchange_dir: Path, tmp_path: Path, settings: Settings
 ) -> None:
-    settings.AS400_EXCHANGE_BACKEND = "integration.exchange.local.LocalExchangeFolder"
+    settings.AS400_EXCHANGE_BACKEND = "integration.as400.exchange.local.LocalExchangeFolder"
 
     folder = get_exchange_folder(tmp_path / "elsewhere")
 
@@ -44,11 +44,11 @@ def test_a_dotted_path_names_the_class_and_a_root_overrides_the_setting(
     [
         ("sftp", "AS400_EXCHANGE_BACKEND is 'sftp': expected one of local or the dotted path"),
         (
-            "integration.exchange.nowhere.Folder",
-            "'integration.exchange.nowhere.Folder', which cannot be imported",
+            "integration.as400.exchange.nowhere.Folder",
+            "'integration.as400.exchange.nowhere.Folder', which cannot be imported",
         ),
         ("pathlib.Path", "'pathlib.Path', which is not a concrete ExchangeFolder subclass"),
-        ("integration.exchange.base.ExchangeFolder", "which is not a concrete ExchangeFolder subclass"),
+        ("integration.as400.exchange.base.ExchangeFolder", "which is not a concrete ExchangeFolder subclass"),
     ],
 )
 def test_a_backend_that_does_not_fit_is_a_configuration_error(

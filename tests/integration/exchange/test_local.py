@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from integration.exchange import Location, MoveFailed
-from integration.exchange.local import LocalExchangeFolder
-from integration.files import PairName
+from integration.as400.exchange import Location, MoveFailed
+from integration.as400.exchange.local import LocalExchangeFolder
+from integration.as400.files import PairName
 
 CCSID = 297
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS, RecordCodec
-from integration.control import control_for
-from integration.exchange import Location
-from integration.files import PairName, write_pair
+from integration.as400.codec import PARIS, RecordCodec
+from integration.as400.control import control_for
+from integration.as400.exchange import Location
+from integration.as400.files import PairName, write_pair
+from integration.as400.sync import exchange_sync
 from integration.models import Alert, FileRun
-from integration.sync import exchange_sync
 from inventory.models import Location as StockLocation
 from inventory.models import StockLevel
 
@@ -203,7 +203,7 @@ def test_a_new_dat_under_an_archived_ok_that_does_not_match_is_left_alone(exchan
 
 
 def test_the_port_finishes_only_moves_it_can_prove(exchange_dir: Path) -> None:
-    from integration.exchange.local import LocalExchangeFolder
+    from integration.as400.exchange.local import LocalExchangeFolder
 
     folder = LocalExchangeFolder(exchange_dir, 297)
     as400_writes(exchange_dir, "STKBAL", 1, [stock("A1", 10)])

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS
-from integration.simulator import Simulator, SimulatorConfig
+from integration.as400.codec import PARIS
+from integration.as400.simulator import Simulator, SimulatorConfig
 
 START = datetime(2025, 11, 24, 10, 0, tzinfo=PARIS)  # a Monday
 ITEMS = 200

@@ -17,9 +17,9 @@ from django.test import Client
 from django.urls import path
 from pytest_django import Settings
 
-from integration.codec import PARIS
-from integration.simulator import Simulator, SimulatorConfig
-from integration.simulator.admin import register_simulator_admin
+from integration.as400.codec import PARIS
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator.admin import register_simulator_admin
 
 site = AdminSite(name="admin")
 register_simulator_admin(site)

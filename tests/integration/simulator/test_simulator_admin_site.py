@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from pytest_django import Settings
 
-from integration.codec import PARIS
+from integration.as400.codec import PARIS
 
 
 @pytest.mark.django_db

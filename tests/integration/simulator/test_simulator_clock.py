@@ -10,10 +10,17 @@ from datetime import datetime, time
 
 import pytest
 
-from integration.codec import PARIS
-from integration.simulator import Simulator, SimulatorConfig, SimulatorError
-from integration.simulator.clock import BatchWindow
-from integration.simulator.testing import drop, item_with_stock, latest, order_records, read_control, stock
+from integration.as400.codec import PARIS
+from integration.as400.simulator import Simulator, SimulatorConfig, SimulatorError
+from integration.as400.simulator.clock import BatchWindow
+from integration.as400.simulator.testing import (
+    drop,
+    item_with_stock,
+    latest,
+    order_records,
+    read_control,
+    stock,
+)
 from tests.processes import Processes
 
 WINDOW = BatchWindow(time(1, 0), time(3, 30))
@@ -70,7 +77,7 @@ def test_extract_times_are_the_simulated_clock(sim: Simulator) -> None:
 STEP_IN_ANOTHER_PROCESS = """
 import base64, pickle, django
 django.setup()
-from integration.simulator import Simulator
+from integration.as400.simulator import Simulator
 with Simulator(pickle.loads(base64.b64decode({config!r}))) as sim:
     sim.step(minutes={minutes})
 """

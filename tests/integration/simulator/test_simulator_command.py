@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pytest_django import Settings
 
-from integration.codec import PARIS
-from integration.simulator import Simulator, SimulatorConfig, StepReport
-from integration.simulator.testing import drop, item_with_stock, order_records, out_names
+from integration.as400.codec import PARIS
+from integration.as400.simulator import Simulator, SimulatorConfig, StepReport
+from integration.as400.simulator.testing import drop, item_with_stock, order_records, out_names
 
 COMMAND = "as400_simulator"
 

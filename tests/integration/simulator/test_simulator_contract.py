@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from integration.codec import from_datetime
-from integration.simulator import Simulator, SimulatorConfig
-from integration.simulator import engine as engine_module
-from integration.simulator import imports as imports_module
-from integration.simulator.testing import (
+from integration.as400.codec import from_datetime
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator import engine as engine_module
+from integration.as400.simulator import imports as imports_module
+from integration.as400.simulator.testing import (
     drop,
     item_with_stock,
     latest,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from integration.codec import RecordCodec, from_datetime
-from integration.control import ControlRecord, check_pair
-from integration.simulator import Simulator, SimulatorConfig
-from integration.simulator.db import stock_move
-from integration.simulator.testing import latest_seq, out_names, read_control, read_out
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.control import ControlRecord, check_pair
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator.db import stock_move
+from integration.as400.simulator.testing import latest_seq, out_names, read_control, read_out
 
 
 def test_full_extracts_decode_with_the_codec_and_their_ok_verifies(sim: Simulator) -> None:

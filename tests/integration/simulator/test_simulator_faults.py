@@ -9,18 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-from integration.codec import RecordCodec, RecordError
-from integration.control import ControlRecord, check_pair
-from integration.simulator import (
+from integration.as400.codec import RecordCodec, RecordError
+from integration.as400.control import ControlRecord, check_pair
+from integration.as400.simulator import (
     AS400SQLError,
     AS400UnavailableError,
     ObjectInUseError,
     Simulator,
     SimulatorError,
 )
-from integration.simulator.errors import NotAuthorizedError, ObjectNotFoundError
-from integration.simulator.sql import StockReading
-from integration.simulator.testing import (
+from integration.as400.simulator.errors import NotAuthorizedError, ObjectNotFoundError
+from integration.as400.simulator.sql import StockReading
+from integration.as400.simulator.testing import (
     drop,
     item_with_stock,
     latest_seq,

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from integration.codec import RecordCodec, from_datetime
-from integration.control import control_for
-from integration.simulator import Simulator, SimulatorConfig
-from integration.simulator.testing import (
+from integration.as400.codec import RecordCodec, from_datetime
+from integration.as400.control import control_for
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator.testing import (
     drop,
     drop_raw,
     item_with_stock,

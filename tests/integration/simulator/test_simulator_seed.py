@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from integration.dds import load_layout
-from integration.simulator import Simulator, SimulatorConfig
-from integration.simulator.catalogue import LOCATIONS, ean13_check_digit, ean13_is_valid
-from integration.simulator.db import DDS_TABLES, money, table_columns
+from integration.as400.dds import load_layout
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator.catalogue import LOCATIONS, ean13_check_digit, ean13_is_valid
+from integration.as400.simulator.db import DDS_TABLES, money, table_columns
 
 
 def test_tables_are_named_and_shaped_as_the_dds_files(sim: Simulator) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from integration.codec import RecordCodec
-from integration.control import control_for
-from integration.exchange import Location, PairRefused
-from integration.exchange.local import LocalExchangeFolder
-from integration.files import PairName
-from integration.simulator import Simulator
-from integration.simulator.testing import item_with_stock, order_records
+from integration.as400.codec import RecordCodec
+from integration.as400.control import control_for
+from integration.as400.exchange import Location, PairRefused
+from integration.as400.exchange.local import LocalExchangeFolder
+from integration.as400.files import PairName
+from integration.as400.simulator import Simulator
+from integration.as400.simulator.testing import item_with_stock, order_records
 
 
 def port(sim: Simulator) -> LocalExchangeFolder:

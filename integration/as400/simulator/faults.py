@@ -1,0 +1,179 @@
+"""Faults a test or an operator switches on at runtime, kept in the simulator's database.
+
+Every process sees the same faults (they live in SIM_FAULT). Some stay on until switched off
+(``down``, ``slow``, ``batch``, ``lock``); the others are one-shot: they act on the next file
+concerned and then switch themselves off. ``--file`` narrows a fault to one file name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from integration.as400.simulator.clock import epoch, from_epoch
+from integration.as400.simulator.errors import SimulatorError
+
+OUT_FILES = ("ITMMST", "STKBAL", "WEBORD", "ORDACK", "ORDSTS", "STRRTN")
+IN_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
+LOCKABLE_FILES = ("ITMMST", "STKBAL", "WEBORD")
+CORRUPTIONS = ("sign", "digit")
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """What a fault does, and what its value and file mean."""
+
+    name: str
+    help: str
+    one_shot: bool = False
+    value_help: str = ""
+    default_value: str | None = None
+    files: tuple[str, ...] = ()
+
+
+FAULTS: dict[str, FaultSpec] = {
+    spec.name: spec
+    for spec in (
+        FaultSpec("down", "The AS400 is down: nothing is read from IN/, nothing is written to OUT/, SQL "
+                  "reads fail to connect."),
+        FaultSpec("slow", "Imports and exports are delayed by VALUE simulated minutes.",
+                  value_help="minutes", default_value="30"),
+        FaultSpec("batch", "The batch window is on now: imports stop, SQL reads fail with SQL0913."),
+        FaultSpec("lock", "A job holds the file (all of them without --file): SQL reads of it wait and "
+                  "fail with SQL0913.", files=LOCKABLE_FILES),
+        FaultSpec("refuse", "The next IN file (of --file) is refused whole and moved to IN/ERR/.",
+                  one_shot=True, files=IN_FILES),
+        FaultSpec("corrupt", "One field of the next export (of --file) is corrupted: VALUE 'sign' (an "
+                  "invalid sign nibble) or 'digit' (a digit above 9), in a packed field; the .OK is "
+                  "computed on the good data.", one_shot=True, value_help="sign|digit",
+                  default_value="sign", files=OUT_FILES),
+        FaultSpec("skip", "The next export (of --file) skips a sequence number.", one_shot=True,
+                  files=OUT_FILES),
+        FaultSpec("twice", "The next export (of --file) is written again under the next sequence number.",
+                  one_shot=True, files=OUT_FILES),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FaultState:
+    """One fault as it stands."""
+
+    name: str
+    active: bool
+    value: str | None
+    file: str | None
+    changed_at: datetime | None
+
+    @property
+    def spec(self) -> FaultSpec:
+        return FAULTS[self.name]
+
+    @property
+    def minutes(self) -> int:
+        """The value as a number of minutes (``slow``)."""
+        return int(self.value or 0)
+
+    def describe(self) -> str:
+        if not self.active:
+            return f"{self.name}: off"
+        parts = [f"{self.name}: ON"]
+        if self.value:
+            parts.append(f"value={self.value}")
+        if self.file:
+            parts.append(f"file={self.file}")
+        if self.spec.one_shot:
+            parts.append("(one-shot)")
+        return " ".join(parts)
+
+
+def _spec(name: str) -> FaultSpec:
+    try:
+        return FAULTS[name]
+    except KeyError:
+        raise SimulatorError(f"unknown fault {name!r}; the faults are: {', '.join(FAULTS)}") from None
+
+
+def _check_value(spec: FaultSpec, value: str | None) -> str | None:
+    if value is None:
+        return spec.default_value
+    if not spec.value_help:
+        raise SimulatorError(f"fault {spec.name!r} takes no value")
+    if spec.name == "slow":
+        if not value.isdigit() or int(value) <= 0:
+            raise SimulatorError(f"fault 'slow' needs a positive number of minutes, not {value!r}")
+    elif spec.name == "corrupt" and value not in CORRUPTIONS:
+        raise SimulatorError(f"fault 'corrupt' takes {' or '.join(CORRUPTIONS)}, not {value!r}")
+    return value
+
+
+def _check_file(spec: FaultSpec, file: str | None) -> str | None:
+    if file is None:
+        return None
+    file = file.upper()
+    if not spec.files:
+        raise SimulatorError(f"fault {spec.name!r} applies to no particular file")
+    if file not in spec.files:
+        raise SimulatorError(f"fault {spec.name!r} applies to {', '.join(spec.files)}, not {file!r}")
+    return file
+
+
+def fault_set(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    active: bool,
+    at: datetime,
+    value: str | None = None,
+    file: str | None = None,
+) -> FaultState:
+    """Switch a fault on (with its value and file) or off."""
+    spec = _spec(name)
+    checked_value = _check_value(spec, value) if active else None
+    checked_file = _check_file(spec, file) if active else None
+    conn.execute(
+        "INSERT INTO SIM_FAULT (NAME, ACTIVE, VALUE, FILE, CHANGED_AT) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (NAME) DO UPDATE SET ACTIVE = excluded.ACTIVE, VALUE = excluded.VALUE, "
+        "FILE = excluded.FILE, CHANGED_AT = excluded.CHANGED_AT",
+        (name, int(active), checked_value, checked_file, epoch(at)),
+    )
+    return FaultState(name, active, checked_value, checked_file, at)
+
+
+def fault_get(conn: sqlite3.Connection, name: str) -> FaultState:
+    """A fault's state (off when it was never set)."""
+    _spec(name)
+    row = conn.execute("SELECT * FROM SIM_FAULT WHERE NAME = ?", (name,)).fetchone()
+    if row is None:
+        return FaultState(name, False, None, None, None)
+    changed = from_epoch(row["CHANGED_AT"]) if row["CHANGED_AT"] is not None else None
+    return FaultState(name, bool(row["ACTIVE"]), row["VALUE"], row["FILE"], changed)
+
+
+def fault_active(conn: sqlite3.Connection, name: str, file: str | None = None) -> FaultState | None:
+    """The fault if it is on (and, with ``file``, applies to that file), else None."""
+    state = fault_get(conn, name)
+    if not state.active:
+        return None
+    if file is not None and state.file is not None and state.file != file:
+        return None
+    return state
+
+
+def fault_consume(conn: sqlite3.Connection, name: str, file: str, *, at: datetime) -> FaultState | None:
+    """A one-shot fault that applies to ``file``: returned and switched off; None if it does not apply."""
+    state = fault_active(conn, name, file)
+    if state is None:
+        return None
+    fault_set(conn, name, active=False, at=at)
+    return state
+
+
+def fault_list(conn: sqlite3.Connection) -> list[FaultState]:
+    """Every known fault, on or off, in the order of :data:`FAULTS`."""
+    return [fault_get(conn, name) for name in FAULTS]
+
+
+def faults_clear(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM SIM_FAULT")
