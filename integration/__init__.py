@@ -6,11 +6,11 @@ One package per system or mechanism, each saying what it owns and what it may im
   file sync and the appliers' registry, the live reader, the simulator;
 - ``outbox/``: messages to the AS400 as import files: dispatcher, follow-up, breaker;
 - ``storefront/``: storefront clients and tokens, the REST API's plumbing, events and webhooks;
-- ``monitoring/``: alerts and health;
+- ``monitoring/``: health (of queues, files, freshness); ``alerts.py``: alerts, raised by every part;
 - ``core/``: what every part shares: the domain errors' base, identifiers, JSON limits, the wire
   format of dates, locks, field ownership, admin bases.
 
-Django's own files stay at the top: ``models.py`` (every model of the app, one module so that
+Django's own files stay at the top, beside ``alerts.py``: ``models.py`` (every model of the app, one module so that
 its migrations stay as they are), ``admin.py``, ``tasks.py`` (django-q's entry points, named by
 the schedules in the database), ``management/commands/``.
 

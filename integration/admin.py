@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django_q.admin import resubmit_task
 from django_q.models import Failure, Success
 
+from integration.alerts import alert_resolve
 from integration.as400.exchange import Location, SentState, get_exchange_folder
 from integration.as400.files import PairName
 from integration.as400.simulator.admin import register_simulator_admin
@@ -30,7 +31,6 @@ from integration.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from integration.monitoring.alerts import alert_resolve
 from integration.monitoring.health_admin import register_health_admin
 from integration.storefront.clients import (
     storefront_client_create,

@@ -27,10 +27,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
 from integration.as400.codec import to_datetime
 from integration.models import Alert, OutboxMessage, StorefrontEvent
-from integration.monitoring.alerts import alert_raise
 from integration.storefront.events import event_emit
 from orders.cancellation import cancellations_close_on_refusal
 from orders.models import Order, OrderEvent, OrderLine

@@ -81,10 +81,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
 from integration.as400.codec import to_datetime
 from integration.models import Alert, StorefrontEvent
-from integration.monitoring.alerts import alert_raise
 from integration.storefront.events import event_emit
 from orders.cancellation import BY_CUSTOMER, cancelled_by
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine

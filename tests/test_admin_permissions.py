@@ -20,10 +20,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from integration.alerts import alert_raise
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import Alert, StorefrontClient
-from integration.monitoring.alerts import alert_raise
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items

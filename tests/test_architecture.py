@@ -1,7 +1,8 @@
 """The directions between the apps hold: the import contracts of pyproject.toml ([tool.importlinter]).
 
-``integration`` imports no domain app, and the domain apps depend one way (demo → reconciliation →
-returns → orders → inventory → integration). docs/ARCHITECTURE.md draws the same picture.
+``integration`` imports no domain app; the domain apps depend one way (demo → reconciliation →
+returns → orders → inventory → integration); inside ``integration`` its packages do too (monitoring
+→ outbox | storefront → as400 → alerts → models → core). docs/ARCHITECTURE.md draws the same picture.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 APPS = ["config", "integration", "inventory", "orders", "returns", "reconciliation", "demo"]
+INTEGRATION_PACKAGES = ["as400", "core", "monitoring", "outbox", "storefront"]
 
 
 def lint_imports(cwd: Path, config: Path) -> subprocess.CompletedProcess[str]:
@@ -32,12 +34,16 @@ def test_the_project_keeps_its_import_contracts() -> None:
 
 
 def test_a_forbidden_import_breaks_the_contracts(tmp_path: Path) -> None:
-    # given the same contracts over a tree of the same apps, where integration imports orders and
-    # inventory imports returns
-    for app in APPS:
-        (tmp_path / app).mkdir()
-        (tmp_path / app / "__init__.py").write_text("")
+    # given the same contracts over a tree of the same apps and packages, where integration imports
+    # orders, inventory imports returns, and integration's core imports its outbox
+    for package in [*APPS, *(f"integration/{p}" for p in INTEGRATION_PACKAGES)]:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    for module in ("alerts", "models"):
+        (tmp_path / "integration" / f"{module}.py").write_text("")
     (tmp_path / "integration" / "sync.py").write_text("from orders import lifecycle\n")
+    (tmp_path / "integration" / "core" / "locks.py").write_text("from integration.outbox import dispatch\n")
+    (tmp_path / "integration" / "outbox" / "dispatch.py").write_text("")
     (tmp_path / "orders" / "lifecycle.py").write_text("")
     (tmp_path / "inventory" / "services.py").write_text("import returns.receipts\n")
     (tmp_path / "returns" / "receipts.py").write_text("")
@@ -47,10 +53,12 @@ def test_a_forbidden_import_breaks_the_contracts(tmp_path: Path) -> None:
     # when the contracts are checked
     result = lint_imports(tmp_path, config)
 
-    # then both are broken, naming the imports
+    # then all three are broken, naming the imports
     assert result.returncode == 1, result.stdout + result.stderr
     assert "integration is the ground: it imports no domain app BROKEN" in result.stdout
     assert "domain apps depend one way" in result.stdout
-    assert "2 broken" in result.stdout
+    assert "inside integration, packages depend one way too BROKEN" in result.stdout
+    assert "3 broken" in result.stdout
     assert "integration.sync -> orders.lifecycle" in result.stdout
     assert "inventory.services -> returns.receipts" in result.stdout
+    assert "integration.core.locks -> integration.outbox.dispatch" in result.stdout

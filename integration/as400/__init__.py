@@ -12,6 +12,6 @@ record means to the business.
 - ``cli.py``: ``manage.py as400`` (sync, files, decode...);
 - ``simulator/``: an AS400 that implements the contract, for development and tests.
 
-May import: ``integration.core``, ``integration.monitoring`` (alerts), ``integration.models``.
+May import: ``integration.core``, ``integration.alerts``, ``integration.models``.
 Never a domain app (``inventory``, ``orders``, ``returns``, ``reconciliation``).
 """

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integration.alerts import alert_raise
 from integration.as400.appliers import APPLIERS, ApplyResult, Progress, apply
 from integration.as400.codec import RecordCodec, RecordError
 from integration.as400.exchange import (
@@ -39,7 +40,6 @@ from integration.as400.exchange.base import VerifiedPair
 from integration.as400.files import PairName
 from integration.core.locks import try_lock
 from integration.models import Alert, FileRun
-from integration.monitoring.alerts import alert_raise
 
 logger = logging.getLogger(__name__)
 

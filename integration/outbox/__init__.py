@@ -7,6 +7,6 @@ answer, and the *sent hooks* through which the domain learns that its messages l
 ``returns`` register theirs at start-up). What a message means to an order, and what staff may do
 to one, is the orders app's (``orders.outbox_actions``, ``orders.admin_outbox``).
 
-May import: ``integration.as400``, ``integration.core``, ``integration.monitoring``,
+May import: ``integration.as400``, ``integration.core``, ``integration.alerts``,
 ``integration.models``. Never a domain app.
 """

@@ -34,12 +34,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from integration.alerts import alert_raise
 from integration.as400.codec import PARIS, RecordCodec, from_datetime
 from integration.as400.control import control_for
 from integration.as400.exchange import ExchangeFolder, Location, PairExists, get_exchange_folder
 from integration.as400.files import PairName
 from integration.models import Alert, OutboundFile, OutboxMessage
-from integration.monitoring.alerts import alert_raise
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,6 @@
 - ``webhooks.py``: the signed, retried delivery of those events; ``netcheck.py``: where a webhook
   may be sent.
 
-May import: ``integration.core``, ``integration.monitoring``, ``integration.models``. Never a domain
+May import: ``integration.core``, ``integration.alerts``, ``integration.models``. Never a domain
 app: what an event says of an order comes through ``events.EventSubject``.
 """

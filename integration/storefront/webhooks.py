@@ -42,8 +42,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integration.alerts import alert_raise
 from integration.models import Alert, WebhookAttempt, WebhookDelivery
-from integration.monitoring.alerts import alert_raise
 from integration.storefront.netcheck import host_refusal
 
 logger = logging.getLogger(__name__)

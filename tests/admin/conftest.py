@@ -30,9 +30,9 @@ from django.utils import timezone
 from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
+from integration.alerts import alert_raise
 from integration.as400.codec import PARIS
 from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontClient, WebhookDelivery
-from integration.monitoring.alerts import alert_raise
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from integration.alerts import alert_raise, alert_resolve
 from integration.models import Alert
-from integration.monitoring.alerts import alert_raise, alert_resolve
 
 pytestmark = pytest.mark.django_db
 
