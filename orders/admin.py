@@ -34,6 +34,7 @@ from django.utils.safestring import SafeString
 from integration.as400.codec import EncodeError
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
 from integration.models import OutboxMessage, StorefrontEvent
+from orders.as400_imports import FREE_TEXT
 from orders.attention import (
     NOTE_MAX,
     AttentionError,
@@ -51,7 +52,7 @@ from orders.attention import (
     reason_choices,
 )
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
-from orders.services import FREE_TEXT, order_as_sent
+from orders.services import order_as_sent
 
 NOTE_TEMPLATE = "admin/orders/note_action.html"
 

@@ -15,9 +15,11 @@ class OrdersConfig(AppConfig):
         sent_hook_register("ORDIMP", _sent)
         # ORDACK, ORDSTS and STRRTN are applied by orders, and a STKBAL settles in-flight units
         # (see integration.as400.appliers).
-        from orders.as400_exports import register
+        from orders import as400_exports, as400_imports
 
-        register()
+        as400_exports.register()
+        # How its ORDIMP and ORDANN messages become records (see integration.outbox.dispatch).
+        as400_imports.register()
 
 
 def _sent(message_ids: list[int], now: datetime) -> None:

@@ -35,22 +35,11 @@ from inventory.errors import ReservationNotActive
 from inventory.models import Location, StockLevel
 from inventory.reservations import reservation_commit, reservation_get
 from inventory.selectors import warehouse_code
+from orders.as400_imports import FREE_TEXT
 from orders.countries import ISO_3166_ALPHA2
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
-
-#: Order fields → ORDIMP header fields, for free text that is folded in the file (and must then fit).
-FREE_TEXT = {
-    "last_name": "OHNOM",
-    "first_name": "OHPRN",
-    "address_line1": "OHADR1",
-    "address_line2": "OHADR2",
-    "postal_code": "OHCP",
-    "city": "OHVIL",
-    "phone": "OHTEL",
-    "email": "OHMAIL",
-}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ class ReturnsConfig(AppConfig):
         from integration.outbox.dispatch import sent_hook_register
 
         sent_hook_register("RTNIMP", _announce)
+        # How its RTNIMP messages become records.
+        from returns import as400_imports
+
+        as400_imports.register()
         # The returns that ORDSTS R and STRRTN R receive are ours (orders does not import returns).
         from orders.returns_port import returns_receiver_register
         from returns.receipts import OrdersReturnsReceiver

@@ -26,16 +26,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from integration.alerts import alert_raise
-from integration.as400.codec import PARIS, RecordCodec, from_datetime
+from integration.as400.codec import PARIS, RecordCodec
 from integration.as400.control import control_for
 from integration.as400.exchange import ExchangeFolder, Location, PairExists, get_exchange_folder
 from integration.as400.files import PairName
@@ -45,9 +45,6 @@ logger = logging.getLogger(__name__)
 
 #: A temporary file of ours in IN/ this old belongs to a writer that died (a write takes seconds).
 STALE_TEMPORARY = timedelta(hours=1)
-
-FREE_TEXT_FIELDS = {"OHNOM", "OHPRN", "OHADR1", "OHADR2", "OHCP", "OHVIL", "OHTEL", "OHMAIL"}
-
 
 def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
@@ -121,87 +118,27 @@ def breaker_state(folder: ExchangeFolder, *, file: str, now: datetime) -> Breake
 
 # --- Records ---------------------------------------------------------------------------------
 
-
-def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
-    """The H and L records of one order, as the AS400 expects them (free text folded later).
-
-    Units the customer cancelled before the order left are not sent: each line carries what is left
-    of it (a line cancelled whole is left out, the others keep their numbers), and OHNBL and OHTOTL
-    count only the lines sent, as the AS400 checks them against the L records.
-    """
-    order = message.order
-    day, clock = from_datetime(order.created_at)
-    every_line = list(order.lines.select_related("product").order_by("line_number"))
-    lines = [line for line in every_line if line.quantity > line.cancelled]
-    total = order.total
-    if any(line.cancelled for line in every_line):
-        total = sum((line.unit_price * (line.quantity - line.cancelled) for line in lines), Decimal(0))
-    header = {
-        "OHTYPE": "H", "OHWEBN": order.order_number, "OHDATE": day, "OHTIME": clock,
-        "OHMODE": "C" if order.delivery == "click_and_collect" else "D", "OHMAGL": order.pickup_location_id,
-        "OHNOM": order.last_name, "OHPRN": order.first_name, "OHADR1": order.address_line1,
-        "OHADR2": order.address_line2, "OHCP": order.postal_code, "OHVIL": order.city, "OHPAYS": order.country,
-        "OHTEL": order.phone, "OHMAIL": order.email, "OHTOTL": total, "OHNBL": len(lines),
-    }  # fmt: skip
-    return [header] + [
-        {
-            "OLTYPE": "L",
-            "OLWEBN": order.order_number,
-            "OLLIGN": line.line_number,
-            "OLITEM": line.product.item_number,
-            "OLQTE": line.quantity - line.cancelled,
-            "OLPRIX": line.unit_price,
-            "OLMAG": line.location_id,
-        }
-        for line in lines
-    ]
+#: Turns a message into the records of its file.
+RecordBuilder = Callable[[OutboxMessage], list[dict[str, Any]]]
 
 
-def ordann_records(message: OutboxMessage) -> list[dict[str, Any]]:
-    """One ORDANN record: a cancellation of the whole order (line 0) or of units of a line.
-
-    Everything it says was fixed when the cancellation was asked (the message's payload).
-    """
-    day, clock = from_datetime(message.created_at)
-    payload = message.payload
-    return [
-        {
-            "OAWEBN": message.order.order_number,
-            "OALIGN": int(payload.get("line", 0)),
-            "OAQTE": int(payload["quantity"]),
-            "OARSN": str(payload.get("reason", "")),
-            "OADATE": day,
-            "OATIME": clock,
-        }
-    ]
+@dataclass(frozen=True)
+class Records:
+    build: RecordBuilder
+    #: Free-text fields, folded to the code page and cut to their length when written: an app
+    #: that checks them at the door (the ORDIMP customer fields) never has them cut.
+    folded: frozenset[str] = frozenset()
 
 
-def rtnimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
-    """The RTNIMP records of one web return, a record per returned line, from its payload."""
-    day, clock = from_datetime(message.created_at)
-    payload = message.payload
-    return [
-        {
-            "RIWEBN": message.order.order_number,
-            "RIRMA": str(payload["rma"]),
-            "RILIGN": int(line["line"]),
-            "RIITEM": str(line["item"]),
-            "RIQTE": int(line["quantity"]),
-            "RIRSN": str(payload.get("reason", "")),
-            "RIMAG": int(payload["store"]),
-            "RIDATE": day,
-            "RITIME": clock,
-        }
-        for line in payload["lines"]
-    ]
+#: kind → how its messages become records. What a message *says* is its app's: ``orders``
+#: registers ORDIMP and ORDANN, ``returns`` RTNIMP (their AppConfig.ready); the outbox knows none.
+RECORDS: dict[str, Records] = {}
 
 
-#: How each kind of message becomes records of its file.
-RECORDS: dict[str, Callable[[OutboxMessage], list[dict[str, Any]]]] = {
-    OutboxMessage.Kind.ORDIMP: ordimp_records,
-    OutboxMessage.Kind.ORDANN: ordann_records,
-    OutboxMessage.Kind.RTNIMP: rtnimp_records,
-}
+def records_register(kind: str, build: RecordBuilder, *, folded: frozenset[str] = frozenset()) -> None:
+    """How messages of ``kind`` become records of its file (one builder per kind)."""
+    RECORDS[kind] = Records(build, folded)
+
 
 #: What other apps do once messages of a kind went out, in the transaction that marks them sent:
 #: kind → callables(message ids, now). ``orders`` and ``returns`` register here (its AppConfig.ready) to mark its
@@ -223,12 +160,15 @@ def on_sent(kind: str, message_ids: list[int], now: datetime) -> None:
 
 def _file_data(outbound: OutboundFile) -> bytes:
     codec = RecordCodec.for_file(outbound.file, int(settings.AS400_CCSID))
-    records = RECORDS[outbound.file]
+    try:
+        records = RECORDS[outbound.file]
+    except KeyError:
+        raise ImproperlyConfigured(f"no record builder for {outbound.file} (records_register)") from None
     messages = OutboxMessage.objects.filter(outbound_file=outbound).select_related("order").order_by("id")
     return b"".join(
-        codec.encode(record, fold=FREE_TEXT_FIELDS & record.keys(), cut=FREE_TEXT_FIELDS & record.keys())
+        codec.encode(record, fold=records.folded & record.keys(), cut=records.folded & record.keys())
         for message in messages
-        for record in records(message)
+        for record in records.build(message)
     )
 
 

@@ -23,6 +23,7 @@ from integration.storefront.api.fields import StrictCharField, StrictIntegerFiel
 from integration.storefront.api.serializers import BodySerializer
 from inventory.api.selectors import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
+from orders.as400_imports import FREE_TEXT
 from orders.countries import ISO_3166_ALPHA2
 from orders.models import Order, OrderCancellation
 from orders.numbers import (
@@ -31,7 +32,6 @@ from orders.numbers import (
     ORDER_NUMBER_RULE,
     order_number_problem,
 )
-from orders.services import FREE_TEXT
 
 PRICE = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")  # ASCII digits only: \d would take "٩.٩٠"
 #: Each customer field's length: its ORDIMP header field's, from the DDS.

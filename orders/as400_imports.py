@@ -1,0 +1,86 @@
+"""What orders write to the AS400: the records of an order's ORDIMP and ORDANN messages.
+
+The one home of the ORDIMP field map: which order field is which ORDIMP field
+(:data:`FREE_TEXT` for the customer's free text, checked at checkout by ``orders.services`` and
+folded in the file), and how an order becomes its H and L records. The outbox writes the files
+(``integration.outbox.dispatch``) with the builders registered here at start-up (``orders.apps``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from integration.as400.codec import from_datetime
+from integration.models import OutboxMessage
+from integration.outbox.dispatch import records_register
+
+#: Order fields → ORDIMP header fields, for free text that is folded in the file (and must then fit).
+FREE_TEXT = {
+    "last_name": "OHNOM",
+    "first_name": "OHPRN",
+    "address_line1": "OHADR1",
+    "address_line2": "OHADR2",
+    "postal_code": "OHCP",
+    "city": "OHVIL",
+    "phone": "OHTEL",
+    "email": "OHMAIL",
+}
+
+
+def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
+    """The H and L records of one order, as the AS400 expects them (free text folded later).
+
+    Units the customer cancelled before the order left are not sent: each line carries what is left
+    of it (a line cancelled whole is left out, the others keep their numbers), and OHNBL and OHTOTL
+    count only the lines sent, as the AS400 checks them against the L records.
+    """
+    order = message.order
+    day, clock = from_datetime(order.created_at)
+    every_line = list(order.lines.select_related("product").order_by("line_number"))
+    lines = [line for line in every_line if line.quantity > line.cancelled]
+    total = order.total
+    if any(line.cancelled for line in every_line):
+        total = sum((line.unit_price * (line.quantity - line.cancelled) for line in lines), Decimal(0))
+    header = {
+        "OHTYPE": "H", "OHWEBN": order.order_number, "OHDATE": day, "OHTIME": clock,
+        "OHMODE": "C" if order.delivery == "click_and_collect" else "D", "OHMAGL": order.pickup_location_id,
+        "OHPAYS": order.country, "OHTOTL": total, "OHNBL": len(lines),
+        **{f: getattr(order, name) for name, f in FREE_TEXT.items()},
+    }  # fmt: skip
+    return [header] + [
+        {
+            "OLTYPE": "L",
+            "OLWEBN": order.order_number,
+            "OLLIGN": line.line_number,
+            "OLITEM": line.product.item_number,
+            "OLQTE": line.quantity - line.cancelled,
+            "OLPRIX": line.unit_price,
+            "OLMAG": line.location_id,
+        }
+        for line in lines
+    ]
+
+
+def ordann_records(message: OutboxMessage) -> list[dict[str, Any]]:
+    """One ORDANN record: a cancellation of the whole order (line 0) or of units of a line.
+
+    Everything it says was fixed when the cancellation was asked (the message's payload).
+    """
+    day, clock = from_datetime(message.created_at)
+    payload = message.payload
+    return [
+        {
+            "OAWEBN": message.order.order_number,
+            "OALIGN": int(payload.get("line", 0)),
+            "OAQTE": int(payload["quantity"]),
+            "OARSN": str(payload.get("reason", "")),
+            "OADATE": day,
+            "OATIME": clock,
+        }
+    ]
+
+
+def register() -> None:
+    records_register(OutboxMessage.Kind.ORDIMP, ordimp_records, folded=frozenset(FREE_TEXT.values()))
+    records_register(OutboxMessage.Kind.ORDANN, ordann_records)
