@@ -222,6 +222,10 @@ AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
 AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
 AS400_LIVE_TIMEOUT = env.float("AS400_LIVE_TIMEOUT", default=0.5)  # seconds; then the projection decides
 AS400_LIVE_TABLE = env.str("AS400_LIVE_TABLE", default="ERPLIB.STKBAL")
+# How far ahead of the AS400's clock (ours; the simulator's with AS400_EXCHANGE_BACKEND=simulator) an
+# extract's CTCDAT/CTCTIM may be, and how far behind the previous extract of its name: beyond, the
+# pair is quarantined as implausible.
+AS400_CLOCK_TOLERANCE_MINUTES = env.int("AS400_CLOCK_TOLERANCE_MINUTES", default=60)
 
 # --- The outbox dispatcher -------------------------------------------------------------------
 AS400_BATCH_WINDOW = env.str("AS400_BATCH_WINDOW", default="01:00-03:30")  # Paris time: nothing is sent

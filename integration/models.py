@@ -167,8 +167,10 @@ class OutboundFile(models.Model):
 
     ``writing``: recorded with its messages, the pair may or may not be on disk yet (the next run
     writes it, or finds it there); ``written``: on disk, its messages sent; ``abandoned``: it could
-    not be written, its messages went back to the queue, and its number stays used (a lone
-    ``.DAT`` may hold it). Sequence numbers are per file name and never reused (a unique constraint).
+    not be written, its messages went back to the queue. Sequence numbers are per file name, unique
+    among the files that are not abandoned (a constraint); an abandoned file's number is given
+    again to the next file when nothing of it lies in ``IN/``, ``DONE/`` or ``ERR/`` (the AS400 never
+    saw it), and skipped otherwise (a lone ``.DAT`` holds it).
     """
 
     class State(models.TextChoices):
@@ -189,7 +191,11 @@ class OutboundFile(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["file", "seq"], name="outbound_file_unique_seq")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "seq"], condition=~Q(state="abandoned"), name="outbound_file_unique_seq"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.file}_{self.seq:06d}"

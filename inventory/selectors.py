@@ -136,7 +136,7 @@ def stock_as_of() -> datetime | None:
         FileRun.objects.filter(
             direction=FileRun.Direction.OUT, file="STKBAL", outcome=FileRun.Outcome.APPLIED
         )
-        .order_by("-taken_at")
+        .order_by("-seq")  # the last applied, not the latest date: a wrong one must not stay for ever
         .first()
     )
     return run.taken_at if run else None
@@ -166,7 +166,9 @@ def availability_by_pair(
             out[pair] = PairAvailability(pair[0], pair[1], 0, 0, 0, 0, reserved, safety.get(pair, 0), None)
             continue
         available = level.on_hand - level.promised - level.in_flight - reserved - safety.get(pair, 0)
-        as_of = max(d for d in (level.as_of, global_as_of) if d is not None)
+        # The newest extract vouches for every pair (a pair it did not carry has not changed); a
+        # pair's own date only when no extract run is recorded.
+        as_of = global_as_of if global_as_of is not None else level.as_of
         out[pair] = PairAvailability(
             pair[0], pair[1], max(0, available), level.on_hand, level.promised, level.in_flight, reserved,
             safety.get(pair, 0), as_of,

@@ -8,9 +8,13 @@ For each file name, ready pairs are taken in sequence order, and each one:
    that does not decode) is quarantined and alerted;
 3. a delta after a gap in the sequence is quarantined and alerted (the changes in the missing
    file would be lost); a full extract heals a gap;
-4. a delta taken before the newest full extract applied is ignored (the full one already says
+4. a pair whose control record is dated more than ``AS400_CLOCK_TOLERANCE_MINUTES`` ahead of the
+   AS400's clock (ours, or the simulator's), or a full extract dated that much before the last
+   full one applied, is quarantined as implausible and alerted: a future-dated full extract,
+   applied, would make every later delta look older than it and freeze the stock;
+5. a delta taken before the newest full extract applied is ignored (the full one already says
    more); a file older than one already applied is ignored likewise;
-5. applied by the file's applier and recorded as a file run in one transaction — the run's
+6. applied by the file's applier and recorded as a file run in one transaction — the run's
    unique constraint makes a second process that raced for the same pair roll back — then
    archived.
 """
@@ -22,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +36,7 @@ from integration.as400.codec import RecordCodec, RecordError
 from integration.as400.exchange import (
     ExchangeError,
     ExchangeFolder,
+    ExchangeUnavailable,
     Location,
     PairNotFound,
     PairRefused,
@@ -56,9 +62,12 @@ EXTRACTS = frozenset({"ITMMST", "STKBAL"})
 class SyncReport:
     runs: list[FileRun]
     skipped: bool = False  # another sync held the lock
+    unavailable: str = ""  # why the exchange folder could not be used (alerted; nothing done)
 
     def lines(self) -> list[str]:
         out = ["Another sync is running: nothing done."] if self.skipped else []
+        if self.unavailable:
+            out.append(f"Nothing done: {self.unavailable}")
         for run in self.runs:
             line = f"{run.file}_{run.seq:06d} {run.kind or '-'} {run.outcome}: {run.record_count} records"
             if run.counts:
@@ -84,6 +93,14 @@ def exchange_sync(
         raise ValueError(f"no applier for {', '.join(unknown)} (known: {', '.join(APPLIERS)})")
     folder = folder or get_exchange_folder()
     runs: list[FileRun] = []
+    try:
+        folder.check_folders()
+    except (ExchangeUnavailable, OSError) as exc:  # never read, nor create, a tree that is not the share
+        alert_raise(
+            kind="exchange_unavailable", subject="OUT", message=str(exc), severity=Alert.Severity.CRITICAL,
+            now=timezone.now(),
+        )  # fmt: skip
+        return SyncReport(runs, unavailable=str(exc))
     # One sync at a time, whatever the number of workers: a second one would race the first to
     # the next sequence number and see a gap where there is only a commit not yet done.
     with try_lock(SYNC_LOCK) as taken:
@@ -108,13 +125,57 @@ def _last_applied(file: str) -> FileRun | None:
 
 
 def _newest_full(file: str) -> FileRun | None:
+    """The last full extract applied, in sequence order (not by date: a wrong date must not make one
+    the newest for ever; the next full one always takes over)."""
     return (
         FileRun.objects.filter(
             direction=FileRun.Direction.OUT, file=file, outcome=FileRun.Outcome.APPLIED, kind="F"
         )
-        .order_by("-taken_at", "-seq")
+        .order_by("-seq")
         .first()
     )
+
+
+def clock_tolerance() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "AS400_CLOCK_TOLERANCE_MINUTES", 60)))
+
+
+def _implausible_time(folder: ExchangeFolder, pair: VerifiedPair, now: datetime) -> str:
+    """Why the pair's CTCDAT/CTCTIM cannot be right, or ""."""
+    taken = pair.control.created_at
+    if taken is None:
+        return ""
+    tolerance = clock_tolerance()
+    clock = folder.as400_clock(now)
+    minutes = int(tolerance.total_seconds() // 60)
+    if taken > clock + tolerance:
+        return (
+            f"taken at {taken.isoformat()} (CTCDAT/CTCTIM), {_span(taken - clock)} ahead of the AS400's "
+            f"clock ({clock.isoformat(timespec='seconds')}), more than AS400_CLOCK_TOLERANCE_MINUTES "
+            f"({minutes}): the AS400's clock or this .OK is wrong; nothing applied"
+        )
+    # A full extract dated well before the previous full one: the AS400's clock went back (a delta
+    # taken before the newest full extract is another matter: it is ignored, step 5).
+    previous = _newest_full(pair.name.file) if pair.name.file in EXTRACTS and pair.control.is_full else None
+    if (
+        previous is not None
+        and pair.name.seq > previous.seq
+        and previous.taken_at is not None
+        and previous.taken_at <= clock + tolerance  # a wrong date applied before this check: not a reference
+        and taken < previous.taken_at - tolerance
+    ):
+        return (
+            f"taken at {taken.isoformat()} (CTCDAT/CTCTIM), {_span(previous.taken_at - taken)} before "
+            f"{previous.file}_{previous.seq:06d} (taken at {previous.taken_at.isoformat()}), the last full "
+            f"extract applied, more than AS400_CLOCK_TOLERANCE_MINUTES ({minutes}): the AS400's clock went "
+            "back; nothing applied"
+        )
+    return ""
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 1440} d {minutes % 1440 // 60} h {minutes % 60} min" if minutes >= 1440 else f"{minutes} min"
 
 
 def _sync_pair(
@@ -145,6 +206,9 @@ def _sync_pair(
 
     last = _last_applied(name.file)
     control = pair.control
+    implausible = _implausible_time(folder, pair, started)
+    if implausible:
+        return _quarantine(folder, name, implausible, kind="implausible_time", pair=pair, now=started)
     if name.file not in EXTRACTS:
         # Events (ORDACK...) are each applied whatever their order: an ack for an order is an ack.
         # A missing file is alerted; the acks it held come again when the orders are resent.

@@ -10,7 +10,10 @@ answer unhealthy.
   deadline (``OUTBOX_CONSUME_DEADLINE_MINUTES``, the circuit breaker's own deadline);
 - the answers: time since the last ORDACK, judged only while messages wait for one;
 - the circuit breaker and the AS400's batch window;
-- the AS400's exports: the age of the newest applied STKBAL extract.
+- the AS400's exports: the age of the newest applied STKBAL extract (against the AS400's clock,
+  which is the simulator's with ``AS400_EXCHANGE_BACKEND=simulator``), and whether it is dated
+  ahead of that clock;
+- the exchange folders: a missing one (``check_folders``) is a problem.
 
 During the batch window the AS400 reads nothing and exports nothing, and we send nothing, so
 the ages that only grow then (pending messages, acks, stock) are shown but not judged.
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from integration.as400.exchange import Location, get_exchange_folder
+from integration.as400.exchange import ExchangeUnavailable, Location, get_exchange_folder
 from integration.as400.files import PairName
 from integration.models import FileRun, OutboundFile, OutboxMessage
 from integration.outbox.dispatch import breaker_state, in_batch_window
@@ -121,11 +124,14 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
     unconsumed = past_deadline = refused = None
     breaker_open: bool | None = None
     breaker_reason = ""
+    clock = now  # the AS400's clock: ours, or the simulator's
     try:
         folder = get_exchange_folder()
+        folder.check_folders()
+        clock = folder.as400_clock(now)
         state = folder.sent_state(file=file)
         breaker = breaker_state(folder, file=file, now=now)
-    except OSError as exc:
+    except (OSError, ExchangeUnavailable) as exc:
         problems.append(f"the exchange folder cannot be read: {exc}")
     else:
         deadline = now - timedelta(minutes=limits["consume_deadline_minutes"])
@@ -147,12 +153,18 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         FileRun.objects.filter(
             file="STKBAL", direction=FileRun.Direction.OUT, outcome=FileRun.Outcome.APPLIED
         )
-        .order_by("-taken_at", "-finished_at", "-id")
+        .order_by("-seq", "-id")  # the last applied: a wrong date must not make one the newest
         .first()
     )
     stock_at = (stkbal.taken_at or stkbal.finished_at) if stkbal else None
     stock_file = f"{stkbal.file}_{stkbal.seq:06d}" if stkbal else ""
-    stock_age = _seconds(now - stock_at if stock_at else None)
+    stock_age = _seconds(clock - stock_at if stock_at else None)
+    tolerance = timedelta(minutes=_setting("AS400_CLOCK_TOLERANCE_MINUTES", 60))
+    if stock_at is not None and stock_at > clock + tolerance:
+        problems.append(
+            f"newest STKBAL ({stock_file}) is dated {stock_at.isoformat()}, ahead of the AS400's clock: "
+            "its figures cannot be trusted as of then"
+        )
     if not batch:
         if stock_age is None:
             problems.append("no STKBAL extract applied yet")

@@ -37,7 +37,13 @@ from django.utils import timezone
 from integration.alerts import alert_raise
 from integration.as400.codec import PARIS, RecordCodec
 from integration.as400.control import control_for
-from integration.as400.exchange import ExchangeFolder, Location, PairExists, get_exchange_folder
+from integration.as400.exchange import (
+    ExchangeFolder,
+    ExchangeUnavailable,
+    Location,
+    PairExists,
+    get_exchange_folder,
+)
 from integration.as400.files import PairName
 from integration.models import Alert, OutboundFile, OutboxMessage
 
@@ -212,10 +218,23 @@ def _write_if_ours(folder: ExchangeFolder, outbound_id: int, now: datetime) -> O
 
 
 def _next_seq(folder: ExchangeFolder, file: str) -> int:
-    last = OutboundFile.objects.filter(file=file).aggregate(last=Max("seq"))["last"]
+    """The number after the last file that is not abandoned; an abandoned one's number is reused.
+
+    A file that could not be written does not burn its number: the next file takes it again, unless
+    a part of it lies in ``IN/``, ``DONE/`` or ``ERR/`` (a write that failed after its ``.DAT``, or
+    after the whole pair): that name is the AS400's now, and is skipped.
+    """
+    files = OutboundFile.objects.filter(file=file)
+    last = files.exclude(state=OutboundFile.State.ABANDONED).aggregate(last=Max("seq"))["last"]
     if last is None:  # the first file of this installation: after whatever the folder already holds
         last = folder.sent_state(file=file).highest_seq.get(file, 0)
-    return int(last) + 1
+    seq = int(last) + 1
+    abandoned = set(
+        files.filter(state=OutboundFile.State.ABANDONED, seq__gte=seq).values_list("seq", flat=True)
+    )
+    while seq in abandoned and folder.where_used(PairName(file, seq)) is not None:
+        seq += 1
+    return seq
 
 
 def _claim(
@@ -281,10 +300,28 @@ def _failed(outbound: OutboundFile, error: Exception, now: datetime, report: Dis
                 message.next_attempt_at = now + _backoff(message.attempts)
             message.save()
         OutboundFile.objects.filter(pk=outbound.pk).update(state=OutboundFile.State.ABANDONED)
+    _write_failed_alert(f"{outbound}", error, now)
     if report.dead:
         alert_raise(kind="outbox_dead", subject=outbound.file, severity=Alert.Severity.CRITICAL,
                     message=f"{report.dead} message(s) dead after {max_attempts} attempts: {error}",
                     now=now)  # fmt: skip
+
+
+def _write_failed_alert(what: str, error: Exception, now: datetime) -> None:
+    """A write into IN/ that failed is alerted at once, not when its messages die hours later."""
+    alert_raise(
+        kind="outbox_write_failed", subject=what.split("_")[0], severity=Alert.Severity.CRITICAL,
+        message=f"{what} could not be written into IN/: {error}; its messages are sent again at the next try",
+        now=now,
+    )  # fmt: skip
+
+
+def _exchange_unavailable(report: DispatchReport, reason: str, now: datetime) -> DispatchReport:
+    report.held = reason
+    alert_raise(
+        kind="exchange_unavailable", subject="IN", message=reason, severity=Alert.Severity.CRITICAL, now=now
+    )
+    return report
 
 
 def outbox_dispatch(
@@ -293,19 +330,12 @@ def outbox_dispatch(
     """Send what is pending now, within the caps, unless the AS400 should not be sent anything."""
     now = now or timezone.now()
     report = DispatchReport()
-    if folder is None:
-        try:
-            folder = get_exchange_folder()
-        except OSError as exc:  # the share is not there: nothing can go, and nothing is the messages' fault
-            report.held = f"the exchange folder cannot be opened: {exc}"
-            alert_raise(
-                kind="exchange_unavailable",
-                subject="IN",
-                message=report.held,
-                severity=Alert.Severity.CRITICAL,
-                now=now,
-            )
-            return report
+    # The share is not there (not mounted, moved): nothing can go, and nothing is the messages' fault.
+    try:
+        folder = folder or get_exchange_folder()
+        folder.check_folders()
+    except (OSError, ExchangeUnavailable) as exc:
+        return _exchange_unavailable(report, f"the exchange folder cannot be opened: {exc}", now)
     try:
         for name in folder.remove_stale_temporaries(older_than=STALE_TEMPORARY, now=now):
             logger.warning("removed %s from IN/: the temporary file of a writer that died", name)
@@ -317,6 +347,7 @@ def outbox_dispatch(
             written = _write_if_ours(folder, pk, now)
         except (OSError, PairExists) as exc:
             logger.warning("recorded file %s could not be written: %s", pk, exc)
+            _write_failed_alert(str(OutboundFile.objects.get(pk=pk)), exc, now)
             return report  # the folder is not writable now: nothing else can go either
         if written is not None:
             report.files.append(str(written))
@@ -388,7 +419,8 @@ def outbox_follow_up(
     report = FollowUpReport()
     try:
         folder = folder or get_exchange_folder()
-    except OSError:
+        folder.check_folders()
+    except (OSError, ExchangeUnavailable):
         return report  # the dispatcher alerts about the share
     sent = list(
         OutboxMessage.objects.filter(kind=file, state=OutboxMessage.State.SENT, outbound_file__isnull=False)

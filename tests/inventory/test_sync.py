@@ -6,7 +6,8 @@ by the real sync; nothing of ours is replaced.
 
 from __future__ import annotations
 
-from datetime import datetime
+import shutil
+from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from inventory.errors import InventoryError
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from inventory.rollout import category_set_stage
-from inventory.selectors import availability_for
+from inventory.selectors import availability_for, stock_as_of
 
 from .conftest import AS400Writer, _as400_writer, item, stock
 
@@ -534,3 +535,73 @@ def test_an_item_with_an_impossible_price_or_an_unknown_status_is_never_sold_and
     assert quality["items_with_impossible_price"]["examples"] == ["FREE 0.00", "NEG -5.00"]
     assert quality["items_with_unknown_status"]["examples"] == ["ODD 'X'", "BLANK ''"]
     assert Alert.objects.filter(kind="data_quality", subject="ITMMST_000001").exists()
+
+
+# --- Extract times that cannot be right (the AS400's clock, or the .OK, is wrong) -------------
+
+
+@pytest.mark.clock(MORNING)
+def test_a_future_dated_extract_is_quarantined_and_never_freezes_the_stock(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location]
+) -> None:
+    # given a full extract dated 2099 (the attack), then a full and a delta correctly dated
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)], at=datetime(2099, 1, 1, 3, 0, tzinfo=PARIS))
+    as400_out("STKBAL", 2, [stock("A1", 900, 7)], at=NIGHT)
+    as400_out("STKBAL", 3, [stock("A1", 900, 6)], kind="D", at=NIGHT.replace(hour=6))
+
+    # when the sync runs
+    exchange_sync()
+
+    # then the 2099 file is quarantined and alerted, naming its date and the clock; the later
+    # files apply (before, every later delta was "older than the full extract" for ever), and
+    # the stock is as of the last one, never 2099
+    assert outcomes()[1:] == [
+        ("STKBAL_000001", "quarantined"), ("STKBAL_000002", "applied"), ("STKBAL_000003", "applied"),
+    ]  # fmt: skip
+    reason = (exchange_dir / "OUT" / "QUARANTINE" / "STKBAL_000001.REASON.txt").read_text()
+    assert "taken at 2099-01-01T03:00:00+01:00 (CTCDAT/CTCTIM)" in reason
+    assert "ahead of the AS400's clock" in reason
+    alert = Alert.objects.get(kind="implausible_time", subject="STKBAL_000001")
+    assert alert.severity == "critical"
+    assert levels() == {("A1", 900): (6, 0)}
+    assert stock_as_of() == NIGHT.replace(hour=6)
+
+
+@pytest.mark.clock(MORNING)
+def test_a_full_extract_dated_hours_before_the_last_one_is_quarantined(
+    as400_out: AS400Writer, locations: list[Location]
+) -> None:
+    # given a full extract, then a later one (by its number) dated five hours before it
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)], at=NIGHT)
+    as400_out("STKBAL", 2, [stock("A1", 900, 3)], at=NIGHT - timedelta(hours=5))
+
+    # when
+    exchange_sync()
+
+    # then the second is quarantined: the AS400's clock went back; the stock stays as the first said
+    assert outcomes()[1:] == [("STKBAL_000001", "applied"), ("STKBAL_000002", "quarantined")]
+    assert "the AS400's clock went back" in FileRun.objects.get(file="STKBAL", seq=2).error
+    assert levels() == {("A1", 900): (10, 0)}
+
+
+@pytest.mark.parametrize("missing", ["OUT", "IN/ERR"])
+def test_a_missing_exchange_folder_stops_the_sync_which_creates_nothing(
+    as400_out: AS400Writer, exchange_dir: Path, missing: str
+) -> None:
+    # given a pair ready, and a folder of the exchange gone (the share not mounted, or moved)
+    as400_out("ITMMST", 1, [item("A1")])
+    shutil.rmtree(exchange_dir / missing)
+
+    # when the sync runs, by itself and through the command
+    report = exchange_sync()
+    with pytest.raises(CommandError, match=f"lacks {missing}/"):
+        call_command("as400", "sync", stdout=StringIO())
+
+    # then nothing is applied or created, and operations are told which folder is missing
+    assert report.runs == []
+    assert f"lacks {missing}/" in report.unavailable
+    assert not (exchange_dir / missing).exists()
+    assert Product.objects.count() == 0
+    assert f"lacks {missing}/" in Alert.objects.get(kind="exchange_unavailable").message

@@ -24,6 +24,7 @@ TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
 def simulator(tmp_path: Path, settings: Any) -> Iterator[Simulator]:
     settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
     settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
+    settings.AS400_EXCHANGE_BACKEND = "simulator"  # the simulator is the AS400: its clock dates the files
     sim = Simulator.from_settings(items=60, auto_lifecycle=False, start=TUESDAY, store_sales_per_hour=0)
     sim.seed(seed=3, items=60)
     locations_seed_default()

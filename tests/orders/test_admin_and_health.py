@@ -7,7 +7,9 @@ The health selector is given its ``now``; the JSON endpoint runs on the real clo
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integration.as400.codec import PARIS
+from integration.as400.exchange import get_exchange_folder
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontEvent
@@ -237,6 +240,27 @@ def test_health_is_ok_when_nothing_waits_and_stock_is_fresh(simulator: Simulator
     assert health.problems == []
     assert health.as_dict()["status"] == "ok"
     assert (health.breaker_open, health.in_batch_window, health.files_unconsumed) == (False, False, 0)
+
+
+def test_health_names_a_missing_exchange_folder(simulator: Simulator, settings: Any) -> None:
+    shutil.rmtree(Path(settings.AS400_EXCHANGE_DIR) / "IN" / "ERR")
+
+    health = outbox_health(now=stock_taken_at() + timedelta(minutes=5))
+
+    assert health.as_dict()["status"] == "unhealthy"
+    assert any("lacks IN/ERR/" in p for p in health.problems)
+    assert not (Path(settings.AS400_EXCHANGE_DIR) / "IN" / "ERR").exists()
+
+
+def test_with_the_simulator_as_the_as400_its_clock_dates_the_files(simulator: Simulator) -> None:
+    # given the simulator ten hours ahead of our (frozen) clock, its extracts dated by its clock
+    simulator.step(minutes=600)
+    folder = get_exchange_folder()
+
+    # then the exchange judges them by that clock: they are on time, not "ahead", and applied
+    assert folder.as400_clock(timezone.now()) == simulator.now()
+    assert all(run.outcome == "applied" for run in exchange_sync().runs)
+    assert not [p for p in outbox_health(now=timezone.now()).problems if "ahead" in p]
 
 
 def test_health_names_an_old_pending_message_and_a_dead_one(simulator: Simulator) -> None:

@@ -8,6 +8,7 @@ next dispatch as the next worker would.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -195,6 +196,67 @@ def test_a_folder_that_cannot_be_written_retries_with_backoff_then_the_message_d
     assert "Operation not permitted" in message.last_error
     assert Alert.objects.filter(kind="outbox_dead").exists()
     assert set(OutboundFile.objects.values_list("state", flat=True)) == {"abandoned"}
+
+
+@pytest.mark.django_db
+def test_a_write_that_fails_is_alerted_at_once_and_its_sequence_number_is_given_again(
+    simulator: Simulator, settings: Any, unwritable_in: Path
+) -> None:
+    # given an order, and IN/ that cannot be written
+    place(1, warehouse_items(1)[0])
+
+    # when the dispatcher tries, then tries again once IN/ can be written
+    failed = outbox_dispatch(now=TUESDAY)
+    alert = Alert.objects.get(kind="outbox_write_failed")
+    subprocess.run(["chattr", "-i", str(unwritable_in)], check=True)
+    again = outbox_dispatch(now=TUESDAY + timedelta(hours=2))
+    simulator.import_now()
+
+    # then the failure was alerted at once, not when the message died, naming the file; and the
+    # number it burnt is used again: the AS400 sees ORDIMP_000001, no gap, and imports the order
+    assert failed.files == []
+    assert alert.severity == "critical"
+    assert "ORDIMP_000001 could not be written into IN/" in alert.message
+    assert again.files == ["ORDIMP_000001"]
+    assert as400_orders(simulator) == ["WEB-000001"]
+    in_dir = Path(settings.AS400_EXCHANGE_DIR) / "IN"
+    assert sorted(p.name for p in (in_dir / "DONE").iterdir()) == ["ORDIMP_000001.DAT", "ORDIMP_000001.OK"]
+    assert list((in_dir / "ERR").iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_a_number_whose_file_lies_in_in_is_not_given_again(simulator: Simulator, settings: Any) -> None:
+    # given a file abandoned after its .DAT reached IN/ (a lone .DAT the AS400 never reads)
+    place(1, warehouse_items(1)[0])
+    OutboundFile.objects.create(file="ORDIMP", seq=1, state=OutboundFile.State.ABANDONED)
+    (Path(settings.AS400_EXCHANGE_DIR) / "IN" / "ORDIMP_000001.DAT").write_bytes(b"")
+
+    # when the next file is written
+    report = outbox_dispatch(now=TUESDAY)
+
+    # then it takes the next number: the one in IN/ is the AS400's now
+    assert report.files == ["ORDIMP_000002"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("missing", ["IN", "IN/DONE", "OUT"])
+def test_a_missing_exchange_folder_is_never_created_and_holds_everything(
+    simulator: Simulator, settings: Any, missing: str
+) -> None:
+    # given an order and an exchange folder that lacks one of its folders (a share not mounted)
+    place(1, warehouse_items(1)[0])
+    root = Path(settings.AS400_EXCHANGE_DIR)
+    shutil.rmtree(root / missing)
+
+    # when the dispatcher runs
+    report = outbox_dispatch(now=TUESDAY)
+
+    # then nothing is written, nothing created, and operations are told which folder is missing
+    assert report.files == []
+    assert not (root / missing).exists()
+    assert f"lacks {missing}/" in report.held
+    assert OutboxMessage.objects.get().state == "pending"
+    assert f"lacks {missing}/" in Alert.objects.get(kind="exchange_unavailable").message
 
 
 @pytest.mark.django_db

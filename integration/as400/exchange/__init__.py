@@ -21,6 +21,7 @@ from integration.as400.exchange.base import (
     ExchangeError,
     ExchangeFile,
     ExchangeFolder,
+    ExchangeUnavailable,
     FileInfo,
     FolderListing,
     Location,
@@ -41,6 +42,7 @@ __all__ = [
     "ExchangeError",
     "ExchangeFile",
     "ExchangeFolder",
+    "ExchangeUnavailable",
     "FileInfo",
     "FolderListing",
     "Location",
@@ -57,7 +59,11 @@ __all__ = [
 ]
 
 #: Short names of the adapters that ship with the project.
-BACKENDS = {"local": "integration.as400.exchange.local.LocalExchangeFolder"}
+BACKENDS = {
+    "local": "integration.as400.exchange.local.LocalExchangeFolder",
+    # bin/run's: the local folders the simulator writes, with its (fast) clock as the AS400's.
+    "simulator": "integration.as400.simulator.exchange.SimulatorExchangeFolder",
+}
 
 
 def exchange_folder_class(backend: str) -> type[ExchangeFolder]:

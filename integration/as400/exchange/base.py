@@ -44,6 +44,7 @@ __all__ = [
     "ExchangeError",
     "ExchangeFile",
     "ExchangeFolder",
+    "ExchangeUnavailable",
     "FileInfo",
     "FolderListing",
     "Location",
@@ -56,6 +57,12 @@ __all__ = [
     "SentState",
     "VerifiedPair",
 ]
+
+#: The folders that must be there before anything is read or written. They are the share's
+#: configuration (the AS400's IFS, a mount): never created by the platform, since a missing one
+#: means the share is not mounted, or mounted elsewhere, and a new empty tree would hide it.
+#: ``OUT/ARCHIVE/`` and ``OUT/QUARANTINE/`` are ours, inside ``OUT/``: made on their first use.
+REQUIRED_FOLDERS = ("IN", "IN/DONE", "IN/ERR", "OUT")
 
 #: The files each side writes, from the contract's table.
 OUT_FILES = frozenset({"ITMMST", "STKBAL", "ORDACK", "ORDSTS", "STRRTN", "WEBORD"})
@@ -106,6 +113,10 @@ _RELATED: dict[Location, tuple[Location, ...]] = {
 
 class ExchangeError(Exception):
     """Something about the exchange folders that the caller must know; the message says what."""
+
+
+class ExchangeUnavailable(ExchangeError):
+    """A folder of the exchange is missing: nothing may be read or written until it is back."""
 
 
 class PairNotFound(ExchangeError):
@@ -349,6 +360,30 @@ class ExchangeFolder(ABC):
         needs (an SFTP host and key), so that callers never change when the backend does.
         """
 
+    # -- the folders and the clock --
+
+    def as400_clock(self, now: datetime) -> datetime:
+        """The AS400's time when ours is ``now``: what the control records' CTCDAT/CTCTIM are judged by.
+
+        Ours, for a real AS400 (both machines keep their clocks right); an adapter over a simulated
+        AS400 whose clock runs faster (the simulator's) says its own.
+        """
+        return now
+
+    def check_folders(self) -> None:
+        """Raise :class:`ExchangeUnavailable`, naming them, if folders of :data:`REQUIRED_FOLDERS` are missing.
+
+        What every run (sync, dispatch, health) does first: the folders are configuration, checked,
+        never created. An adapter that cannot tell raises OSError, which callers treat alike.
+        """
+        missing = [name for name in REQUIRED_FOLDERS if not self._folder_exists(Location(name))]
+        if missing:
+            raise ExchangeUnavailable(
+                f"the exchange folder {self} lacks {', '.join(f'{m}/' for m in missing)}: the share is not "
+                "mounted or not where AS400_EXCHANGE_DIR says; nothing is read or written until it is back "
+                "(the folders are never created by the platform)"
+            )
+
     # -- listing --
 
     def list_pairs(
@@ -498,12 +533,22 @@ class ExchangeFolder(ABC):
         _, refusal = self._verify(name, Location.IN, ok, data)
         if refusal is not None:
             raise refusal
+        used = self.where_used(name)
+        if used is not None:
+            raise PairExists(f"{name.stem} is already used: {used} exists")
+        self._publish_pair(Location.IN, name, data, ok)
+        return name
+
+    def where_used(self, name: PairName) -> str | None:
+        """Where a part of ``name`` lies in ``IN/``, ``IN/DONE/`` or ``IN/ERR/`` (``IN/ERR/X.DAT``), or None.
+
+        A name found nowhere there was never seen by the AS400: its number may be given again.
+        """
         for location in (Location.IN, Location.IN_DONE, Location.IN_ERR):
             for filename in (name.dat, name.ok):
                 if self._stat(location, filename) is not None:
-                    raise PairExists(f"{name.stem} is already used: {location.value}/{filename} exists")
-        self._publish_pair(Location.IN, name, data, ok)
-        return name
+                    return f"{location.value}/{filename}"
+        return None
 
     def write_or_resume_pair(self, control: ControlRecord, data: bytes) -> PairName:
         """Write this exact pair into ``IN/``, or finish it where a writer that died left it.
@@ -679,6 +724,10 @@ class ExchangeFolder(ABC):
         self._put_text(Location.OUT_QUARANTINE, filename, text)
 
     # -- transport primitives: what an adapter implements --
+
+    @abstractmethod
+    def _folder_exists(self, location: Location) -> bool:
+        """Whether ``location`` is there as a folder. Never creates it."""
 
     @abstractmethod
     def _names(self, location: Location) -> list[str]:

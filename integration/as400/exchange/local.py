@@ -25,14 +25,20 @@ from integration.as400.files import PairName
 _FSYNC_DIR_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EBADF}
 
 
+#: Our own folders, inside OUT/: made on their first use (OUT/ itself must be there).
+_OURS = (Location.OUT_ARCHIVE, Location.OUT_QUARANTINE)
+
+
 class LocalExchangeFolder(ExchangeFolder):
-    """``root`` holds ``IN/`` and ``OUT/``; the six folders are created when missing."""
+    """``root`` holds ``IN/`` (with ``DONE/`` and ``ERR/``) and ``OUT/``, which must exist.
+
+    Nothing is created when they are missing (see :meth:`~.base.ExchangeFolder.check_folders`):
+    the embedded setup's folders are made by the simulator when it is seeded or run.
+    """
 
     def __init__(self, root: Path | str, ccsid: int) -> None:
         super().__init__(ccsid)
         self.root = Path(root)
-        for location in Location:
-            self._path(location).mkdir(parents=True, exist_ok=True)
 
     @classmethod
     def from_settings(cls, root: Path | str | None = None) -> Self:
@@ -45,6 +51,13 @@ class LocalExchangeFolder(ExchangeFolder):
         return self.root / location.value
 
     # -- transport primitives --
+
+    def _folder_exists(self, location: Location) -> bool:
+        return self._path(location).is_dir()
+
+    def _ensure_ours(self, location: Location) -> None:
+        if location in _OURS:
+            self._path(location).mkdir(exist_ok=True)  # not parents: OUT/ must be there already
 
     def _names(self, location: Location) -> list[str]:
         try:
@@ -77,7 +90,7 @@ class LocalExchangeFolder(ExchangeFolder):
 
     def _move(self, source: Location, target: Location, filename: str) -> None:
         src, dst = self._path(source) / filename, self._path(target) / filename
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        self._ensure_ours(target)
         # os.replace overwrites on POSIX; the exchange never does. The applier is the only mover
         # of OUT/, so checking first is enough.
         if dst.exists():
@@ -91,7 +104,7 @@ class LocalExchangeFolder(ExchangeFolder):
 
     def _put_text(self, location: Location, filename: str, text: str) -> None:
         folder = self._path(location)
-        folder.mkdir(parents=True, exist_ok=True)
+        self._ensure_ours(location)
         tmp = folder / f".{filename}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

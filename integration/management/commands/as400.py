@@ -221,6 +221,8 @@ def run_sync(command: BaseCommand, options: dict[str, Any]) -> None:
     finally:
         for bar in bars:
             bar.close()
+    if report.unavailable:
+        raise OperationError(report.unavailable)
     lines = report.lines()
     command.stdout.write("\n".join(lines) if lines else "Nothing to apply: no ready pair in OUT/.")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.as400.exchange import Location, MoveFailed
+from integration.as400.exchange import ExchangeUnavailable, Location, MoveFailed
 from integration.as400.exchange.local import LocalExchangeFolder
 from integration.as400.files import PairName
 
@@ -30,22 +30,35 @@ def immutable(path: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
-def test_the_six_folders_are_created_when_missing(tmp_path: Path) -> None:
-    # given
+def test_no_folder_is_ever_created_and_the_missing_ones_are_named(tmp_path: Path) -> None:
+    # given a share that is not mounted: its root is there, empty
     root = tmp_path / "exchange"
+    root.mkdir()
+    folder = LocalExchangeFolder(root, CCSID)
 
-    # when
-    LocalExchangeFolder(root, CCSID)
+    # when the folders are checked, and read as a sync would
+    with pytest.raises(ExchangeUnavailable, match=r"lacks IN/, IN/DONE/, IN/ERR/, OUT/: the share is not mounted"):
+        folder.check_folders()
+    folder.list_pairs(Location.OUT)
 
-    # then
-    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
-        "IN",
-        "IN/DONE",
-        "IN/ERR",
-        "OUT",
-        "OUT/ARCHIVE",
-        "OUT/QUARANTINE",
+    # then nothing was created
+    assert list(root.iterdir()) == []
+
+
+def test_archive_and_quarantine_are_made_inside_out_on_their_first_use(exchange_dir: Path) -> None:
+    folder = LocalExchangeFolder(exchange_dir, CCSID)
+    folder.check_folders()  # IN/, IN/DONE/, IN/ERR/ and OUT/: enough
+    (exchange_dir / "OUT" / "STKBAL_000001.DAT").write_bytes(b"")
+    (exchange_dir / "OUT" / "STKBAL_000001.OK").write_bytes(b"ok")
+
+    folder.quarantine(PairName("STKBAL", 1), "a test")
+
+    assert sorted(p.name for p in (exchange_dir / "OUT" / "QUARANTINE").iterdir()) == [
+        "STKBAL_000001.DAT",
+        "STKBAL_000001.OK",
+        "STKBAL_000001.REASON.txt",
     ]
+    assert not (exchange_dir / "OUT" / "ARCHIVE").exists()
 
 
 def test_existing_folders_and_files_are_left_as_they_are(tmp_path: Path) -> None:
@@ -57,10 +70,10 @@ def test_existing_folders_and_files_are_left_as_they_are(tmp_path: Path) -> None
     assert (tmp_path / "OUT" / "STKBAL_000001.DAT").read_bytes() == b"x"
 
 
-def test_a_dat_that_cannot_move_puts_its_ok_back(tmp_path: Path) -> None:
+def test_a_dat_that_cannot_move_puts_its_ok_back(exchange_dir: Path) -> None:
     # given a pair whose .DAT cannot be renamed
-    folder = LocalExchangeFolder(tmp_path, CCSID)
-    out = tmp_path / "OUT"
+    folder = LocalExchangeFolder(exchange_dir, CCSID)
+    out = exchange_dir / "OUT"
     (out / "STKBAL_000001.DAT").write_bytes(b"")
     (out / "STKBAL_000001.OK").write_bytes(b"ok")
 

@@ -44,6 +44,7 @@ def pair_bytes(
 def as400_writes(root: Path, file: str, seq: int, records: Iterable[Mapping[str, Any]], *, kind: str = "F",
                  at: datetime = NIGHT, where: str = "OUT") -> PairName:  # fmt: skip
     data, ok = pair_bytes(file, seq, records, kind=kind, at=at)
+    (root / where).mkdir(exist_ok=True)  # OUT/ARCHIVE/ and OUT/QUARANTINE/ are made on their first use
     write_pair(root / where, file, seq, data, ok)
     return PairName(file, seq)
 
@@ -208,6 +209,7 @@ def test_the_port_finishes_only_moves_it_can_prove(exchange_dir: Path) -> None:
     folder = LocalExchangeFolder(exchange_dir, 297)
     as400_writes(exchange_dir, "STKBAL", 1, [stock("A1", 10)])
     assert folder.finish_interrupted_move(PairName("STKBAL", 1)) is None  # whole in OUT/: nothing to do
+    (exchange_dir / "OUT/ARCHIVE").mkdir()  # made by the first archiving, as the sync does
     os.replace(exchange_dir / "OUT/STKBAL_000001.OK", exchange_dir / "OUT/ARCHIVE/STKBAL_000001.OK")
 
     assert folder.finish_interrupted_move(PairName("STKBAL", 1)) is Location.OUT_ARCHIVE
