@@ -38,6 +38,7 @@ from integration.as400.exchange import (
     ExchangeFolder,
     ExchangeUnavailable,
     Location,
+    PairExists,
     PairNotFound,
     PairRefused,
     get_exchange_folder,
@@ -197,7 +198,22 @@ def _sync_pair(
         return None
     if done is not None:
         if done.checksum == pair.sha256:
-            _archive(folder, name, started)  # the previous run stopped between its commit and the archive
+            try:
+                folder.archive(name)  # the previous run stopped between its commit and the archive
+            except PairExists as exc:
+                if folder.archived_sha256(name) != pair.sha256:  # another file of that name is archived
+                    _move_blocked(name, "archive", exc, started)
+                    return None
+                # The same pair delivered again while its first copy lies archived: nothing to apply,
+                # and it must not stay in OUT/ to be alerted at every run: put aside once, one alert.
+                return _quarantine(
+                    folder, name,
+                    f"{name.stem} delivered again: the same bytes (SHA-256 {done.checksum[:12]}…) were applied "
+                    f"{done.finished_at:%Y-%m-%d %H:%M} and are archived; nothing applied",
+                    kind="delivered_again", pair=pair, now=started, severity=Alert.Severity.WARNING,
+                )  # fmt: skip
+            except ExchangeError as exc:
+                _move_blocked(name, "archive", exc, started)
             return None
         return _quarantine(
             folder, name, f"{name.stem} was already applied with other content (SHA-256 {done.checksum[:12]}…)",
@@ -392,6 +408,7 @@ def _quarantine(
     kind: str,
     now: datetime,
     pair: VerifiedPair | None = None,
+    severity: str = Alert.Severity.CRITICAL,
 ) -> FileRun | None:
     try:
         folder.quarantine(name, reason)
@@ -423,7 +440,7 @@ def _quarantine(
         kind=kind,
         subject=name.stem,
         message=f"{name.stem} quarantined: {reason}",
-        severity=Alert.Severity.CRITICAL,
+        severity=severity,
         now=now,
     )
     return run

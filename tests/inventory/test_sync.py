@@ -605,3 +605,29 @@ def test_a_missing_exchange_folder_stops_the_sync_which_creates_nothing(
     assert not (exchange_dir / missing).exists()
     assert Product.objects.count() == 0
     assert f"lacks {missing}/" in Alert.objects.get(kind="exchange_unavailable").message
+
+
+def test_the_same_pair_delivered_again_is_put_aside_once_with_one_alert(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location]
+) -> None:
+    # given a stock extract applied and archived, then the same bytes delivered again into OUT/
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10)])
+    exchange_sync()
+    StockLevel.objects.update(on_hand=99)  # so that a second application would show
+    archive = exchange_dir / "OUT" / "ARCHIVE"
+    for part in ("DAT", "OK"):
+        shutil.copy(archive / f"STKBAL_000001.{part}", exchange_dir / "OUT" / f"STKBAL_000001.{part}")
+
+    # when the sync runs every minute for three minutes
+    for _ in range(3):
+        exchange_sync()
+
+    # then nothing is applied again; the copy is put aside at the first run, with its reason, and
+    # alerted once (it used to stay in OUT/ and raise a critical alert at every run)
+    assert levels() == {("A1", 900): (99, 0)}
+    assert not (exchange_dir / "OUT" / "STKBAL_000001.OK").exists()
+    reason = (exchange_dir / "OUT" / "QUARANTINE" / "STKBAL_000001.REASON.txt").read_text()
+    assert "STKBAL_000001 delivered again: the same bytes" in reason
+    alert = Alert.objects.get(subject="STKBAL_000001")
+    assert (alert.kind, alert.severity, alert.occurrences) == ("delivered_again", "warning", 1)

@@ -463,6 +463,12 @@ class ExchangeFolder(ABC):
         """A pair of ours that the AS400 moved to ``IN/ERR/``, to find and resend its content."""
         return self.inspect_pair(name, location=Location.IN_ERR)
 
+    def archived_sha256(self, name: PairName) -> str | None:
+        """The SHA-256 of the ``.DAT`` of ``name`` in ``OUT/ARCHIVE/``, or None if none lies there."""
+        if self._stat(Location.OUT_ARCHIVE, name.dat) is None:
+            return None
+        return hashlib.sha256(self._read(Location.OUT_ARCHIVE, name.dat)).hexdigest()
+
     def quarantine_reason(self, name: PairName) -> str | None:
         """The text left beside a quarantined pair, or None."""
         filename = f"{name.stem}{REASON_SUFFIX}"
