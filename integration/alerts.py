@@ -52,3 +52,14 @@ def alert_resolve(*, alert: Alert, user: object | None = None, now: datetime | N
     alert.resolved_by = user  # type: ignore[assignment]
     alert.save(update_fields=["resolved_at", "resolved_by"])
     return alert
+
+
+def alert_once(
+    *, kind: str, message: str, subject: str = "", severity: str = Alert.Severity.WARNING, now: datetime | None = None
+) -> Alert:
+    """Open an alert unless one of that kind and subject is open: for a state seen at every run
+    (a lone file), which is news once, not at each run."""
+    existing = Alert.objects.filter(kind=kind, subject=subject, resolved_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    return alert_raise(kind=kind, message=message, subject=subject, severity=severity, now=now)

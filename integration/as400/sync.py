@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integration.alerts import alert_raise
+from integration.alerts import alert_once, alert_raise
 from integration.as400.appliers import APPLIERS, ApplyResult, Progress, apply
 from integration.as400.codec import RecordCodec, RecordError
 from integration.as400.exchange import (
@@ -114,7 +114,41 @@ def exchange_sync(
                 run = _sync_pair(folder, name, progress_factory)
                 if run is not None:
                     runs.append(run)
+        _alert_loose_files(folder, timezone.now())
     return SyncReport(runs)
+
+
+def lone_file_age() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "AS400_LONE_FILE_MINUTES", 30)))
+
+
+def _alert_loose_files(folder: ExchangeFolder, now: datetime) -> None:
+    """What lies in OUT/ and will never be read: each alerted once while it stays.
+
+    A ``.DAT`` without its ``.OK`` older than ``AS400_LONE_FILE_MINUTES`` (its writer died, or the
+    ``.OK`` went elsewhere), a ``.OK`` without its ``.DAT`` as old (never normal), and a name that is
+    no exchange file's (``<FILE>_<SEQ>.DAT|OK``; dot files are writers' temporaries). Halves whose
+    other half is in ``ARCHIVE/`` or ``QUARANTINE/`` are interrupted moves, finished or alerted by
+    :func:`_finish_interrupted_moves`.
+    """
+    listing = folder.list_pairs(Location.OUT)
+    old = now - lone_file_age()
+    for part in (*listing.not_ready, *listing.orphans):
+        if part.elsewhere is None and part.modified_at < old:
+            other = "OK" if part.part == "DAT" else "DAT"
+            alert_once(
+                kind="lone_file", subject=f"OUT/{part.filename}", severity=Alert.Severity.WARNING, now=now,
+                message=f"OUT/{part.filename} has been alone since {part.modified_at:%Y-%m-%d %H:%M} "
+                f"(no {part.name.stem}.{other}): it is never read; ask the AS400's operators whether "
+                "its export died",
+            )  # fmt: skip
+    for filename in listing.ignored:
+        if not filename.startswith("."):
+            alert_once(
+                kind="foreign_file", subject=f"OUT/{filename}", severity=Alert.Severity.WARNING, now=now,
+                message=f"OUT/{filename} is not an exchange file's name (<FILE>_<SEQ>.DAT or .OK): "
+                "it is never read; who put it there?",
+            )  # fmt: skip
 
 
 def _last_applied(file: str) -> FileRun | None:

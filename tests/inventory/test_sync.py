@@ -6,7 +6,9 @@ by the real sync; nothing of ours is replaced.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -631,3 +633,36 @@ def test_the_same_pair_delivered_again_is_put_aside_once_with_one_alert(
     assert "STKBAL_000001 delivered again: the same bytes" in reason
     alert = Alert.objects.get(subject="STKBAL_000001")
     assert (alert.kind, alert.severity, alert.occurrences) == ("delivered_again", "warning", 1)
+
+
+def test_files_in_out_that_will_never_be_read_are_alerted_once(
+    as400_out: AS400Writer, exchange_dir: Path, locations: list[Location]
+) -> None:
+    # given in OUT/ a .DAT alone for two hours, a .OK alone as long, a foreign name, and a .DAT
+    # written a minute ago (its writer is still at work)
+    out = exchange_dir / "OUT"
+    stuck = as400_out("STKBAL", 1, [stock("A1", 900, 1)])
+    stuck.with_suffix(".OK").unlink()
+    orphan = as400_out("ITMMST", 1, [item("A1")])
+    orphan.unlink()
+    foreign = out / "stock-export-final.csv"
+    foreign.write_text("A1;10\n")
+    young = as400_out("STKBAL", 2, [stock("A1", 900, 1)], kind="D")
+    young.with_suffix(".OK").unlink()
+    two_hours_ago = time.time() - 7200
+    for path in (stuck, orphan.with_suffix(".OK"), foreign):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    os.utime(young, (time.time() - 60, time.time() - 60))
+
+    # when the sync runs every minute for three minutes
+    for _ in range(3):
+        exchange_sync()
+
+    # then each of the three is alerted once, naming it; the young .DAT is left to its writer
+    alerts = {a.subject: (a.kind, a.occurrences) for a in Alert.objects.filter(kind__in=["lone_file", "foreign_file"])}
+    assert alerts == {
+        "OUT/STKBAL_000001.DAT": ("lone_file", 1),
+        "OUT/ITMMST_000001.OK": ("lone_file", 1),
+        "OUT/stock-export-final.csv": ("foreign_file", 1),
+    }
+    assert "no STKBAL_000001.OK" in Alert.objects.get(subject="OUT/STKBAL_000001.DAT").message
