@@ -172,11 +172,14 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: StorefrontClient, form: forms.ModelForm, change: bool
     ) -> None:
         if change:
+            # The form set obj's fields already; the service validates and saves what it names.
+            active = obj.active if "active" in form.changed_data else None
+            if active is not None:
+                obj.active = not active  # so that the service sees the change it makes
             storefront_client_update(
-                client=obj, scopes=obj.scopes, can_see_pilot=obj.can_see_pilot, rate_limit=obj.rate_limit
+                client=obj, scopes=obj.scopes, can_see_pilot=obj.can_see_pilot, rate_limit=obj.rate_limit,
+                active=active,
             )
-            if "active" in form.changed_data:
-                obj.save(update_fields=["active"])
             if {"webhook_url", "webhook_events"} & set(form.changed_data):
                 self._set_webhook(request, obj)
             return

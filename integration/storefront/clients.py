@@ -94,9 +94,14 @@ def storefront_client_update(
     scopes: Iterable[str] | None = None,
     can_see_pilot: bool | None = None,
     rate_limit: int | None = None,
+    active: bool | None = None,
 ) -> StorefrontClient:
-    """Change what a client may do; the fields left to ``None`` stay as they are."""
+    """Change what a client may do; the fields left to ``None`` stay as they are (``active=False``
+    refuses its token from now on, ``True`` takes it again)."""
     fields = []
+    if active is not None and active != client.active:
+        client.active = active
+        fields.append("active")
     if scopes is not None:
         client.scopes = _clean_scopes(scopes)
         fields.append("scopes")
@@ -114,9 +119,7 @@ def storefront_client_update(
 
 def storefront_client_deactivate(*, client: StorefrontClient) -> StorefrontClient:
     """Refuse the client's token from now on (its reservations run out by themselves)."""
-    client.active = False
-    client.save(update_fields=["active"])
-    return client
+    return storefront_client_update(client=client, active=False)
 
 
 def storefront_client_by_token(token: str) -> StorefrontClient | None:

@@ -1,4 +1,5 @@
-"""Review of issue 5 (returns side): defects found, each proved by a test that failed before its fix."""
+"""What may be returned after cancellations at a store counter, odd AS400 events (a negative pick)
+and odd paths: each case a defect that was found, proven by its test first."""
 
 from __future__ import annotations
 

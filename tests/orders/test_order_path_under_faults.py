@@ -1,4 +1,5 @@
-"""Review of the order path to the AS400 (issue 4): regressions for defects found, each proven first.
+"""The order path to the AS400 when resends fail, files are refused and staff step in: each case a
+defect that was found, proven by its test first.
 
 Real database, the simulator's real import job reading the real files; nothing of ours mocked.
 """
