@@ -33,7 +33,6 @@ from import_export.results import Result
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.core.ownership import System, check_product_write, fields_owned_by
-from inventory.api.services import product_content_update
 from inventory.models import (
     Category,
     ItemMapping,
@@ -63,6 +62,7 @@ from inventory.rollout import (
     switch_status,
 )
 from inventory.selectors import availability_by_pair
+from inventory.services import product_content_update
 
 AS400_FIELDS = fields_owned_by(System.AS400)
 STOREFRONT_FIELDS = fields_owned_by(System.STOREFRONT)

@@ -1,4 +1,5 @@
-"""Writes of the inventory: the AS400's item master and stock extracts applied to the catalogue.
+"""Writes of the inventory: the AS400's item master and stock extracts applied to the catalogue,
+and the storefront-owned content of a product (``product_content_update``).
 
 Both appliers take the columns of a decoded extract (``RecordCodec.decode_columns``), write only
 AS400-owned fields (``integration.core.ownership``), and return what they did and the data quality
@@ -9,6 +10,7 @@ is applied whole or not at all.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -280,3 +282,27 @@ def stock_apply_extract(
         cursor.execute(f"DROP TABLE {_RESOLVED_TABLE}")
         cursor.execute(f"DROP TABLE {_STAGE_TABLE}")
     return result
+
+
+# --- Storefront content ------------------------------------------------------------------
+
+
+@transaction.atomic
+def product_content_update(
+    *, product: Product, content: Mapping[str, Any], now: datetime | None = None
+) -> Product:
+    """Write storefront-owned fields of a product; a field the storefront does not own refuses all.
+
+    Refused writes raise :class:`~integration.core.ownership.FieldOwnershipError` before anything is
+    written. Only the written fields are validated, so that AS400 data the platform merely
+    mirrors never fails a storefront's write.
+    """
+    check_product_write(System.STOREFRONT, content.keys())
+    if not content:
+        return product
+    for name, value in content.items():
+        setattr(product, name, value)
+    product.clean_fields(exclude=[f.name for f in Product._meta.fields if f.name not in content])
+    product.updated_at = now or timezone.now()
+    product.save(update_fields=[*content, "updated_at"])
+    return product

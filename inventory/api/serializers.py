@@ -15,7 +15,7 @@ from rest_framework import serializers
 from integration.core.ownership import System, fields_owned_by
 from integration.storefront.api.fields import StrictCharField, StrictIntegerField
 from integration.storefront.api.serializers import BodySerializer, RefusesUnknownFields
-from inventory.api.selectors import MAX_SKU_LENGTH, ProductCursor, representable
+from inventory.catalogue import MAX_SKU_LENGTH, ProductCursor, representable
 from inventory.models import Product, Reservation
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from inventory.selectors import SkuAvailability

@@ -22,7 +22,6 @@ from integration.core.ownership import PRODUCT_FIELDS, System, check_product_wri
 from integration.models import StorefrontClient
 from integration.storefront.api.base import ClientApi
 from integration.storefront.api.errors import ApiError, ErrorCode, error_responses
-from inventory.api.selectors import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.api.serializers import (
     AvailabilityInputSerializer,
     AvailabilityListOutputSerializer,
@@ -33,7 +32,7 @@ from inventory.api.serializers import (
     ReservationInputSerializer,
     ReservationOutputSerializer,
 )
-from inventory.api.services import product_content_update
+from inventory.catalogue import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.errors import ReservationNotFound
 from inventory.models import Product, Reservation, ReservationLine
 from inventory.reservations import (
@@ -44,6 +43,7 @@ from inventory.reservations import (
     reservation_release,
     reservation_replace_lines,
 )
+from inventory.services import product_content_update
 
 Scope = StorefrontClient.Scope
 

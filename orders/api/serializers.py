@@ -21,7 +21,7 @@ from rest_framework import serializers
 from integration.as400.dds import load_layout
 from integration.storefront.api.fields import StrictCharField, StrictIntegerField
 from integration.storefront.api.serializers import BodySerializer
-from inventory.api.selectors import MAX_SKU_LENGTH
+from inventory.catalogue import MAX_SKU_LENGTH
 from inventory.reservations import MAX_LINES, MAX_QUANTITY
 from orders.as400_imports import FREE_TEXT
 from orders.countries import ISO_3166_ALPHA2

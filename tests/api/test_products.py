@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from inventory.api.services import product_content_update
 from inventory.models import Product, SafetyStockOverride, SellingSwitch, StockLevel
+from inventory.services import product_content_update
 
 from .conftest import Catalogue, MakeApi, error_of
 

@@ -1,8 +1,8 @@
-"""Reads the storefront API needs and ``inventory.selectors`` does not have (yet).
+"""Reads of the catalogue as storefronts see it: visible products, a product by SKU, availability
+by SKU within the per-call bounds, pages of products by cursor, a reservation's lines.
 
 They build on ``inventory.selectors`` and change none of its rules: what is sellable is
-``sellable_products``, what is available is ``availability_for``/``in_stock_product_ids``. They
-live here, beside the API, only until the inventory's owner takes them over.
+``sellable_products``, what is available is ``availability_for``/``in_stock_product_ids``.
 """
 
 from __future__ import annotations
