@@ -24,6 +24,7 @@ import pytest
 from integration.codec import PARIS, RecordCodec
 from integration.control import ControlRecord, check_pair, control_for
 from integration.dds import load_layout
+from integration.simulator import Simulator
 from integration.simulator.config import SimulatorConfig
 from integration.simulator.db import connect, create_schema, to_db, transaction
 from integration.simulator.exports import export_full, outbox_add, outbox_flush, seq_record
@@ -203,3 +204,33 @@ def test_the_generator_reproduces_the_committed_fixtures_byte_for_byte(tmp_path:
     assert sorted(produced) == sorted(committed)
     for name, content in produced.items():
         assert content == committed[name], f"{name} differs from what make_golden.py writes: run it again"
+
+
+# --- The simulator's reader -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("golden", [g for g in GOLDEN if g.file in IMPORTS], ids=golden_id)
+def test_the_simulators_import_job_accepts_each_golden_import_pair(golden: Any, tmp_path: Path) -> None:
+    config = SimulatorConfig(
+        db_path=tmp_path / "as400.sqlite3", exchange_dir=tmp_path / "exchange", ccsid=golden.ccsid,
+        start=datetime(2025, 11, 24, 10, 0, tzinfo=PARIS), items=20, auto_lifecycle=False,
+        store_sales_per_hour=0, price_changes_per_day=0, nightly_restock=False,
+    )  # fmt: skip
+    with Simulator(config) as sim:
+        sim.seed()
+        for suffix in (".DAT", ".OK"):
+            (config.in_dir / f"{golden.stem}{suffix}").write_bytes(
+                (FIXTURES / golden.folder / f"{golden.stem}{suffix}").read_bytes()
+            )
+
+        report = sim.import_now()
+        acks = [
+            (r["AKWEBN"], r["AKSTAT"])
+            for p in sorted(config.out_dir.glob("ORDACK_*.DAT"))
+            for r in RecordCodec.for_file("ORDACK", golden.ccsid).iter_decode(p.read_bytes())
+        ]
+
+    assert (report.done, report.refused) == ([golden.stem], {})
+    assert sorted(p.name for p in config.done_dir.iterdir()) == [f"{golden.stem}.DAT", f"{golden.stem}.OK"]
+    if golden.file == "ORDIMP":  # read whole, its order number answered (refused: nothing in it is real)
+        assert acks == [("WEB-2025-000128", "R")]
