@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from integration.codec import PARIS, RecordCodec
-from integration.control import ControlRecord, check_pair, control_for
-from integration.dds import load_layout
-from integration.simulator import Simulator
-from integration.simulator.config import SimulatorConfig
-from integration.simulator.db import connect, create_schema, to_db, transaction
-from integration.simulator.exports import export_full, outbox_add, outbox_flush, seq_record
+from integration.as400.codec import PARIS, RecordCodec
+from integration.as400.control import ControlRecord, check_pair, control_for
+from integration.as400.dds import load_layout
+from integration.as400.simulator import Simulator
+from integration.as400.simulator.config import SimulatorConfig
+from integration.as400.simulator.db import connect, create_schema, to_db, transaction
+from integration.as400.simulator.exports import export_full, outbox_add, outbox_flush, seq_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "as400"
 
