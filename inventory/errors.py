@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from integration.core.errors import DomainError
+from integration.core.errors import IDEMPOTENCY_KEY_CONFLICT, DomainError
 
 
 class InventoryErrorCode(StrEnum):
@@ -19,7 +19,7 @@ class InventoryErrorCode(StrEnum):
     INVALID_LINES = "invalid_lines"
     RESERVATION_NOT_FOUND = "reservation_not_found"
     RESERVATION_NOT_ACTIVE = "reservation_not_active"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_CONFLICT = IDEMPOTENCY_KEY_CONFLICT
 
 
 class InventoryError(DomainError):

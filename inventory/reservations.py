@@ -282,7 +282,8 @@ def _by_idempotency_key(client: str, key: str, resolved: list[_Line]) -> Reserva
     if theirs != ours:
         raise InventoryError(
             "this Idempotency-Key was already used for another reservation",
-            code=InventoryErrorCode.IDEMPOTENCY_KEY_REUSED,
+            code=InventoryErrorCode.IDEMPOTENCY_KEY_CONFLICT,
+            detail={"reservation": str(reservation.pk)},
         )
     return reservation
 

@@ -91,7 +91,7 @@ def order_cancel(
     :class:`OrderError`: ``order_not_found`` (unknown, or another client's), ``invalid_order`` (a
     malformed request), ``unknown_line``, ``not_cancellable`` (refused, cancelled, shipped,
     returned, or nothing left to cancel), ``quantity_exceeds_cancellable``,
-    ``cancellation_conflict`` (the key was used for another request).
+    ``idempotency_key_conflict`` (the key was used for another request).
     """
     now = now or timezone.now()
     asked = _normalise(lines, reason)
@@ -164,7 +164,7 @@ def _replay(order: Order, key: str, asked: _Asked) -> list[OrderCancellation] | 
     if not same:
         raise OrderError(
             f"this Idempotency-Key was already used for another cancellation of {order.order_number}",
-            code=OrderErrorCode.CANCELLATION_CONFLICT,
+            code=OrderErrorCode.IDEMPOTENCY_KEY_CONFLICT,
             detail={"order_number": order.order_number},
         )
     return group

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from integration.core.errors import DomainError
+from integration.core.errors import IDEMPOTENCY_KEY_CONFLICT, DomainError
 
 
 class OrderErrorCode(StrEnum):
@@ -19,7 +19,7 @@ class OrderErrorCode(StrEnum):
     NOT_CANCELLABLE = "not_cancellable"
     UNKNOWN_LINE = "unknown_line"
     QUANTITY_EXCEEDS = "quantity_exceeds_cancellable"
-    CANCELLATION_CONFLICT = "cancellation_conflict"
+    IDEMPOTENCY_KEY_CONFLICT = IDEMPOTENCY_KEY_CONFLICT  # a cancellation or an order
 
 
 class OrderError(DomainError):

@@ -224,11 +224,18 @@ def order_place(
 
 def _existing(order_number: str, client: str, key: str, digest: str) -> Order | None:
     order = Order.objects.filter(order_number=order_number).first()
-    if order is None and key:
+    by_key = order is None and bool(key)
+    if by_key:
         order = Order.objects.filter(client=client, idempotency_key=key).first()
     if order is None:
         return None
     if order.client != client or order.content_hash != digest:
+        if by_key:  # another number under the same key: the key's conflict, as every operation's
+            raise OrderError(
+                f"this Idempotency-Key was already used for order {order.order_number}, with other content",
+                code=OrderErrorCode.IDEMPOTENCY_KEY_CONFLICT,
+                detail={"order_number": order.order_number},
+            )
         raise OrderError(
             f"order {order.order_number} was already placed with other content",
             code=OrderErrorCode.ORDER_NUMBER_CONFLICT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from integration.core.errors import DomainError
+from integration.core.errors import IDEMPOTENCY_KEY_CONFLICT, DomainError
 
 
 class ReturnErrorCode(StrEnum):
@@ -16,7 +16,7 @@ class ReturnErrorCode(StrEnum):
     RETURN_NOT_FOUND = "return_not_found"
     NOTHING_TO_RETURN = "nothing_to_return"
     QUANTITY_EXCEEDS_RETURNABLE = "quantity_exceeds_returnable"
-    IDEMPOTENCY_CONFLICT = "idempotency_key_conflict"
+    IDEMPOTENCY_CONFLICT = IDEMPOTENCY_KEY_CONFLICT
 
 
 class ReturnError(DomainError):

@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The one code of an Idempotency-Key used again with other content, whatever the operation (a
+#: reservation, an order, a cancellation, a return): each app's codes name it, and the detail says
+#: what the key was used for.
+IDEMPOTENCY_KEY_CONFLICT = "idempotency_key_conflict"
+
 
 class DomainError(Exception):
     """A refused operation: ``code`` for machines, the message for people, ``detail`` or None."""

@@ -215,19 +215,20 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional, printable ASCII, at most 128 characters. The same key sent again by the "
     "same client with the same lines answers the same reservation (again 201, as it is now, even if "
-    "it has since been released or has expired); with other lines, 400 `idempotency_key_reused`.",
+    "it has since been released or has expired); with other lines, 409 `idempotency_key_conflict`.",
 )
 RESERVATION_CONFLICTS = {
     409: OpenApiResponse(
         error_responses(409)[409].response,
         description="`insufficient_stock`: nothing is held; `detail.shortages` lists each short line "
         "(`sku`, `location`, `requested`, `available`). `reservation_not_active`: the reservation was "
-        "released or turned into an order.",
+        "released or turned into an order. `idempotency_key_conflict`: the Idempotency-Key was used for "
+        "another reservation (`detail.reservation`).",
     )
 }
 INVENTORY_400 = (
     "`validation_error`; or the inventory's `invalid_lines`, `unknown_sku` (`detail.skus`), "
-    "`location_not_selling` (`detail.location`), `idempotency_key_reused`"
+    "`location_not_selling` (`detail.location`)"
 )
 INVENTORY_503 = (
     "`selling_paused`: online selling is paused, nothing is held; retry later. `rate_limit_unavailable`: "

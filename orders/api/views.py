@@ -46,7 +46,8 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
     OpenApiParameter.HEADER,
     description="Optional, printable ASCII, at most 128 characters. The same key sent again by the same "
-    "client with the same order answers that order (200); with other content, 409 `order_number_conflict`.",
+    "client with the same order answers that order (200); with other content, 409 "
+    "`idempotency_key_conflict` (`detail.order_number`: the order it was used for).",
 )
 CANCEL_IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -54,7 +55,7 @@ CANCEL_IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional, printable ASCII, at most 128 characters. The same key sent again for the same "
     "order with the same body answers the same cancellation(s); with another body, 409 "
-    "`cancellation_conflict`.",
+    "`idempotency_key_conflict`.",
 )
 ORDER_EXAMPLE = OpenApiExample(
     "Home delivery",
@@ -81,8 +82,9 @@ CREATE_400 = (
     "code page cannot fold, such as Cyrillic); nothing was written"
 )
 CREATE_409 = (
-    "Nothing was written. `order_number_conflict`: this number (or Idempotency-Key) was already placed "
-    "with other content (`detail.order_number`). `lines_do_not_match_reservation` (`detail.reserved`: "
+    "Nothing was written. `order_number_conflict`: this number was already placed with other content "
+    "(`detail.order_number`). `idempotency_key_conflict`: the Idempotency-Key was used for another order "
+    "(`detail.order_number`). `lines_do_not_match_reservation` (`detail.reserved`: "
     "what the reservation holds). `price_mismatch`: a unit price is not the AS400 price the reservation "
     "was made at (`detail.lines`: `sku`, `asked`, `price`). `insufficient_stock`: the reservation had "
     "expired and its units are no longer there (`detail.shortages`: `sku`, `location`, `requested`, "
@@ -198,7 +200,8 @@ class OrderCreateApi(ClientApi):
         "(`customer_as_sent`).\n\n"
         "**Idempotent**: the same `order_number`, or the same `Idempotency-Key`, with the same content "
         "answers the same order with **200** (201 only when it was created by this request), also when "
-        "the two requests race; with other content, 409 `order_number_conflict`."
+        "the two requests race; the same number with other content is 409 `order_number_conflict`, the "
+        "same key with other content 409 `idempotency_key_conflict`."
         + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=OrderInputSerializer,
@@ -253,8 +256,8 @@ CANCEL_409 = (
     "Nothing was changed. `not_cancellable`: the order is refused, cancelled, shipped or returned, or "
     "has nothing left to cancel (every unit shipped, ready in store, cancelled or already asked; "
     "`detail.status`). `quantity_exceeds_cancellable`: more units of a line than can still be "
-    "cancelled (`detail.lines`: `line_number`, `asked`, `cancellable`). `cancellation_conflict`: this "
-    "Idempotency-Key was already used for another cancellation of the order."
+    "cancelled (`detail.lines`: `line_number`, `asked`, `cancellable`). `idempotency_key_conflict`: this "
+    "Idempotency-Key was already used for another cancellation of the order (`detail.order_number`)."
 )
 CANCEL_EXAMPLES = [
     OpenApiExample("The whole order", value={}, request_only=True),
@@ -289,7 +292,7 @@ class OrderCancelApi(ClientApi):
         "request (one per line, or one for the whole order).\n\n"
         "**Idempotent** with an `Idempotency-Key`: the same key for the same order with the same body "
         "answers the same cancellation(s), also when two requests race; with another body, 409 "
-        "`cancellation_conflict`." + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
+        "`idempotency_key_conflict`." + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
         parameters=[ORDER_NUMBER, CANCEL_IDEMPOTENCY_HEADER],
         request=OrderCancelInputSerializer,
         responses={

@@ -115,7 +115,7 @@ def test_the_same_idempotency_key_answers_the_same_cancellation_and_another_body
 
     assert (first.status_code, again.status_code) == (202, 202)
     assert again.json()["this_request"] == first.json()["this_request"]
-    assert (other.status_code, error_of(other)["code"]) == (409, "cancellation_conflict")
+    assert (other.status_code, error_of(other)["code"]) == (409, "idempotency_key_conflict")
     assert (malformed.status_code, error_of(malformed)["code"]) == (400, "validation_error")
     assert OrderCancellation.objects.count() == 1
     assert OutboxMessage.objects.filter(kind="ORDANN").count() == 1

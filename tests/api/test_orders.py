@@ -168,7 +168,8 @@ def test_the_same_idempotency_key_answers_the_same_order(reserved: dict[str, Any
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["order_number"] == "WEB-2026-000001"
-    assert (other_number.status_code, error_of(other_number)["code"]) == (409, "order_number_conflict")
+    assert (other_number.status_code, error_of(other_number)["code"]) == (409, "idempotency_key_conflict")
+    assert error_of(other_number)["detail"] == {"order_number": "WEB-2026-000001"}
     assert Order.objects.get().idempotency_key == "checkout-42"
 
 

@@ -81,7 +81,7 @@ def test_the_same_idempotency_key_answers_the_same_reservation(catalogue: Catalo
     assert again.json() == first.json()
     assert held("A") == 2
     other = reserve(api, [{"sku": "A", "quantity": 1}], HTTP_IDEMPOTENCY_KEY="cart-42")
-    assert (other.status_code, error_of(other)["code"]) == (400, "idempotency_key_reused")
+    assert (other.status_code, error_of(other)["code"]) == (409, "idempotency_key_conflict")
 
 
 def test_idempotency_keys_are_per_client(catalogue: Catalogue, make_api: MakeApi) -> None:

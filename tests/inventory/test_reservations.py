@@ -278,7 +278,7 @@ def test_the_same_idempotency_key_returns_the_same_reservation(catalogue: Catalo
     assert level("A").reserved == 2
     with pytest.raises(InventoryError) as excinfo:
         reservation_create(lines=[LineRequest("A", 3)], client="web", idempotency_key="k1")
-    assert excinfo.value.code == InventoryErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert excinfo.value.code == InventoryErrorCode.IDEMPOTENCY_KEY_CONFLICT
 
 
 def test_the_live_figure_is_trusted_when_it_is_lower(catalogue: Catalogue) -> None:

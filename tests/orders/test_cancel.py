@@ -408,7 +408,7 @@ def test_the_same_idempotency_key_answers_the_same_cancellations_and_other_conte
     assert len(first) == 2
     assert [c.pk for c in again] == [c.pk for c in first]
     assert {(e.value.code, status_for(e.value)) for e in (other_lines, whole, other_reason)} == {
-        ("cancellation_conflict", 409)
+        ("idempotency_key_conflict", 409)
     }
     assert OrderCancellation.objects.count() == 2
     assert OutboxMessage.objects.filter(kind="ORDANN").count() == 2

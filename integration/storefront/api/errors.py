@@ -162,11 +162,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "order_not_found": status.HTTP_404_NOT_FOUND,
     "not_cancellable": status.HTTP_409_CONFLICT,
     "quantity_exceeds_cancellable": status.HTTP_409_CONFLICT,
-    "cancellation_conflict": status.HTTP_409_CONFLICT,
     # returns.errors
     "return_not_found": status.HTTP_404_NOT_FOUND,
     "nothing_to_return": status.HTTP_409_CONFLICT,
     "quantity_exceeds_returnable": status.HTTP_409_CONFLICT,
+    # every operation's (integration.core.errors.IDEMPOTENCY_KEY_CONFLICT)
     "idempotency_key_conflict": status.HTTP_409_CONFLICT,
 }
 

@@ -42,7 +42,7 @@ Every error has one shape:
 | 400 | `unknown_field` | `fields`: the path of each field the body does not have, at any level (`expires`, `lines[0].qty`); nothing was written |
 | 400 | `parse_error` | null: the body is not valid JSON |
 | 400 | `bad_request` | null: a request Django refuses as such (too many query parameters, a bad header) |
-| 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`), `idempotency_key_reused` | a reservation refused, as noted; nothing is held |
+| 400 | `invalid_lines`, `unknown_sku` (`skus`), `location_not_selling` (`location`) | a reservation refused, as noted; nothing is held |
 | 400 | `invalid_order` | `field`, when one field is the cause (a blank `last_name`, a `country` that is not ISO 3166-1 alpha-2...) |
 | 400 | `not_writable_for_the_as400` | `field`: a value the AS400's file cannot carry back exactly: an order number outside its alphabet, a control character, a character the code page cannot hold or fold, a value longer than its ORDIMP field once folded (never cut); nothing was written |
 | 400 | `unknown_line` | `lines`: the line numbers the order does not have (a cancellation or a return); nothing was written |
@@ -55,14 +55,13 @@ Every error has one shape:
 | 406 | `not_acceptable` | null: the API answers JSON only |
 | 409 | `insufficient_stock` | `shortages`: `sku`, `location`, `requested`, `available` per short line |
 | 409 | `reservation_not_active` | null |
-| 409 | `order_number_conflict` | `order_number`: placed before with other content |
+| 409 | `order_number_conflict` | `order_number`: this number was placed before with other content |
 | 409 | `lines_do_not_match_reservation` | `reserved`: `sku`, `location`, `quantity` of each reserved line |
 | 409 | `price_mismatch` | `lines`: `sku`, `asked`, `price` of each line whose price is not the reservation's |
 | 409 | `not_cancellable` | `status`: the order's; it is refused, cancelled, shipped or returned, or has nothing left to cancel |
 | 409 | `quantity_exceeds_cancellable` | `lines`: `line_number`, `asked`, `cancellable` of each line asked for more than it can still cancel |
-| 409 | `cancellation_conflict` | `order_number`: this Idempotency-Key was used for another cancellation of the order |
 | 409 | `nothing_to_return`, `quantity_exceeds_returnable` | `returnable`: `line_number`, `quantity` that each line of the order can still return |
-| 409 | `idempotency_key_conflict` | `rma`: the return this Idempotency-Key was used for, with other content |
+| 409 | `idempotency_key_conflict` | what this Idempotency-Key was used for, with other content, whatever the operation: `reservation` (its id), `order_number` (an order, or the order of a cancellation) or `rma` (a return); nothing was written |
 | 413 | `request_too_large` | null: the body is larger than the server accepts |
 | 415 | `unsupported_media_type` | null: send `Content-Type: application/json` |
 | 429 | `throttled` | null; with `Retry-After` |
@@ -114,17 +113,16 @@ API (`updated_since`) may carry any offset; without one, it is Paris time.
 (50 by default). The cursor is opaque.
 
 ## Idempotency
-`POST /api/v1/reservations/` accepts an `Idempotency-Key` header: the same key with the same lines
-answers the same reservation, with the same status 201.
+Every write that creates something accepts an `Idempotency-Key` header (printable ASCII, 1 to 128
+characters): the same key with the same content answers what the first request made, also when
+the two requests race; the same key with other content is refused, by every operation alike, with
+409 `idempotency_key_conflict`, whose `detail` names what the key was used for.
 
-`POST /api/v1/orders/` is idempotent by its `order_number`, and by an `Idempotency-Key` header
-when one is sent: the same order again answers it with 200 (201 only when this request created
-it), also when the two requests race; the same number or key with other content is 409
-`order_number_conflict`.
-
-`POST /api/v1/returns/` is idempotent by an `Idempotency-Key` header: the same key with the same
-return answers it with 200 (201 only when this request created it), also when the requests race;
-with other content, 409 `idempotency_key_conflict`.
+`POST /api/v1/reservations/`: the same reservation, with the same status 201.
+`POST /api/v1/orders/` is idempotent by its `order_number` too: the same order again answers it
+with 200 (201 only when this request created it); the same number with other content is 409
+`order_number_conflict`. `POST /api/v1/orders/{n}/cancel/` and `POST /api/v1/returns/`: the same
+cancellation or return, with 200.
 """
 
 _RETRY_AFTER = {
