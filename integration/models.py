@@ -238,6 +238,11 @@ class OutboxMessage(models.Model):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
+    left_in_failed_write = models.BooleanField(
+        default=False,
+        help_text="A write of its file failed, yet its .OK lay where the AS400 reads (or that could not be "
+        "checked): the AS400 may have it",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

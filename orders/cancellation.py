@@ -2,8 +2,10 @@
 
 ``order_cancel`` decides in one transaction, holding the order's row and its ORDIMP message's row:
 
-- **The order has not left** (its ORDIMP message is pending, in no file, never sent): the units are
-  released here at once. The whole order: its message is cancelled (it never goes), every line's
+- **The order has not left** (no ORDIMP message of it may have reached the AS400, as
+  ``integration.outbox.dispatch.outbox_message_may_have_left`` decides — the one rule, which staff's
+  cancellation of a message asks too: pending or dead, in no file, never written, and no failed
+  write of it published anyway): the units are released here at once. The whole order: its message is cancelled (it never goes), every line's
   in-flight units go back to availability, the order is ``cancelled``. Some units of some lines:
   exactly those units leave ``in_flight`` and count as cancelled on their lines; the ORDIMP file
   that leaves later carries only what is left (``orders.as400_imports.ordimp_records``). A request
@@ -38,6 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.models import OutboxMessage, StorefrontEvent
+from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderCancellation, OrderEvent, OrderLine
@@ -170,21 +173,6 @@ def _replay(order: Order, key: str, asked: _Asked) -> list[OrderCancellation] | 
     return group
 
 
-def _may_have_left(message: OutboxMessage) -> bool:
-    """Whether the AS400 may have this ORDIMP message, or a dispatcher has claimed it.
-
-    Not left: pending, in no file, never written (``sent_at``) and never put back in the queue
-    (``attempts``: a resend may already be at the AS400; a file that failed to be written counts
-    too, to be safe: that order then simply cancels through an ORDANN).
-    """
-    return not (
-        message.state == OutboxMessage.State.PENDING
-        and message.outbound_file_id is None
-        and message.sent_at is None
-        and message.attempts == 0
-    )
-
-
 def _open_units(order: Order, lines: list[OrderLine]) -> dict[int, int]:
     """Per line number, the units that can still be asked: not shipped, ready, cancelled or asked."""
     pending = list(
@@ -264,7 +252,7 @@ def _cancel(
             code=OrderErrorCode.QUANTITY_EXCEEDS,
             detail={"lines": [{"line_number": n, "asked": q, "cancellable": open_units[n]} for n, q in too_many]},
         )  # fmt: skip
-    if any(_may_have_left(message) for message in imports):
+    if any(outbox_message_may_have_left(message) for message in imports):
         return _request(order, by_number, open_units, asked, key, requested_by, now)
     return _release(order, imports, lines, by_number, open_units, asked, key, requested_by, now)
 

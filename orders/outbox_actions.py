@@ -2,11 +2,12 @@
 
 Both are called from the admin (actions hold no rule) and recorded in the order's history.
 
-A message is cancelled only if the AS400 cannot have read it: ``dead`` (its file could not be
-written) or ``pending``, and never written to ``IN/`` before (``sent_at`` empty: a message sent
-and put back in the queue to be sent again may already be at the AS400). A message that may have
-reached the AS400 (``sent``, ``acked``, or sent once) is refused: the order is at the AS400 and is
-cancelled there through an ORDANN, not by dropping our copy of the message.
+A message is cancelled only if it is ``dead`` (its file could not be written) or ``pending``, and
+the AS400 cannot have read it: ``integration.outbox.dispatch.outbox_message_may_have_left``, the
+same rule that decides whether a customer's cancellation releases an order here or asks the
+AS400. A message that may have reached the AS400 (``sent``, ``acked``, sent once, or a failed write
+that published its pair all the same) is refused: the order is at the AS400 and is cancelled there
+through an ORDANN, not by dropping our copy of the message.
 
 When the cancelled message is an order's ORDIMP and the order is still only ``placed`` here (or its
 cancellation was asked before any ORDACK), with no other ORDIMP of it that may have left, the order is
@@ -25,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.models import OutboxMessage, StorefrontEvent
+from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
 from orders.acks import in_flight_release
 from orders.cancellation import cancellations_close_on_refusal
@@ -59,8 +61,24 @@ def _note(order: Order, cause: str, now: datetime) -> None:
     )
 
 
-def _may_have_left(message: OutboxMessage) -> bool:
-    return message.state not in CANCELLABLE or message.sent_at is not None
+def _why_not_cancelled(message: OutboxMessage) -> str:
+    """Why staff may not cancel this message by hand, "" if they may."""
+    if message.state not in CANCELLABLE:
+        return (
+            f"{message.kind} #{message.pk} is {message.state}: only a dead or pending message that never "
+            "left is cancelled" + ("" if message.state == OutboxMessage.State.CANCELLED else
+            "; it may already be at the AS400, which must cancel the order itself (ORDANN)")
+        )  # fmt: skip
+    if outbox_message_may_have_left(message):
+        if message.sent_at:
+            return f"{message} may already have reached the AS400 (sent {message.sent_at:%Y-%m-%d %H:%M})"
+        if message.left_in_failed_write:
+            return (
+                f"{message} may already have reached the AS400: a write of it failed after its pair was "
+                "published where the AS400 reads (or that could not be checked)"
+            )
+        return f"{message} is being written to the AS400 now"
+    return ""
 
 
 def outbox_message_retry(
@@ -100,17 +118,13 @@ def outbox_message_cancel(
         order = Order.objects.select_for_update().get(pk=message.order_id)
         # Locked, the dispatcher's claim (SKIP LOCKED) passes it by; claimed first, it reads as sent here.
         locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
-        if _may_have_left(locked):
-            raise OutboxActionRefused(
-                f"{locked} may already have reached the AS400 (sent {locked.sent_at:%Y-%m-%d %H:%M})"
-                if locked.sent_at and locked.state in CANCELLABLE
-                else f"{locked.kind} #{locked.pk} is {locked.state}: it may already be at the AS400, which must cancel "
-                "the order itself (ORDANN); only a dead or pending message that never left is cancelled"
-            )
+        refusal = _why_not_cancelled(locked)
+        if refusal:
+            raise OutboxActionRefused(refusal)
         locked.state = OutboxMessage.State.CANCELLED
         locked.save(update_fields=["state"])
         others_left = any(
-            _may_have_left(other)
+            outbox_message_may_have_left(other)
             for other in OutboxMessage.objects.filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
             .exclude(pk=locked.pk)
             .exclude(state=OutboxMessage.State.CANCELLED)

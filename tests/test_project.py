@@ -244,7 +244,13 @@ def test_demo_data_gives_a_storefront_token_that_works_and_keeps_it(
 # --- The clock-ahead run (CI's guard against tests that fix a date) ---------------------------
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_CLOCK_AHEAD_DAYS"), reason="not the clock-ahead run")
+def _clock_ahead_seconds() -> int:
+    if os.environ.get("TEST_CLOCK_AHEAD_SECONDS"):
+        return int(os.environ["TEST_CLOCK_AHEAD_SECONDS"])
+    return int(os.environ.get("TEST_CLOCK_AHEAD_DAYS") or 0) * 86_400
+
+
+@pytest.mark.skipif(not _clock_ahead_seconds(), reason="not the clock-ahead run")
 def test_the_clock_ahead_run_moves_this_process_and_the_processes_it_starts() -> None:
     import subprocess
     import sys
@@ -253,12 +259,12 @@ def test_the_clock_ahead_run_moves_this_process_and_the_processes_it_starts() ->
     import time_machine
     from django.utils import timezone
 
-    days = int(os.environ["TEST_CLOCK_AHEAD_DAYS"])
+    ahead = _clock_ahead_seconds()
     real = time_machine.escape_hatch.time.time()
     child = subprocess.run(
         [sys.executable, "-c", "import time; print(time.time())"], capture_output=True, text=True, check=True
     )
 
-    assert abs(timezone.now().timestamp() - real - days * 86_400) < 3_600
-    assert abs(float(child.stdout) - real - days * 86_400) < 3_600
-    assert time.monotonic() < days * 86_400  # waits and timeouts stay on real time
+    assert abs(timezone.now().timestamp() - real - ahead) < 3_600
+    assert abs(float(child.stdout) - real - ahead) < 3_600
+    assert time.monotonic() < ahead  # waits and timeouts stay on real time

@@ -284,13 +284,55 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(0, min(cap, base * 2**attempts)))  # full jitter
 
 
-def _failed(outbound: OutboundFile, error: Exception, now: datetime, report: DispatchReport) -> None:
-    """The file could not be written: its messages go back to pending later, or die."""
+def outbox_message_may_have_left(message: OutboxMessage) -> bool:
+    """Whether the AS400 may have read this message, or a dispatcher is writing it: the one rule.
+
+    It has not left only while it is pending or dead, in no file (a claimed one is being written),
+    never written (``sent_at``: one sent and put back in the queue by the follow-up may be at the
+    AS400), and no failed write of it left part of its pair in ``IN/`` (``left_in_failed_write``:
+    a write can fail after the rename that published it, over a network above all). A cancelled
+    message never left: it is cancelled only when this answers no.
+
+    Cancelling an order locally (releasing its units, no ORDANN) and staff cancelling a message
+    by hand both ask this, and nothing else.
+    """
+    if message.state == OutboxMessage.State.CANCELLED:
+        return False
+    return (
+        message.state not in (OutboxMessage.State.PENDING, OutboxMessage.State.DEAD)
+        or message.outbound_file_id is not None
+        or message.sent_at is not None
+        or message.left_in_failed_write
+    )
+
+
+def _published_anyway(folder: ExchangeFolder, outbound: OutboundFile) -> str | None:
+    """Whether a failed write of ``outbound`` published it all the same, its ``.OK`` where the AS400
+    reads (a rename that went through before the connection dropped); "unknown" if the folder
+    cannot tell now. None: the AS400 cannot have it."""
+    try:
+        where = folder.published_where(PairName(outbound.file, outbound.seq))
+    except Exception as exc:  # the folder cannot answer now: the write may have gone through
+        return f"unknown ({exc})"
+    return None if where is None else f"{where.value}/{PairName(outbound.file, outbound.seq).ok}"
+
+
+def _failed(
+    folder: ExchangeFolder, outbound: OutboundFile, error: Exception, now: datetime, report: DispatchReport
+) -> None:
+    """The file could not be written: its messages go back to pending later, or die.
+
+    If the pair's ``.OK`` lies where the AS400 reads all the same, or the folder cannot tell, its
+    messages are marked as perhaps there (:func:`outbox_message_may_have_left`); whatever part of
+    it lies there keeps its number from being given again (:func:`_next_seq`).
+    """
     max_attempts = int(_setting("OUTBOX_MAX_ATTEMPTS", 8))
+    left = _published_anyway(folder, outbound)
     with transaction.atomic():
         for message in OutboxMessage.objects.select_for_update().filter(outbound_file=outbound):
             message.attempts += 1
-            message.last_error = f"{outbound}: {error}"
+            message.last_error = f"{outbound}: {error}" + (f"; yet published: {left}" if left else "")
+            message.left_in_failed_write = message.left_in_failed_write or left is not None
             message.outbound_file = None
             if message.attempts >= max_attempts:
                 message.state = OutboxMessage.State.DEAD
@@ -377,7 +419,7 @@ def outbox_dispatch(
             written = _write_if_ours(folder, outbound.pk, now)
         except (OSError, PairExists) as exc:
             logger.warning("%s could not be written: %s", outbound, exc)
-            _failed(outbound, exc, now, report)
+            _failed(folder, outbound, exc, now, report)
             break
         if written is None:  # a recovering worker took it over meanwhile: it is theirs to report
             continue

@@ -25,9 +25,11 @@ from integration.storefront.clients import storefront_client_create, storefront_
 from inventory.models import Product
 from inventory.selectors import availability_by_pair
 from tests.integration.webhook_receiver import Receiver, running_receiver
+from tests.moments import TUESDAY
 from tests.orders.conftest import warehouse_items
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The process at the simulator's time (outside the batch window, when the dispatcher holds back).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock(TUESDAY)]
 
 CUSTOMER = {"last_name": "Œuvray", "first_name": "Zoë", "address_line1": "3 place Bellecour",
             "postal_code": "69002", "city": "Lyon", "email": "zoe@example.fr"}  # fmt: skip

@@ -17,6 +17,7 @@ from integration.as400.simulator.engine import Simulator
 from inventory.errors import InsufficientStock
 from inventory.models import LiveCheckCounter, StockLevel
 from inventory.reservations import LineRequest, reservation_create
+from tests.moments import TUESDAY
 
 from .test_reservations import Catalogue
 
@@ -27,7 +28,7 @@ def simulator(tmp_path: Path, settings: Any) -> Iterator[Simulator]:
     settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
     settings.AS400_LIVE_READER = "simulator"
     settings.AS400_LIVE_TIMEOUT = 30  # a read meant to succeed does, however busy the machine
-    sim = Simulator.from_settings(items=50, sql_lock_wait_seconds=0.2)
+    sim = Simulator.from_settings(items=50, sql_lock_wait_seconds=0.2, start=TUESDAY)  # not in its batch
     sim.seed(seed=7, items=50)
     yield sim
     sim.close()

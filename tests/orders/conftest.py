@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from integration.as400.codec import PARIS
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from inventory.models import Category, Product
 from inventory.reference import locations_seed_default
 from inventory.reservations import LineRequest, reservation_create
 from orders.services import Customer, LineInput, OrderInput, order_place
-
-TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
+from tests.moments import TUESDAY
 
 
 @pytest.fixture

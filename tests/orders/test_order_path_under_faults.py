@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from integration.as400.exchange.base import Location, PairName
+from integration.as400.exchange.local import LocalExchangeFolder
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
@@ -145,19 +147,58 @@ def test_an_ordann_file_the_as400_refused_is_sent_again_and_acked_once_read(simu
 
 
 @pytest.mark.django_db
-def test_a_dead_order_never_written_cancelled_by_staff_after_the_customer_asked_releases_its_units(
+def test_an_order_whose_file_could_never_be_written_is_cancelled_at_once_by_the_customer(
     simulator: Simulator, settings: Any, in_dir: Path
 ) -> None:
-    """The share was down: the order's file could never be written. The customer cancelled meanwhile (an
-    ORDANN waits for an ack that cannot come), the message died, staff cancelled it: the order used to stay
-    cancellation_requested for ever, its units in flight and its ORDANN pending."""
+    """The share refused the write before the ``.OK``: the AS400 cannot have the order. The customer's
+    cancellation used to wait for an ack that could not come (units in flight, an ORDANN pending); it is
+    released at once, and nothing reaches the AS400 once the share is back."""
     settings.OUTBOX_MAX_ATTEMPTS = 2
     product = warehouse_items(1)[0]
     place(1, product, quantity=3)
     _lock(in_dir, True)
     try:
         outbox_dispatch(now=TUESDAY)
+        message = OutboxMessage.objects.get(kind="ORDIMP")
+        assert (message.state, message.attempts, message.left_in_failed_write) == ("pending", 1, False)
+
         [cancellation] = order_cancel(order_number=WEBN, client="web", requested_by="web")
+    finally:
+        _lock(in_dir, False)
+
+    assert cancellation.state == "released"
+    order = Order.objects.get(order_number=WEBN)
+    assert order.status == "cancelled"
+    assert StockLevel.objects.get(product=product, location_id=900).in_flight == 0
+    assert OrderLine.objects.get(order=order).in_flight == 0
+    assert OutboxMessage.objects.get(kind="ORDIMP").state == "cancelled"
+    assert not OutboxMessage.objects.filter(kind="ORDANN").exists()
+    assert outbox_dispatch(now=TUESDAY + timedelta(hours=1)).files == []
+    simulator.import_now()
+    assert as400_orders(simulator) == []
+
+
+@pytest.mark.django_db
+def test_a_dead_order_never_written_cancelled_by_staff_after_the_customer_asked_releases_its_units(
+    simulator: Simulator, settings: Any, in_dir: Path
+) -> None:
+    """The customer asked while a dispatcher held the order's file (claimed, so it may have been leaving:
+    the ask is sent as an ORDANN); that write then failed before its ``.OK`` and the message died. Staff
+    cancelled it: the order used to stay cancellation_requested for ever, its units in flight and its
+    ORDANN pending.
+
+    The race itself (a cancellation between the claim and the failed write) cannot be timed from a test
+    without a second writer on the database, so the claim is taken as the dispatcher takes it: the
+    message's state moved to sent, under a file being written."""
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    product = warehouse_items(1)[0]
+    place(1, product, quantity=3)
+    _lock(in_dir, True)
+    try:
+        outbox_dispatch(now=TUESDAY)
+        OutboxMessage.objects.filter(kind="ORDIMP").update(state="sent")  # a dispatcher's claim, in flight
+        [cancellation] = order_cancel(order_number=WEBN, client="web", requested_by="web")
+        OutboxMessage.objects.filter(kind="ORDIMP").update(state="pending")  # its write failed before .OK
         outbox_dispatch(now=TUESDAY + timedelta(hours=2))
     finally:
         _lock(in_dir, False)
@@ -178,3 +219,41 @@ def test_a_dead_order_never_written_cancelled_by_staff_after_the_customer_asked_
     assert outbox_dispatch(file="ORDANN", now=TUESDAY + timedelta(hours=3)).files == []
     simulator.import_now()
     assert as400_orders(simulator) == []
+
+
+class PublishedThenLost(LocalExchangeFolder):
+    """A share whose connection drops right after the rename that published a pair: the ``.OK`` is in
+    ``IN/`` (the AS400 will read it) yet the writer gets an error, as over SMB or SFTP."""
+
+    def _publish_pair(self, location: Location, name: PairName, dat: bytes, ok: bytes) -> None:
+        super()._publish_pair(location, name, dat, ok)
+        raise OSError(f"connection reset after {name.ok} was renamed")
+
+
+@pytest.mark.django_db
+def test_a_write_that_failed_after_publishing_counts_as_at_the_as400(
+    simulator: Simulator, settings: Any
+) -> None:
+    """The pair went out though the write failed: the message is marked, the customer's cancellation
+    waits for the AS400 (an ORDANN), staff cannot cancel it by hand, and the order is imported once."""
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    product = warehouse_items(1)[0]
+    place(1, product, quantity=3)
+
+    failed = outbox_dispatch(now=TUESDAY, folder=PublishedThenLost.from_settings())
+
+    assert failed.files == []
+    message = OutboxMessage.objects.get(kind="ORDIMP")
+    assert (message.state, message.left_in_failed_write) == ("pending", True)
+    assert "yet published: IN/ORDIMP_000001.OK" in message.last_error
+    [cancellation] = order_cancel(order_number=WEBN, client="web", requested_by="web")
+    assert cancellation.state == "requested"
+    assert StockLevel.objects.get(product=product, location_id=900).in_flight == 3
+    with pytest.raises(OutboxActionRefused, match="published"):
+        outbox_message_cancel(message=message, user=None)
+    assert OutboxMessage.objects.get(kind="ORDIMP").state == "pending"
+
+    simulator.import_now()  # the AS400 read the pair the failed write published
+    outbox_dispatch(now=TUESDAY + timedelta(hours=1))  # sent again under the next number: answered D
+    simulator.import_now()
+    assert as400_orders(simulator) == [WEBN]

@@ -556,6 +556,14 @@ class ExchangeFolder(ABC):
                     return f"{location.value}/{filename}"
         return None
 
+    def published_where(self, name: PairName) -> Location | None:
+        """Where the ``.OK`` of ``name`` lies (``IN/``, ``IN/DONE/`` or ``IN/ERR/``): the AS400 reads, or read,
+        a pair once its ``.OK`` is there; a lone ``.DAT`` it never reads. None if nowhere."""
+        for location in (Location.IN, Location.IN_DONE, Location.IN_ERR):
+            if self._stat(location, name.ok) is not None:
+                return location
+        return None
+
     def write_or_resume_pair(self, control: ControlRecord, data: bytes) -> PairName:
         """Write this exact pair into ``IN/``, or finish it where a writer that died left it.
 
