@@ -44,6 +44,7 @@ from integration.as400.control import control_for  # noqa: E402
 from integration.as400.dds import load_layout  # noqa: E402
 from integration.as400.exchange.local import LocalExchangeFolder  # noqa: E402
 from integration.as400.files import write_pair  # noqa: E402
+from integration.as400.records import StockBalances  # noqa: E402
 from integration.as400.sync import exchange_sync  # noqa: E402
 from inventory.models import Location, Product, StockLevel  # noqa: E402
 from inventory.services import stock_apply_extract  # noqa: E402
@@ -60,7 +61,9 @@ def timed(label: str, work) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--locations", type=int, default=31)
     parser.add_argument("--delta", type=int, default=10_000)
@@ -82,7 +85,9 @@ def main() -> int:
 def run(args: argparse.Namespace) -> int:
     layout = load_layout("STKBAL")
     records = args.items * args.locations
-    print(f"PostgreSQL {connection.pg_version}, {records:,} STKBAL records ({args.items:,} items × {args.locations} locations)")
+    print(
+        f"PostgreSQL {connection.pg_version}, {records:,} STKBAL records ({args.items:,} items × {args.locations} locations)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         raw = root / "raw.DAT"
@@ -105,8 +110,12 @@ def run(args: argparse.Namespace) -> int:
 
         def copy_floor() -> None:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("CREATE TABLE bench_floor (item varchar(15), location integer, on_hand integer, promised integer)")
-                with cursor.cursor.copy("COPY bench_floor (item, location, on_hand, promised) FROM STDIN") as copy:
+                cursor.execute(
+                    "CREATE TABLE bench_floor (item varchar(15), location integer, on_hand integer, promised integer)"
+                )
+                with cursor.cursor.copy(
+                    "COPY bench_floor (item, location, on_hand, promised) FROM STDIN"
+                ) as copy:
                     for row in rows:
                         copy.write_row(row)
 
@@ -119,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
         write_pair(out / "OUT", "STKBAL", 1, data, control.encode(297))
         settings.AS400_EXCHANGE_DIR = out
         report: list = []
-        full = timed("full extract, end to end (verify, decode, stage, write)", lambda: report.append(exchange_sync(files=["STKBAL"], folder=folder)))
+        full = timed(
+            "full extract, end to end (verify, decode, stage, write)",
+            lambda: report.append(exchange_sync(files=["STKBAL"], folder=folder)),
+        )
         run_ = report[0].runs[0]
         assert run_.outcome == "applied", run_.error
         assert StockLevel.objects.count() == records, StockLevel.objects.count()
@@ -134,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
 
         def apply_full_again() -> None:
             with transaction.atomic():
-                result = stock_apply_extract(columns=nightly, full=True, taken_at=TAKEN.replace(day=23))
+                result = stock_apply_extract(
+                    balances=StockBalances.of(nightly), full=True, taken_at=TAKEN.replace(day=23)
+                )
             print(f"    {result.counts}")
 
         full_again = timed("the next night's full extract, 10% changed (applier only)", apply_full_again)
@@ -145,17 +159,26 @@ def run(args: argparse.Namespace) -> int:
 
         def apply_delta() -> None:
             with transaction.atomic():
-                result = stock_apply_extract(columns=delta_columns, full=False, taken_at=TAKEN.replace(day=23, hour=9))
+                result = stock_apply_extract(
+                    balances=StockBalances.of(delta_columns),
+                    full=False,
+                    taken_at=TAKEN.replace(day=23, hour=9),
+                )
             print(f"    {result.counts}")
 
         delta = timed(f"a delta of {args.delta:,} changed pairs (applier only)", apply_delta)
-        assert StockLevel.objects.get(
-            product__item_number=delta_columns["SBITEM"][0], location_id=delta_columns["SBMAG"][0]
-        ).on_hand == delta_columns["SBQOH"][0]
+        assert (
+            StockLevel.objects.get(
+                product__item_number=delta_columns["SBITEM"][0], location_id=delta_columns["SBMAG"][0]
+            ).on_hand
+            == delta_columns["SBQOH"][0]
+        )
 
     print("\nAgainst the aims:")
-    print(f"  full extract end to end: {full:.2f} s = {full / floor:.1f}× the floor (aim: < 60 s and ≤ 3×): "
-          f"{'MET' if full < 60 and full <= 3 * floor else 'NOT MET'}")
+    print(
+        f"  full extract end to end: {full:.2f} s = {full / floor:.1f}× the floor (aim: < 60 s and ≤ 3×): "
+        f"{'MET' if full < 60 and full <= 3 * floor else 'NOT MET'}"
+    )
     print(f"  next night's full extract: {full_again:.2f} s = {full_again / floor:.1f}× the floor")
     print(f"  delta: {delta:.2f} s (aim: < 2 s): {'MET' if delta < 2 else 'NOT MET'}")
     return 0

@@ -1,7 +1,8 @@
 """Writes of the inventory: the AS400's item master and stock extracts applied to the catalogue,
 and the storefront-owned content of a product (``product_content_update``).
 
-Both appliers take the columns of a decoded extract (``RecordCodec.decode_columns``), write only
+Both appliers take a decoded extract, named (``integration.as400.records``: ``ItemMaster``,
+``StockBalances``, one list per field), write only
 AS400-owned fields (``integration.core.ownership``), and return what they did and the data quality
 findings, for the file run that records them. They run inside the caller's transaction: a file
 is applied whole or not at all.
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integration.as400.appliers import QUALITY_SAMPLE, ApplyResult, Progress
-from integration.as400.codec import to_date
+from integration.as400.records import ItemMaster, StockBalances
 from integration.core.ownership import System, check_product_write
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
 
@@ -39,7 +39,7 @@ ITEM_FIELDS = ["ean", "as400_description", "category", "price", "vat_code", "sta
 
 
 def catalogue_apply_items(
-    *, columns: dict[str, list[Any]], full: bool, progress: Progress | None = None, now: datetime | None = None
+    *, master: ItemMaster, full: bool, progress: Progress | None = None, now: datetime | None = None
 ) -> ApplyResult:
     """Apply an ITMMST extract: create or update products' AS400 fields, new families, mappings.
 
@@ -55,12 +55,12 @@ def catalogue_apply_items(
     check_product_write(System.AS400, ITEM_FIELDS)
     now = now or timezone.now()
     result = ApplyResult()
-    items: list[str] = columns["IMITEM"]
-    count = len(items)
+    items = master.item
+    count = len(master)
 
     duplicates = [item for item, n in Counter(items).items() if n > 1]
     result.finding("duplicate_item_numbers", duplicates)
-    eans = [f"{e:013d}" if e else "" for e in columns["IMEAN"]]
+    eans = master.ean
     result.finding(
         "invalid_ean_check_digit",
         [f"{i} {e}" for i, e in zip(items, eans, strict=True) if e and not ean13_is_valid(e)],
@@ -68,15 +68,15 @@ def catalogue_apply_items(
     ean_counts = Counter(e for e in eans if e)
     result.finding("duplicate_eans", [f"{e} ×{n}" for e, n in ean_counts.items() if n > 1])
     # Values the AS400 cannot mean: the item is written suspended, never sold on them.
-    prices = [Decimal(p) for p in columns["IMPRIX"]]
-    statuses = list(columns["IMSTAT"])
+    prices = master.price
+    statuses = list(master.status)
     bad_price = [i for i in range(count) if prices[i] <= 0]
     bad_status = [i for i in range(count) if statuses[i] not in Product.Status.values]
     result.finding("items_with_impossible_price", [f"{items[i]} {prices[i]}" for i in bad_price])
     result.finding("items_with_unknown_status", [f"{items[i]} {statuses[i]!r}" for i in bad_status])
     for i in {*bad_price, *bad_status}:
         statuses[i] = Product.Status.SUSPENDED
-    families = [f.strip() for f in columns["IMFAMC"]]
+    families = master.family
     result.finding("items_without_family", [i for i, f in zip(items, families, strict=True) if not f])
 
     new_families = sorted(
@@ -89,17 +89,16 @@ def catalogue_apply_items(
     existing = set(Product.objects.filter(item_number__in=items).values_list("item_number", flat=True))
     products = []
     for i in range(count):
-        changed_on = columns["IMDTCH"][i]
         products.append(
             Product(
                 item_number=items[i],
                 ean=eans[i],
-                as400_description=columns["IMDESC"][i],
+                as400_description=master.description[i],
                 category_id=category_ids.get(families[i]),
                 price=prices[i],
-                vat_code=columns["IMTVA"][i],
+                vat_code=master.vat_code[i],
                 status=statuses[i],
-                as400_changed_on=to_date(changed_on) if changed_on else None,
+                as400_changed_on=master.changed_on[i],
                 created_at=now,
                 updated_at=now,
             )
@@ -136,7 +135,11 @@ def _map_new_items(result: ApplyResult, now: datetime) -> int:
     taken = set(ItemMapping.objects.filter(sku__in=[n for _, n in unmapped]).values_list("sku", flat=True))
     mapped = [pk for pk, number in unmapped if number not in taken]
     ItemMapping.objects.bulk_create(
-        [ItemMapping(product_id=pk, sku=number, created_at=now) for pk, number in unmapped if number not in taken],
+        [
+            ItemMapping(product_id=pk, sku=number, created_at=now)
+            for pk, number in unmapped
+            if number not in taken
+        ],
         batch_size=2000,
     )
     Product.objects.filter(pk__in=mapped).update(updated_at=now)  # newly visible to `updated_since`
@@ -153,7 +156,7 @@ BULK_ROWS = 100_000  # from this many staged rows on, joins are planned for bulk
 
 
 def stock_apply_extract(
-    *, columns: dict[str, list[Any]], full: bool, taken_at: datetime, progress: Progress | None = None
+    *, balances: StockBalances, full: bool, taken_at: datetime, progress: Progress | None = None
 ) -> ApplyResult:
     """Apply a STKBAL extract to the stock levels, in the caller's transaction.
 
@@ -163,8 +166,8 @@ def stock_apply_extract(
     not touched. Stock for an item or a location we do not know is reported, not applied.
     """
     result = ApplyResult()
-    items, locations = columns["SBITEM"], columns["SBMAG"]
-    on_hand, promised = columns["SBQOH"], columns["SBQRS"]
+    items, locations = balances.item, balances.location
+    on_hand, promised = balances.on_hand, balances.promised
     count = len(items)
     result.counts["records"] = count
     negatives = [i for i, q in enumerate(on_hand) if q < 0]

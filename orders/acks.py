@@ -21,15 +21,15 @@ answer under the same web number: kept as an anomaly and alerted, not applied.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
-from integration.as400.codec import to_datetime
+from integration.as400.records import AckRecord
 from integration.models import Alert, OutboxMessage, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import cancellations_close_on_refusal
@@ -65,7 +65,7 @@ def _acked(order: Order, at: datetime | None, now: datetime) -> None:
     ).update(state=OutboxMessage.State.ACKED, acked_at=now)
 
 
-def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
+def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply an ORDACK file's records, in order, in the caller's transaction."""
     result = ApplyResult()
     counts: Counter[str] = Counter()
@@ -75,15 +75,15 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
     no_number: list[str] = []
     unknown_status: list[str] = []
     now = now or timezone.now()
-    for i, webn in enumerate(columns["AKWEBN"]):
-        status, number = columns["AKSTAT"][i], columns["AKCDE"][i]
+    for ack in acks:
+        webn, status, number = ack.order_number, ack.status, ack.as400_order_number
         if status not in ("A", "R", "D"):
             unknown_status.append(f"{webn} ({status!r})")
             continue
         if status == "A" and not str(number).strip():
             no_number.append(f"{webn} (A, AKCDE blank)")
             continue
-        at = to_datetime(columns["AKDATE"][i], columns["AKTIME"][i])
+        at = ack.processed_at
         with transaction.atomic():
             order = Order.objects.select_for_update().filter(order_number=webn).first()
             if order is None:
@@ -119,7 +119,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
                     if order.status != Order.Status.REFUSED:
                         anomalies.append(f"{webn}: R after {order.status}")
                     continue
-                reason = f"{columns['AKRSN'][i]} {columns['AKMSG'][i]}".strip()
+                reason = ack.reason
                 _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}", now)
                 order.refusal_reason = reason[:60]
                 order.updated_at = now
@@ -127,7 +127,7 @@ def ordack_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | 
                 event_emit(
                     order=order,
                     type=StorefrontEvent.Type.ORDER_REFUSED,
-                    data={"reason_code": str(columns["AKRSN"][i]).strip(), "reason": reason},
+                    data={"reason_code": ack.reason_code, "reason": reason},
                     now=now,
                 )
                 released = in_flight_release(order=order)

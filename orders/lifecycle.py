@@ -69,8 +69,6 @@ back on a shelf), and the lines' ``in_flight`` settles by extract as before.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +81,7 @@ from django.utils import timezone
 
 from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
-from integration.as400.codec import to_datetime
+from integration.as400.records import EventRecord
 from integration.models import Alert, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import BY_CUSTOMER, cancelled_by
@@ -207,86 +205,10 @@ def line_counts(lines: Sequence[OrderLine]) -> list[LineCounts]:
 # --- Reading the files ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """One ORDSTS or STRRTN record, in the same shape for both files."""
-
-    file: str
-    source: str
-    number: int  # its position in the file, from 1
-    key: str
-    code: str
-    order_number: str
-    line_number: int
-    item: str
-    quantity: int
-    as400_order_number: str = ""
-    tracking: str = ""
-    store: int | None = None
-    reason: str = ""
-    occurred_at: datetime | None = None
-
-    @property
-    def kind(self) -> str:
-        kinds = ORDSTS_KINDS if self.file == "ORDSTS" else STRRTN_KINDS
-        return kinds.get(self.code, Kind.UNKNOWN)
-
-    @property
-    def cause(self) -> str:
-        return f"{self.file} {self.code or '?'} in {self.source} #{self.number}"
-
-
-def record_keys(file: str, columns: dict[str, list[Any]]) -> list[str]:
-    """The key of each record: SHA-256 of the file name and its fields (``#n`` for a copy in the file)."""
-    names = list(columns)
-    count = len(columns[names[0]]) if names else 0
-    seen: Counter[str] = Counter()
-    keys = []
-    for i in range(count):
-        text = json.dumps([file, *[[name, str(columns[name][i])] for name in names]], ensure_ascii=False)
-        seen[text] += 1
-        if seen[text] > 1:
-            text += f"#{seen[text]}"
-        keys.append(hashlib.sha256(text.encode()).hexdigest())
-    return keys
-
-
-def _when(date: Any, time: Any) -> datetime | None:
-    try:
-        return to_datetime(int(date), int(time))
-    except (TypeError, ValueError):
-        return None
-
-
-def ordsts_records(columns: dict[str, list[Any]], source: str) -> list[EventRecord]:
-    records = []
-    for i, key in enumerate(record_keys("ORDSTS", columns)):
-        value = {name: values[i] for name, values in columns.items()}
-        records.append(
-            EventRecord(
-                file="ORDSTS", source=source, number=i + 1, key=key, code=str(value["OSEVT"]).strip(),
-                order_number=str(value["OSWEBN"]), line_number=int(value["OSLIGN"]),
-                item=str(value["OSITEM"]).strip(), quantity=int(value["OSQTE"]),
-                as400_order_number=str(value["OSCDE"]), tracking=str(value["OSTRK"]).strip(),
-                occurred_at=_when(value["OSDATE"], value["OSTIME"]),
-            )
-        )  # fmt: skip
-    return records
-
-
-def strrtn_records(columns: dict[str, list[Any]], source: str) -> list[EventRecord]:
-    records = []
-    for i, key in enumerate(record_keys("STRRTN", columns)):
-        value = {name: values[i] for name, values in columns.items()}
-        records.append(
-            EventRecord(
-                file="STRRTN", source=source, number=i + 1, key=key, code=str(value["SRTYPE"]).strip(),
-                order_number=str(value["SRWEBN"]), line_number=int(value["SRLIGN"]),
-                item=str(value["SRITEM"]).strip(), quantity=int(value["SRQTE"]), store=int(value["SRMAG"]),
-                reason=str(value["SRRSN"]).strip(), occurred_at=_when(value["SRDATE"], value["SRTIME"]),
-            )
-        )  # fmt: skip
-    return records
+def kind_of(record: EventRecord) -> str:
+    """What an ORDSTS or STRRTN record's code means to an order (:class:`Kind`)."""
+    kinds = ORDSTS_KINDS if record.file == "ORDSTS" else STRRTN_KINDS
+    return kinds.get(record.code, Kind.UNKNOWN)
 
 
 # --- Storefront events, grouped per file ------------------------------------------------------
@@ -338,14 +260,14 @@ class _Notices:
 # --- Applying ---------------------------------------------------------------------------------
 
 
-def ordsts_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
+def ordsts_apply(*, records: Sequence[EventRecord], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply an ORDSTS file's records in order, in the caller's transaction (see the module's docstring)."""
-    return _apply(ordsts_records(columns, source), source, now or timezone.now())
+    return _apply(records, source, now or timezone.now())
 
 
-def strrtn_apply(*, columns: dict[str, list[Any]], source: str, now: datetime | None = None) -> ApplyResult:
+def strrtn_apply(*, records: Sequence[EventRecord], source: str, now: datetime | None = None) -> ApplyResult:
     """Apply a STRRTN file's records in order, in the caller's transaction (see the module's docstring)."""
-    return _apply(strrtn_records(columns, source), source, now or timezone.now())
+    return _apply(records, source, now or timezone.now())
 
 
 @dataclass
@@ -355,7 +277,7 @@ class _Applied:
     note: str = ""
 
 
-def _apply(records: list[EventRecord], source: str, now: datetime) -> ApplyResult:
+def _apply(records: Sequence[EventRecord], source: str, now: datetime) -> ApplyResult:
     result = ApplyResult()
     counts: Counter[str] = Counter()
     found: dict[str, list[str]] = {outcome: [] for outcome in As400Event.DISCREPANCIES}
@@ -402,7 +324,7 @@ def _keep(
     line: OrderLine | None = None,
 ) -> As400Event:
     return As400Event.objects.create(
-        file=record.file, source=record.source, record=record.number, key=record.key, kind=record.kind,
+        file=record.file, source=record.source, record=record.number, key=record.key, kind=kind_of(record),
         code=record.code[:1], order_number=record.order_number[:20],
         as400_order_number=record.as400_order_number[:10], line_number=max(0, record.line_number),
         item=record.item[:15], quantity=record.quantity, applied_quantity=applied.units,
@@ -421,8 +343,10 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     if theirs and ours and theirs != ours:  # same web number, another AS400 order: not ours
         note = f"AS400 order {theirs} is not ours: web order {order.order_number} is AS400 order {ours}"
         return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note=note), now)
-    if record.kind == Kind.UNKNOWN:
-        return _keep(record, _Applied(Outcome.REJECTED, note=f"unknown event code {record.code!r}"), now, order)
+    if kind_of(record) == Kind.UNKNOWN:
+        return _keep(
+            record, _Applied(Outcome.REJECTED, note=f"unknown event code {record.code!r}"), now, order
+        )
     if order.status == Status.REFUSED:
         return _keep(record, _Applied(Outcome.REJECTED, note="the AS400 refused this order"), now, order)
     lines = list(
@@ -438,7 +362,9 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
         note = f"item {record.item} is not line {line.line_number}'s ({line.product.item_number})"
         return _keep(record, _Applied(Outcome.UNKNOWN_LINE, note=note), now, order)
     if record.quantity <= 0:
-        return _keep(record, _Applied(Outcome.REJECTED, note="the quantity is not positive"), now, order, line)
+        return _keep(
+            record, _Applied(Outcome.REJECTED, note="the quantity is not positive"), now, order, line
+        )
     line.order = order
     counter = counter_cancelled_of(lines)
     before = {other.pk: LineCounts.of(other, counter.get(other.pk, 0)) for other in lines}
@@ -449,19 +375,21 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     if applied.units <= 0:
         return event
     line.save(update_fields=COUNTERS)
-    counter[line.pk] = counter.get(line.pk, 0) + (applied.units if record.kind == Kind.STORE_CANCEL else 0)
+    counter[line.pk] = counter.get(line.pk, 0) + (
+        applied.units if kind_of(record) == Kind.STORE_CANCEL else 0
+    )
     after = {other.pk: LineCounts.of(other, counter.get(other.pk, 0)) for other in lines}
 
     confirmed = 0
     answered_by: list[str] = []
-    if record.kind == Kind.CANCELLED:
+    if kind_of(record) == Kind.CANCELLED:
         confirmed = _answer_cancellations(order, line, applied.units, now, answered_by)
     requested = _close_cancellations(order, after, now)
     line_from = order_status_of(order, [before[line.pk]])
     line_to = order_status_of(order, [after[line.pk]])
     OrderEvent.objects.create(
         order=order, line=line, status_from=line_from, status_to=line_to,
-        cause=f"{record.cause}: {record.kind} +{applied.units} (line {line.line_number}: {_counters(line)})",
+        cause=f"{record.cause}: {kind_of(record)} +{applied.units} (line {line.line_number}: {_counters(line)})",
         at=now,
     )  # fmt: skip
     status = order_status_of(order, list(after.values()), cancellation_requested=requested)
@@ -494,7 +422,7 @@ def _fits(asked: int, room: int, what: str) -> _Applied:
 
 def _change_line(record: EventRecord, line: OrderLine, counts: LineCounts) -> _Applied:
     """Raise the line's counters for the event (in memory); what was applied and the outcome."""
-    kind, asked = record.kind, record.quantity
+    kind, asked = kind_of(record), record.quantity
     if kind == Kind.PICKED:
         seen = (
             As400Event.objects.filter(line=line, kind=Kind.PICKED, quantity__gt=0).aggregate(
@@ -590,9 +518,9 @@ def _close_cancellations(order: Order, lines: dict[int, LineCounts], now: dateti
 def _receive(record: EventRecord, line: OrderLine, units: int, now: datetime) -> list[ReturnReceipt]:
     """The returns that returned units belong to (the returns app's, see ``orders.returns_port``)."""
     at = record.occurred_at or now
-    if record.kind == Kind.RETURN_RECEIVED:
+    if kind_of(record) == Kind.RETURN_RECEIVED:
         return returns_receiver().web_return_received(line=line, quantity=units, at=at, now=now)
-    if record.kind == Kind.STORE_RETURN:
+    if kind_of(record) == Kind.STORE_RETURN:
         assert record.store is not None
         receipt = returns_receiver().store_return_received(
             line=line, quantity=units, store=record.store, reason=record.reason, at=at, now=now
@@ -605,7 +533,7 @@ def _notify(
     record: EventRecord, order: Order, line: OrderLine, units: int, notices: _Notices, *, picked_before: int,
     confirmed: int, receipts: list[ReturnReceipt], requester: str = BY_CUSTOMER,
 ) -> None:  # fmt: skip
-    kind = record.kind
+    kind = kind_of(record)
     if kind == Kind.PICKED:
         if picked_before == 0 or notices.has(order, EventType.ORDER_PICKED):
             notices.add(order, EventType.ORDER_PICKED, line, units)
@@ -629,7 +557,9 @@ def _notify(
     else:
         for receipt in receipts:
             where: dict[str, Any] = (
-                {"where": "warehouse"} if receipt.store == WAREHOUSE else {"where": "store", "store": receipt.store}
+                {"where": "warehouse"}
+                if receipt.store == WAREHOUSE
+                else {"where": "store", "store": receipt.store}
             )
             notices.add(order, EventType.ORDER_RETURNED, line, receipt.quantity, rma=receipt.rma,
                         data=where)  # fmt: skip

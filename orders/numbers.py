@@ -9,32 +9,14 @@ returns), the checkout service ``order_place`` and the OpenAPI description all u
 
 from __future__ import annotations
 
-from integration.as400.dds import load_layout
+from integration.as400.records import web_order_number_size
 from integration.core.identifiers import identifier_pattern, identifier_problem
 from orders.models import Order
 
-#: Every field that carries the web order number, per exchange file.
-WEB_NUMBER_FIELDS = {
-    "ORDIMP": ("OHWEBN", "OLWEBN"),
-    "ORDANN": ("OAWEBN",),
-    "RTNIMP": ("RIWEBN",),
-    "ORDACK": ("AKWEBN",),
-    "ORDSTS": ("OSWEBN",),
-    "STRRTN": ("SRWEBN",),
-    "WEBORD": ("WOWEBN",),
-}
-
 
 def _max_length() -> int:
-    sizes = [
-        f.size
-        for file, names in WEB_NUMBER_FIELDS.items()
-        for fmt in load_layout(file).formats
-        for f in fmt.fields
-        if f.name in names
-    ]
     model = Order._meta.get_field("order_number").max_length or 20
-    return min([model, *sizes])
+    return min(model, web_order_number_size())
 
 
 ORDER_NUMBER_MAX_LENGTH = _max_length()

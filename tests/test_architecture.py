@@ -62,3 +62,30 @@ def test_a_forbidden_import_breaks_the_contracts(tmp_path: Path) -> None:
     assert "integration.sync -> orders.lifecycle" in result.stdout
     assert "inventory.services -> returns.receipts" in result.stdout
     assert "integration.core.locks -> integration.outbox.dispatch" in result.stdout
+
+
+# --- AS400 field names stay where records are decoded -----------------------------------------
+
+EXPORTS = ("ITMMST", "STKBAL", "ORDACK", "ORDSTS", "STRRTN", "WEBORD")
+DOMAIN_APPS = ("inventory", "orders", "returns", "reconciliation")
+
+
+def test_no_domain_app_reads_an_export_by_its_as400_field_names() -> None:
+    """``integration.as400.records`` names the exports' values; a domain module that indexes a record
+    by ``"SBQOH"`` or ``"AKSTAT"`` (a string literal that is an export's field name) fails here."""
+    import ast
+
+    from integration.as400.dds import load_layout
+
+    names = {f.name for file in EXPORTS for fmt in load_layout(file).formats for f in fmt.fields}
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for app in DOMAIN_APPS:
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Constant) and node.value in names:
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    assert "SBQOH" in names  # the layouts were read
+    assert not found, "AS400 field names read outside integration.as400.records:\n" + "\n".join(found)

@@ -6,6 +6,8 @@ record means to the business.
   ``files.py`` the pairs' names and their atomic write;
 - ``exchange/``: the exchange folders' port and its adapters (``local``), read and written the same
   way whatever the transport;
+- ``records.py``: the exports' records as named values (``ItemMaster``, ``StockBalances``,
+  ``AckRecord``, ``EventRecord``), the one place their field names are read;
 - ``sync.py``: the pairs of ``OUT/`` checked, decoded and handed to the appliers the domain apps
   register (``appliers.py``), recorded as file runs, archived or quarantined;
 - ``live.py``: the optional live stock reader (read-only SQL on the AS400's tables);

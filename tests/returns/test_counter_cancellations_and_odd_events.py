@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from integration.as400.records import ordsts_records, strrtn_records
 from orders.lifecycle import ordsts_apply, strrtn_apply
 from orders.models import As400Event, Order
 from returns.selectors import returnable_of_order
@@ -37,7 +38,10 @@ def test_units_cancelled_at_the_counter_were_never_handed_over_so_cannot_be_retu
     """STRRTN C cancels units that waited in store: the customer never had them, no web return for them."""
     order = shop.order("WEB-1", {"C": 2}, store=1)
     ship(order, 1, 2, ready=True)  # ORDSTS L 2
-    strrtn_apply(columns=columns([strrtn(order, 1, "IC", 2, "C", 1)]), source="STRRTN_000001")
+    strrtn_apply(
+        records=strrtn_records(columns([strrtn(order, 1, "IC", 2, "C", 1)]), "STRRTN_000001"),
+        source="STRRTN_000001",
+    )
     assert As400Event.objects.get().outcome == "applied"
 
     assert {n: r.units for n, r in returnable_of_order(order_id=order.pk).items()} == {1: 0}
@@ -50,7 +54,10 @@ def test_units_cancelled_at_the_counter_were_never_handed_over_so_cannot_be_retu
 def test_one_of_two_ready_units_cancelled_at_the_counter_leaves_one_returnable(shop: Shop) -> None:
     order = shop.order("WEB-1", {"C": 2}, store=1)
     ship(order, 1, 2, ready=True)
-    strrtn_apply(columns=columns([strrtn(order, 1, "IC", 1, "C", 1)]), source="STRRTN_000001")
+    strrtn_apply(
+        records=strrtn_records(columns([strrtn(order, 1, "IC", 1, "C", 1)]), "STRRTN_000001"),
+        source="STRRTN_000001",
+    )
 
     assert {n: r.units for n, r in returnable_of_order(order_id=order.pk).items()} == {1: 1}
     ret, created = return_create(
@@ -63,8 +70,14 @@ def test_one_of_two_ready_units_cancelled_at_the_counter_leaves_one_returnable(s
 def test_a_pick_with_a_negative_quantity_does_not_make_later_picks_stale(shop: Shop) -> None:
     """A P with OSQTE ≤ 0 is rejected; it must not count as units seen picked for the next P."""
     order = shop.order("WEB-1", {"A": 3})
-    ordsts_apply(columns=columns([ordsts(order, 1, "IA", -5, "P")]), source="ORDSTS_000001")
-    ordsts_apply(columns=columns([ordsts(order, 1, "IA", 2, "P", 101600)]), source="ORDSTS_000002")
+    ordsts_apply(
+        records=ordsts_records(columns([ordsts(order, 1, "IA", -5, "P")]), "ORDSTS_000001"),
+        source="ORDSTS_000001",
+    )
+    ordsts_apply(
+        records=ordsts_records(columns([ordsts(order, 1, "IA", 2, "P", 101600)]), "ORDSTS_000002"),
+        source="ORDSTS_000002",
+    )
 
     assert [(e.quantity, e.outcome, e.applied_quantity) for e in As400Event.objects.order_by("id")] == [
         (-5, "rejected", 0),
