@@ -32,7 +32,7 @@ from import_export.forms import ExportForm
 from import_export.results import Result
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
-from integration.core.ownership import System, check_product_write, fields_owned_by
+from integration.core.ownership import System, fields_owned_by
 from inventory.models import (
     Category,
     ItemMapping,
@@ -62,7 +62,7 @@ from inventory.rollout import (
     switch_status,
 )
 from inventory.selectors import availability_by_pair
-from inventory.services import product_content_update
+from inventory.services import category_details_update, product_content_update
 
 AS400_FIELDS = fields_owned_by(System.AS400)
 STOREFRONT_FIELDS = fields_owned_by(System.STOREFRONT)
@@ -211,7 +211,7 @@ class CategoryAdmin(ReferenceAdmin):
         """Name and safety stock saved as usual; a stage change through the service that records it."""
         stage = obj.rollout_stage
         obj.rollout_stage = form.initial.get("rollout_stage", stage)
-        obj.save(update_fields=["name", "safety_stock"])
+        category_details_update(category=obj, name=obj.name, safety_stock=obj.safety_stock)
         if "rollout_stage" in form.changed_data:  # else a stage changed meanwhile elsewhere is kept
             note = form.cleaned_data.get("note") or "changed on the category's page"
             category_set_stage(category=obj, stage=stage, user=request.user, note=note)
@@ -376,8 +376,7 @@ class ProductAdmin(admin.ModelAdmin):
         over whatever an extract applied since.
         """
         changed = list(form.changed_data)
-        check_product_write(System.STOREFRONT, changed)
-        if changed:
+        if changed:  # the service refuses a field the storefront does not own
             product_content_update(product=obj, content={name: getattr(obj, name) for name in changed})
 
 

@@ -309,3 +309,17 @@ def product_content_update(
     product.updated_at = now or timezone.now()
     product.save(update_fields=[*content, "updated_at"])
     return product
+
+
+def category_details_update(*, category: Category, name: str, safety_stock: int) -> Category:
+    """Write a category's name and safety stock, and nothing else of its row.
+
+    Its rollout stage is never written here: it moves through ``inventory.rollout.category_set_stage``,
+    which records who moved it; a whole-row save would put back a stage changed meanwhile.
+    """
+    category.name, category.safety_stock = name, safety_stock
+    category.clean_fields(
+        exclude=[f.name for f in Category._meta.fields if f.name not in ("name", "safety_stock")]
+    )
+    category.save(update_fields=["name", "safety_stock"])
+    return category

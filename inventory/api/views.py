@@ -20,7 +20,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from integration.core.ownership import PRODUCT_FIELDS, System, check_product_write
 from integration.models import StorefrontClient
-from integration.storefront.api.base import ClientApi
+from integration.storefront.api.base import ClientApi, idempotency_header
 from integration.storefront.api.errors import ApiError, ErrorCode, error_responses
 from inventory.api.serializers import (
     AvailabilityInputSerializer,
@@ -209,13 +209,10 @@ class AvailabilityApi(ClientApi):
 # --- Reservations -----------------------------------------------------------------------------
 
 RESERVATION_ID = OpenApiParameter("reservation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
-    OpenApiParameter.HEADER,
-    description="Optional, printable ASCII, at most 128 characters. The same key sent again by the "
+IDEMPOTENCY_HEADER = idempotency_header(
+    "The same key sent again by the "
     "same client with the same lines answers the same reservation (again 201, as it is now, even if "
-    "it has since been released or has expired); with other lines, 409 `idempotency_key_conflict`.",
+    "it has since been released or has expired); with other lines, 409 `idempotency_key_conflict`."
 )
 RESERVATION_CONFLICTS = {
     409: OpenApiResponse(

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integration.models import StorefrontClient
-from integration.storefront.api.base import ClientApi
+from integration.storefront.api.base import ClientApi, idempotency_header
 from integration.storefront.api.codes import ErrorCode
 from integration.storefront.api.errors import ApiError, error_responses
 from orders.api.serializers import (
@@ -41,21 +41,15 @@ ORDER_NUMBER = OpenApiParameter(
     "like an unknown number or another client's, is 404 `order_not_found`",
     examples=[OpenApiExample("A web order", value="WEB-2026-000001")],
 )
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
-    OpenApiParameter.HEADER,
-    description="Optional, printable ASCII, at most 128 characters. The same key sent again by the same "
+IDEMPOTENCY_HEADER = idempotency_header(
+    "The same key sent again by the same "
     "client with the same order answers that order (200); with other content, 409 "
-    "`idempotency_key_conflict` (`detail.order_number`: the order it was used for).",
+    "`idempotency_key_conflict` (`detail.order_number`: the order it was used for)."
 )
-CANCEL_IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
-    OpenApiParameter.HEADER,
-    description="Optional, printable ASCII, at most 128 characters. The same key sent again for the same "
+CANCEL_IDEMPOTENCY_HEADER = idempotency_header(
+    "The same key sent again for the same "
     "order with the same body answers the same cancellation(s); with another body, 409 "
-    "`idempotency_key_conflict`.",
+    "`idempotency_key_conflict`."
 )
 ORDER_EXAMPLE = OpenApiExample(
     "Home delivery",

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from integration.models import StorefrontClient
-from integration.storefront.api.base import ClientApi
+from integration.storefront.api.base import ClientApi, idempotency_header
 from integration.storefront.api.errors import ApiError, error_responses
 from inventory.models import Product
 from returns.api.serializers import (
@@ -40,13 +40,10 @@ RMA = OpenApiParameter(
     description="The return's authorisation number, as the return gave it",
     examples=[OpenApiExample("A web return", value="W4K2Z9Q0M7XB")],
 )
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
-    OpenApiParameter.HEADER,
-    description="Optional, printable ASCII, at most 128 characters. The same key sent again by the same "
+IDEMPOTENCY_HEADER = idempotency_header(
+    "The same key sent again by the same "
     "client with the same return answers that return (200); with other content, 409 "
-    "`idempotency_key_conflict`.",
+    "`idempotency_key_conflict`."
 )
 RETURN_EXAMPLE = OpenApiExample(
     "Two units of line 1, wrong size",

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import translation
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -16,7 +17,22 @@ from integration.storefront.api.codes import ErrorCode
 from integration.storefront.api.errors import ApiError
 
 #: An ``Idempotency-Key`` header: printable ASCII without spaces, as long as the models keep.
-IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_KEY = re.compile(rf"[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+
+
+def idempotency_header(replay: str) -> OpenApiParameter:
+    """The OpenAPI description of the ``Idempotency-Key`` header :meth:`ClientApi.idempotency_key` reads.
+
+    ``replay`` says what the same key answers for this operation; the rest (its form, that it is
+    optional) is the same for every operation.
+    """
+    return OpenApiParameter(
+        "Idempotency-Key",
+        {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": "^[!-~]+$"},
+        OpenApiParameter.HEADER,
+        description=f"Optional, printable ASCII, at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters. {replay}",
+    )
 
 
 class ClientApi(APIView):
