@@ -1,8 +1,10 @@
 """What orders write to the AS400: the records of an order's ORDIMP and ORDANN messages.
 
 The one home of the ORDIMP field map: which order field is which ORDIMP field
-(:data:`FREE_TEXT` for the customer's free text, checked at checkout by ``orders.services`` and
-folded in the file), and how an order becomes its H and L records. The outbox writes the files
+(:data:`FREE_TEXT` for the customer's free text, :data:`GIVEN` for the rest the storefront gives;
+:func:`ordimp_given_fields` builds them, for the file and for the checkout's check in
+``orders.services``, which encodes them before an order is taken), and how an order becomes its H
+and L records. The outbox writes the files
 (``integration.outbox.dispatch``) with the builders registered here at start-up (``orders.apps``).
 """
 
@@ -26,6 +28,17 @@ FREE_TEXT = {
     "phone": "OHTEL",
     "email": "OHMAIL",
 }
+#: Order fields → ORDIMP header fields the storefront gives, beyond the free text (errors name them).
+GIVEN = {"order_number": "OHWEBN", "country": "OHPAYS"}
+
+
+def ordimp_given_fields(person: Any, *, order_number: str, country: str) -> dict[str, Any]:
+    """The header fields of an order that come from the storefront as it gave them: its number,
+    country and the customer's free text (``person``: an order, or a checkout's customer)."""
+    return {
+        "OHTYPE": "H", GIVEN["order_number"]: order_number, GIVEN["country"]: country,
+        **{f: getattr(person, name) for name, f in FREE_TEXT.items()},
+    }  # fmt: skip
 
 
 def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
@@ -43,10 +56,10 @@ def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
     if any(line.cancelled for line in every_line):
         total = sum((line.unit_price * (line.quantity - line.cancelled) for line in lines), Decimal(0))
     header = {
-        "OHTYPE": "H", "OHWEBN": order.order_number, "OHDATE": day, "OHTIME": clock,
+        **ordimp_given_fields(order, order_number=order.order_number, country=order.country),
+        "OHDATE": day, "OHTIME": clock,
         "OHMODE": "C" if order.delivery == "click_and_collect" else "D", "OHMAGL": order.pickup_location_id,
-        "OHPAYS": order.country, "OHTOTL": total, "OHNBL": len(lines),
-        **{f: getattr(order, name) for name, f in FREE_TEXT.items()},
+        "OHTOTL": total, "OHNBL": len(lines),
     }  # fmt: skip
     return [header] + [
         {

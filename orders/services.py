@@ -35,7 +35,7 @@ from inventory.errors import ReservationNotActive
 from inventory.models import Location, StockLevel
 from inventory.reservations import reservation_commit, reservation_get
 from inventory.selectors import warehouse_code
-from orders.as400_imports import FREE_TEXT
+from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
 from orders.countries import ISO_3166_ALPHA2
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderEvent, OrderLine
@@ -152,16 +152,11 @@ def _check_for_the_as400(data: OrderInput) -> None:
             detail={"field": "country"},
         )
     codec = RecordCodec.for_file("ORDIMP", _ccsid())
-    values = {"OHTYPE": "H", "OHWEBN": data.order_number, "OHPAYS": data.customer.country}
-    values |= {f: getattr(data.customer, name) for name, f in FREE_TEXT.items()}
+    values = ordimp_given_fields(data.customer, order_number=data.order_number, country=data.customer.country)
     try:
         codec.encode(values, format="ORDIMPH", fold=set(FREE_TEXT.values()))
     except EncodeError as exc:
-        field_name = {v: k for k, v in FREE_TEXT.items()}.get(exc.field, exc.field)
-        if exc.field == "OHWEBN":
-            field_name = "order_number"
-        elif exc.field == "OHPAYS":
-            field_name = "country"
+        field_name = {v: k for k, v in (FREE_TEXT | GIVEN).items()}.get(exc.field, exc.field)
         raise OrderError(
             f"{field_name}: {exc.reason}",
             code=OrderErrorCode.NOT_WRITABLE_FOR_THE_AS400,
