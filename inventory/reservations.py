@@ -41,6 +41,7 @@ from inventory.errors import (
     ReservationNotFound,
     Shortage,
 )
+from inventory.locks import reservation_lines_locked, reservations_locked
 from inventory.models import LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
 from inventory.selectors import (
     Pair,
@@ -301,7 +302,7 @@ def reservation_get(*, reservation_id: object, client: str | None = None) -> Res
 
 def _active_lines(reservation: Reservation) -> list[ReservationLine]:
     return list(
-        ReservationLine.objects.select_for_update()
+        reservation_lines_locked()
         .filter(reservation=reservation, active=True)
         .order_by("pk")
     )
@@ -328,7 +329,7 @@ def reservation_replace_lines(
 
     def attempt() -> Reservation:
         with transaction.atomic():
-            locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+            locked = reservations_locked().get(pk=reservation.pk)
             if locked.status not in (Reservation.Status.ACTIVE, Reservation.Status.EXPIRED):
                 raise ReservationNotActive(
                     f"reservation {locked.pk} is {locked.get_status_display().lower()}"
@@ -356,7 +357,7 @@ def reservation_release(*, reservation: Reservation, now: datetime | None = None
     """Give the units back. Releasing twice, or an expired reservation, is harmless."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        locked = reservations_locked().get(pk=reservation.pk)
         if locked.status == Reservation.Status.CONVERTED:
             raise ReservationNotActive(f"reservation {locked.pk} was turned into an order")
         _release_lines(_active_lines(locked))
@@ -388,7 +389,7 @@ def reservations_sweep_expired(*, now: datetime | None = None, pairs: Iterable[P
     """
     now = now or timezone.now()
     with transaction.atomic():
-        query = ReservationLine.objects.select_for_update().filter(active=True, expires_at__lte=now)
+        query = reservation_lines_locked().filter(active=True, expires_at__lte=now)
         if pairs is not None:
             pairs = list(pairs)
             if not pairs:
@@ -421,10 +422,10 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
     Returns the reservation's lines; the reservation is marked converted.
     """
     now = now or timezone.now()
-    locked = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    locked = reservations_locked().get(pk=reservation.pk)
     if locked.status not in (Reservation.Status.ACTIVE, Reservation.Status.EXPIRED):
         raise ReservationNotActive(f"reservation {locked.pk} is {locked.get_status_display().lower()}")
-    lines = list(ReservationLine.objects.select_for_update().filter(reservation=locked).order_by("pk"))
+    lines = list(reservation_lines_locked().filter(reservation=locked).order_by("pk"))
     expired = locked.status == Reservation.Status.EXPIRED or locked.expires_at <= now
     wanted: dict[Pair, int] = defaultdict(int)
     held: dict[Pair, int] = defaultdict(int)

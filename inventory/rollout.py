@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from inventory.locks import categories_locked, selling_switch_locked
 from inventory.models import Category, Product, RolloutChange, SellingSwitch
 
 STAGE_FIELD = "rollout_stage"
@@ -69,7 +70,7 @@ def category_set_stage(
     who = _who(user, actor_name)
     now = now or timezone.now()
     with transaction.atomic():
-        current = Category.objects.select_for_update().get(pk=category.pk)
+        current = categories_locked().get(pk=category.pk)
         old = current.rollout_stage
         category.rollout_stage = stage
         if old == stage:
@@ -97,11 +98,11 @@ def _switch_for_update(now: datetime) -> SellingSwitch:
 
     ``selectors.selling_enabled`` reads the first row by primary key, so that is the row written.
     """
-    switch = SellingSwitch.objects.select_for_update().order_by("pk").first()
+    switch = selling_switch_locked().order_by("pk").first()
     if switch is None:
         # Two first changes at once may each create a row; both then lock the first one.
         SellingSwitch.objects.create(selling_enabled=True, updated_at=now)
-        switch = SellingSwitch.objects.select_for_update().order_by("pk").first()
+        switch = selling_switch_locked().order_by("pk").first()
     assert switch is not None
     return switch
 

@@ -33,6 +33,7 @@ from integration.as400.records import AckRecord
 from integration.models import Alert, OutboxMessage, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import cancellations_close_on_refusal
+from orders.locks import order_lines_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import in_flight_remove
 
@@ -54,7 +55,7 @@ def _event(order: Order, to: str, cause: str, now: datetime) -> None:
 def in_flight_release(*, order: Order) -> int:
     """Give back the units an order still holds in flight (it was refused or cancelled before leaving)."""
     return in_flight_remove(
-        list(OrderLine.objects.select_for_update().filter(order=order, in_flight__gt=0).order_by("pk"))
+        list(order_lines_locked().filter(order=order, in_flight__gt=0).order_by("pk"))
     )
 
 
@@ -85,7 +86,7 @@ def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None
             continue
         at = ack.processed_at
         with transaction.atomic():
-            order = Order.objects.select_for_update().filter(order_number=webn).first()
+            order = orders_locked().filter(order_number=webn).first()
             if order is None:
                 unknown.append(f"{webn} ({status})")
                 continue

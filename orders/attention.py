@@ -39,6 +39,7 @@ from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from orders.cancellation import STAFF_PREFIX, order_cancel
 from orders.errors import OrderError
+from orders.locks import as400_events_locked, orders_locked
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent
 from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 
@@ -245,9 +246,9 @@ def as400_event_resolve(
     note = _clean_note(note, RESOLUTION_MAX)
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update().filter(pk=event.order_id).first() if event.order_id else None
+            orders_locked().filter(pk=event.order_id).first() if event.order_id else None
         )
-        locked = As400Event.objects.select_for_update().get(pk=event.pk)
+        locked = as400_events_locked().get(pk=event.pk)
         if locked.outcome not in As400Event.DISCREPANCIES:
             raise AttentionError(
                 f"{_event_label(locked)} was applied as read: there is nothing to resolve",
@@ -285,7 +286,7 @@ def order_attention_resolve(
     who = _who(user)
     note = _clean_note(note, NOTE_MAX)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = orders_locked().get(pk=order.pk)
         reasons = order_attention(locked, now=now)
         resolvable = reasons & set(RESOLVABLE)
         if not resolvable:
@@ -294,7 +295,7 @@ def order_attention_resolve(
                 f"{locked} has nothing a resolution clears{hint}", code=AttentionErrorCode.NOTHING_TO_RESOLVE
             )
         events = list(
-            As400Event.objects.select_for_update()
+            as400_events_locked()
             .filter(order=locked, outcome__in=As400Event.DISCREPANCIES, resolved_at__isnull=True)
             .order_by("pk")
         )
@@ -363,7 +364,7 @@ def order_cancel_by_staff(
                 order_number=order.order_number, client=order.client, reason=reason,
                 requested_by=f"{STAFF_PREFIX}{who}"[:64], now=now,
             )  # fmt: skip
-            locked = Order.objects.select_for_update().get(pk=order.pk)
+            locked = orders_locked().get(pk=order.pk)
             _history(locked, f"cancellation asked by {who}: {note}", now)
     except OrderError as exc:
         raise AttentionError(str(exc), code=AttentionErrorCode.CANCEL_REFUSED) from exc

@@ -43,6 +43,7 @@ from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
 from orders.errors import OrderError, OrderErrorCode
+from orders.locks import order_lines_locked, order_messages_locked, orders_locked
 from orders.models import Order, OrderCancellation, OrderEvent, OrderLine
 from orders.selectors import line_sku
 from orders.services import in_flight_reduce, in_flight_remove
@@ -212,7 +213,7 @@ def _cancel(
 ) -> list[OrderCancellation]:
     # The order first, as ORDACK and the admin's outbox actions lock it; then its ORDIMP message
     # (waiting for a dispatcher's claim in progress), then its lines.
-    order = Order.objects.select_for_update().filter(order_number=order_number, client=client).first()
+    order = orders_locked().filter(order_number=order_number, client=client).first()
     if order is None:  # another client's order is not found either
         raise OrderError(f"no order {order_number[:40]}", code=OrderErrorCode.ORDER_NOT_FOUND)
     if key:
@@ -225,12 +226,12 @@ def _cancel(
             code=OrderErrorCode.NOT_CANCELLABLE, detail={"status": order.status},
         )  # fmt: skip
     imports = list(
-        OutboxMessage.objects.select_for_update()
+        order_messages_locked()
         .filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
         .exclude(state=OutboxMessage.State.CANCELLED)
         .order_by("pk")
     )
-    lines = list(OrderLine.objects.select_for_update().filter(order=order).order_by("pk"))
+    lines = list(order_lines_locked().filter(order=order).order_by("pk"))
     by_number = {line.line_number: line for line in lines}
     unknown = [number for number, _ in asked.lines if number not in by_number]
     if unknown:

@@ -85,6 +85,7 @@ from integration.as400.records import EventRecord
 from integration.models import Alert, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import BY_CUSTOMER, cancelled_by
+from orders.locks import cancellations_locked, order_lines_locked, orders_locked
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.returns_port import ReturnReceipt, returns_receiver
 from orders.selectors import line_sku
@@ -336,7 +337,7 @@ def _keep(
 
 
 def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As400Event:
-    order = Order.objects.select_for_update().filter(order_number=record.order_number).first()
+    order = orders_locked().filter(order_number=record.order_number).first()
     if order is None:
         return _keep(record, _Applied(Outcome.UNKNOWN_ORDER, note="no such web order"), now)
     theirs, ours = record.as400_order_number, order.as400_order_number
@@ -350,7 +351,7 @@ def _apply_record(record: EventRecord, notices: _Notices, now: datetime) -> As40
     if order.status == Status.REFUSED:
         return _keep(record, _Applied(Outcome.REJECTED, note="the AS400 refused this order"), now, order)
     lines = list(
-        OrderLine.objects.select_for_update(of=("self",))
+        order_lines_locked(lines_only=True)
         .filter(order=order)
         .select_related("product")
         .order_by("line_number")
@@ -475,7 +476,7 @@ def _answer_cancellations(
     Returns the units that answered a request; ``answered_by`` gets who asked each one answered.
     """
     open_requests = list(
-        OrderCancellation.objects.select_for_update()
+        cancellations_locked()
         .filter(order=order, state=OrderCancellation.State.REQUESTED)
         .order_by("created_at", "id")
     )
@@ -501,7 +502,7 @@ def _answer_cancellations(
 def _close_cancellations(order: Order, lines: dict[int, LineCounts], now: datetime) -> bool:
     """Close the requests nothing open is left for (too late); whether one is still awaiting its answer."""
     waiting = False
-    for request in OrderCancellation.objects.select_for_update().filter(
+    for request in cancellations_locked().filter(
         order=order, state=OrderCancellation.State.REQUESTED
     ):
         scope = [lines[request.line_id]] if request.line_id in lines else list(lines.values())

@@ -30,6 +30,7 @@ from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
 from orders.acks import in_flight_release
 from orders.cancellation import cancellations_close_on_refusal
+from orders.locks import order_messages_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 from orders.selectors import line_sku
 
@@ -87,8 +88,8 @@ def outbox_message_retry(
     """Put a dead message back in the queue: pending, attempts from zero, due now; recorded."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=message.order_id)  # order first, as ORDACK does
-        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        order = orders_locked().get(pk=message.order_id)  # order first, as ORDACK does
+        locked = order_messages_locked().get(pk=message.pk)
         if locked.state != OutboxMessage.State.DEAD:
             raise OutboxActionRefused(
                 f"{locked.kind} #{locked.pk} is {locked.state}: only a dead message is retried"
@@ -115,9 +116,9 @@ def outbox_message_cancel(
     who = _who(user)
     why = f": {note}" if note else ""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=message.order_id)
+        order = orders_locked().get(pk=message.order_id)
         # Locked, the dispatcher's claim (SKIP LOCKED) passes it by; claimed first, it reads as sent here.
-        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        locked = order_messages_locked().get(pk=message.pk)
         refusal = _why_not_cancelled(locked)
         if refusal:
             raise OutboxActionRefused(refusal)

@@ -38,6 +38,7 @@ from inventory.selectors import warehouse_code
 from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
 from orders.countries import ISO_3166_ALPHA2
 from orders.errors import OrderError, OrderErrorCode
+from orders.locks import order_lines_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
 
@@ -332,7 +333,7 @@ def in_flight_settle(*, taken_at: datetime) -> int:
     """
     return in_flight_remove(
         list(
-            OrderLine.objects.select_for_update()
+            order_lines_locked()
             .filter(in_flight__gt=0, acked_at__isnull=False, acked_at__lte=taken_at)
             .order_by("product_id", "location_id", "pk")
         )
@@ -354,7 +355,7 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
             )
         )
         orders = list(
-            Order.objects.select_for_update()
+            orders_locked()
             .filter(pk__in=list(files), status=Order.Status.PLACED)
             .order_by("pk")
         )

@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
-from orders.models import Order, OrderEvent
+from orders.locks import order_messages_locked, orders_locked
+from orders.models import OrderEvent
 from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 from returns.models import Return
 
@@ -115,8 +116,8 @@ def return_announcement_resend(
         logger.info("RTNIMP of return %s sent again by %s (it was dead)", ret.rma, _who(user))
         return retried
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=ret.order_id)  # order first, as the outbox does
-        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        order = orders_locked().get(pk=ret.order_id)  # order first, as the outbox does
+        locked = order_messages_locked().get(pk=message.pk)
         if locked.state in (OutboxMessage.State.PENDING, OutboxMessage.State.SENT):
             raise ReturnAttentionError(
                 f"the announcement of {ret.rma} ({locked}) is on its way: wait for the AS400 to read it",

@@ -22,6 +22,7 @@ from django.db.models import F
 from integration.models import OutboxMessage
 from orders.models import OrderLine
 from orders.returns_port import ReturnReceipt
+from returns.locks import return_lines_locked
 from returns.models import Return, ReturnLine
 from returns.numbers import rma_new
 
@@ -50,7 +51,7 @@ def return_receive(*, line: OrderLine, quantity: int, at: datetime, now: datetim
     receipts: list[Receipt] = []
     left = quantity
     waiting = (
-        ReturnLine.objects.select_for_update()
+        return_lines_locked()
         .filter(
             order_line=line,
             ret__source=Return.Source.WEB,

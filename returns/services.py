@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from integration.models import OutboxMessage
 from inventory.models import Location
+from orders.locks import orders_locked
 from orders.models import Order
 from returns.errors import ReturnError, ReturnErrorCode
 from returns.models import Return, ReturnLine
@@ -124,7 +125,7 @@ def return_create(
     try:
         with transaction.atomic():
             # The order's row lock serialises every return of this order (and a racing replay).
-            Order.objects.select_for_update().filter(pk=order.pk).first()
+            orders_locked().filter(pk=order.pk).first()
             if idempotency_key:
                 existing = Return.objects.filter(client=client, idempotency_key=idempotency_key).first()
                 if existing is not None:

@@ -89,3 +89,18 @@ def test_no_domain_app_reads_an_export_by_its_as400_field_names() -> None:
                     found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
     assert "SBQOH" in names  # the layouts were read
     assert not found, "AS400 field names read outside integration.as400.records:\n" + "\n".join(found)
+
+
+def test_domain_apps_lock_rows_only_through_their_locks_module() -> None:
+    """Row locks live in ``<app>/locks.py``, which says the order they are taken in; a
+    ``select_for_update`` anywhere else in a domain app fails here."""
+    root = Path(__file__).resolve().parents[1]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for app in DOMAIN_APPS
+        for path in sorted((root / app).rglob("*.py"))
+        if path.name != "locks.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "select_for_update(" in line
+    ]
+    assert not found, "select_for_update outside a locks module:\n" + "\n".join(found)
