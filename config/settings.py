@@ -89,11 +89,11 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")
 DATABASES = {"default": database_config(DATABASE_URL)}
 # The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a
-# replica. Nothing is ever written or migrated there (integration.as400.live.LegacyRouter).
+# replica. Nothing is ever written or migrated there (integration.as400.live.legacy.LegacyRouter).
 LEGACY_DATABASE_URL = env.str("LEGACY_DATABASE_URL", default="")
 if LEGACY_DATABASE_URL:
     DATABASES["legacy"] = database_config(LEGACY_DATABASE_URL)
-DATABASE_ROUTERS = ["integration.as400.live.LegacyRouter"]
+DATABASE_ROUTERS = ["integration.as400.live.legacy.LegacyRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,7 +10,8 @@ record means to the business.
   ``AckRecord``, ``EventRecord``), the one place their field names are read;
 - ``sync.py``: the pairs of ``OUT/`` checked, decoded and handed to the appliers the domain apps
   register (``appliers.py``), recorded as file runs, archived or quarantined;
-- ``live.py``: the optional live stock reader (read-only SQL on the AS400's tables);
+- ``live/``: the optional live stock reader's port and its adapters (``none``, ``simulator``,
+  ``legacy``: read-only SQL on the AS400's DB2, with its database router), chosen by settings;
 - ``cli.py``: ``manage.py as400`` (sync, files, decode...);
 - ``simulator/``: an AS400 that implements the contract, for development and tests.
 
