@@ -15,7 +15,6 @@ Django's connections, and taken out of both at the end.
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -23,8 +22,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.test import override_settings
+from django.db import DEFAULT_DB_ALIAS
 
 from integration.as400.dds import load_layout
 from integration.as400.live import (
@@ -41,6 +39,7 @@ from integration.as400.live import (
 )
 from integration.as400.simulator.db import table_ddl, transaction
 from integration.as400.simulator.engine import Simulator
+from tests.legacy_alias import legacy_alias
 from tests.moments import TUESDAY
 
 #: STKBAL rows (SBITEM, SBMAG, SBQOH, SBQRS), given alike to the simulator and the legacy database.
@@ -111,23 +110,8 @@ def legacy_database(tmp_path_factory: pytest.TempPathFactory, django_db_setup: N
         "NAME": str(path),
         "OPTIONS": {"init_command": f"ATTACH DATABASE '{quoted}' AS ERPLIB"},
     }
-    configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, LEGACY: config})[LEGACY]
-    assert LEGACY not in connections.settings, "a legacy alias is configured already"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Overriding setting DATABASES")
-        override = override_settings(DATABASES={**connections.settings, LEGACY: configured})
-        override.enable()
-    connections.settings[LEGACY] = configured
-    try:
+    with legacy_alias(config):
         yield path
-    finally:
-        if any(c.alias == LEGACY for c in connections.all(initialized_only=True)):
-            connections[LEGACY].close()
-            del connections[LEGACY]
-        del connections.settings[LEGACY]
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Overriding setting DATABASES")
-            override.disable()
 
 
 @pytest.fixture

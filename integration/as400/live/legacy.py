@@ -11,11 +11,12 @@ May import: :mod:`.base`, Django's settings and database layer.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 
 from integration.as400.live.base import (
     ItemPair,
@@ -39,17 +40,27 @@ class LegacyDatabaseReader(LiveStockReader):
             raise ImproperlyConfigured("AS400_LIVE_READER is 'legacy' but no 'legacy' database is configured")
         table = getattr(settings, "AS400_LIVE_TABLE", "ERPLIB.STKBAL")
         out: dict[ItemPair, LiveFigures] = {}
+        connection = connections[self.alias]
+        replica = connection.vendor == "postgresql"
         try:
-            with connections[self.alias].cursor() as cursor:
-                if connections[self.alias].vendor == "postgresql":  # a replica: bound the statement
+            # On a replica the read is one transaction, so that SET LOCAL bounds its statements (outside
+            # a transaction PostgreSQL ignores it, with a mere warning) and ends with it.
+            with (
+                transaction.atomic(using=self.alias) if replica else nullcontext(),
+                connection.cursor() as cursor,
+            ):
+                if replica:
                     cursor.execute("SET LOCAL statement_timeout = %s", [int(timeout * 1000)])
                 for item, location in pairs:
                     cursor.execute(
                         f"SELECT SBQOH, SBQRS FROM {table} WHERE SBITEM = %s AND SBMAG = %s", [item, location]
                     )
                     row = cursor.fetchone()
-                    if row:
-                        out[(item, location)] = LiveFigures(int(row[0]), int(row[1]))
+                    if row is None:
+                        continue
+                    if row[0] is None or row[1] is None:  # not the DDS's figures: trust none of this read
+                        raise LiveReadUnavailable(f"{table} holds NULL figures for {item}@{location}")
+                    out[(item, location)] = LiveFigures(int(row[0]), int(row[1]))
         except DatabaseError as exc:
             raise LiveReadUnavailable(str(exc), kind=failure_kind(str(exc))) from exc
         return out
