@@ -217,3 +217,14 @@ def test_nothing_is_ever_migrated_on_the_legacy_alias() -> None:
     assert router.allow_migrate(LEGACY, "inventory") is False
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "inventory") is None
     assert router.db_for_write(object()) is None
+
+
+def test_the_none_reader_by_its_dotted_path_checks_nothing_live(settings: Any) -> None:
+    """Named by its path it used to switch live checks on with a reader that answers nothing: every
+    pair then counted 0 free and every reservation failed."""
+    from integration.as400.live import live_check_enabled
+
+    settings.AS400_LIVE_READER = "integration.as400.live.none.NoLiveReader"
+    assert live_check_enabled() is False
+    settings.AS400_LIVE_READER = "simulator"
+    assert live_check_enabled() is True

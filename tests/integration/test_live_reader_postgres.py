@@ -60,3 +60,13 @@ def test_a_replica_slower_than_the_timeout_is_cut_and_unavailable_as_timeout(set
     with connections[LEGACY_ALIAS].cursor() as cursor:  # the bound ended with the read
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_a_timeout_under_a_millisecond_still_bounds_the_read(settings: Any) -> None:
+    """``statement_timeout = 0`` is no limit: a sub-millisecond timeout used to become one."""
+    settings.AS400_LIVE_TABLE = "erplib.stkbal_slow"
+
+    with pytest.raises(LiveReadUnavailable) as raised:
+        LegacyDatabaseReader().read([("ITEM-1", 900)], timeout=0.0004)
+
+    assert raised.value.kind == "timeout"

@@ -90,4 +90,9 @@ def get_live_reader() -> LiveStockReader:
 
 
 def live_check_enabled() -> bool:
-    return str(getattr(settings, "AS400_LIVE_READER", "none")) != "none"
+    """Whether reservations check the AS400's live figures: not with the ``none`` reader, whatever
+    name the settings give it (its dotted path, a subclass); a setting that names no reader raises."""
+    name = str(getattr(settings, "AS400_LIVE_READER", "none"))
+    if name == "none":
+        return False
+    return not issubclass(live_reader_class(name), NoLiveReader)

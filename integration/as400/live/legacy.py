@@ -50,7 +50,7 @@ class LegacyDatabaseReader(LiveStockReader):
                 connection.cursor() as cursor,
             ):
                 if replica:
-                    cursor.execute("SET LOCAL statement_timeout = %s", [int(timeout * 1000)])
+                    cursor.execute("SET LOCAL statement_timeout = %s", [max(1, int(timeout * 1000))])  # 0: no limit
                 for item, location in pairs:
                     cursor.execute(
                         f"SELECT SBQOH, SBQRS FROM {table} WHERE SBITEM = %s AND SBMAG = %s", [item, location]
