@@ -12,6 +12,12 @@
   a date takes it this way, never by passing a fixed date to code that reads the real clock; the
   test moves it on with the ``clock`` fixture (``clock.move_to(...)``, ``clock.shift(...)``).
   ``time.monotonic()`` is left alone, so waits and timeouts still run on real time.
+
+Fixtures that several directories take are plugins listed in ``pytest_plugins`` below (the
+``simulator``, tests/plugins/simulator.py; ``make_api`` and ``own_rate_counts``,
+tests/plugins/storefront.py), never imported from another conftest; the plain helpers tests build
+with are in tests/factories/, and the thread-race harness in tests/races.py.
+tests/test_test_layout.py fails on any import from a conftest or a test module.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from django.conf import settings as django_settings
 from pytest_django import Settings
 
 from tests.processes import Processes
+
+pytest_plugins = ["tests.plugins.simulator", "tests.plugins.storefront"]
 
 EXCHANGE_SUBDIRS = ("IN", "IN/DONE", "IN/ERR", "OUT")
 

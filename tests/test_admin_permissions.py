@@ -26,9 +26,8 @@ from integration.as400.sync import exchange_sync
 from integration.models import Alert, StorefrontClient
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
-from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
-
-__all__ = ["simulator"]
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

@@ -7,13 +7,12 @@ dead message, an AS400 event that did not apply, a failed task). The walks over
 ``admin.site._registry`` check that every changelist has a row to act on, so a model registered
 later without a row here fails them loudly instead of being walked over empty.
 
-``viewer`` is a staff user with the view permission of every model and nothing else.
+``viewer`` is a staff user with the view permission of every model and nothing else. ``World``,
+what ``world`` gives, is in tests/factories/admin.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,7 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from integration.alerts import alert_raise
-from integration.as400.codec import PARIS
-from integration.models import FileRun, OutboundFile, OutboxMessage, StorefrontClient, WebhookDelivery
+from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
@@ -41,19 +39,12 @@ from inventory.reservations import LineRequest, reservation_create
 from inventory.rollout import category_set_stage, selling_pause, selling_resume
 from orders.models import As400Event, Order, OrderLine
 from orders.services import Customer, LineInput, OrderInput, order_place
-from returns.models import Return
 from returns.services import ReturnLineInput, return_create
-from tests.api.conftest import ALL_SCOPES, Catalogue
+from tests.factories.admin import World
+from tests.factories.api import ALL_SCOPES
+from tests.factories.catalogue import Catalogue
 
-TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
 CLIENT = "shop"
-
-
-@dataclass
-class World:
-    client: StorefrontClient
-    order: Order
-    ret: Return
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from pytest_django import Settings
 
 from integration.models import FileRun
 from orders.models import Order
-from tests.admin.conftest import TUESDAY, World
+from tests.factories.admin import World
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

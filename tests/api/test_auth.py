@@ -17,8 +17,8 @@ from integration.storefront.clients import (
     storefront_client_deactivate,
     storefront_client_rotate,
 )
-
-from .conftest import Catalogue, MakeApi, error_of
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import Catalogue
 
 PRODUCTS = "/api/v1/products/"
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from rest_framework.test import APIClient
 
 from inventory.models import Location
-
-from .conftest import AS_OF, Catalogue, MakeApi, error_of
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import AS_OF, Catalogue
 
 URL = "/api/v1/availability/"
 

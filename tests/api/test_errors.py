@@ -11,8 +11,8 @@ from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from config.urls import server_error
-
-from .conftest import Catalogue, error_of
+from tests.factories.api import error_of
+from tests.factories.catalogue import Catalogue
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/products", "/api/v2/products/", "/api/"])

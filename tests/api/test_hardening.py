@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from integration.models import StorefrontClient
 from integration.storefront.api.auth import StorefrontClientThrottle
+from tests.factories.api import error_of
+from tests.factories.catalogue import Catalogue
 from tests.processes import Processes
-
-from .conftest import Catalogue, error_of
 
 PRODUCTS = "/api/v1/products/"
 RESERVATIONS = "/api/v1/reservations/"

@@ -21,9 +21,8 @@ from inventory.api import serializers as inventory_serializers
 from orders.api import events as order_events
 from orders.api import serializers as order_serializers
 from returns.api import serializers as return_serializers
-
-from .conftest import Catalogue, error_of
-from .test_orders import CUSTOMER
+from tests.factories.api import CUSTOMER, error_of
+from tests.factories.catalogue import Catalogue
 
 RESERVATIONS = "/api/v1/reservations/"
 ORDER = {

@@ -15,10 +15,9 @@ from rest_framework.test import APIClient
 from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_dispatch
 from orders.models import Order, OrderCancellation, OrderLine
+from tests.factories.api import CUSTOMER, MakeApi, error_of, level, reserve
+from tests.factories.catalogue import Catalogue
 from tests.moments import TUESDAY
-
-from .conftest import Catalogue, MakeApi, error_of
-from .test_orders import CUSTOMER, level, reserve
 
 NUMBER = "WEB-2026-000001"
 URL = f"/api/v1/orders/{NUMBER}/cancel/"

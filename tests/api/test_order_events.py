@@ -18,9 +18,9 @@ from integration.storefront.clients import storefront_client_webhook_set
 from integration.storefront.events import event_emit
 from integration.storefront.webhooks import webhooks_deliver
 from orders.models import Order
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import Catalogue
 from tests.integration.webhook_receiver import running_receiver
-
-from .conftest import Catalogue, MakeApi, error_of
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 
 from integration.storefront.clients import storefront_client_create
 from orders.models import Order
-
-from .conftest import Catalogue, MakeApi, error_of
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import Catalogue
 
 pytestmark = pytest.mark.django_db
 

@@ -5,40 +5,21 @@ Real database, real reservations made through the API, nothing of ours mocked.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from integration.models import OutboxMessage
 from inventory.models import Reservation, StockLevel
 from orders.models import Order, OrderEvent, OrderLine
-
-from .conftest import Catalogue, MakeApi, error_of
+from tests.factories.api import CUSTOMER, MakeApi, error_of, level, reserve
+from tests.factories.catalogue import Catalogue
+from tests.races import race
 
 URL = "/api/v1/orders/"
-CUSTOMER = {
-    "last_name": "Lefèvre",
-    "first_name": "Hélène",
-    "address_line1": "12 rue de la Paix",
-    "postal_code": "69003",
-    "city": "Lyon",
-    "email": "helene@example.fr",
-}
-
-
-def level(sku: str, location: int = 900) -> StockLevel:
-    return StockLevel.objects.get(product__mapping__sku=sku, location_id=location)
-
-
-def reserve(api: APIClient, lines: list[dict[str, Any]]) -> str:
-    response = api.post("/api/v1/reservations/", {"lines": lines}, format="json")
-    assert response.status_code == 201, response.content
-    return str(response.json()["id"])
 
 
 def an_order(reservation: str, lines: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
@@ -188,26 +169,16 @@ def test_the_same_order_posted_at_the_same_moment_is_one_order(make_api: MakeApi
         reserve(api, [{"sku": "A", "quantity": 3}]), [{"sku": "A", "quantity": 3, "unit_price": "9.90"}]
     )
     token = api.token  # type: ignore[attr-defined]
-    barrier = threading.Barrier(6)
-    results: list[Any] = []
+    clients = [APIClient() for _ in range(6)]
+    for client in clients:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-    def post() -> None:
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-            barrier.wait()
-            response = place(client, body)
-            results.append((response.status_code, response.json().get("order_number")))
-        except Exception as exc:  # collected: the assertion shows it
-            results.append(repr(exc))
-        finally:
-            connections.close_all()
+    def post(client: APIClient) -> tuple[int, Any]:
+        response = place(client, body)
+        return (response.status_code, response.json().get("order_number"))
 
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = race(post, [(client,) for client in clients], timeout=60)
+    results = [repr(o.error) if o.error is not None else o.get() for o in outcomes]  # the assertion shows any
 
     assert sorted(results, key=str) == sorted(
         [(201, "WEB-2026-000001")] + [(200, "WEB-2026-000001")] * 5, key=str

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from inventory.models import Product, SafetyStockOverride, SellingSwitch, StockLevel
 from inventory.services import product_content_update
-
-from .conftest import Catalogue, MakeApi, error_of
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import Catalogue
 
 PRODUCTS = "/api/v1/products/"
 

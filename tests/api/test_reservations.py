@@ -11,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Reservation, ReservationLine, SellingSwitch, StockLevel
-
-from .conftest import Catalogue, MakeApi, error_of
+from tests.factories.api import MakeApi, error_of
+from tests.factories.catalogue import Catalogue
 
 URL = "/api/v1/reservations/"
 

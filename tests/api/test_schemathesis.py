@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, settings
 
 from integration.models import StorefrontClient
 from integration.storefront.clients import PREFIX_LENGTH, token_hash
-
-from .conftest import ALL_SCOPES, Catalogue
+from tests.factories.api import ALL_SCOPES
+from tests.factories.catalogue import Catalogue
 
 EXAMPLES_PER_OPERATION = 30
 WORKFLOWS = 50

@@ -20,9 +20,8 @@ from integration.storefront.events import event_emit
 from integration.storefront.webhooks import webhook_body
 from orders.models import Order, OrderLine
 from returns.models import Return
-
-from .conftest import Catalogue
-from .test_orders import CUSTOMER
+from tests.factories.api import CUSTOMER
+from tests.factories.catalogue import Catalogue
 
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

@@ -16,9 +16,8 @@ from rest_framework.test import APIClient
 from inventory.models import Reservation
 from orders.models import Order, OrderCancellation
 from returns.models import Return
-
-from .conftest import Catalogue, error_of
-from .test_orders import CUSTOMER, reserve
+from tests.factories.api import CUSTOMER, error_of, reserve
+from tests.factories.catalogue import Catalogue
 
 LINE = {"sku": "A", "quantity": 1}
 ORDER = {

@@ -24,9 +24,9 @@ from integration.models import StorefrontClient
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from inventory.models import Product
 from inventory.selectors import availability_by_pair
+from tests.factories.orders import warehouse_items
 from tests.integration.webhook_receiver import Receiver, running_receiver
 from tests.moments import TUESDAY
-from tests.orders.conftest import warehouse_items
 
 # The process at the simulator's time (outside the batch window, when the dispatcher holds back).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock(TUESDAY)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from integration.as400.control import control_total
 from integration.as400.files import PairName, pair_name, write_pair
+from tests.races import race
 
 
 def test_pair_names_parse_and_format() -> None:
@@ -41,22 +41,14 @@ def test_a_sequence_number_is_never_written_twice(tmp_path: Path) -> None:
 
 
 def test_two_writers_racing_for_one_sequence_leave_exactly_one_whole_pair(tmp_path: Path) -> None:
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-
-    def writer(n: int) -> None:
-        barrier.wait()
+    def writer(n: int) -> str:
         try:
             write_pair(tmp_path, "ORDIMP", 1, f"data-{n}".encode() * 10_000, f"ok-{n}".encode())
-            outcomes.append("written")
+            return "written"
         except FileExistsError:
-            outcomes.append("refused")
+            return "refused"
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = [outcome.get() for outcome in race(writer, [(n,) for n in range(8)])]
 
     dat = (tmp_path / "ORDIMP_000001.DAT").read_bytes()
     ok = (tmp_path / "ORDIMP_000001.OK").read_bytes()

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django_q.models import OrmQ, Schedule
@@ -50,11 +50,12 @@ from integration.storefront.webhooks import (
 )
 from inventory.models import Location, StockLevel
 from orders.models import Order
-from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
+from tests.races import race
 
 from .webhook_receiver import Answer, Receiver, running_receiver
 
-__all__ = ["simulator"]  # the AS400 simulator fixture, used by the ORDACK tests
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
 Type = StorefrontEvent.Type
@@ -72,7 +73,8 @@ def fast_retries(settings: Settings) -> None:
     settings.WEBHOOK_RETRY_BASE_SECONDS = 30
     settings.WEBHOOK_RETRY_MAX_SECONDS = 3600
     settings.WEBHOOK_MAX_ATTEMPTS = 5
-    settings.WEBHOOK_TIMEOUT_SECONDS = 30.0  # the local receiver answers well before, however busy the machine
+    # the local receiver answers well before, however busy the machine
+    settings.WEBHOOK_TIMEOUT_SECONDS = 30.0
 
 
 def subscribe(receiver: Receiver, name: str = "shop", events: list[str] | None = None) -> StorefrontClient:
@@ -589,21 +591,11 @@ def test_two_workers_at_once_never_send_the_same_delivery_twice(receiver: Receiv
     with transaction.atomic():
         order = an_order()
         events = [shipped(order) for _ in range(40)]
-    start = threading.Barrier(2)
-    reports: list[dict[str, object]] = []
 
-    def worker() -> None:
-        try:
-            start.wait()
-            reports.append(webhooks_deliver(now=T0).as_dict())
-        finally:
-            connection.close()
+    def worker() -> dict[str, object]:
+        return webhooks_deliver(now=T0).as_dict()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = [outcome.get() for outcome in race(worker, [()] * 2, timeout=60)]
 
     sent = [r.event_id for r in receiver.received]
     assert sorted(sent) == sorted(str(e.event_id) for e in events)  # each once, none missing

@@ -17,9 +17,8 @@ from integration.as400.simulator.engine import Simulator
 from inventory.errors import InsufficientStock
 from inventory.models import LiveCheckCounter, StockLevel
 from inventory.reservations import LineRequest, reservation_create
+from tests.factories.inventory import Catalogue
 from tests.moments import TUESDAY
-
-from .test_reservations import Catalogue
 
 
 @pytest.fixture

@@ -6,22 +6,17 @@ real database of the run (SQLite file or PostgreSQL).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from integration.storefront.api.errors import status_for
 from inventory.errors import InsufficientStock, InventoryError, InventoryErrorCode, ReservationNotActive
 from inventory.models import (
-    Category,
-    ItemMapping,
-    Location,
-    Product,
     Reservation,
     ReservationLine,
     SafetyStockOverride,
@@ -36,37 +31,8 @@ from inventory.reservations import (
     reservations_sweep_expired,
 )
 from inventory.selectors import availability_by_pair, availability_for
-
-NOW = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.get_fixed_timezone(60))
-
-
-class Catalogue:
-    """A small sellable catalogue: live category, mapped active products, stock at 900 and 001."""
-
-    def __init__(self) -> None:
-        Location.objects.bulk_create(
-            [
-                Location(code=900, name="Entrepôt", kind=Location.Kind.WAREHOUSE),
-                Location(code=1, name="Paris", click_and_collect=True),
-                Location(code=2, name="Lyon", click_and_collect=False),
-            ]
-        )
-        self.live = Category.objects.create(family_code="LIVE", rollout_stage=Category.Stage.LIVE)
-        self.pilot = Category.objects.create(family_code="PILO", rollout_stage=Category.Stage.PILOT)
-        self.off = Category.objects.create(family_code="OFF", rollout_stage=Category.Stage.OFF)
-
-    def product(self, sku: str, *, stock: dict[int, int] | None = None, category: Category | None = None,
-                promised: int = 0, status: str = "A", mapped: bool = True) -> Product:  # fmt: skip
-        product = Product.objects.create(
-            item_number=sku, category=category or self.live, price="9.90", status=status
-        )
-        if mapped:
-            ItemMapping.objects.create(product=product, sku=sku)
-        for location, on_hand in (stock or {900: 10}).items():
-            StockLevel.objects.create(
-                product=product, location_id=location, on_hand=on_hand, promised=promised, as_of=NOW
-            )
-        return product
+from tests.factories.inventory import NOW, Catalogue
+from tests.races import race
 
 
 @pytest.fixture
@@ -296,24 +262,10 @@ def test_the_live_figure_is_trusted_when_it_is_lower(catalogue: Catalogue) -> No
 
 def run_concurrently(count: int, work: Callable[[int], str]) -> list[str]:
     """Run ``work(i)`` in ``count`` threads started together; each uses its own connection."""
-    barrier = threading.Barrier(count)
-    results: list[str] = [""] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # recorded, so that the test shows what went wrong
-            results[i] = f"error: {exc.__class__.__name__}: {exc}"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return [
+        f"error: {o.error.__class__.__name__}: {o.error}" if o.error is not None else o.get()
+        for o in race(work, [(i,) for i in range(count)], timeout=120)
+    ]  # an error recorded, so that the test shows what went wrong
 
 
 def reserve_one_unit(i: int) -> str:

@@ -19,8 +19,8 @@ from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import StockLevel
 from inventory.selectors import availability_by_pair
 from orders.models import Order, OrderLine
-
-from .conftest import TUESDAY, place, warehouse_items
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

@@ -28,8 +28,8 @@ from integration.monitoring.health import outbox_health
 from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import StockLevel
 from orders.models import Order, OrderEvent
-
-from .conftest import TUESDAY, place, warehouse_items
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

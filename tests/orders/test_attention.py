@@ -48,8 +48,8 @@ from orders.attention import (
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from returns.models import Return
 from returns.services import ReturnLineInput, return_create
-
-from .conftest import TUESDAY, place, warehouse_items
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from integration.as400.codec import RecordCodec
 from integration.as400.simulator.engine import Simulator
@@ -32,8 +31,9 @@ from orders.cancellation import order_cancel
 from orders.errors import OrderError
 from orders.models import Order, OrderCancellation, OrderLine
 from orders.services import Customer, LineInput, OrderInput, order_place
-
-from .conftest import TUESDAY, warehouse_items
+from tests.factories.orders import warehouse_items
+from tests.moments import TUESDAY
+from tests.races import race, raised
 
 pytestmark = pytest.mark.clock(TUESDAY)
 
@@ -421,31 +421,19 @@ def together(*calls: Callable[[], object], in_order: bool = False) -> list[BaseE
     ``in_order``: each call starts only once the one before it has returned (that one first, for
     sure, whatever the machine's speed); otherwise a true race.
     """
-    barrier = threading.Barrier(len(calls))
     returned = [threading.Event() for _ in calls]
-    errors: list[BaseException] = []
 
     def run(n: int, call: Callable[[], object]) -> None:
         try:
-            barrier.wait(timeout=60)
             if in_order and n > 0:
                 assert returned[n - 1].wait(timeout=60), "the call before never returned"
             else:
                 time.sleep(random.uniform(0, 0.002))  # a little jitter in the race, not a wait
             call()
-        except BaseException as exc:
-            errors.append(exc)
         finally:
             returned[n].set()
-            connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a call never returned"
-    return errors
+    return raised(race(run, list(enumerate(calls)), timeout=120))
 
 
 @pytest.mark.postgres

@@ -6,13 +6,11 @@ drive the checkout service on the real database.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from integration.models import OutboxMessage
@@ -24,8 +22,8 @@ from inventory.selectors import availability_by_pair
 from orders.errors import OrderError, OrderErrorCode
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import Customer, LineInput, OrderInput, in_flight_settle, order_as_sent, order_place
-
-from ..inventory.test_reservations import Catalogue
+from tests.factories.inventory import Catalogue
+from tests.races import race
 
 
 @pytest.fixture
@@ -100,24 +98,13 @@ def test_the_same_order_posted_twice_at_the_same_moment_is_one_order() -> None:
     catalogue.product("A", stock={900: 10})
     reservation = reservation_create(lines=[LineRequest("A", 3)], client="web")
     data = an_order(reservation, [LineInput("A", 3, Decimal("9.90"))])
-    barrier = threading.Barrier(6)
-    results: list[str] = []
 
-    def place() -> None:
-        try:
-            barrier.wait()
-            order, created = order_place(data=data, client="web")
-            results.append(f"{order.pk}:{created}")
-        except Exception as exc:  # collected: the test shows it
-            results.append(f"error {exc!r}")
-        finally:
-            connections.close_all()
+    def place() -> str:
+        order, created = order_place(data=data, client="web")
+        return f"{order.pk}:{created}"
 
-    threads = [threading.Thread(target=place) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = race(place, [()] * 6, timeout=60)
+    results = [f"error {o.error!r}" if o.error is not None else o.get() for o in outcomes]
 
     assert Order.objects.count() == 1
     order = Order.objects.get()

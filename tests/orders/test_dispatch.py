@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from integration.as400.codec import PARIS
@@ -26,8 +24,9 @@ from integration.as400.exchange import get_exchange_folder
 from integration.as400.simulator.engine import Simulator
 from integration.models import Alert, OutboundFile, OutboxMessage
 from integration.outbox.dispatch import _claim, _file_data, outbox_dispatch
-
-from .conftest import TUESDAY, as400_orders, place, warehouse_items
+from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.moments import TUESDAY
+from tests.races import race, raised
 
 pytestmark = pytest.mark.clock(TUESDAY)
 
@@ -280,24 +279,12 @@ def test_concurrent_dispatchers_put_each_message_in_exactly_one_file(
     product = warehouse_items(1)[0]
     for n in range(30):
         place(n, product)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
     def dispatch() -> None:
-        try:
-            barrier.wait()
-            for _ in range(5):
-                outbox_dispatch(now=timezone.now())
-        except BaseException as exc:  # collected: the test fails on any
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for _ in range(5):
+            outbox_dispatch(now=timezone.now())
 
-    threads = [threading.Thread(target=dispatch) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = raised(race(dispatch, [()] * 4, timeout=120))
     sim.import_now()
 
     assert errors == []

@@ -13,8 +13,8 @@ from integration.as400.sync import exchange_sync
 from integration.models import Alert, OutboxMessage
 from integration.outbox.dispatch import outbox_dispatch, outbox_follow_up
 from orders.models import Order
-
-from .conftest import TUESDAY, as400_orders, place, warehouse_items
+from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

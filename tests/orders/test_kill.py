@@ -23,9 +23,8 @@ from integration.as400.simulator.engine import Simulator
 from integration.models import OutboundFile, OutboxMessage
 from integration.outbox.dispatch import outbox_dispatch
 from inventory.models import StockLevel
+from tests.factories.orders import as400_orders, place, warehouse_items
 from tests.processes import Processes, bounded_loop
-
-from .conftest import as400_orders, place, warehouse_items
 
 ORDERS = 150
 KILLS = 10

@@ -29,8 +29,8 @@ from orders.models import As400Event, Order, OrderCancellation, OrderLine
 from orders.services import Customer, LineInput, OrderInput, order_place
 from returns.models import Return
 from returns.services import ReturnLineInput, return_create
-
-from .conftest import TUESDAY, warehouse_items
+from tests.factories.orders import warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

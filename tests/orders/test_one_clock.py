@@ -22,8 +22,7 @@ from inventory.reservations import LineRequest, reservation_create
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderCancellation, OrderEvent
 from orders.services import Customer, LineInput, OrderInput, order_place
-
-from .conftest import as400_orders, warehouse_items
+from tests.factories.orders import as400_orders, warehouse_items
 
 pytestmark = pytest.mark.django_db
 

@@ -31,8 +31,8 @@ from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create
 from inventory.models import Product
 from orders.models import As400Event, Order, OrderLine
-
-from .conftest import TUESDAY, warehouse_items
+from tests.factories.orders import warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

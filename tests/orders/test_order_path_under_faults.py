@@ -24,8 +24,8 @@ from inventory.models import StockLevel
 from orders.cancellation import order_cancel
 from orders.models import Order, OrderLine
 from orders.outbox_actions import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
-
-from .conftest import TUESDAY, as400_orders, place, warehouse_items
+from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = pytest.mark.clock(TUESDAY)
 

@@ -53,9 +53,8 @@ from integration.as400.sync import exchange_sync
 from integration.models import Alert, OutboundFile, OutboxMessage
 from inventory.models import Product, StockLevel
 from orders.models import Order, OrderLine
+from tests.factories.orders import as400_orders, place, warehouse_items
 from tests.processes import Owned, Processes
-
-from .conftest import as400_orders, place, warehouse_items
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import OutboundFile, OutboxMessage
 from integration.outbox.dispatch import _claim, _file_data, outbox_dispatch, outbox_follow_up
-
-from .conftest import TUESDAY, as400_orders, place, warehouse_items
+from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

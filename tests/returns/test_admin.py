@@ -35,9 +35,8 @@ from returns.attention import (
 from returns.models import Return, ReturnLine
 from returns.numbers import rma_new
 from returns.services import ReturnLineInput, return_create
-from tests.orders.conftest import TUESDAY, place, simulator, warehouse_items
-
-__all__ = ["simulator"]
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

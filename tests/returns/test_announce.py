@@ -23,9 +23,9 @@ from integration.models import OutboxMessage
 from integration.outbox.dispatch import outbox_dispatch
 from orders.models import Order, OrderLine
 from returns.models import Return
-from tests.api.conftest import MakeApi
-
-from .conftest import TUESDAY, place, warehouse_items
+from tests.factories.api import MakeApi
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 

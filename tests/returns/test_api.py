@@ -16,9 +16,8 @@ from integration.models import OutboxMessage, StorefrontClient
 from orders.models import Order
 from returns.models import Return, ReturnLine
 from returns.reasons import ReturnReason
-from tests.api.conftest import MakeApi, error_of
-
-from .conftest import CLIENT, Shop, line_of, ship
+from tests.factories.api import MakeApi, error_of
+from tests.factories.returns import CLIENT, Shop, line_of, ship
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,8 @@ from orders.lifecycle import ordsts_apply, strrtn_apply
 from orders.models import As400Event, Order
 from returns.selectors import returnable_of_order
 from returns.services import ReturnLineInput, return_create
-from tests.api.conftest import MakeApi, error_of
-
-from .conftest import CLIENT, Shop, line_of, refusal, ship
+from tests.factories.api import MakeApi, error_of
+from tests.factories.returns import CLIENT, Shop, line_of, refusal, ship
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,9 @@ the line's counters (their appliers are not under test here).
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from integration.models import OutboxMessage
 from integration.storefront.api.errors import status_for
@@ -19,8 +17,8 @@ from orders.models import OrderLine
 from returns.models import Return, ReturnLine
 from returns.selectors import returnable_of_order
 from returns.services import ReturnLineInput, return_create
-
-from .conftest import CLIENT, Shop, line_of, refusal, ship
+from tests.factories.returns import CLIENT, Shop, line_of, refusal, ship
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -261,25 +259,14 @@ def test_the_same_key_on_another_order_is_a_conflict_and_keys_are_per_client(sho
 
 
 def _race(calls: list[dict[str, Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = []
+    def run(kwargs: dict[str, Any]) -> tuple[str, str]:
+        ret, created = return_create(**kwargs)
+        return ("created" if created else "replayed", ret.rma)
 
-    def run(kwargs: dict[str, Any]) -> None:
-        try:
-            barrier.wait()
-            ret, created = return_create(**kwargs)
-            results.append(("created" if created else "replayed", ret.rma))
-        except Exception as exc:  # collected: the assertion shows it
-            results.append((getattr(exc, "code", repr(exc)), None))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(kwargs,)) for kwargs in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return [
+        (getattr(o.error, "code", repr(o.error)), None) if o.error is not None else o.get()
+        for o in race(run, [(kwargs,) for kwargs in calls], timeout=60)
+    ]  # an error collected: the assertion shows it
 
 
 def _body(**changes: Any) -> dict[str, Any]:

@@ -1,35 +1,18 @@
-"""The simulated AS400 with a small catalogue applied, and helpers to place orders on it."""
+"""Orders on the simulated AS400 of the ``simulator`` fixture (tests/plugins/simulator.py).
+
+- ``warehouse_items(count)``: that many active products the simulator's seed stocks at 900 (20 units
+  or more), in item order.
+- ``place(n, product, quantity=1)``: order ``WEB-{n:06d}`` placed through the real checkout for the
+  "web" client (a reservation, then the order, home delivery).
+- ``as400_orders(sim)``: the web order numbers the AS400 holds in WEBORD, sorted.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
 from integration.as400.simulator.engine import Simulator
-from integration.as400.sync import exchange_sync
-from inventory.models import Category, Product
-from inventory.reference import locations_seed_default
+from inventory.models import Product
 from inventory.reservations import LineRequest, reservation_create
 from orders.services import Customer, LineInput, OrderInput, order_place
-from tests.moments import TUESDAY
-
-
-@pytest.fixture
-def simulator(tmp_path: Path, settings: Any) -> Iterator[Simulator]:
-    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
-    settings.AS400_EXCHANGE_DIR = tmp_path / "exchange"
-    settings.AS400_EXCHANGE_BACKEND = "simulator"  # the simulator is the AS400: its clock dates the files
-    sim = Simulator.from_settings(items=60, auto_lifecycle=False, start=TUESDAY, store_sales_per_hour=0)
-    sim.seed(seed=3, items=60)
-    locations_seed_default()
-    sim.initial_exports()
-    exchange_sync()
-    Category.objects.update(rollout_stage=Category.Stage.LIVE)
-    yield sim
-    sim.close()
 
 
 def warehouse_items(count: int) -> list[Product]:
