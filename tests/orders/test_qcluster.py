@@ -525,8 +525,8 @@ PEAK_BACKLOG = 1000
 # suite's own ``place`` (a reservation, then order_place), on the test database.
 PLACER = """
 import sys
-sys.path.insert(0, {tests!r})
-from conftest import place
+sys.path.insert(0, {root!r})
+from tests.factories.orders import place
 from inventory.models import Product
 products = list(Product.objects.filter(pk__in={pks!r}).order_by("item_number"))
 for n in range({first}, {orders}, {step}):
@@ -561,7 +561,7 @@ def test_a_peak_of_five_thousand_orders_each_ends_accepted_acknowledged_and_sett
     started = time.monotonic()
     placers = [
         clusters.shell(f"placer-{i}", PLACER.format(
-            tests=str(Path(__file__).parent), pks=pks, first=i, orders=PEAK_ORDERS, step=PEAK_PLACERS
+            root=str(Path(__file__).resolve().parents[2]), pks=pks, first=i, orders=PEAK_ORDERS, step=PEAK_PLACERS
         ))
         for i in range(PEAK_PLACERS)
     ]  # fmt: skip
