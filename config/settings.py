@@ -263,6 +263,18 @@ AS400_SIMULATOR_ADMIN = env.bool("AS400_SIMULATOR_ADMIN", default=False)
 # A web return whose goods have not all arrived this long after it was announced needs attention.
 RETURN_RECEIPT_DEADLINE_DAYS = env.int("RETURN_RECEIPT_DEADLINE_DAYS", default=14)
 
+# --- Reconciliation (reconciliation/) --------------------------------------------------------
+# By this Paris time the night must have been reconciled: the fallback schedule runs it then, and
+# /health/reconciliation is unhealthy while the night has no finished run.
+RECONCILIATION_DEADLINE = env.str("RECONCILIATION_DEADLINE", default="06:30")
+# Who is e-mailed when a run passes a threshold (comma-separated); none: the alert alone.
+OPERATIONS_EMAILS = env.list("OPERATIONS_EMAILS", default=[])
+# Django's e-mail: the console in development; production sets an SMTP backend and its host.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="plateforme@localhost")
+
 # --- Monitoring: GET /health/outbox answers 503 past any of these (integration/monitoring/health.py) ----
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")  # set: the probe sends "Authorization: Bearer <it>"
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=900)

@@ -6,10 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration.monitoring.views import outbox_health_view
 from integration.storefront.api import errors
+from reconciliation.views import reconciliation_health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/outbox", outbox_health_view, name="health-outbox"),  # monitoring: 200 ok / 503 unhealthy
+    path("health/reconciliation", reconciliation_health_view, name="health-reconciliation"),
     # The storefront API: version 1, its OpenAPI document and a page to browse it.
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("orders.api.urls")),

@@ -54,9 +54,7 @@ def _event(order: Order, to: str, cause: str, now: datetime) -> None:
 
 def in_flight_release(*, order: Order) -> int:
     """Give back the units an order still holds in flight (it was refused or cancelled before leaving)."""
-    return in_flight_remove(
-        list(order_lines_locked().filter(order=order, in_flight__gt=0).order_by("pk"))
-    )
+    return in_flight_remove(list(order_lines_locked().filter(order=order, in_flight__gt=0).order_by("pk")))
 
 
 def _acked(order: Order, at: datetime | None, now: datetime) -> None:

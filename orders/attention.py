@@ -245,9 +245,7 @@ def as400_event_resolve(
     who = _who(user)
     note = _clean_note(note, RESOLUTION_MAX)
     with transaction.atomic():
-        order = (
-            orders_locked().filter(pk=event.order_id).first() if event.order_id else None
-        )
+        order = orders_locked().filter(pk=event.order_id).first() if event.order_id else None
         locked = as400_events_locked().get(pk=event.pk)
         if locked.outcome not in As400Event.DISCREPANCIES:
             raise AttentionError(

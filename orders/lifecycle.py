@@ -502,9 +502,7 @@ def _answer_cancellations(
 def _close_cancellations(order: Order, lines: dict[int, LineCounts], now: datetime) -> bool:
     """Close the requests nothing open is left for (too late); whether one is still awaiting its answer."""
     waiting = False
-    for request in cancellations_locked().filter(
-        order=order, state=OrderCancellation.State.REQUESTED
-    ):
+    for request in cancellations_locked().filter(order=order, state=OrderCancellation.State.REQUESTED):
         scope = [lines[request.line_id]] if request.line_id in lines else list(lines.values())
         if any(counts.open for counts in scope):
             waiting = True

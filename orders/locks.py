@@ -33,7 +33,11 @@ def order_messages_locked() -> QuerySet[OutboxMessage]:
 
 def order_lines_locked(*, lines_only: bool = False) -> QuerySet[OrderLine]:
     """``lines_only``: lock the lines and not the rows a ``select_related`` joins (their products)."""
-    return OrderLine.objects.select_for_update(of=("self",)) if lines_only else OrderLine.objects.select_for_update()
+    return (
+        OrderLine.objects.select_for_update(of=("self",))
+        if lines_only
+        else OrderLine.objects.select_for_update()
+    )
 
 
 def cancellations_locked() -> QuerySet[OrderCancellation]:

@@ -221,8 +221,12 @@ class As400Event(models.Model):
     quantity = models.IntegerField()
     applied_quantity = models.PositiveIntegerField(default=0)
     tracking = models.CharField(max_length=30, blank=True)
-    store = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the store of a STRRTN record (its SRMAG)")
-    reason = models.CharField(max_length=4, blank=True, help_text="the reason code of a STRRTN record (its SRRSN)")
+    store = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="the store of a STRRTN record (its SRMAG)"
+    )
+    reason = models.CharField(
+        max_length=4, blank=True, help_text="the reason code of a STRRTN record (its SRRSN)"
+    )
     occurred_at = models.DateTimeField(null=True, blank=True)
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="as400_events"

@@ -31,7 +31,9 @@ class ReturnReceipt:
 
 
 class ReturnsReceiver(Protocol):
-    def web_return_received(self, *, line: OrderLine, quantity: int, at: datetime, now: datetime) -> list[ReturnReceipt]:
+    def web_return_received(
+        self, *, line: OrderLine, quantity: int, at: datetime, now: datetime
+    ) -> list[ReturnReceipt]:
         """ORDSTS R: ``quantity`` units of ``line`` arrived at the AS400 at ``at``."""
 
     def store_return_received(

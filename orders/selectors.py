@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from typing import Any
+
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from inventory.models import Product
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
@@ -41,3 +55,45 @@ def order_of_client(*, order_number: str, client: str) -> Order | None:
         )
         .first()
     )
+
+
+def _counter_cancelled(outer: str) -> Subquery:
+    """Units cancelled at a store counter (applied STRRTN C) of the order (or line) ``outer`` names."""
+    return Subquery(
+        As400Event.objects.filter(**{outer: OuterRef("pk")}, kind=As400Event.Kind.STORE_CANCEL)
+        .values(outer)
+        .annotate(units=Sum("applied_quantity"))
+        .values("units")[:1]
+    )
+
+
+def orders_figured(queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """Orders with what their lines add up to, as the AS400 counts it (one SQL statement):
+
+    - ``line_count``;
+    - ``due_units``: units ordered less those cancelled (at the AS400 or at a store counter);
+    - ``due_amount``: what is due for them (``Order.total`` keeps the amount first ordered);
+    - ``handed_units``: units shipped home or ready in store, less those cancelled at a counter;
+    - ``open_units``: units still at the AS400 (neither cancelled, shipped nor ready);
+    - ``cancelled_units``.
+    """
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).values("order")
+    zero = Value(0)
+    money = DecimalField(max_digits=13, decimal_places=2)
+
+    def total(expression: Any, field: Any = None) -> Coalesce:
+        return Coalesce(
+            Subquery(lines.annotate(v=Sum(expression)).values("v")[:1], output_field=field or IntegerField()),
+            Value(0, output_field=field) if field else zero,
+        )
+
+    counter = Coalesce(_counter_cancelled("order"), zero)
+    return (queryset if queryset is not None else Order.objects.all()).annotate(
+        line_count=total(Value(1)),
+        due_units=total(F("quantity") - F("cancelled")),
+        due_amount=total(ExpressionWrapper(F("unit_price") * (F("quantity") - F("cancelled")), output_field=money), money),
+        handed_units=total(F("shipped") + F("ready")) - counter,
+        open_units=total(F("quantity") - F("cancelled") - F("shipped") - F("ready")) + counter,
+        cancelled_units=total(F("cancelled")),
+    )  # fmt: skip
+

@@ -285,7 +285,9 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
         for n, line in enumerate(sorted(held, key=lambda h: (h.product_id, h.location_id)), start=1)
     )
     OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}", at=now)
-    OutboxMessage.objects.create(kind=OutboxMessage.Kind.ORDIMP, order=order, created_at=now, next_attempt_at=now)
+    OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.ORDIMP, order=order, created_at=now, next_attempt_at=now
+    )
     return order
 
 
@@ -354,11 +356,7 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
                 "order_id", "outbound_file__seq"
             )
         )
-        orders = list(
-            orders_locked()
-            .filter(pk__in=list(files), status=Order.Status.PLACED)
-            .order_by("pk")
-        )
+        orders = list(orders_locked().filter(pk__in=list(files), status=Order.Status.PLACED).order_by("pk"))
         OrderEvent.objects.bulk_create(
             OrderEvent(
                 order=order,

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ReconciliationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reconciliation"
+    verbose_name = "Rapprochement AS400"
+
+    def ready(self) -> None:
+        # WEBORD, and what a full STKBAL replaces, are kept by reconciliation (see
+        # integration.as400.appliers); the checks register themselves on import.
+        from reconciliation import as400_exports, checks  # noqa: F401
+
+        as400_exports.register()

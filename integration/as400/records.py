@@ -118,6 +118,43 @@ class StockBalances:
         )
 
 
+@dataclass(frozen=True)
+class WebOrders:
+    """A WEBORD file's records (every web order the AS400 knows), one list per field."""
+
+    order_number: list[str]  # the web number (trimmed)
+    as400_order_number: list[str]  # "" when blank
+    status: list[str]  # O open, E shipped, A cancelled, S closed (shipped and cancelled)
+    line_count: list[int]
+    ordered: list[int]  # units ordered, as the AS400 counts them
+    shipped: list[int]  # units shipped
+    total: list[Decimal]  # amount incl. VAT
+    ordered_on: list[date | None]
+
+    def __len__(self) -> int:
+        return len(self.order_number)
+
+    @classmethod
+    def of(cls, columns: Columns) -> WebOrders:
+        return cls(
+            order_number=[str(v).strip() for v in columns["WOWEBN"]],
+            as400_order_number=[str(v).strip() for v in columns["WOCDE"]],
+            status=[str(v).strip() for v in columns["WOSTAT"]],
+            line_count=[int(v) for v in columns["WONBL"]],
+            ordered=[int(v) for v in columns["WOQTC"]],
+            shipped=[int(v) for v in columns["WOQTE"]],
+            total=[Decimal(v) for v in columns["WOTOTL"]],
+            ordered_on=[_day(v) for v in columns["WODATE"]],
+        )
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return to_date(int(value))
+    except (TypeError, ValueError):
+        return None
+
+
 # --- ORDACK -----------------------------------------------------------------------------------
 
 

@@ -55,8 +55,9 @@ SYNC_LOCK = "as400-exports-sync"
 STILL_WRITING = timedelta(minutes=10)
 
 
-#: Extracts (full or delta) obey sequence: a delta after a gap waits for the next full one.
-EXTRACTS = frozenset({"ITMMST", "STKBAL"})
+#: Extracts (full or delta; WEBORD is only ever full) obey sequence: a delta after a gap waits for
+#: the next full one, and an extract older than one applied is ignored.
+EXTRACTS = frozenset({"ITMMST", "STKBAL", "WEBORD"})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from integration.monitoring.health import outbox_health
 
 
-def _authorised(request: HttpRequest) -> bool:
+def health_authorised(request: HttpRequest) -> bool:
     token = str(getattr(settings, "HEALTH_TOKEN", "") or "")
     if not token:
         return True
@@ -29,7 +29,7 @@ def _authorised(request: HttpRequest) -> bool:
 @never_cache
 @require_GET
 def outbox_health_view(request: HttpRequest) -> JsonResponse:
-    if not _authorised(request):
+    if not health_authorised(request):
         return JsonResponse({"status": "unauthorized"}, status=401)
     health = outbox_health()
     return JsonResponse(health.as_dict(), status=200 if health.healthy else 503)

@@ -44,7 +44,9 @@ class OrderEventsInputSerializer(serializers.Serializer):
     def validate_after(self, value: str) -> int:
         event_id = event_cursor_decode(value)
         if event_id is None:
-            raise serializers.ValidationError("This is not a cursor of this API; use the `next_cursor` it gave.")
+            raise serializers.ValidationError(
+                "This is not a cursor of this API; use the `next_cursor` it gave."
+            )
         return event_id
 
 

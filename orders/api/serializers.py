@@ -46,7 +46,9 @@ class PriceField(serializers.Field):
     """A price as a JSON string (``"9.90"``): never a float, never an exponent; kept to 2 decimals,
     so that ``"9.9"`` and ``"9.90"`` are the same price and the same order."""
 
-    default_error_messages = {"invalid": 'This must be a price in euros as a string, with at most 2 decimals ("9.90").'}
+    default_error_messages = {
+        "invalid": 'This must be a price in euros as a string, with at most 2 decimals ("9.90").'
+    }
 
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str) or not PRICE.fullmatch(data):
@@ -115,7 +117,9 @@ def _text(name: str, **kwargs: Any) -> StrictCharField:
 class CountryField(StrictCharField):
     """An ISO 3166-1 alpha-2 code, in capitals (``orders.countries``)."""
 
-    default_error_messages = {"not_country": "This must be an ISO 3166-1 alpha-2 code in capitals (FR, BE...)."}
+    default_error_messages = {
+        "not_country": "This must be an ISO 3166-1 alpha-2 code in capitals (FR, BE...)."
+    }
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)

@@ -195,8 +195,7 @@ class OrderCreateApi(ClientApi):
         "**Idempotent**: the same `order_number`, or the same `Idempotency-Key`, with the same content "
         "answers the same order with **200** (201 only when it was created by this request), also when "
         "the two requests race; the same number with other content is 409 `order_number_conflict`, the "
-        "same key with other content 409 `idempotency_key_conflict`."
-        + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
+        "same key with other content 409 `idempotency_key_conflict`." + f"\n\nScope: `{Scope.ORDERS_WRITE}`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=OrderInputSerializer,
         responses={
@@ -220,9 +219,7 @@ class OrderCreateApi(ClientApi):
     )
     def post(self, request: Request) -> Response:
         key = self.idempotency_key()
-        order, created = order_place(
-            data=_order_input(request), client=self.client.name, idempotency_key=key
-        )
+        order, created = order_place(data=_order_input(request), client=self.client.name, idempotency_key=key)
         order = _own_order(self.client, order.order_number)
         return Response(_order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -544,13 +544,21 @@ def return_receive(
 
 
 def weborder_refresh(conn: sqlite3.Connection, webn: str) -> None:
-    """WOSTAT and WOQTE from the lines: O open, E all shipped, A all cancelled, S closed with both."""
-    row = conn.execute(
-        "SELECT SUM(QTCDE - QTANN - QTEXP) AS OPEN, SUM(QTEXP - QTMAN) AS SHIPPED, SUM(QTANN + QTMAN) AS CANCELLED "
-        "FROM SIM_ORDLIN WHERE WEBN = ?",
+    """WOSTAT, WOQTC, WOQTE and WOTOTL from the lines: O open, E all shipped, A all cancelled, S
+    closed with both; the units and the amount ordered less those cancelled (at the AS400 or at a
+    store counter); the units shipped (or handed in store) and kept."""
+    rows = conn.execute(
+        "SELECT QTCDE - QTANN - QTEXP AS OPEN, QTEXP - QTMAN AS SHIPPED, QTANN + QTMAN AS CANCELLED, "
+        "QTCDE - QTANN - QTMAN AS DUE, PRIX FROM SIM_ORDLIN WHERE WEBN = ?",
         (webn,),
-    ).fetchone()
-    opened, shipped, cancelled = int(row["OPEN"] or 0), int(row["SHIPPED"] or 0), int(row["CANCELLED"] or 0)
+    ).fetchall()
+    if not rows:
+        return
+    opened = sum(int(r["OPEN"]) for r in rows)
+    shipped = sum(int(r["SHIPPED"]) for r in rows)
+    cancelled = sum(int(r["CANCELLED"]) for r in rows)
+    due = sum(int(r["DUE"]) for r in rows)
+    amount = sum((money(r["PRIX"]) * int(r["DUE"]) for r in rows), Decimal(0))
     if opened > 0:
         status = "O"
     elif shipped == 0:
@@ -559,7 +567,10 @@ def weborder_refresh(conn: sqlite3.Connection, webn: str) -> None:
         status = "E"
     else:
         status = "S"
-    conn.execute("UPDATE WEBORD SET WOSTAT = ?, WOQTE = ? WHERE WOWEBN = ?", (status, shipped, webn))
+    conn.execute(
+        "UPDATE WEBORD SET WOSTAT = ?, WOQTC = ?, WOQTE = ?, WOTOTL = ? WHERE WOWEBN = ?",
+        (status, due, shipped, to_db(amount), webn),
+    )
 
 
 def order_total(conn: sqlite3.Connection, webn: str) -> Decimal:

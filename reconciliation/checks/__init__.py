@@ -1,0 +1,8 @@
+"""The nightly checks, one small unit each (see ``base``): orders against WEBORD (``orders``), stock
+against the full STKBAL (``stock``), items and prices (``catalogue``), our own counters
+(``counters``). Importing this package registers them all, in this order."""
+
+from reconciliation.checks import catalogue, counters, orders, stock  # noqa: F401  (they register)
+from reconciliation.checks.base import CHECKS, Check, Finding, Night, check_of, check_register
+
+__all__ = ["CHECKS", "Check", "Finding", "Night", "check_of", "check_register"]

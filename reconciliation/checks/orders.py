@@ -1,0 +1,268 @@
+"""Our web orders against the AS400's picture of them (the night's full WEBORD).
+
+Compared only what both sides could know when WEBORD was taken: an order placed, acknowledged or
+changed here after that moment, or with an AS400 event dated after it, is left for the next night.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from orders.models import As400Event, Order, OrderLine
+from orders.selectors import orders_figured
+from reconciliation.checks.base import Check, Finding, Night, check_register
+from reconciliation.models import Discrepancy, WebOrderPicture
+
+Severity = Discrepancy.Severity
+S = Order.Status
+#: An ORDIMP sent this long before WEBORD was taken has had time to be imported and answered.
+ANSWER_GRACE = timedelta(hours=1)
+NOT_AT_THE_AS400 = (S.PLACED, S.REFUSED)
+
+
+def _picture(field: str) -> Subquery:
+    return Subquery(WebOrderPicture.objects.filter(order_number=OuterRef("order_number")).values(field)[:1])
+
+
+def _compared(at: datetime) -> QuerySet[Order]:
+    """Orders the AS400 had acknowledged when WEBORD was taken, and that nothing moved since."""
+    later_event = As400Event.objects.filter(order=OuterRef("pk"), occurred_at__gt=at)
+    acked_later = OrderLine.objects.filter(order=OuterRef("pk"), acked_at__gt=at)
+    return (
+        Order.objects.exclude(status__in=NOT_AT_THE_AS400)
+        .exclude(as400_order_number="")
+        .filter(created_at__lte=at, updated_at__lte=at)
+        .exclude(Exists(later_event))
+        .exclude(Exists(acked_later))
+    )
+
+
+def _category(order: Order) -> int | None:
+    line = order.lines.select_related("product").order_by("line_number").first()
+    return line.product.category_id if line else None
+
+
+def _finding(order: Any, **values: Any) -> Finding:
+    return Finding(
+        subject=order.order_number, order_id=order.pk, category_id=_category(order), file="WEBORD", **values
+    )  # type: ignore[arg-type]
+
+
+class OrderMissingAtAs400(Check):
+    code = "order_missing_at_as400"
+    title = "Commande acceptée absente de l'AS400"
+    severity = Severity.HIGH
+    needs = ("WEBORD",)
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        at = night.taken_at("WEBORD")
+        known = WebOrderPicture.objects.filter(order_number=OuterRef("order_number"))
+        figured: Iterable[Any] = orders_figured(_compared(at).exclude(Exists(known))).exclude(
+            status=S.CANCELLED
+        )
+        for order in figured:
+            yield _finding(
+                order,
+                ours=f"acceptée (AS400 {order.as400_order_number}), {order.open_units} unités ouvertes",
+                theirs="absente de WEBORD",
+                units=order.open_units,
+                amount=order.due_amount,
+                suggestion="L'AS400 a perdu cette commande : la renvoyer sous le même numéro "
+                "(il répondra D s'il l'a encore).",
+            )
+
+
+class OrderNotAcknowledged(Check):
+    code = "order_not_acknowledged"
+    title = "Commande envoyée jamais acquittée"
+    severity = Severity.HIGH
+    needs = ("WEBORD",)
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        at = night.taken_at("WEBORD")
+        sent = Order.objects.filter(
+            status__in=(S.SENT, S.CANCELLATION_REQUESTED),
+            as400_order_number="",
+            outbox_messages__kind="ORDIMP",
+            outbox_messages__sent_at__lte=at - ANSWER_GRACE,
+        ).distinct()
+        answered: Iterable[Any] = orders_figured(sent).annotate(theirs=_picture("as400_order_number"))
+        for order in answered:
+            known = order.theirs is not None
+            yield _finding(
+                order,
+                ours="envoyée, sans ORDACK",
+                theirs=f"connue de l'AS400 (commande {order.theirs})" if known else "absente de WEBORD",
+                units=order.open_units,
+                amount=order.due_amount,
+                suggestion=(
+                    "L'AS400 a la commande mais son acquittement s'est perdu : la renvoyer, il répondra D "
+                    "avec son numéro."
+                    if known
+                    else "L'AS400 n'a jamais lu cette commande : la renvoyer sous le même numéro."
+                ),
+            )
+
+
+class OrderUnknownHere(Check):
+    code = "order_unknown_here"
+    title = "Commande de l'AS400 inconnue ici"
+    severity = Severity.HIGH
+    needs = ("WEBORD",)
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        ours = Order.objects.filter(order_number=OuterRef("order_number"))
+        unknown = WebOrderPicture.objects.exclude(Exists(ours)).exclude(status="A")
+        for row in unknown.order_by("order_number"):
+            twin = self._twin(row)
+            yield Finding(
+                subject=row.order_number,
+                ours="inconnue",
+                theirs=f"commande AS400 {row.as400_order_number}, {row.ordered} unités, {row.total} €",
+                units=row.ordered - row.shipped,
+                amount=row.total,
+                order_id=twin.pk if twin else None,
+                file="WEBORD",
+                suggestion=(
+                    f"Semble être la commande {twin.order_number} importée une seconde fois : l'annuler sur "
+                    "l'AS400, puis ignorer cet écart avec une note."
+                    if twin
+                    else "Commande inconnue du site : vérifier sur l'AS400 d'où elle vient."
+                ),
+            )
+
+    @staticmethod
+    def _twin(row: WebOrderPicture) -> Any:
+        """Our order that this one looks like (same lines, units, amount and day): a double import."""
+        same = {"line_count": row.line_count, "due_units": row.ordered, "due_amount": row.total}
+        candidates = orders_figured(Order.objects.exclude(status__in=NOT_AT_THE_AS400)).filter(**same)
+        if row.ordered_on:
+            candidates = candidates.filter(created_at__date__gte=row.ordered_on - timedelta(days=1),
+                                           created_at__date__lte=row.ordered_on + timedelta(days=1))  # fmt: skip
+        return candidates.order_by("-created_at").first()
+
+
+def expected_status() -> Case:
+    """WOSTAT as the AS400 would derive it from our lines (``orders_figured``'s annotations)."""
+    return Case(
+        When(open_units__gt=0, then=Value("O")),
+        When(handed_units=0, then=Value("A")),
+        When(cancelled_units=0, then=Value("E")),
+        default=Value("S"),
+        output_field=CharField(),
+    )
+
+
+STATUS_WORDS = {"O": "ouverte", "E": "expédiée", "A": "annulée", "S": "soldée"}
+
+
+class _AgainstPicture(Check):
+    """Orders present on both sides whose figures differ (``differs``, on ``orders_figured``)."""
+
+    needs = ("WEBORD",)
+    differs: Q
+
+    def compared(self, night: Night) -> Iterable[Any]:  # Orders with their figures and WEBORD's
+        known = WebOrderPicture.objects.filter(order_number=OuterRef("order_number"))
+        return (
+            orders_figured(_compared(night.taken_at("WEBORD")).filter(Exists(known)))
+            .annotate(
+                w_status=_picture("status"), w_ordered=_picture("ordered"), w_shipped=_picture("shipped"),
+                w_lines=_picture("line_count"), w_total=_picture("total"), expected=expected_status(),
+            )
+            .filter(self.differs)
+        )  # fmt: skip
+
+
+class OrderStatusDiffers(_AgainstPicture):
+    code = "order_status_differs"
+    title = "Statut différent sur l'AS400"
+    severity = Severity.MEDIUM
+    accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
+    differs = ~Q(w_status=F("expected"))
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        for order in self.compared(night):
+            theirs = STATUS_WORDS.get(order.w_status, order.w_status)
+            if order.w_status == "A":
+                hint = "L'AS400 l'a annulée : l'annuler ici aussi."
+            elif order.w_status in ("E", "S") and order.w_shipped >= order.due_units:
+                hint = "L'AS400 l'a expédiée sans l'annoncer (ORDSTS manquant) : accepter sa valeur."
+            else:
+                hint = "Vérifier la commande sur l'AS400, puis l'annuler ou ignorer l'écart avec une note."
+            yield _finding(
+                order,
+                ours=f"{STATUS_WORDS[order.expected]} ({order.get_status_display()})",
+                theirs=theirs,
+                units=order.open_units,
+                amount=order.due_amount,
+                suggestion=hint,
+            )
+
+
+class OrderQuantitiesDiffer(_AgainstPicture):
+    code = "order_quantities_differ"
+    title = "Quantités commandées ou expédiées différentes"
+    severity = Severity.MEDIUM
+    accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
+    differs = ~Q(w_ordered=F("due_units")) | ~Q(w_shipped=F("handed_units"))
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        for order in self.compared(night):
+            shipped_gap = order.w_shipped - order.handed_units
+            yield _finding(
+                order,
+                ours=f"commandé {order.due_units}, expédié {order.handed_units}",
+                theirs=f"commandé {order.w_ordered}, expédié {order.w_shipped}",
+                difference=shipped_gap or order.w_ordered - order.due_units,
+                units=abs(shipped_gap) + abs(order.w_ordered - order.due_units),
+                amount=order.due_amount,
+                suggestion=(
+                    "L'AS400 a expédié sans l'annoncer (ORDSTS manquant) : accepter sa valeur."
+                    if shipped_gap > 0 and order.w_ordered == order.due_units
+                    else "Vérifier les lignes sur l'AS400 ; annuler ce qui ne partira pas."
+                ),
+            )
+
+
+class OrderLinesDiffer(_AgainstPicture):
+    code = "order_lines_differ"
+    title = "Nombre de lignes différent"
+    severity = Severity.MEDIUM
+    differs = ~Q(w_lines=F("line_count"))
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        for order in self.compared(night):
+            yield _finding(
+                order, ours=f"{order.line_count} lignes", theirs=f"{order.w_lines} lignes",
+                difference=order.w_lines - order.line_count, amount=order.due_amount,
+                suggestion="Une ligne s'est perdue ou ajoutée à l'import : vérifier sur l'AS400.",
+            )  # fmt: skip
+
+
+class OrderTotalDiffers(_AgainstPicture):
+    code = "order_total_differs"
+    title = "Montant dû différent"
+    severity = Severity.MEDIUM
+    differs = ~Q(w_total=F("due_amount"))
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        for order in self.compared(night):
+            gap = Decimal(order.w_total) - Decimal(order.due_amount)
+            yield _finding(
+                order, ours=f"{order.due_amount} € dus", theirs=f"{order.w_total} €", difference=gap,
+                amount=abs(gap),
+                suggestion="L'AS400 ne facture pas ce que le site doit : vérifier les annulations et les prix.",
+            )  # fmt: skip
+
+
+for _check in (
+    OrderMissingAtAs400(), OrderNotAcknowledged(), OrderUnknownHere(), OrderStatusDiffers(),
+    OrderQuantitiesDiffer(), OrderLinesDiffer(), OrderTotalDiffers(),
+):  # fmt: skip
+    check_register(_check)

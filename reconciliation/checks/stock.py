@@ -1,0 +1,196 @@
+"""Stock against the night's full STKBAL (kept per pair in ``StockPicture`` when it was applied).
+
+- the web orders the AS400 accepted before the extract and has not shipped must be inside its
+  SBQRS for their pair: a shortfall means it lost them, or never booked them;
+- lines acknowledged before the extract must no longer count in flight (the extract counts them);
+- the day's drift: what our projection said each pair held just before the full extract, against
+  what the extract says; per category, the units the site showed that did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from inventory.models import Category, Product
+from orders.models import As400Event, Order, OrderLine
+from reconciliation.checks.base import Check, Finding, Night, check_register
+from reconciliation.models import Discrepancy, StockPicture
+
+Severity = Discrepancy.Severity
+#: Orders whose accepted units the AS400 holds in SBQRS until they ship.
+HELD = (Order.Status.PLACED, Order.Status.SENT, Order.Status.REFUSED, Order.Status.CANCELLED)
+
+
+class PromisedShort(Check):
+    code = "stock_promised_short"
+    title = "Commandes acceptées absentes du réservé AS400"
+    severity = Severity.HIGH
+    needs = ("STKBAL",)
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        at = night.taken_at("STKBAL")
+        counter = Coalesce(
+            Subquery(
+                As400Event.objects.filter(line=OuterRef("pk"), kind=As400Event.Kind.STORE_CANCEL)
+                .values("line").annotate(u=Sum("applied_quantity")).values("u")[:1]
+            ),
+            Value(0),
+        )  # fmt: skip
+        open_web = (
+            OrderLine.objects.filter(acked_at__isnull=False, acked_at__lte=at)
+            .exclude(order__status__in=HELD)
+            .exclude(order__as400_order_number="")
+            .annotate(open=F("quantity") - F("cancelled") - F("shipped") - F("ready") + counter)
+            .filter(open__gt=0)
+            .values("product_id", "location_id")
+            .annotate(units=Sum("open"))
+        )
+        promised = {
+            (p["product_id"], p["location_id"]): p["promised"]
+            for p in StockPicture.objects.filter(
+                product_id__in={row["product_id"] for row in open_web}
+            ).values("product_id", "location_id", "promised")
+        }
+        products = {p.pk: p for p in Product.objects.filter(pk__in={row["product_id"] for row in open_web})}
+        for row in open_web.order_by("product_id", "location_id"):
+            pair = (row["product_id"], row["location_id"])
+            held = promised.get(pair, 0)
+            if row["units"] <= held:
+                continue
+            product = products[row["product_id"]]
+            yield Finding(
+                subject=f"{product.item_number}@{row['location_id']:03d}",
+                ours=f"{row['units']} unités acceptées non expédiées",
+                theirs=f"SBQRS {held}",
+                difference=row["units"] - held,
+                units=row["units"] - held,
+                product_id=product.pk,
+                location_id=row["location_id"],
+                category_id=product.category_id,
+                file="STKBAL",
+                suggestion="L'AS400 ne réserve pas ces unités : chercher la commande perdue (écart "
+                "« commande absente de l'AS400 ») et la renvoyer.",
+            )
+
+
+class InFlightAfterAck(Check):
+    code = "stock_in_flight_after_ack"
+    title = "Unités encore « en vol » après l'acquittement"
+    severity = Severity.MEDIUM
+    needs = ("STKBAL",)
+    accept = "Solder les unités en vol : l'extrait complet les compte déjà."
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        at = night.taken_at("STKBAL")
+        lines = (
+            OrderLine.objects.filter(in_flight__gt=0, acked_at__isnull=False, acked_at__lte=at)
+            .select_related("order", "product")
+            .order_by("order__order_number", "line_number")
+        )
+        for line in lines:
+            yield Finding(
+                subject=f"{line.order.order_number}/{line.line_number}",
+                ours=f"{line.in_flight} en vol",
+                theirs=f"acquittée le {line.acked_at:%d/%m %H:%M}, comptée par STKBAL",
+                units=line.in_flight,
+                order_id=line.order_id,
+                product_id=line.product_id,
+                location_id=line.location_id,
+                category_id=line.product.category_id,
+                file="STKBAL",
+                suggestion="Accepter la valeur de l'AS400 : ces unités sont comptées deux fois.",
+            )
+
+
+def _free(on_hand: str, promised: str) -> Greatest:
+    return Greatest(F(on_hand) - F(promised), Value(0))
+
+
+def drift_by_category() -> dict[int | None, int]:
+    """Per category: units the projection showed free that the full extract did not hold (one statement)."""
+    over = Greatest(
+        _free("projected_on_hand", "projected_promised") - _free("on_hand", "promised"), Value(0),
+        output_field=IntegerField(),
+    )  # fmt: skip
+    category = Subquery(Product.objects.filter(pk=OuterRef("product_id")).values("category_id")[:1])
+    rows = (
+        StockPicture.objects.annotate(over=over, category=category)
+        .filter(over__gt=0)
+        .values("category")
+        .annotate(units=Sum("over"))
+    )
+    return {row["category"]: int(row["units"]) for row in rows}
+
+
+class DayDrift(Check):
+    code = "stock_drift"
+    title = "Dérive du stock de la journée"
+    severity = Severity.LOW
+    needs = ("STKBAL",)
+    accept = "Prendre acte : l'extrait complet a déjà corrigé le stock."
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        categories = {c.pk: c for c in Category.objects.all()}
+        for category_id, units in sorted(drift_by_category().items(), key=lambda kv: -kv[1]):
+            category = categories.get(category_id) if category_id else None
+            name = str(category) if category else "sans catégorie"
+            yield Finding(
+                subject=category.family_code if category else "-",
+                ours=f"{units} unités affichées",
+                theirs="absentes de l'extrait complet",
+                difference=units,
+                units=units,
+                category_id=category_id,
+                file="STKBAL",
+                suggestion=f"{name} : le site a montré {units} unités qui n'existaient pas (deltas manqués ou "
+                "ventes en magasin non remontées). Prendre acte ; si cela se répète, augmenter le stock de "
+                "sécurité.",
+            )
+
+
+class InFlightCounter(Check):
+    code = "counter_in_flight"
+    title = "Compteur « en vol » différent de ses lignes"
+    severity = Severity.HIGH
+    accept = "Recalculer le compteur à partir des lignes de commande."
+
+    def find(self, night: Night) -> Iterable[Finding]:
+        from inventory.models import StockLevel
+
+        lines = Coalesce(
+            Subquery(
+                OrderLine.objects.filter(product=OuterRef("product_id"), location=OuterRef("location_id"))
+                .values("product", "location").annotate(u=Sum("in_flight")).values("u")[:1]
+            ),
+            Value(0),
+        )  # fmt: skip
+        holding = OrderLine.objects.filter(
+            product=OuterRef("product_id"), location=OuterRef("location_id"), in_flight__gt=0
+        )
+        wrong = (
+            # Only the pairs that hold something in flight, on either side (not 1.55 million subqueries).
+            StockLevel.objects.filter(~Q(in_flight=0) | Exists(holding))
+            .annotate(lines=lines)
+            .filter(~Q(in_flight=F("lines")))
+            .select_related("product")
+            .order_by("product_id", "location_id")
+        )
+        for level in wrong:
+            yield Finding(
+                subject=f"{level.product.item_number}@{level.location_id:03d}",
+                ours=f"en vol {level.in_flight}",
+                theirs=f"lignes {level.lines}",
+                difference=level.in_flight - level.lines,
+                units=abs(level.in_flight - level.lines),
+                product_id=level.product_id,
+                location_id=level.location_id,
+                category_id=level.product.category_id,
+                suggestion="Accepter : le compteur est recalculé à partir des lignes.",
+            )
+
+
+for _check in (PromisedShort(), InFlightAfterAck(), DayDrift(), InFlightCounter()):
+    check_register(_check)

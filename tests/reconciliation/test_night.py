@@ -1,0 +1,162 @@
+"""A simulated day, the night's extracts, the run: what a night without faults finds (nothing),
+and how a run is recorded, repeated and triggered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db.models import Q
+
+from integration import tasks
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
+from integration.models import Alert, FileRun
+from inventory.models import Product
+from inventory.selectors import sellable_products
+from reconciliation.models import Action, Discrepancy, Run, WebOrderPicture
+from reconciliation.services import night_of, reconcile
+from reconciliation.tasks import reconcile_fallback, reconcile_night, reconcile_when_ready_enqueue
+from tests.factories.orders import place, warehouse_items
+from tests.moments import TUESDAY
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock(TUESDAY)]
+
+
+def every_minute(sim: Simulator) -> None:
+    tasks.outbox_dispatch()
+    sim.import_now()
+    tasks.as400_sync()
+    sim.step(minutes=1)
+
+
+def night_passes(sim: Simulator) -> Run:
+    """The simulator lives through the night (batch, then its full extracts); we apply them and run."""
+    now = sim.now()
+    morning = (now + timedelta(days=1)).replace(hour=4, minute=0)
+    sim.step(minutes=(morning - now).total_seconds() / 60)
+    exchange_sync()
+    return reconcile(trigger="test")
+
+
+ORDER_AND_STOCK_KINDS = {
+    "order_missing_at_as400", "order_not_acknowledged", "order_unknown_here", "order_status_differs",
+    "order_quantities_differ", "order_lines_differ", "order_total_differs", "stock_promised_short",
+    "stock_in_flight_after_ack", "stock_drift", "counter_in_flight", "counter_line_events", "counter_order_status",
+}  # fmt: skip
+
+
+def a_quiet_day(sim: Simulator) -> None:
+    """Orders placed, acknowledged, one shipped, one cancelled in part at the AS400, one collected."""
+    a, b, c = warehouse_items(3)
+    place(1, a, 2)
+    place(2, b, 3)
+    place(3, c, 1)
+    every_minute(sim)
+    sim.ship("WEB-000001")
+    sim.cancel("WEB-000002", line=1, qty=1)
+    every_minute(sim)
+    every_minute(sim)
+
+
+def test_a_day_without_faults_finds_nothing_about_orders_stock_or_counters(simulator: Simulator) -> None:
+    a_quiet_day(simulator)
+    run = night_passes(simulator)
+
+    assert run.outcome == Run.Outcome.DONE, (run.skipped_checks, run.files)
+    assert {f["file"] for f in run.files} == {"ITMMST", "STKBAL", "WEBORD"}
+    assert run.night == night_of(FileRun.objects.filter(file="WEBORD").latest("taken_at").taken_at)
+    assert run.skipped_checks == []
+    pictured = {p.order_number: p for p in WebOrderPicture.objects.filter(order_number__startswith="WEB-")}
+    assert (pictured["WEB-000001"].status, pictured["WEB-000002"].ordered) == (
+        "E",
+        2,
+    )  # after its cancellation
+    found = set(Discrepancy.objects.values_list("kind", flat=True))
+    assert found & ORDER_AND_STOCK_KINDS == set(), list(
+        Discrepancy.objects.filter(kind__in=ORDER_AND_STOCK_KINDS).values_list("key", "ours", "theirs")
+    )
+    # What the fixture's catalogue does hold is found, exactly: no content, delisted items still mapped.
+    bare = Product.objects.filter(sellable_products(include_pilot=True)).filter(Q(title="") | Q(images=[]))
+    delisted = Product.objects.filter(status="D", mapping__isnull=False)
+    assert Discrepancy.objects.filter(kind="product_without_content").count() == bare.count() > 0
+    assert Discrepancy.objects.filter(kind="mapping_to_delisted").count() == delisted.count()
+    assert run.counts["product_without_content"]["total"] == bare.count()
+    assert run.drift == {"categories": {}, "pilot": 0, "live": 0, "total": 0}
+
+
+def test_the_same_night_again_updates_its_findings_and_the_next_night_counts_one_more(
+    simulator: Simulator,
+) -> None:
+    first = night_passes(simulator)
+    keys = sorted(Discrepancy.objects.values_list("key", flat=True))
+    again = reconcile(night=first.night, trigger="test")
+    assert sorted(Discrepancy.objects.values_list("key", flat=True)) == keys  # no duplicate
+    assert again.opened == 0
+    assert again.found == first.found
+    assert set(Discrepancy.objects.values_list("nights_open", flat=True)) == {1}
+
+    # One product gets its content: the next night no longer finds it, and says so.
+    fixed = Discrepancy.objects.filter(kind="product_without_content").order_by("pk").first()
+    assert fixed is not None
+    assert fixed.product is not None
+    Product.objects.filter(pk=fixed.product_id).update(
+        title="Bol en grès", images=["https://img.example/bol.jpg"]
+    )
+    second = night_passes(simulator)
+    assert second.night == first.night + timedelta(days=1)
+    fixed.refresh_from_db()
+    assert fixed.state == Discrepancy.State.CLOSED
+    assert fixed.actions.get().kind == Action.Kind.CLOSED
+    assert second.closed == 1
+    still = Discrepancy.objects.filter(state=Discrepancy.State.OPEN)
+    assert still.count() == len(keys) - 1
+    assert set(still.values_list("nights_open", flat=True)) == {2}
+
+
+def test_a_dry_run_records_its_counts_and_changes_no_discrepancy(simulator: Simulator) -> None:
+    night_passes(simulator)
+    before = list(Discrepancy.objects.values_list("key", "last_run", "state"))
+    Product.objects.filter(status="A").update(title="t", images=["i"])
+    dry = reconcile(dry_run=True, trigger="test")
+    assert dry.dry_run
+    assert dry.counts["product_without_content"]["total"] == 0
+    assert list(Discrepancy.objects.values_list("key", "last_run", "state")) == before
+
+
+def test_the_three_full_extracts_applied_queue_the_nights_run_once(simulator: Simulator) -> None:
+    from django_q.models import OrmQ
+
+    def queued() -> list[str]:
+        return [q.task["func"] for q in OrmQ.objects.all()]
+
+    OrmQ.objects.all().delete()
+    now = simulator.now()
+    simulator.step(minutes=((now + timedelta(days=1)).replace(hour=4, minute=0) - now).total_seconds() / 60)
+    exchange_sync()
+    assert queued().count("reconciliation.tasks.reconcile_night") == 1
+    (task,) = [q.task for q in OrmQ.objects.all() if q.task["func"] == "reconciliation.tasks.reconcile_night"]
+    assert reconcile_night(*task["args"]).startswith("rapprochement de la nuit")
+    run = Run.objects.get()
+    assert (run.trigger, run.outcome) == ("files", Run.Outcome.DONE)
+    # The same files again (a second sync, a replay of the hook) queue nothing more.
+    assert reconcile_when_ready_enqueue("WEBORD", run.files[0]["seq"]) is False
+
+
+def test_a_night_with_a_missing_extract_is_incomplete_alerted_and_unhealthy(
+    simulator: Simulator, client
+) -> None:
+    now = simulator.now()
+    simulator.fault_on("down")  # the AS400 is down all night: no full extract
+    simulator.step(minutes=((now + timedelta(days=1)).replace(hour=7, minute=0) - now).total_seconds() / 60)
+    simulator.fault_off("down")
+    with time_machine.travel(simulator.now(), tick=False):
+        assert client.get("/health/reconciliation").status_code == 503
+        assert reconcile_fallback().endswith("(incomplete)")
+        response = client.get("/health/reconciliation")
+    assert response.status_code == 503
+    assert "incomplete" in response.json()["problems"][0]
+    assert Alert.objects.filter(kind="reconciliation_files_late").exists()
+    run = Run.objects.get()
+    assert {s["check"] for s in run.skipped_checks} >= {"order_missing_at_as400", "stock_drift"}
