@@ -1,1 +1,384 @@
-from django.contrib import admin  # noqa: F401
+"""The reconciliation's admin pages, in French, for business staff and operations.
+
+- **Rapprochements** (runs): the last run at the top (time, files compared, counts per kind and
+  severity, pilot apart, the day's drift) and a chart of the last 30 nights drawn on the server as
+  SVG (no CDN, no script); each run's page lists what it found, opened and closed.
+- **Écarts** (discrepancies): the open ones first, filterable by kind, severity, state, category,
+  pilot and age; each links to its order, product and AS400 file. Staff resolve one or many at
+  once (accept the AS400's value, resend, cancel, ignore, reopen): a confirmation page says how
+  many and what will happen, and asks for a note. Everything goes through
+  ``reconciliation.resolution`` and is recorded (shown on the discrepancy, in its order's history,
+  and on the run).
+- **Seuils d'alerte**: only operations may change them (``change_threshold``); staff see them.
+
+Resolving takes ``reconciliation.resolve_discrepancy``; viewing, ``view_discrepancy``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from reconciliation.checks import CHECKS, check_of
+from reconciliation.models import Action, Discrepancy, Run, Threshold
+from reconciliation.resolution import ResolutionRefused, discrepancies_resolve
+from reconciliation.selectors import last_run, nights_series
+
+#: What each action will do, said on its confirmation page.
+WHAT = {
+    "accept": "La valeur de l'AS400 est acceptée là où elle corrige la nôtre (ce que cela fait dépend du type "
+    "d'écart : voir « accepter » ci-dessous) ; un écart dont le type n'a rien à accepter est refusé.",
+    "resend": "La commande de chaque écart est renvoyée à l'AS400 sous le même numéro web (il répond D s'il "
+    "l'avait) ; ses unités ouvertes comptent de nouveau « en vol » jusqu'à l'extrait suivant.",
+    "cancel": "La commande de chaque écart est annulée par le service d'annulation (ORDANN si l'AS400 l'a).",
+    "ignore": "Chaque écart est ignoré avec votre note ; les nuits suivantes ne le rouvrent pas.",
+    "reopen": "Chaque écart redevient ouvert.",
+}
+TITLES = {"accept": "Accepter la valeur de l'AS400", "resend": "Renvoyer la commande à l'AS400",
+          "cancel": "Annuler la commande", "ignore": "Ignorer", "reopen": "Rouvrir"}  # fmt: skip
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Ce qui a été vu ou décidé ; gardé avec votre nom et l'heure (obligatoire pour ignorer).",
+    )  # fmt: skip
+
+
+def _link(name: str, obj: Any, label: str | None = None) -> SafeString | str:
+    if obj is None:
+        return "—"
+    return format_html(
+        '<a href="{}">{}</a>', reverse(f"admin:{name}_change", args=[obj.pk]), label or str(obj)
+    )
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "ancienneté"
+    parameter_name = "age"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1", "vu une seule nuit"), ("3", "ouvert depuis 3 nuits ou plus"), ("7", "7 nuits ou plus")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
+        value = self.value()
+        if value == "1":
+            return queryset.filter(nights_open=1)
+        if value in ("3", "7"):
+            return queryset.filter(nights_open__gte=int(value))
+        return queryset
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, check.title) for code, check in CHECKS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class ActionInline(admin.TabularInline):
+    model = Action
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "by", "note", "outcome", "run")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnly:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("kind_title", "severity", "state", "subject", "ours", "theirs", "pilot", "category",
+                    "nights_open", "last_seen_at", "order_link")  # fmt: skip
+    list_filter = (KindFilter, "severity", "state", "pilot", "category", AgeFilter)
+    search_fields = ("subject", "key", "order__order_number", "product__item_number")
+    list_select_related = ("order", "category")
+    ordering = ("state", "-last_seen_at", "id")
+    inlines = [ActionInline]
+    actions = ["accept", "resend", "cancel", "ignore", "reopen"]
+    fields = ("kind_title", "severity", "state", "subject", "ours", "theirs", "difference", "units", "amount",
+              "suggestion", "accept_means", "order_link", "product_link", "location", "category", "pilot",
+              "file_link", "first_seen_at", "last_seen_at", "nights_open", "first_run_link", "last_run_link",
+              "closed_at", "closed_by")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="type", ordering="kind")
+    def kind_title(self, obj: Discrepancy) -> str:
+        check = check_of(obj.kind)
+        return check.title if check else obj.kind
+
+    @admin.display(description="accepter la valeur de l'AS400")
+    def accept_means(self, obj: Discrepancy) -> str:
+        check = check_of(obj.kind)
+        return (check.accept if check else "") or "rien à accepter pour ce type"
+
+    @admin.display(description="commande")
+    def order_link(self, obj: Discrepancy) -> SafeString | str:
+        return _link("orders_order", obj.order)
+
+    @admin.display(description="produit")
+    def product_link(self, obj: Discrepancy) -> SafeString | str:
+        return _link("inventory_product", obj.product)
+
+    @admin.display(description="fichier AS400")
+    def file_link(self, obj: Discrepancy) -> SafeString | str:
+        return _link("integration_filerun", obj.file_run)
+
+    @admin.display(description="premier rapprochement")
+    def first_run_link(self, obj: Discrepancy) -> SafeString | str:
+        return _link("reconciliation_run", obj.first_run)
+
+    @admin.display(description="dernier rapprochement")
+    def last_run_link(self, obj: Discrepancy) -> SafeString | str:
+        return _link("reconciliation_run", obj.last_run)
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("reconciliation.resolve_discrepancy")
+
+    def _resolve(
+        self, request: HttpRequest, queryset: QuerySet[Discrepancy], action: str
+    ) -> HttpResponse | None:
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        chosen = list(queryset.order_by("pk"))
+        if not form.is_valid() or (action == "ignore" and not form.cleaned_data["note"].strip()):
+            if form.is_bound and form.is_valid():
+                form.add_error("note", "Ignorer un écart demande une note qui dise pourquoi.")
+            context = {
+                **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
+                "intro": f"{len(chosen)} écart(s) sélectionné(s). {WHAT[action]}",
+                "rows": [(d.pk, str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
+                "objects": chosen, "form": form, "submit": TITLES[action],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
+                "back": "Retour aux écarts",
+            }  # fmt: skip
+            return TemplateResponse(request, "admin/reconciliation/resolve.html", context)
+        try:
+            report = discrepancies_resolve(
+                discrepancies=chosen, action=action, user=request.user, note=form.cleaned_data["note"]
+            )
+        except ResolutionRefused as exc:
+            messages.error(request, str(exc))
+            return None
+        for d, outcome in report.done:
+            messages.success(request, f"{d} : {outcome}.")
+        for d, why in report.refused:
+            messages.error(request, f"{d} : refusé — {why}")
+        return None
+
+    @admin.action(description="Accepter la valeur de l'AS400…", permissions=["resolve"])
+    def accept(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
+        return self._resolve(request, queryset, "accept")
+
+    @admin.action(description="Renvoyer la commande à l'AS400…", permissions=["resolve"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
+        return self._resolve(request, queryset, "resend")
+
+    @admin.action(description="Annuler la commande…", permissions=["resolve"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
+        return self._resolve(request, queryset, "cancel")
+
+    @admin.action(description="Ignorer (avec une note)…", permissions=["resolve"])
+    def ignore(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
+        return self._resolve(request, queryset, "ignore")
+
+    @admin.action(description="Rouvrir…", permissions=["resolve"])
+    def reopen(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
+        return self._resolve(request, queryset, "reopen")
+
+
+# --- The chart: the last 30 nights, server-rendered SVG -----------------------------------------
+
+WIDTH, HEIGHT, PAD = 720, 180, 28
+COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4b5563"]
+
+
+def nights_chart(series: list[dict[str, Any]]) -> SafeString:
+    """Stacked bars of findings per kind per night, and the day's drift in units as a line."""
+    kinds = sorted({k for night in series for k, n in night["kinds"].items() if n})
+    top = max([sum(n["kinds"].values()) for n in series] + [1])
+    drift_top = max([n["drift"] for n in series] + [1])
+    step = (WIDTH - 2 * PAD) / max(len(series), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" role="img" '
+             f'aria-label="Écarts des 30 dernières nuits" class="reconciliation-chart">']  # fmt: skip
+    parts.append(f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - PAD}" y2="{HEIGHT}" stroke="#999"/>')
+    points = []
+    for i, night in enumerate(series):
+        x = PAD + i * step
+        y = HEIGHT
+        for k, kind in enumerate(kinds):
+            n = night["kinds"].get(kind, 0)
+            if not n:
+                continue
+            h = (HEIGHT - PAD) * n / top
+            y -= h
+            parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{step - 2:.1f}" height="{h:.1f}" '
+                         f'fill="{COLOURS[k % len(COLOURS)]}"><title>{night["night"]:%d/%m} {kind} : {n}</title></rect>')  # fmt: skip
+        if night["run"] is None:
+            parts.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - 4}" font-size="9" text-anchor="middle" '
+                         f'fill="#b91c1c"><title>{night["night"]:%d/%m} : pas de rapprochement</title>×</text>')  # fmt: skip
+        points.append(f"{x + step / 2:.1f},{HEIGHT - (HEIGHT - PAD) * night['drift'] / drift_top:.1f}")
+        if i % 5 == 0:
+            parts.append(f'<text x="{x:.1f}" y="{HEIGHT + 14}" font-size="10">{night["night"]:%d/%m}</text>')
+    parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#111" stroke-dasharray="4 2"/>')
+    legend = [*kinds, "dérive (unités)"]
+    for k, kind in enumerate(legend):
+        colour = COLOURS[k % len(COLOURS)] if k < len(kinds) else "#111"
+        x = PAD + (k % 4) * 170
+        y = HEIGHT + 26 + (k // 4) * 12
+        parts.append(f'<rect x="{x}" y="{y - 8}" width="8" height="8" fill="{colour}"/>'
+                     f'<text x="{x + 12}" y="{y}" font-size="10">{kind}</text>')  # fmt: skip
+    parts.append(
+        f'<text x="{PAD}" y="12" font-size="10">max {top} écarts · dérive max {drift_top} unités</text>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    change_list_template = "admin/reconciliation/run/change_list.html"
+    list_display = ("night", "outcome", "found", "opened", "closed", "drift_units", "duration_seconds",
+                    "trigger", "started_at", "dry_run")  # fmt: skip
+    list_filter = ("outcome", "trigger", "dry_run")
+    fields = ("night", "outcome", "trigger", "started_by", "started_at", "finished_at", "duration_seconds",
+              "dry_run", "files_compared", "counts_table", "drift_table", "skipped", "found", "opened", "closed",
+              "actions_taken", "error")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="dérive (unités)")
+    def drift_units(self, obj: Run) -> int:
+        return int((obj.drift or {}).get("total", 0))
+
+    @admin.display(description="fichiers comparés")
+    def files_compared(self, obj: Run) -> SafeString | str:
+        if not obj.files:
+            return "aucun"
+        return format_html_join(
+            mark_safe("<br>"), '<a href="{}">{}_{:06d}</a> pris le {}',
+            ((reverse("admin:integration_filerun_change", args=[f["file_run"]]), f["file"], f["seq"],
+              f["taken_at"]) for f in obj.files),
+        )  # fmt: skip
+
+    @admin.display(description="par type")
+    def counts_table(self, obj: Run) -> SafeString | str:
+        return counts_html(obj)
+
+    @admin.display(description="dérive par catégorie")
+    def drift_table(self, obj: Run) -> SafeString | str:
+        drift = obj.drift or {}
+        if not drift.get("total"):
+            return "aucune"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", sorted(drift["categories"].items()))
+        return format_html("<p>pilote {} · ouvert {} · total {}</p><table>{}</table>",
+                           drift["pilot"], drift["live"], drift["total"], rows)  # fmt: skip
+
+    @admin.display(description="contrôles non faits")
+    def skipped(self, obj: Run) -> SafeString | str:
+        if not obj.skipped_checks:
+            return "aucun"
+        return format_html_join(
+            mark_safe("<br>"), "{} : {}", ((s.get("check"), s.get("why")) for s in obj.skipped_checks)
+        )
+
+    @admin.display(description="actions sur ses écarts")
+    def actions_taken(self, obj: Run) -> SafeString | str:
+        actions = obj.actions.select_related("discrepancy").order_by("-at")[:50]
+        if not actions:
+            return "aucune"
+        return format_html_join(
+            mark_safe("<br>"), '{} — {} par {} : <a href="{}">{}</a>',
+            ((f"{a.at:%d/%m %H:%M}", a.get_kind_display(), a.by,
+              reverse("admin:reconciliation_discrepancy_change", args=[a.discrepancy_id]), a.discrepancy)
+             for a in actions),
+        )  # fmt: skip
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        run = last_run()
+        series = nights_series(nights=30)
+        open_ = Discrepancy.objects.filter(state=Discrepancy.State.OPEN)
+        extra = {
+            "last_run": run, "last_run_counts": counts_html(run) if run else "",
+            "chart": nights_chart(series),
+            "open_count": open_.count(),
+            "open_url": reverse("admin:reconciliation_discrepancy_changelist") + "?state__exact=open",
+            "stale": run is not None and run.night < timezone.localdate() - timedelta(days=1),
+        }  # fmt: skip
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+
+def counts_html(run: Run) -> SafeString | str:
+    """Per kind: findings per severity, pilot apart from live, units and euros, with a link to them."""
+    rows = []
+    for kind, c in sorted(run.counts.items(), key=lambda kv: -int(kv[1].get("total", 0))):
+        if not c.get("total"):
+            continue
+        check = check_of(kind)
+        url = (
+            reverse("admin:reconciliation_discrepancy_changelist")
+            + f"?kind={kind}&last_run__id__exact={run.pk}"
+        )
+        rows.append((url, check.title if check else kind, c.get("total", 0), c.get("high", 0), c.get("medium", 0),
+                     c.get("low", 0), c.get("pilot", 0), c.get("live", 0), c.get("units", 0), c.get("amount", 0)))  # fmt: skip
+    if not rows:
+        return "aucun écart"
+    body = format_html_join(
+        "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        "<td>{}</td><td>{}</td></tr>", rows,
+    )  # fmt: skip
+    return format_html(
+        "<table><thead><tr><th>type</th><th>total</th><th>haute</th><th>moyenne</th><th>basse</th>"
+        "<th>pilote</th><th>ouvert</th><th>unités</th><th>€</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+@admin.register(Threshold)
+class ThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Operations set the thresholds (``change_threshold``); others only see them."""
+
+    list_display = ("kind", "max_count", "max_units", "max_amount", "updated_at", "updated_by")
+    fields = ("kind", "max_count", "max_units", "max_amount")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "kind":
+            return forms.ChoiceField(
+                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label="type"
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Threshold, form: Any, change: bool) -> None:
+        obj.updated_at = timezone.now()
+        obj.updated_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

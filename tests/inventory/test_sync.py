@@ -318,8 +318,9 @@ def test_the_command_applies_what_is_ready_and_reports_each_file(
 
 
 def test_the_command_refuses_a_file_it_cannot_apply(exchange_dir: Path) -> None:
-    with pytest.raises(CommandError, match="no applier for WEBORD"):
-        call_command("as400", "sync", "webord")
+    # ORDIMP is a file we write (IN/), never one the AS400 exports: nothing applies it.
+    with pytest.raises(CommandError, match="no applier for ORDIMP"):
+        call_command("as400", "sync", "ordimp")
 
 
 def test_the_sync_is_scheduled_every_minute() -> None:
