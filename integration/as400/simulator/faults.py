@@ -2,7 +2,13 @@
 
 Every process sees the same faults (they live in SIM_FAULT). Some stay on until switched off
 (``down``, ``slow``, ``batch``, ``lock``); the others are one-shot: they act on the next file
-concerned and then switch themselves off. ``--file`` narrows a fault to one file name.
+(or order, or delta...) concerned and then switch themselves off. ``--file`` narrows a fault to
+one file name.
+
+Most faults spoil the exchange (a file refused, corrupted, skipped, sent twice). The last ones
+(``lose`` and after) leave the files well formed and make the AS400's own data go wrong, the way
+a real one does now and then, so that the nightly extracts disagree with the platform: that is
+what reconciliation is there to find.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ FAULTS: dict[str, FaultSpec] = {
                   files=OUT_FILES),
         FaultSpec("twice", "The next export (of --file) is written again under the next sequence number.",
                   one_shot=True, files=OUT_FILES),
+        # Faults that make the AS400's data disagree with the platform's (for reconciliation).
+        FaultSpec("lose", "The next web order the import accepts is acknowledged A, then lost: gone from "
+                  "WEBORD, its quantities taken back off SBQRS, no ORDSTS ever.", one_shot=True),
     )
 }  # fmt: skip
 

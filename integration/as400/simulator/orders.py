@@ -195,6 +195,23 @@ def _refusal(
     return "", ""
 
 
+def order_lose(conn: sqlite3.Connection, webn: str, *, at: datetime) -> int:
+    """The AS400 loses an order it accepted (fault ``lose``); the number of lines lost.
+
+    It is gone from WEBORD and from the simulator's own tables, so nothing ever happens to it
+    again (no ORDSTS; an ORDANN for it finds nothing; the number sent again is a new order), and
+    what it still promised is taken back off SBQRS (stamped, so the next STKBAL delta carries it).
+    """
+    lines = order_lines(conn, webn)
+    for line in lines:
+        if line.open > 0:
+            stock_move(conn, item=line.item, location=line.mag, promised=-line.open, at=at)
+    conn.execute("DELETE FROM WEBORD WHERE WOWEBN = ?", (webn,))
+    for table in ("SIM_ORDLIN", "SIM_RETURN", "SIM_ORDER"):
+        conn.execute(f"DELETE FROM {table} WHERE WEBN = ?", (webn,))
+    return len(lines)
+
+
 def ack_record(decision: Decision, at: datetime) -> dict[str, Any]:
     """The ORDACK record of a decision; AKDATE/AKTIME are the processing time."""
     day, clock = stamp(at)

@@ -1,0 +1,90 @@
+"""The faults that make the AS400's data go wrong (for reconciliation), seen in the files it writes.
+
+Each test switches one fault on, lets the simulator do the work that fault acts on, then reads
+OUT/ through the codec (WEBORD and STKBAL full extracts, deltas, ORDACK, ORDSTS) and checks the
+fault is off again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator.errors import OrderNotFoundError
+from integration.as400.simulator.testing import (
+    drop,
+    item_with_stock,
+    latest,
+    order_records,
+    out_names,
+    read_out,
+    stock,
+)
+
+WAREHOUSE = 900
+
+
+def is_on(sim: Simulator, name: str) -> bool:
+    return next(f for f in sim.faults() if f.name == name).active
+
+
+def full(sim: Simulator, file: str) -> list[dict[str, Any]]:
+    """A full extract written now, decoded from OUT/."""
+    written = sim.export("full", file)
+    return read_out(sim.config, file, written[0].seq)
+
+
+def weborders(sim: Simulator) -> dict[str, dict[str, Any]]:
+    """WEBORD as a full extract written now shows it, by web order number."""
+    return {str(r["WOWEBN"]): r for r in full(sim, "WEBORD")}
+
+
+def balance(records: list[dict[str, Any]], item: str, location: int = WAREHOUSE) -> dict[str, Any]:
+    return next(r for r in records if str(r["SBITEM"]) == item and int(r["SBMAG"]) == location)
+
+
+def every_record(config: SimulatorConfig, file: str) -> list[dict[str, Any]]:
+    """The records of every OUT/ file of that name, in sequence order."""
+    return [r for name in out_names(config, file) for r in read_out(config, file, int(name[-6:]))]
+
+
+@pytest.fixture
+def lively(make_config: Callable[..., SimulatorConfig]) -> Iterator[Simulator]:
+    """A simulator whose orders get picked and shipped by themselves (hourly STKBAL deltas)."""
+    simulator = Simulator(make_config("lively", auto_lifecycle=True, stkbal_delta_minutes=60))
+    simulator.seed()
+    yield simulator
+    simulator.close()
+
+
+# --- lose ---------------------------------------------------------------------------------------
+
+
+def test_lose_acknowledges_the_next_accepted_order_then_loses_it(lively: Simulator) -> None:
+    sim = lively
+    item = item_with_stock(sim, WAREHOUSE)
+    _, promised = stock(sim, item, WAREHOUSE)
+    drop(sim.config, "ORDIMP", 1, order_records("WEB-LOST", [(item, 2, WAREHOUSE)]))
+    drop(sim.config, "ORDIMP", 2, order_records("WEB-KEPT", [(item, 1, WAREHOUSE)]))
+    sim.fault_on("lose")
+
+    sim.import_now()
+
+    acks = {str(r["AKWEBN"]): r for r in latest(sim.config, "ORDACK")}
+    assert {w: str(a["AKSTAT"]) for w, a in acks.items()} == {"WEB-LOST": "A", "WEB-KEPT": "A"}
+    assert str(acks["WEB-LOST"]["AKCDE"]).startswith("W")
+    assert not is_on(sim, "lose")  # one-shot: WEB-KEPT, accepted next, is kept
+    assert list(weborders(sim)) == ["WEB-KEPT"]
+    assert int(balance(full(sim, "STKBAL"), item)["SBQRS"]) == promised + 1  # WEB-KEPT's only
+
+    sim.step(minutes=4 * 60)  # picked after 45 min, shipped 2 h later: WEB-KEPT only
+
+    events = every_record(sim.config, "ORDSTS")
+    assert {str(r["OSEVT"]) for r in events} == {"P", "E"}
+    assert {str(r["OSWEBN"]) for r in events} == {"WEB-KEPT"}
+    with pytest.raises(OrderNotFoundError):
+        sim.ship("WEB-LOST")
+    assert int(balance(full(sim, "STKBAL"), item)["SBQRS"]) == promised
