@@ -61,6 +61,9 @@ FAULTS: dict[str, FaultSpec] = {
         # Faults that make the AS400's data disagree with the platform's (for reconciliation).
         FaultSpec("lose", "The next web order the import accepts is acknowledged A, then lost: gone from "
                   "WEBORD, its quantities taken back off SBQRS, no ORDSTS ever.", one_shot=True),
+        FaultSpec("duplicate", "The next web order the import accepts is imported again as <WEBN>-DUP, as "
+                  "if a second file had carried it: two orders in WEBORD and SBQRS, one ORDACK.",
+                  one_shot=True),
     )
 }  # fmt: skip
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from integration.as400.dds import load_layout
 from integration.as400.simulator.clock import epoch, from_epoch
 from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.db import counter_next, log_event, money, stamp, state_get, stock_move, to_db
@@ -128,6 +129,19 @@ def order_import(
     if refusal_code:
         return Decision(webn, "R", "", refusal_code, refusal_text)
 
+    return Decision(webn, "A", _record_order(conn, webn, header, lines, at=at, source=source))
+
+
+def _record_order(
+    conn: sqlite3.Connection,
+    webn: str,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    at: datetime,
+    source: str,
+) -> str:
+    """Record an accepted order under ``webn``: a new AS400 number (returned), WEBORD O, SBQRS."""
     cde = f"W{counter_next(conn, 'cde') + 100_000:09d}"
     day, _ = stamp(at)
     quantity = sum(int(line["OLQTE"]) for line in lines)
@@ -151,7 +165,44 @@ def order_import(
         stock_move(
             conn, item=str(line["OLITEM"]), location=int(line["OLMAG"]), promised=int(line["OLQTE"]), at=at
         )
-    return Decision(webn, "A", cde)
+    return cde
+
+
+#: What the ``duplicate`` fault appends to a web order number for its copy (WOWEBN is 20A).
+DUPLICATE_SUFFIX = "-DUP"
+
+
+def duplicate_number(conn: sqlite3.Connection, webn: str) -> str:
+    """The web order number of the copy the ``duplicate`` fault makes: ``<webn>-DUP``, then
+    ``-DUP2``, ``-DUP3``... if taken, the number cut so that the whole fits WOWEBN's 20 characters."""
+    size = load_layout("WEBORD").formats[0].field("WOWEBN").size
+    n = 1
+    while True:
+        suffix = DUPLICATE_SUFFIX + (str(n) if n > 1 else "")
+        candidate = webn.rstrip()[: size - len(suffix)] + suffix
+        if order_cde(conn, candidate) is None:
+            return candidate
+        n += 1
+
+
+def order_duplicate(
+    conn: sqlite3.Connection,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    at: datetime,
+    source: str,
+) -> Decision:
+    """Import an order accepted just now a second time under another number (fault ``duplicate``).
+
+    As if a second file had carried it under that number: a second AS400 order, in WEBORD, its
+    quantities promised again (SBQRS counts both), picked and shipped like any order. No check
+    runs and no ORDACK is queued: the copy is there even if the stock does not cover both.
+    """
+    webn = duplicate_number(conn, str(header["OHWEBN"]))
+    copy = {**header, "OHWEBN": webn}
+    copied = [{**line, "OLWEBN": webn} for line in lines]
+    return Decision(webn, "A", _record_order(conn, webn, copy, copied, at=at, source=source))
 
 
 def _inconsistency(header: dict[str, Any], lines: list[dict[str, Any]]) -> str:

@@ -88,3 +88,51 @@ def test_lose_acknowledges_the_next_accepted_order_then_loses_it(lively: Simulat
     with pytest.raises(OrderNotFoundError):
         sim.ship("WEB-LOST")
     assert int(balance(full(sim, "STKBAL"), item)["SBQRS"]) == promised
+
+
+# --- duplicate ----------------------------------------------------------------------------------
+
+
+def test_duplicate_imports_the_next_accepted_order_again_under_another_number(sim: Simulator) -> None:
+    item = item_with_stock(sim, WAREHOUSE)
+    _, promised = stock(sim, item, WAREHOUSE)
+    long_number = "WEB-2025-11-24-00042"  # WOWEBN is 20A: the copy's number is cut to fit
+    drop(sim.config, "ORDIMP", 1, order_records(long_number, [(item, 2, WAREHOUSE)]))
+    drop(sim.config, "ORDIMP", 2, order_records("WEB-ONCE", [(item, 1, WAREHOUSE)]))
+    sim.fault_on("duplicate")
+
+    sim.import_now()
+
+    assert [str(r["AKWEBN"]) for r in latest(sim.config, "ORDACK")] == [long_number, "WEB-ONCE"]
+    assert out_names(sim.config, "ORDACK") == ["ORDACK_000001"]
+    assert not is_on(sim, "duplicate")
+    orders = weborders(sim)
+    copy = "WEB-2025-11-24-0-DUP"
+    assert set(orders) == {long_number, copy, "WEB-ONCE"}
+    assert orders[copy]["WOCDE"] != orders[long_number]["WOCDE"]
+    for name in ("WOSTAT", "WONBL", "WOQTC", "WOTOTL", "WODATE"):
+        assert orders[copy][name] == orders[long_number][name]
+    assert int(balance(full(sim, "STKBAL"), item)["SBQRS"]) == promised + 2 + 2 + 1
+
+    sim.ship(copy)  # the copy lives like any order: the AS400 ships it
+
+    shipped = latest(sim.config, "ORDSTS")
+    assert {(str(r["OSWEBN"]), str(r["OSEVT"])) for r in shipped} == {(copy, "P"), (copy, "E")}
+
+
+def test_duplicate_numbers_fit_wowebn_and_never_reuse_one(sim: Simulator) -> None:
+    item = item_with_stock(sim, WAREHOUSE)
+    for seq in (1, 2):
+        drop(sim.config, "ORDIMP", seq, order_records(f"WEB-{seq}", [(item, 1, WAREHOUSE)]))
+    drop(sim.config, "ORDIMP", 3, order_records("WEB-1-DUP", [(item, 1, WAREHOUSE)]))
+    sim.import_now()  # WEB-1-DUP is a real order now
+    drop(sim.config, "ORDIMP", 4, order_records("WEB-1", [(item, 1, WAREHOUSE)]))
+    sim.fault_on("duplicate")
+
+    sim.import_now()  # WEB-1 again: D, not accepted, so the fault waits for the next accepted one
+    assert is_on(sim, "duplicate")
+    drop(sim.config, "ORDIMP", 5, order_records("WEB-1-", [(item, 1, WAREHOUSE)]))
+    sim.import_now()
+
+    assert "WEB-1--DUP" in weborders(sim)
+    assert not is_on(sim, "duplicate")
