@@ -23,6 +23,7 @@ from integration.as400.simulator.errors import SimulatorError
 OUT_FILES = ("ITMMST", "STKBAL", "WEBORD", "ORDACK", "ORDSTS", "STRRTN")
 IN_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
 LOCKABLE_FILES = ("ITMMST", "STKBAL", "WEBORD")
+DELTA_FILES = ("ITMMST", "STKBAL")
 CORRUPTIONS = ("sign", "digit")
 
 
@@ -64,6 +65,9 @@ FAULTS: dict[str, FaultSpec] = {
         FaultSpec("duplicate", "The next web order the import accepts is imported again as <WEBN>-DUP, as "
                   "if a second file had carried it: two orders in WEBORD and SBQRS, one ORDACK.",
                   one_shot=True),
+        FaultSpec("nodelta", "The next STKBAL delta (of --file ITMMST instead) is never exported: its changes "
+                  "are consumed, no sequence number is skipped; only the next full shows them.",
+                  one_shot=True, files=DELTA_FILES),
     )
 }  # fmt: skip
 

@@ -136,3 +136,45 @@ def test_duplicate_numbers_fit_wowebn_and_never_reuse_one(sim: Simulator) -> Non
 
     assert "WEB-1--DUP" in weborders(sim)
     assert not is_on(sim, "duplicate")
+
+
+# --- nodelta ------------------------------------------------------------------------------------
+
+
+def test_nodelta_swallows_the_next_stkbal_delta_without_a_gap(sim: Simulator) -> None:
+    first = item_with_stock(sim, WAREHOUSE)
+    second = item_with_stock(sim, WAREHOUSE, skip=1)
+    _, promised = stock(sim, first, WAREHOUSE)
+    drop(sim.config, "ORDIMP", 1, order_records("WEB-1", [(first, 2, WAREHOUSE)]))
+    sim.import_now()  # 10:00: SBQRS of the first item +2
+    sim.fault_on("nodelta")
+
+    report = sim.step(minutes=5)  # the 10:05 delta would carry it
+
+    assert [f.file for f in report.exported] == []
+    assert out_names(sim.config, "STKBAL") == []
+    assert not is_on(sim, "nodelta")
+
+    drop(sim.config, "ORDIMP", 2, order_records("WEB-2", [(second, 1, WAREHOUSE)]))
+    sim.import_now()
+    sim.step(minutes=5)  # 10:10: a delta again, sequence 1, without the swallowed change
+
+    assert out_names(sim.config, "STKBAL") == ["STKBAL_000001"]
+    delta = read_out(sim.config, "STKBAL", 1)
+    assert [(str(r["SBITEM"]), int(r["SBMAG"])) for r in delta] == [(second, WAREHOUSE)]
+    sim.step(minutes=5)
+    assert all(str(r["SBITEM"]) != first for r in latest(sim.config, "STKBAL"))
+    assert int(balance(full(sim, "STKBAL"), first)["SBQRS"]) == promised + 2  # only the full tells
+
+
+def test_nodelta_on_itmmst_leaves_the_stkbal_deltas_alone(sim: Simulator) -> None:
+    sim.fault_on("nodelta", file="ITMMST")
+
+    sim.export("delta", "STKBAL")
+    assert is_on(sim, "nodelta")
+    assert sim.export("delta", "ITMMST") == []
+    sim.export("delta", "ITMMST")
+
+    assert out_names(sim.config, "STKBAL") == ["STKBAL_000001"]
+    assert out_names(sim.config, "ITMMST") == ["ITMMST_000001"]
+    assert not is_on(sim, "nodelta")
