@@ -68,6 +68,8 @@ FAULTS: dict[str, FaultSpec] = {
         FaultSpec("nodelta", "The next STKBAL delta (of --file ITMMST instead) is never exported: its changes "
                   "are consumed, no sequence number is skipped; only the next full shows them.",
                   one_shot=True, files=DELTA_FILES),
+        FaultSpec("noordsts", "The next shipment (event E) happens (SBQOH and SBQRS fall, WEBORD shows it "
+                  "shipped) but its ORDSTS E records are never written.", one_shot=True),
     )
 }  # fmt: skip
 

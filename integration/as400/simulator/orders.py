@@ -30,6 +30,7 @@ from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.db import counter_next, log_event, money, stamp, state_get, stock_move, to_db
 from integration.as400.simulator.errors import NothingToDoError, OrderNotFoundError, SimulatorError
 from integration.as400.simulator.exports import outbox_add
+from integration.as400.simulator.faults import fault_consume
 
 # Reason codes of ORDACK R. ART0, MAG0 and STK0 are the contract's; ERR0 is the simulator's own, for
 # an order whose records contradict each other (no lines, OHNBL wrong, a line of another order...).
@@ -406,6 +407,8 @@ def _deliver(
     event = "E" if mode == "D" else "L"
     tracking = f"6A{counter_next(conn, 'tracking') + 10_000_000_000:011d}" if mode == "D" else ""
     events = []
+    moved = False
+    silent: bool | None = None  # whether this shipment writes no ORDSTS E (decided at its first line)
     for item in lines:
         amount = _amount(item.open, qty, "ship" if mode == "D" else "make ready", item, strict=True)
         if amount <= 0:
@@ -422,8 +425,19 @@ def _deliver(
             (amount, epoch(at), tracking, webn, item.lign),
         )
         stock_move(conn, item=item.item, location=item.mag, on_hand=-amount, promised=-amount, at=at)
-        events.append(_queue_status(conn, item, event, amount, at, tracking))
-    if not events:
+        moved = True
+        if event == "E" and silent is None:
+            silent = fault_consume(conn, "noordsts", "ORDSTS", at=at) is not None
+        if silent:
+            log_event(
+                conn,
+                at,
+                "fault",
+                f"{webn} line {item.lign:03d} shipped x{amount}, no ORDSTS E (fault noordsts)",
+            )
+        else:
+            events.append(_queue_status(conn, item, event, amount, at, tracking))
+    if not moved:
         raise NothingToDoError(f"nothing left to deliver on {webn}" + (f" line {line}" if line else ""))
     weborder_refresh(conn, webn)
     return events

@@ -178,3 +178,27 @@ def test_nodelta_on_itmmst_leaves_the_stkbal_deltas_alone(sim: Simulator) -> Non
     assert out_names(sim.config, "STKBAL") == ["STKBAL_000001"]
     assert out_names(sim.config, "ITMMST") == ["ITMMST_000001"]
     assert not is_on(sim, "nodelta")
+
+
+# --- noordsts -----------------------------------------------------------------------------------
+
+
+def test_noordsts_ships_the_next_shipment_without_its_ordsts(sim: Simulator) -> None:
+    item = item_with_stock(sim, WAREHOUSE)
+    on_hand, promised = stock(sim, item, WAREHOUSE)
+    drop(sim.config, "ORDIMP", 1, order_records("WEB-QUIET", [(item, 2, WAREHOUSE)]))
+    drop(sim.config, "ORDIMP", 2, order_records("WEB-LOUD", [(item, 1, WAREHOUSE)]))
+    sim.import_now()
+    sim.pick("WEB-QUIET")  # ORDSTS P, as usual
+    sim.fault_on("noordsts")
+
+    assert sim.ship("WEB-QUIET") == []
+    sim.ship("WEB-LOUD")  # one-shot: this one is told
+
+    events = [(str(r["OSWEBN"]), str(r["OSEVT"])) for r in every_record(sim.config, "ORDSTS")]
+    assert events == [("WEB-QUIET", "P"), ("WEB-LOUD", "P"), ("WEB-LOUD", "E")]
+    assert not is_on(sim, "noordsts")
+    orders = weborders(sim)
+    assert (str(orders["WEB-QUIET"]["WOSTAT"]), int(orders["WEB-QUIET"]["WOQTE"])) == ("E", 2)
+    row = balance(full(sim, "STKBAL"), item)
+    assert (int(row["SBQOH"]), int(row["SBQRS"])) == (on_hand - 3, promised)
