@@ -7,12 +7,14 @@ fault is off again.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from integration.as400.simulator import Simulator, SimulatorConfig
+from integration.as400.simulator import Simulator, SimulatorConfig, SimulatorError
 from integration.as400.simulator.errors import OrderNotFoundError
 from integration.as400.simulator.testing import (
     drop,
@@ -202,3 +204,78 @@ def test_noordsts_ships_the_next_shipment_without_its_ordsts(sim: Simulator) -> 
     assert (str(orders["WEB-QUIET"]["WOSTAT"]), int(orders["WEB-QUIET"]["WOQTE"])) == ("E", 2)
     row = balance(full(sim, "STKBAL"), item)
     assert (int(row["SBQOH"]), int(row["SBQRS"])) == (on_hand - 3, promised)
+
+
+# --- price --------------------------------------------------------------------------------------
+
+
+def first_active_item(sim: Simulator) -> str:
+    return str(sim.conn.execute("SELECT MIN(IMITEM) FROM ITMMST WHERE IMSTAT = 'A'").fetchone()[0])
+
+
+def test_price_changes_the_first_active_item_and_the_next_itmmst_delta_carries_it(sim: Simulator) -> None:
+    item = first_active_item(sim)
+    sim.export("delta", "ITMMST")  # ITMMST_000001: nothing changed yet
+    assert read_out(sim.config, "ITMMST", 1) == []
+    sim.fault_on("price", value="12.3")
+
+    report = sim.step(minutes=60)  # the price changes at once; the 11:00 ITMMST delta carries it
+
+    assert any("fault price" in note for note in report.notes)
+    assert not is_on(sim, "price")
+    assert out_names(sim.config, "ITMMST") == ["ITMMST_000001", "ITMMST_000002"]
+    delta = read_out(sim.config, "ITMMST", 2)
+    assert [(str(r["IMITEM"]), r["IMPRIX"], int(r["IMDTCH"])) for r in delta] == [
+        (item, Decimal("12.30"), 1251124)
+    ]
+    sim.step(minutes=60)
+    assert latest(sim.config, "ITMMST") == []  # one-shot: nothing changes again
+
+
+def test_price_of_a_named_item_is_carried_by_a_delta_asked_for_at_once(sim: Simulator) -> None:
+    item = item_with_stock(sim, WAREHOUSE, skip=3)
+    state = sim.fault_on("price", value="1999.99", item=item)
+    assert state.describe() == f"price: ON value=1999.99 item={item} (one-shot)"
+
+    written = sim.export("delta", "ITMMST")
+
+    assert [(str(r["IMITEM"]), r["IMPRIX"]) for r in read_out(sim.config, "ITMMST", written[0].seq)] == [
+        (item, Decimal("1999.99"))
+    ]
+    assert not is_on(sim, "price")
+
+
+@pytest.mark.parametrize("value", [None, "12.345", "0", "-3", "ten", "10000000", "nan"])
+def test_price_needs_a_price_in_euros(sim: Simulator, value: str | None) -> None:
+    with pytest.raises(SimulatorError, match="price"):
+        sim.fault_on("price", value=value)
+    assert not is_on(sim, "price")
+
+
+def test_an_item_is_only_for_price_and_must_exist(sim: Simulator) -> None:
+    with pytest.raises(SimulatorError, match="no item 'NO-SUCH-ITEM'"):
+        sim.fault_on("price", value="5", item="NO-SUCH-ITEM")
+    with pytest.raises(SimulatorError, match="takes no item"):
+        sim.fault_on("lose", item=first_active_item(sim))
+
+
+def test_a_database_made_before_fault_items_gets_the_column_when_opened(config: SimulatorConfig) -> None:
+    with Simulator(config) as sim:
+        sim.seed()
+        sim.fault_on("slow", value="10")
+        item = first_active_item(sim)
+    old = sqlite3.connect(config.db_path)
+    old.executescript(
+        "CREATE TABLE OLD_FAULT (NAME TEXT PRIMARY KEY, ACTIVE INTEGER NOT NULL, VALUE TEXT, FILE TEXT,"
+        " CHANGED_AT INTEGER);"
+        "INSERT INTO OLD_FAULT SELECT NAME, ACTIVE, VALUE, FILE, CHANGED_AT FROM SIM_FAULT;"
+        "DROP TABLE SIM_FAULT; ALTER TABLE OLD_FAULT RENAME TO SIM_FAULT;"
+    )
+    old.close()
+
+    with Simulator(config) as sim:
+        sim.fault_on("price", value="2", item=item)
+        states = {f.name: f for f in sim.faults()}
+
+    assert (states["slow"].active, states["slow"].value) == (True, "10")
+    assert states["price"].item == item
