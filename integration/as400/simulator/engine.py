@@ -69,6 +69,7 @@ from integration.as400.simulator.orders import (
     order_ready,
     order_ship,
     return_receive,
+    status_fault,
     store_cancel,
     store_return,
 )
@@ -366,8 +367,9 @@ class Simulator:
 
     def _own_changes(self, t: datetime) -> list[str]:
         """The one-shot faults by which the AS400 changes its own data, at the next instant it lives
-        (a step, or an export asked for): ``price``. What they did."""
-        return [note for note in (activity.price_fault(self.conn, t),) if note]
+        (a step, or an export asked for): ``price``, ``status``. What they did."""
+        notes = (activity.price_fault(self.conn, t), status_fault(self.conn, t))
+        return [note for note in notes if note]
 
     def _slow_seconds(self) -> int:
         slow = fault_active(self.conn, "slow")

@@ -26,6 +26,7 @@ IN_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
 LOCKABLE_FILES = ("ITMMST", "STKBAL", "WEBORD")
 DELTA_FILES = ("ITMMST", "STKBAL")
 CORRUPTIONS = ("sign", "digit")
+FORCED_STATUSES = ("E", "A", "S")  # what ``status`` makes of an open (O) web order
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("10000000")  # IMPRIX is 9P 2: 9999999.99 at most
 
@@ -79,6 +80,9 @@ FAULTS: dict[str, FaultSpec] = {
                   "key order without it) to VALUE euros; the next ITMMST delta carries it.", one_shot=True,
                   value_help="euros, like 12.34",
                   item_help="the item whose price changes (default: the first active item in key order)"),
+        FaultSpec("status", "At the next step the AS400 sets the oldest open web order's WEBORD status to "
+                  "VALUE on its own; no ORDSTS is written.", one_shot=True,
+                  value_help="WOSTAT E, A or S", default_value="S"),
     )
 }  # fmt: skip
 
@@ -139,6 +143,12 @@ def _check_value(spec: FaultSpec, value: str | None) -> str | None:
         raise SimulatorError(f"fault 'corrupt' takes {' or '.join(CORRUPTIONS)}, not {value!r}")
     elif spec.name == "price":
         return str(_price(value))
+    elif spec.name == "status":
+        value = value.strip().upper()
+        if value not in FORCED_STATUSES:
+            raise SimulatorError(
+                f"fault 'status' forces an open order's WOSTAT to {', '.join(FORCED_STATUSES)}, not {value!r}"
+            )
     return value
 
 

@@ -30,7 +30,7 @@ from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.db import counter_next, log_event, money, stamp, state_get, stock_move, to_db
 from integration.as400.simulator.errors import NothingToDoError, OrderNotFoundError, SimulatorError
 from integration.as400.simulator.exports import outbox_add
-from integration.as400.simulator.faults import fault_consume
+from integration.as400.simulator.faults import fault_active, fault_consume
 
 # Reason codes of ORDACK R. ART0, MAG0 and STK0 are the contract's; ERR0 is the simulator's own, for
 # an order whose records contradict each other (no lines, OHNBL wrong, a line of another order...).
@@ -642,6 +642,31 @@ def weborder_refresh(conn: sqlite3.Connection, webn: str) -> None:
     else:
         status = "S"
     conn.execute("UPDATE WEBORD SET WOSTAT = ?, WOQTE = ? WHERE WOWEBN = ?", (status, shipped, webn))
+
+
+def status_fault(conn: sqlite3.Connection, at: datetime) -> str:
+    """The ``status`` fault, if on: the oldest open web order's WOSTAT forced now; what it did.
+
+    The oldest is the first accepted (then the lowest number) of those WEBORD shows O. Nothing
+    else changes: no ORDSTS is written, the lines are as they were (an event on the order later
+    sets WOSTAT from its lines again, as the AS400's own programs would). With no open order
+    the fault waits for one.
+    """
+    fault = fault_active(conn, "status")
+    if fault is None:
+        return ""
+    row = conn.execute(
+        "SELECT w.WOWEBN FROM WEBORD w JOIN SIM_ORDER o ON o.WEBN = w.WOWEBN WHERE w.WOSTAT = 'O' "
+        "ORDER BY o.ACCEPTED_AT, w.WOWEBN LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return ""
+    fault_consume(conn, "status", at=at)
+    status = fault.value or "S"
+    conn.execute("UPDATE WEBORD SET WOSTAT = ? WHERE WOWEBN = ?", (status, row["WOWEBN"]))
+    note = f"fault status: web order {row['WOWEBN']} O -> {status}, no ORDSTS"
+    log_event(conn, at, "fault", note)
+    return note
 
 
 def order_total(conn: sqlite3.Connection, webn: str) -> Decimal:

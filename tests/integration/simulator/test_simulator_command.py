@@ -127,7 +127,7 @@ def test_fault_on_with_an_item_and_the_new_faults_listed(configured: SimulatorCo
     listed = run("fault", "list")
 
     assert on.strip() == f"price: ON value=4.50 item={item} (one-shot)"
-    for name in ("lose", "duplicate", "nodelta", "noordsts", "price"):
+    for name in ("lose", "duplicate", "nodelta", "noordsts", "price", "status"):
         assert f"{name}: " in listed
     with pytest.raises(CommandError, match="takes no item"):
         run("fault", "on", "lose", "--item", item)

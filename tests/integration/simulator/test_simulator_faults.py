@@ -140,7 +140,7 @@ def test_fault_list_and_bad_faults(sim: Simulator) -> None:
     names = [f.name for f in sim.faults()]
 
     exchange = ["down", "slow", "batch", "lock", "refuse", "corrupt", "skip", "twice"]
-    data = ["lose", "duplicate", "nodelta", "noordsts", "price"]
+    data = ["lose", "duplicate", "nodelta", "noordsts", "price", "status"]
     assert names == exchange + data
     assert not any(f.active for f in sim.faults())
     with pytest.raises(SimulatorError, match="unknown fault"):

@@ -279,3 +279,50 @@ def test_a_database_made_before_fault_items_gets_the_column_when_opened(config: 
 
     assert (states["slow"].active, states["slow"].value) == (True, "10")
     assert states["price"].item == item
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "forced"), [(None, "S"), ("a", "A"), ("E", "E")])
+def test_status_forces_the_oldest_open_orders_wostat_without_ordsts(
+    sim: Simulator, value: str | None, forced: str
+) -> None:
+    item = item_with_stock(sim, WAREHOUSE)
+    drop(sim.config, "ORDIMP", 1, order_records("WEB-B-OLDEST", [(item, 1, WAREHOUSE)]))
+    sim.import_now()
+    sim.step(minutes=5)
+    drop(sim.config, "ORDIMP", 2, order_records("WEB-A-NEWER", [(item, 1, WAREHOUSE)]))
+    sim.import_now()
+    sim.fault_on("status", value=value)
+
+    report = sim.step(minutes=5)
+
+    assert any("fault status" in note for note in report.notes)
+    assert not is_on(sim, "status")
+    orders = weborders(sim)
+    assert {w: str(r["WOSTAT"]) for w, r in orders.items()} == {"WEB-B-OLDEST": forced, "WEB-A-NEWER": "O"}
+    assert int(orders["WEB-B-OLDEST"]["WOQTE"]) == 0  # nothing shipped: only the status changed
+    assert out_names(sim.config, "ORDSTS") == []
+    sim.step(minutes=5)
+    assert str(weborders(sim)["WEB-A-NEWER"]["WOSTAT"]) == "O"  # one-shot
+
+
+def test_status_waits_for_an_open_order(sim: Simulator) -> None:
+    sim.fault_on("status")
+    sim.step(minutes=10)
+    assert is_on(sim, "status")
+
+    item = item_with_stock(sim, WAREHOUSE)
+    drop(sim.config, "ORDIMP", 1, order_records("WEB-1", [(item, 1, WAREHOUSE)]))
+    sim.import_now()
+    sim.export("full", "WEBORD")  # the AS400 lives: the status changes before the extract
+
+    assert [(str(r["WOWEBN"]), str(r["WOSTAT"])) for r in latest(sim.config, "WEBORD")] == [("WEB-1", "S")]
+    assert not is_on(sim, "status")
+
+
+@pytest.mark.parametrize("value", ["O", "X", "SS"])
+def test_status_forces_a_closed_status_only(sim: Simulator, value: str) -> None:
+    with pytest.raises(SimulatorError, match="E, A, S"):
+        sim.fault_on("status", value=value)
