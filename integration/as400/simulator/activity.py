@@ -19,7 +19,8 @@ from decimal import Decimal
 from integration.as400.simulator.catalogue import ENDINGS, LOCATIONS, WAREHOUSE
 from integration.as400.simulator.clock import epoch, from_epoch
 from integration.as400.simulator.config import SimulatorConfig
-from integration.as400.simulator.db import mark_changed, money, stamp, state_get, to_db
+from integration.as400.simulator.db import log_event, mark_changed, money, stamp, state_get, to_db
+from integration.as400.simulator.faults import fault_consume
 
 STORES = tuple(mag for mag in LOCATIONS if mag != WAREHOUSE)
 
@@ -104,9 +105,38 @@ def price_changes(conn: sqlite3.Connection, config: SimulatorConfig, start: date
         new = max(Decimal("0.49"), Decimal(int(old * factor)) + rng.choice(ENDINGS))
         if new == old:
             new += 1
-        conn.execute("UPDATE ITMMST SET IMPRIX = ?, IMDTCH = ? WHERE IMITEM = ?", (to_db(new), day, item))
-        mark_changed(conn, "ITMMST", [(item, 0)])
+        price_set(conn, item, new, day=day)
     return changes
+
+
+def price_set(conn: sqlite3.Connection, item: str, price: Decimal, *, day: int) -> None:
+    """Head office sets an item's price (IMPRIX, IMDTCH ``day``); the next ITMMST delta carries it."""
+    conn.execute("UPDATE ITMMST SET IMPRIX = ?, IMDTCH = ? WHERE IMITEM = ?", (to_db(price), day, item))
+    mark_changed(conn, "ITMMST", [(item, 0)])
+
+
+def price_fault(conn: sqlite3.Connection, at: datetime) -> str:
+    """The ``price`` fault, if on: the price change it asks for, made now; what it did ("" if off).
+
+    On the fault's item, or the first active item in key order (IMITEM) without one.
+    """
+    fault = fault_consume(conn, "price", at=at)
+    if fault is None:
+        return ""
+    price = money(fault.value)
+    if fault.item:
+        row = conn.execute("SELECT IMITEM, IMPRIX FROM ITMMST WHERE IMITEM = ?", (fault.item,)).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT IMITEM, IMPRIX FROM ITMMST WHERE IMSTAT = 'A' ORDER BY IMITEM LIMIT 1"
+        ).fetchone()
+    if row is None:
+        note = f"fault price: no item {fault.item or '(no active item)'}, no price changed"
+    else:
+        price_set(conn, str(row["IMITEM"]), price, day=stamp(at)[0])
+        note = f"fault price: {row['IMITEM']} {money(row['IMPRIX'])} -> {price} EUR"
+    log_event(conn, at, "fault", note)
+    return note
 
 
 def nightly_restock(conn: sqlite3.Connection, config: SimulatorConfig, at: datetime) -> int:

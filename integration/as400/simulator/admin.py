@@ -65,7 +65,10 @@ def _act(request: HttpRequest) -> None:
         with simulator_for_request() as sim:
             if action == "fault_on":
                 state = sim.fault_on(
-                    data.get("name", ""), value=data.get("value") or None, file=data.get("file") or None
+                    data.get("name", ""),
+                    value=data.get("value") or None,
+                    file=data.get("file") or None,
+                    item=data.get("item") or None,
                 )
                 messages.success(request, state.describe())
             elif action == "fault_off":

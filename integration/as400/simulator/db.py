@@ -43,7 +43,8 @@ INTERNAL_DDL = (
         DIRECTION TEXT NOT NULL, FILE TEXT NOT NULL, LAST INTEGER NOT NULL,
         PRIMARY KEY (DIRECTION, FILE))""",
     """CREATE TABLE IF NOT EXISTS SIM_FAULT (
-        NAME TEXT PRIMARY KEY, ACTIVE INTEGER NOT NULL, VALUE TEXT, FILE TEXT, CHANGED_AT INTEGER)""",
+        NAME TEXT PRIMARY KEY, ACTIVE INTEGER NOT NULL, VALUE TEXT, FILE TEXT, CHANGED_AT INTEGER,
+        ITEM TEXT)""",
     "CREATE TABLE IF NOT EXISTS SIM_LOCATION (MAG INTEGER PRIMARY KEY, NAME TEXT NOT NULL, KIND TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS SIM_FAMILY (FAMC TEXT PRIMARY KEY, NAME TEXT NOT NULL)",
     # Which row of ITMMST/STKBAL changed last at which change number: what a delta carries.
@@ -95,6 +96,10 @@ INTERNAL_DDL = (
         ID INTEGER PRIMARY KEY AUTOINCREMENT, SIM_AT INTEGER NOT NULL, REAL_AT REAL NOT NULL,
         KIND TEXT NOT NULL, MESSAGE TEXT NOT NULL)""",
 )
+
+#: Columns added to internal tables after they were first released: a database made before gets
+#: them when opened (table, column, definition).
+ADDED_COLUMNS = (("SIM_FAULT", "ITEM", "TEXT"),)
 
 #: Internal tables emptied by a forced re-seed (counters, faults and the clock survive it).
 RESEEDED_TABLES = (
@@ -158,6 +163,8 @@ def schema_ready(conn: sqlite3.Connection) -> bool:
     wanted = {*DDS_TABLES, *(ddl.split()[5] for ddl in INTERNAL_DDL if ddl.startswith("CREATE TABLE"))}
     if not wanted <= names:
         return False
+    if any(column not in table_columns(conn, table) for table, column, _ in ADDED_COLUMNS):
+        return False
     row = conn.execute("SELECT COUNT(*) FROM SIM_STATE WHERE NAME IN ('clock', 'speed')").fetchone()
     return bool(row[0] == 2)
 
@@ -169,6 +176,9 @@ def create_schema(conn: sqlite3.Connection) -> None:
             conn.execute(table_ddl(load_layout(name)))
         for ddl in INTERNAL_DDL:
             conn.execute(ddl)
+        for table, column, definition in ADDED_COLUMNS:
+            if column not in table_columns(conn, table):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:

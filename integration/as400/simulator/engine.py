@@ -69,6 +69,7 @@ from integration.as400.simulator.orders import (
     order_ready,
     order_ship,
     return_receive,
+    status_fault,
     store_cancel,
     store_return,
 )
@@ -355,6 +356,7 @@ class Simulator:
 
     def _live(self, t: datetime, report: StepReport) -> None:
         with transaction(self.conn):
+            report.notes += self._own_changes(t)
             since = state_get(self.conn, "life:at")
             state_set(self.conn, "life:at", epoch(t))
             if since is None or since >= epoch(t):
@@ -362,6 +364,12 @@ class Simulator:
             start = from_epoch(since)
             report.sales += activity.store_sales(self.conn, self.config, start, t)
             report.price_changes += activity.price_changes(self.conn, self.config, start, t)
+
+    def _own_changes(self, t: datetime) -> list[str]:
+        """The one-shot faults by which the AS400 changes its own data, at the next instant it lives
+        (a step, or an export asked for): ``price``, ``status``. What they did."""
+        notes = (activity.price_fault(self.conn, t), status_fault(self.conn, t))
+        return [note for note in notes if note]
 
     def _slow_seconds(self) -> int:
         slow = fault_active(self.conn, "slow")
@@ -514,6 +522,7 @@ class Simulator:
         at = self.now()
         file = file.upper() if file else None
         with transaction(self.conn):
+            self._own_changes(at)
             if kind == "full":
                 if file not in FULL_FILES:
                     raise SimulatorError(f"a full extract is one of {', '.join(FULL_FILES)}")
@@ -591,11 +600,13 @@ class Simulator:
 
     # --- Faults ------------------------------------------------------------------------------
 
-    def fault_on(self, name: str, *, value: str | None = None, file: str | None = None) -> FaultState:
+    def fault_on(
+        self, name: str, *, value: str | None = None, file: str | None = None, item: str | None = None
+    ) -> FaultState:
         """Switch a fault on (see :data:`integration.as400.simulator.faults.FAULTS`)."""
         at = self.now()
         with transaction(self.conn):
-            state = fault_set(self.conn, name, active=True, at=at, value=value, file=file)
+            state = fault_set(self.conn, name, active=True, at=at, value=value, file=file, item=item)
             log_event(self.conn, at, "fault", state.describe())
         return state
 

@@ -31,7 +31,7 @@ from integration.as400.simulator.clock import epoch
 from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.db import log_event, money, state_get, state_set
 from integration.as400.simulator.errors import SimulatorError
-from integration.as400.simulator.faults import fault_active, fault_consume
+from integration.as400.simulator.faults import fault_active, fault_consume, fault_set
 
 FULL_FILES = ("ITMMST", "STKBAL", "WEBORD")
 DELTA_FILES = ("ITMMST", "STKBAL")
@@ -246,9 +246,24 @@ def export_delta(
     ).fetchall()
     if not rows and not config.write_empty_deltas and not force:
         return []
+    if _delta_lost(conn, file, at=at):
+        # Consumed, not written: the next delta starts after these changes, and no sequence
+        # number is used, so the platform sees no gap; only the next full extract has them.
+        state_set(conn, f"hwm:{file}", top)
+        log_event(conn, at, "fault", f"{file} delta of {len(rows)} records never exported (fault nodelta)")
+        return []
     results = write_export(conn, config, file=file, kind="D", records=[_record(r) for r in rows], at=at)
     state_set(conn, f"hwm:{file}", top)
     return results
+
+
+def _delta_lost(conn: sqlite3.Connection, file: str, *, at: datetime) -> bool:
+    """Whether the ``nodelta`` fault takes this delta (STKBAL's when no file was named); switched off."""
+    state = fault_active(conn, "nodelta", file)
+    if state is None or (state.file or "STKBAL") != file:
+        return False
+    fault_set(conn, "nodelta", active=False, at=at)
+    return True
 
 
 def _change_top(conn: sqlite3.Connection, file: str) -> int:

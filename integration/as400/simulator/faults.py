@@ -2,7 +2,13 @@
 
 Every process sees the same faults (they live in SIM_FAULT). Some stay on until switched off
 (``down``, ``slow``, ``batch``, ``lock``); the others are one-shot: they act on the next file
-concerned and then switch themselves off. ``--file`` narrows a fault to one file name.
+(or order, or delta...) concerned and then switch themselves off. ``--file`` narrows a fault to
+one file name.
+
+Most faults spoil the exchange (a file refused, corrupted, skipped, sent twice). The last ones
+(``lose`` and after) leave the files well formed and make the AS400's own data go wrong, the way
+a real one does now and then, so that the nightly extracts disagree with the platform: that is
+what reconciliation is there to find.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from integration.as400.simulator.clock import epoch, from_epoch
 from integration.as400.simulator.errors import SimulatorError
@@ -17,7 +24,11 @@ from integration.as400.simulator.errors import SimulatorError
 OUT_FILES = ("ITMMST", "STKBAL", "WEBORD", "ORDACK", "ORDSTS", "STRRTN")
 IN_FILES = ("ORDIMP", "ORDANN", "RTNIMP")
 LOCKABLE_FILES = ("ITMMST", "STKBAL", "WEBORD")
+DELTA_FILES = ("ITMMST", "STKBAL")
 CORRUPTIONS = ("sign", "digit")
+FORCED_STATUSES = ("E", "A", "S")  # what ``status`` makes of an open (O) web order
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("10000000")  # IMPRIX is 9P 2: 9999999.99 at most
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,8 @@ class FaultSpec:
     value_help: str = ""
     default_value: str | None = None
     files: tuple[str, ...] = ()
+    #: What ``--item`` means for this fault ("" when it takes none): an item code of ITMMST.
+    item_help: str = ""
 
 
 FAULTS: dict[str, FaultSpec] = {
@@ -52,6 +65,24 @@ FAULTS: dict[str, FaultSpec] = {
                   files=OUT_FILES),
         FaultSpec("twice", "The next export (of --file) is written again under the next sequence number.",
                   one_shot=True, files=OUT_FILES),
+        # Faults that make the AS400's data disagree with the platform's (for reconciliation).
+        FaultSpec("lose", "The next web order the import accepts is acknowledged A, then lost: gone from "
+                  "WEBORD, its quantities taken back off SBQRS, no ORDSTS ever.", one_shot=True),
+        FaultSpec("duplicate", "The next web order the import accepts is imported again as <WEBN>-DUP, as "
+                  "if a second file had carried it: two orders in WEBORD and SBQRS, one ORDACK.",
+                  one_shot=True),
+        FaultSpec("nodelta", "The next STKBAL delta (of --file ITMMST instead) is never exported: its changes "
+                  "are consumed, no sequence number is skipped; only the next full shows them.",
+                  one_shot=True, files=DELTA_FILES),
+        FaultSpec("noordsts", "The next shipment (event E) happens (SBQOH and SBQRS fall, WEBORD shows it "
+                  "shipped) but its ORDSTS E records are never written.", one_shot=True),
+        FaultSpec("price", "At the next step the AS400 sets the price of --item (the first active item in "
+                  "key order without it) to VALUE euros; the next ITMMST delta carries it.", one_shot=True,
+                  value_help="euros, like 12.34",
+                  item_help="the item whose price changes (default: the first active item in key order)"),
+        FaultSpec("status", "At the next step the AS400 sets the oldest open web order's WEBORD status to "
+                  "VALUE on its own; no ORDSTS is written.", one_shot=True,
+                  value_help="WOSTAT E, A or S", default_value="S"),
     )
 }  # fmt: skip
 
@@ -65,6 +96,7 @@ class FaultState:
     value: str | None
     file: str | None
     changed_at: datetime | None
+    item: str | None = None
 
     @property
     def spec(self) -> FaultSpec:
@@ -83,6 +115,8 @@ class FaultState:
             parts.append(f"value={self.value}")
         if self.file:
             parts.append(f"file={self.file}")
+        if self.item:
+            parts.append(f"item={self.item}")
         if self.spec.one_shot:
             parts.append("(one-shot)")
         return " ".join(parts)
@@ -97,6 +131,8 @@ def _spec(name: str) -> FaultSpec:
 
 def _check_value(spec: FaultSpec, value: str | None) -> str | None:
     if value is None:
+        if spec.name == "price":
+            raise SimulatorError("fault 'price' needs the new price in euros (--value 12.34)")
         return spec.default_value
     if not spec.value_help:
         raise SimulatorError(f"fault {spec.name!r} takes no value")
@@ -105,7 +141,39 @@ def _check_value(spec: FaultSpec, value: str | None) -> str | None:
             raise SimulatorError(f"fault 'slow' needs a positive number of minutes, not {value!r}")
     elif spec.name == "corrupt" and value not in CORRUPTIONS:
         raise SimulatorError(f"fault 'corrupt' takes {' or '.join(CORRUPTIONS)}, not {value!r}")
+    elif spec.name == "price":
+        return str(_price(value))
+    elif spec.name == "status":
+        value = value.strip().upper()
+        if value not in FORCED_STATUSES:
+            raise SimulatorError(
+                f"fault 'status' forces an open order's WOSTAT to {', '.join(FORCED_STATUSES)}, not {value!r}"
+            )
     return value
+
+
+def _price(text: str) -> Decimal:
+    """A price in euros as IMPRIX (9P 2) holds it: positive, two decimals at most."""
+    try:
+        price = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        price = Decimal("NaN")
+    if not price.is_finite() or price <= 0 or price != price.quantize(CENT) or price >= MAX_PRICE:
+        raise SimulatorError(
+            f"fault 'price' needs a price in euros like 12.34 (under {MAX_PRICE}), not {text!r}"
+        )
+    return price.quantize(CENT)
+
+
+def _check_item(conn: sqlite3.Connection, spec: FaultSpec, item: str | None) -> str | None:
+    if item is None:
+        return None
+    item = item.strip()
+    if not spec.item_help:
+        raise SimulatorError(f"fault {spec.name!r} takes no item")
+    if conn.execute("SELECT 1 FROM ITMMST WHERE IMITEM = ?", (item,)).fetchone() is None:
+        raise SimulatorError(f"the AS400 has no item {item!r} (ITMMST)")
+    return item
 
 
 def _check_file(spec: FaultSpec, file: str | None) -> str | None:
@@ -127,18 +195,20 @@ def fault_set(
     at: datetime,
     value: str | None = None,
     file: str | None = None,
+    item: str | None = None,
 ) -> FaultState:
-    """Switch a fault on (with its value and file) or off."""
+    """Switch a fault on (with its value, file and item) or off."""
     spec = _spec(name)
     checked_value = _check_value(spec, value) if active else None
     checked_file = _check_file(spec, file) if active else None
+    checked_item = _check_item(conn, spec, item) if active else None
     conn.execute(
-        "INSERT INTO SIM_FAULT (NAME, ACTIVE, VALUE, FILE, CHANGED_AT) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO SIM_FAULT (NAME, ACTIVE, VALUE, FILE, ITEM, CHANGED_AT) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (NAME) DO UPDATE SET ACTIVE = excluded.ACTIVE, VALUE = excluded.VALUE, "
-        "FILE = excluded.FILE, CHANGED_AT = excluded.CHANGED_AT",
-        (name, int(active), checked_value, checked_file, epoch(at)),
+        "FILE = excluded.FILE, ITEM = excluded.ITEM, CHANGED_AT = excluded.CHANGED_AT",
+        (name, int(active), checked_value, checked_file, checked_item, epoch(at)),
     )
-    return FaultState(name, active, checked_value, checked_file, at)
+    return FaultState(name, active, checked_value, checked_file, at, checked_item)
 
 
 def fault_get(conn: sqlite3.Connection, name: str) -> FaultState:
@@ -148,7 +218,7 @@ def fault_get(conn: sqlite3.Connection, name: str) -> FaultState:
     if row is None:
         return FaultState(name, False, None, None, None)
     changed = from_epoch(row["CHANGED_AT"]) if row["CHANGED_AT"] is not None else None
-    return FaultState(name, bool(row["ACTIVE"]), row["VALUE"], row["FILE"], changed)
+    return FaultState(name, bool(row["ACTIVE"]), row["VALUE"], row["FILE"], changed, row["ITEM"])
 
 
 def fault_active(conn: sqlite3.Connection, name: str, file: str | None = None) -> FaultState | None:
@@ -161,8 +231,11 @@ def fault_active(conn: sqlite3.Connection, name: str, file: str | None = None) -
     return state
 
 
-def fault_consume(conn: sqlite3.Connection, name: str, file: str, *, at: datetime) -> FaultState | None:
-    """A one-shot fault that applies to ``file``: returned and switched off; None if it does not apply."""
+def fault_consume(
+    conn: sqlite3.Connection, name: str, file: str | None = None, *, at: datetime
+) -> FaultState | None:
+    """A one-shot fault that applies to ``file`` (any, without): returned and switched off; None if it
+    does not apply."""
     state = fault_active(conn, name, file)
     if state is None:
         return None

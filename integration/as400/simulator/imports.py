@@ -47,7 +47,9 @@ from integration.as400.simulator.orders import (
     ack_record,
     order_cancel,
     order_cde,
+    order_duplicate,
     order_import,
+    order_lose,
     return_announce,
 )
 
@@ -297,6 +299,8 @@ def _apply(
                 f" {decision.reason} {decision.message}" if decision.status == "R" else f" {decision.cde}"
             )
             log_event(conn, at, "order", f"{pair.stem}: {decision.webn} -> {decision.status}{detail}")
+            if decision.status == "A" and header is not None:
+                _accepted_faults(conn, decision, header, lines, at=at, source=pair.stem)
     elif pair.file == "ORDANN":
         for record in records:
             webn, line, asked = str(record["OAWEBN"]), int(record["OALIGN"]), int(record["OAQTE"])
@@ -324,6 +328,32 @@ def _apply(
         for record in records:
             if return_announce(conn, config, record, at=at, source=pair.stem):
                 report.returns_expected += 1
+
+
+def _accepted_faults(
+    conn: sqlite3.Connection,
+    decision: Decision,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    at: datetime,
+    source: str,
+) -> None:
+    """The one-shot faults that act on an order just accepted (its ORDACK A is queued already).
+
+    With both on, the copy is made first, then the original is lost.
+    """
+    if fault_consume(conn, "duplicate", "ORDIMP", at=at) is not None:
+        copy = order_duplicate(conn, header, lines, at=at, source=f"{source} (fault duplicate)")
+        log_event(
+            conn, at, "fault",
+            f"{source}: {decision.webn} imported again as {copy.webn} ({copy.cde}), no ORDACK (fault duplicate)",
+        )  # fmt: skip
+    if fault_consume(conn, "lose", "ORDIMP", at=at) is not None:
+        lost = order_lose(conn, decision.webn, at=at)
+        log_event(
+            conn, at, "fault", f"{source}: {decision.webn} ({decision.cde}, {lost} line(s)) lost (fault lose)"
+        )
 
 
 def group_orders(

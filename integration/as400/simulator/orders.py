@@ -24,11 +24,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from integration.as400.dds import load_layout
 from integration.as400.simulator.clock import epoch, from_epoch
 from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.db import counter_next, log_event, money, stamp, state_get, stock_move, to_db
 from integration.as400.simulator.errors import NothingToDoError, OrderNotFoundError, SimulatorError
 from integration.as400.simulator.exports import outbox_add
+from integration.as400.simulator.faults import fault_active, fault_consume
 
 # Reason codes of ORDACK R. ART0, MAG0 and STK0 are the contract's; ERR0 is the simulator's own, for
 # an order whose records contradict each other (no lines, OHNBL wrong, a line of another order...).
@@ -128,6 +130,19 @@ def order_import(
     if refusal_code:
         return Decision(webn, "R", "", refusal_code, refusal_text)
 
+    return Decision(webn, "A", _record_order(conn, webn, header, lines, at=at, source=source))
+
+
+def _record_order(
+    conn: sqlite3.Connection,
+    webn: str,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    at: datetime,
+    source: str,
+) -> str:
+    """Record an accepted order under ``webn``: a new AS400 number (returned), WEBORD O, SBQRS."""
     cde = f"W{counter_next(conn, 'cde') + 100_000:09d}"
     day, _ = stamp(at)
     quantity = sum(int(line["OLQTE"]) for line in lines)
@@ -151,7 +166,44 @@ def order_import(
         stock_move(
             conn, item=str(line["OLITEM"]), location=int(line["OLMAG"]), promised=int(line["OLQTE"]), at=at
         )
-    return Decision(webn, "A", cde)
+    return cde
+
+
+#: What the ``duplicate`` fault appends to a web order number for its copy (WOWEBN is 20A).
+DUPLICATE_SUFFIX = "-DUP"
+
+
+def duplicate_number(conn: sqlite3.Connection, webn: str) -> str:
+    """The web order number of the copy the ``duplicate`` fault makes: ``<webn>-DUP``, then
+    ``-DUP2``, ``-DUP3``... if taken, the number cut so that the whole fits WOWEBN's 20 characters."""
+    size = load_layout("WEBORD").formats[0].field("WOWEBN").size
+    n = 1
+    while True:
+        suffix = DUPLICATE_SUFFIX + (str(n) if n > 1 else "")
+        candidate = webn.rstrip()[: size - len(suffix)] + suffix
+        if order_cde(conn, candidate) is None:
+            return candidate
+        n += 1
+
+
+def order_duplicate(
+    conn: sqlite3.Connection,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    *,
+    at: datetime,
+    source: str,
+) -> Decision:
+    """Import an order accepted just now a second time under another number (fault ``duplicate``).
+
+    As if a second file had carried it under that number: a second AS400 order, in WEBORD, its
+    quantities promised again (SBQRS counts both), picked and shipped like any order. No check
+    runs and no ORDACK is queued: the copy is there even if the stock does not cover both.
+    """
+    webn = duplicate_number(conn, str(header["OHWEBN"]))
+    copy = {**header, "OHWEBN": webn}
+    copied = [{**line, "OLWEBN": webn} for line in lines]
+    return Decision(webn, "A", _record_order(conn, webn, copy, copied, at=at, source=source))
 
 
 def _inconsistency(header: dict[str, Any], lines: list[dict[str, Any]]) -> str:
@@ -193,6 +245,23 @@ def _refusal(
             text = f"Stock insuffisant {key[0]} mag {key[1]:03d} dispo {max(available, 0)}"
             return NO_STOCK, text[:50]
     return "", ""
+
+
+def order_lose(conn: sqlite3.Connection, webn: str, *, at: datetime) -> int:
+    """The AS400 loses an order it accepted (fault ``lose``); the number of lines lost.
+
+    It is gone from WEBORD and from the simulator's own tables, so nothing ever happens to it
+    again (no ORDSTS; an ORDANN for it finds nothing; the number sent again is a new order), and
+    what it still promised is taken back off SBQRS (stamped, so the next STKBAL delta carries it).
+    """
+    lines = order_lines(conn, webn)
+    for line in lines:
+        if line.open > 0:
+            stock_move(conn, item=line.item, location=line.mag, promised=-line.open, at=at)
+    conn.execute("DELETE FROM WEBORD WHERE WOWEBN = ?", (webn,))
+    for table in ("SIM_ORDLIN", "SIM_RETURN", "SIM_ORDER"):
+        conn.execute(f"DELETE FROM {table} WHERE WEBN = ?", (webn,))
+    return len(lines)
 
 
 def ack_record(decision: Decision, at: datetime) -> dict[str, Any]:
@@ -338,6 +407,8 @@ def _deliver(
     event = "E" if mode == "D" else "L"
     tracking = f"6A{counter_next(conn, 'tracking') + 10_000_000_000:011d}" if mode == "D" else ""
     events = []
+    moved = False
+    silent: bool | None = None  # whether this shipment writes no ORDSTS E (decided at its first line)
     for item in lines:
         amount = _amount(item.open, qty, "ship" if mode == "D" else "make ready", item, strict=True)
         if amount <= 0:
@@ -354,8 +425,19 @@ def _deliver(
             (amount, epoch(at), tracking, webn, item.lign),
         )
         stock_move(conn, item=item.item, location=item.mag, on_hand=-amount, promised=-amount, at=at)
-        events.append(_queue_status(conn, item, event, amount, at, tracking))
-    if not events:
+        moved = True
+        if event == "E" and silent is None:
+            silent = fault_consume(conn, "noordsts", "ORDSTS", at=at) is not None
+        if silent:
+            log_event(
+                conn,
+                at,
+                "fault",
+                f"{webn} line {item.lign:03d} shipped x{amount}, no ORDSTS E (fault noordsts)",
+            )
+        else:
+            events.append(_queue_status(conn, item, event, amount, at, tracking))
+    if not moved:
         raise NothingToDoError(f"nothing left to deliver on {webn}" + (f" line {line}" if line else ""))
     weborder_refresh(conn, webn)
     return events
@@ -571,6 +653,31 @@ def weborder_refresh(conn: sqlite3.Connection, webn: str) -> None:
         "UPDATE WEBORD SET WOSTAT = ?, WOQTC = ?, WOQTE = ?, WOTOTL = ? WHERE WOWEBN = ?",
         (status, due, shipped, to_db(amount), webn),
     )
+
+
+def status_fault(conn: sqlite3.Connection, at: datetime) -> str:
+    """The ``status`` fault, if on: the oldest open web order's WOSTAT forced now; what it did.
+
+    The oldest is the first accepted (then the lowest number) of those WEBORD shows O. Nothing
+    else changes: no ORDSTS is written, the lines are as they were (an event on the order later
+    sets WOSTAT from its lines again, as the AS400's own programs would). With no open order
+    the fault waits for one.
+    """
+    fault = fault_active(conn, "status")
+    if fault is None:
+        return ""
+    row = conn.execute(
+        "SELECT w.WOWEBN FROM WEBORD w JOIN SIM_ORDER o ON o.WEBN = w.WOWEBN WHERE w.WOSTAT = 'O' "
+        "ORDER BY o.ACCEPTED_AT, w.WOWEBN LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return ""
+    fault_consume(conn, "status", at=at)
+    status = fault.value or "S"
+    conn.execute("UPDATE WEBORD SET WOSTAT = ? WHERE WOWEBN = ?", (status, row["WOWEBN"]))
+    note = f"fault status: web order {row['WOWEBN']} O -> {status}, no ORDSTS"
+    log_event(conn, at, "fault", note)
+    return note
 
 
 def order_total(conn: sqlite3.Connection, webn: str) -> Decimal:

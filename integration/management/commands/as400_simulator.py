@@ -9,7 +9,7 @@
     as400_simulator return-store WEBN [--line N] [--qty N] [--store MAG]
     as400_simulator receive WEBN [--line N]
     as400_simulator order WEBN
-    as400_simulator fault on NAME [--value V] [--file FILE] | fault off NAME | fault list
+    as400_simulator fault on NAME [--value V] [--file FILE] [--item ITEM] | fault off NAME | fault list
     as400_simulator status
 
 Paths come from the settings (AS400_SIMULATOR_DB, AS400_EXCHANGE_DIR); every subcommand only
@@ -132,8 +132,19 @@ class Command(BaseCommand):
         fault_sub = fault.add_subparsers(dest="fault_action", required=True, metavar="on|off|list")
         on = fault_sub.add_parser("on", help="Switch a fault on.")
         on.add_argument("name", choices=list(FAULTS))
-        on.add_argument("--value", default=None, help="slow: minutes; corrupt: sign or digit.")
+        on.add_argument(
+            "--value",
+            default=None,
+            help="; ".join(f"{spec.name}: {spec.value_help}" for spec in FAULTS.values() if spec.value_help)
+            + ".",
+        )
         on.add_argument("--file", type=str.upper, default=None, help="Only this file name.")
+        on.add_argument(
+            "--item",
+            default=None,
+            help="; ".join(f"{spec.name}: {spec.item_help}" for spec in FAULTS.values() if spec.item_help)
+            + ".",
+        )
         off = fault_sub.add_parser("off", help="Switch a fault off.")
         off.add_argument("name", choices=list(FAULTS))
         fault_sub.add_parser("list", help="Every fault, on or off.")
@@ -227,7 +238,9 @@ class Command(BaseCommand):
     def do_fault(self, sim: Simulator, options: dict[str, Any]) -> None:
         action = options["fault_action"]
         if action == "on":
-            state = sim.fault_on(options["name"], value=options["value"], file=options["file"])
+            state = sim.fault_on(
+                options["name"], value=options["value"], file=options["file"], item=options["item"]
+            )
             self.stdout.write(state.describe())
         elif action == "off":
             self.stdout.write(sim.fault_off(options["name"]).describe())

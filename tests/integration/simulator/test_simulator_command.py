@@ -118,6 +118,21 @@ def test_fault_subcommands(configured: SimulatorConfig) -> None:
     assert corrupt.strip() == "corrupt: ON value=digit file=STKBAL (one-shot)"
 
 
+def test_fault_on_with_an_item_and_the_new_faults_listed(configured: SimulatorConfig) -> None:
+    run("seed")
+    with Simulator(configured) as sim:
+        item = item_with_stock(sim, 900)
+
+    on = run("fault", "on", "price", "--value", "4.5", "--item", item)
+    listed = run("fault", "list")
+
+    assert on.strip() == f"price: ON value=4.50 item={item} (one-shot)"
+    for name in ("lose", "duplicate", "nodelta", "noordsts", "price", "status"):
+        assert f"{name}: " in listed
+    with pytest.raises(CommandError, match="takes no item"):
+        run("fault", "on", "lose", "--item", item)
+
+
 @pytest.mark.parametrize(
     "args",
     [

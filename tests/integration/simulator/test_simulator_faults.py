@@ -139,7 +139,9 @@ def test_the_batch_window_stops_the_import_job(night_sim: Simulator) -> None:
 def test_fault_list_and_bad_faults(sim: Simulator) -> None:
     names = [f.name for f in sim.faults()]
 
-    assert names == ["down", "slow", "batch", "lock", "refuse", "corrupt", "skip", "twice"]
+    exchange = ["down", "slow", "batch", "lock", "refuse", "corrupt", "skip", "twice"]
+    data = ["lose", "duplicate", "nodelta", "noordsts", "price", "status"]
+    assert names == exchange + data
     assert not any(f.active for f in sim.faults())
     with pytest.raises(SimulatorError, match="unknown fault"):
         sim.fault_on("meteor")
