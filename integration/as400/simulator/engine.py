@@ -4,6 +4,7 @@
 simulated time and does everything that falls due on the way, in this order at each instant:
 
 1. store sales and price changes since the previous instant (stores open 09:00-20:00, Mon-Sat);
+   the one-shot faults by which the AS400 changes its own data (``price``, ``status``);
 2. at the start of the nightly batch window: the night's deliveries (restock);
 3. after the window ends: the full extracts ITMMST, STKBAL, WEBORD (once a night);
 4. outside the window: orders moving on by themselves, announced returns arriving;
