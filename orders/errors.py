@@ -20,8 +20,6 @@ class OrderErrorCode(StrEnum):
     UNKNOWN_LINE = "unknown_line"
     QUANTITY_EXCEEDS = "quantity_exceeds_cancellable"
     IDEMPOTENCY_KEY_CONFLICT = IDEMPOTENCY_KEY_CONFLICT  # a cancellation or an order
-    # Resending (orders.resend).
-    NOT_RESENDABLE = "not_resendable"
 
 
 class OrderError(DomainError):

@@ -19,13 +19,21 @@ from django.db.models import F, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from inventory.models import StockLevel
-from orders.errors import OrderError, OrderErrorCode
 from orders.locks import order_lines_locked, order_messages_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 
 S = Order.Status
+
+
+class ResendRefused(DomainError):
+    """This order cannot be resent (staff's action, never the storefront API's: no HTTP status)."""
+
+    code = "not_resendable"
+
+
 RESENDABLE = (S.ACCEPTED, S.SENT)
 
 
@@ -35,22 +43,18 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
     with transaction.atomic():
         locked = orders_locked().get(pk=order.pk)
         if locked.status not in RESENDABLE:
-            raise OrderError(
-                f"order {locked.order_number} is {locked.status}: only an accepted or sent order can be resent",
-                code=OrderErrorCode.NOT_RESENDABLE,
+            raise ResendRefused(
+                f"order {locked.order_number} is {locked.status}: only an accepted or sent order can be resent"
             )
         waiting = order_messages_locked().filter(
             order=locked, kind=OutboxMessage.Kind.ORDIMP, state=OutboxMessage.State.PENDING
         )
         if waiting.exists():
-            raise OrderError(
-                f"order {locked.order_number} already waits to be sent", code=OrderErrorCode.NOT_RESENDABLE
-            )
+            raise ResendRefused(f"order {locked.order_number} already waits to be sent")
         lines = list(order_lines_locked().filter(order=locked).order_by("pk"))
         if any(line.picked or line.shipped or line.ready for line in lines):
-            raise OrderError(
-                f"order {locked.order_number} is already moving at the AS400 (picked or shipped): not resent",
-                code=OrderErrorCode.NOT_RESENDABLE,
+            raise ResendRefused(
+                f"order {locked.order_number} is already moving at the AS400 (picked or shipped): not resent"
             )
         lost_number = locked.as400_order_number
         add: dict[tuple[int, int], int] = {}

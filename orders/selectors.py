@@ -96,4 +96,3 @@ def orders_figured(queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
         open_units=total(F("quantity") - F("cancelled") - F("shipped") - F("ready")) + counter,
         cancelled_units=total(F("cancelled")),
     )  # fmt: skip
-

@@ -21,14 +21,16 @@ class WebOrderPicture(models.Model):
     """One record of the last full WEBORD applied (``seq``)."""
 
     seq = models.PositiveIntegerField(help_text="The WEBORD pair it came in (its sequence)")
-    order_number = models.CharField(max_length=20, unique=True, help_text="WOWEBN")
-    as400_order_number = models.CharField(max_length=10, blank=True, help_text="WOCDE")
-    status = models.CharField(max_length=1, help_text="WOSTAT: O open, E shipped, A cancelled, S closed")
-    line_count = models.PositiveIntegerField(help_text="WONBL")
-    ordered = models.IntegerField(help_text="WOQTC: units ordered, less those cancelled")
-    shipped = models.IntegerField(help_text="WOQTE: units shipped")
-    total = models.DecimalField(max_digits=13, decimal_places=2, help_text="WOTOTL: amount due incl. VAT")
-    ordered_on = models.DateField(null=True, blank=True, help_text="WODATE")
+    order_number = models.CharField(max_length=20, unique=True, help_text="The web order number")
+    as400_order_number = models.CharField(max_length=10, blank=True, help_text="The AS400's order number")
+    status = models.CharField(
+        max_length=1, help_text="O open, E shipped, A cancelled, S closed (shipped and cancelled)"
+    )
+    line_count = models.PositiveIntegerField(help_text="Its lines")
+    ordered = models.IntegerField(help_text="Units ordered, less those cancelled")
+    shipped = models.IntegerField(help_text="Units shipped")
+    total = models.DecimalField(max_digits=13, decimal_places=2, help_text="Amount due incl. VAT")
+    ordered_on = models.DateField(null=True, blank=True, help_text="Day ordered")
 
     class Meta:
         verbose_name = "commande vue par l'AS400"
@@ -59,8 +61,8 @@ class StockPicture(models.Model):
     )
     projected_on_hand = models.IntegerField(default=0, help_text="Ours just before the full extract")
     projected_promised = models.IntegerField(default=0)
-    on_hand = models.IntegerField(default=0, help_text="SBQOH of the full extract")
-    promised = models.IntegerField(default=0, help_text="SBQRS of the full extract")
+    on_hand = models.IntegerField(default=0, help_text="On hand in the full extract")
+    promised = models.IntegerField(default=0, help_text="Promised in the full extract")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["product", "location"], name="stock_picture_pair")]

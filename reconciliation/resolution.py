@@ -30,6 +30,7 @@ from orders.models import Order
 from orders.resend import in_flight_recount, order_history_note, order_resend
 from orders.services import in_flight_settle
 from reconciliation.checks import check_of
+from reconciliation.locks import discrepancies_locked
 from reconciliation.models import Action, Discrepancy, WebOrderPicture
 
 State = Discrepancy.State
@@ -84,7 +85,7 @@ def discrepancies_resolve(
 
 def _resolve_one(d: Discrepancy, action: str, user: object | None, note: str, now: datetime) -> str:
     who = _who(user)
-    d = Discrepancy.objects.select_for_update().get(pk=d.pk)
+    d = discrepancies_locked().get(pk=d.pk)
     if action == "reopen":
         if d.state == State.OPEN:
             raise ResolutionRefused(f"{d} est déjà ouvert")

@@ -39,6 +39,7 @@ from inventory.models import Category
 from reconciliation.as400_exports import NIGHT_FILES
 from reconciliation.checks import CHECKS, Finding, Night
 from reconciliation.checks.stock import drift_by_category
+from reconciliation.locks import discrepancies_locked
 from reconciliation.models import Action, Discrepancy, Run, StockPicture, Threshold, WebOrderPicture
 
 logger = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ def _record(
     for code, found in findings.items():
         check = CHECKS[code]
         keys = {f"{code}:{f.subject}"[:200]: f for f in found}
-        existing = {d.key: d for d in Discrepancy.objects.select_for_update().filter(key__in=list(keys))}
+        existing = {d.key: d for d in discrepancies_locked().filter(key__in=list(keys))}
         for key, f in keys.items():
             values = dict(
                 kind=code, severity=check.severity, subject=f.subject[:120], order_id=f.order_id,
@@ -255,11 +256,7 @@ def _record(
             d.save()
     closed = 0
     ran = list(findings)
-    gone = (
-        Discrepancy.objects.select_for_update()
-        .filter(state=Discrepancy.State.OPEN, kind__in=ran)
-        .exclude(last_run=run)
-    )
+    gone = discrepancies_locked().filter(state=Discrepancy.State.OPEN, kind__in=ran).exclude(last_run=run)
     for d in gone:
         d.state, d.closed_at, d.closed_by = Discrepancy.State.CLOSED, now, SYSTEM
         d.save(update_fields=["state", "closed_at", "closed_by"])

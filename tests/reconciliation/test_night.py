@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.db.models import Q
 
-from integration import tasks
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import Alert, FileRun
@@ -18,26 +17,11 @@ from inventory.selectors import sellable_products
 from reconciliation.models import Action, Discrepancy, Run, WebOrderPicture
 from reconciliation.services import night_of, reconcile
 from reconciliation.tasks import reconcile_fallback, reconcile_night, reconcile_when_ready_enqueue
+from tests.factories.nights import every_minute, night_passes
 from tests.factories.orders import place, warehouse_items
 from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock(TUESDAY)]
-
-
-def every_minute(sim: Simulator) -> None:
-    tasks.outbox_dispatch()
-    sim.import_now()
-    tasks.as400_sync()
-    sim.step(minutes=1)
-
-
-def night_passes(sim: Simulator) -> Run:
-    """The simulator lives through the night (batch, then its full extracts); we apply them and run."""
-    now = sim.now()
-    morning = (now + timedelta(days=1)).replace(hour=4, minute=0)
-    sim.step(minutes=(morning - now).total_seconds() / 60)
-    exchange_sync()
-    return reconcile(trigger="test")
 
 
 ORDER_AND_STOCK_KINDS = {
