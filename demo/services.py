@@ -107,6 +107,19 @@ def demo_catalogue_load() -> list[str]:
     return done
 
 
+def demo_reconciliation_load() -> str:
+    """The night of the extracts just applied, reconciled once, so the reconciliation pages show a
+    real run (what the demo catalogue holds: products without content, delisted items still mapped...).
+    Idempotent: done only while no run exists."""
+    from reconciliation.models import Run
+    from reconciliation.services import reconcile
+
+    if Run.objects.exists():
+        return "Reconciliation: already run."
+    run = reconcile(trigger="demo", by="demo_data")
+    return f"Reconciliation: {run}, {run.found} discrepancies found ({run.get_outcome_display()})."
+
+
 def demo_admin_load(*, var_dir: Path, env_password: str | None) -> DemoAdmin:
     """The demo admin login: password chosen (or read back), user created or reset."""
     password, source = demo_admin_password(env_value=env_password, password_file=var_dir / PASSWORD_FILE_NAME)

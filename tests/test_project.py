@@ -225,6 +225,11 @@ def test_demo_data_loads_the_simulators_catalogue_once_and_opens_a_few_families(
     assert sorted(stages) == ["live", "live", "live", "pilot"]
     assert RolloutChange.objects.filter(changed_by_name="demo_data").count() == 4  # not again the second time
     assert "ITMMST_000001 F applied" in first.getvalue()
+    from reconciliation.models import Discrepancy, Run
+
+    assert Run.objects.count() == 1  # the night of the demo's extracts, reconciled once, not again
+    assert Discrepancy.objects.filter(state="open").values("kind").distinct().count() >= 2
+    assert "Reconciliation: rapprochement de la nuit" in first.getvalue()
 
 
 @pytest.mark.django_db

@@ -239,3 +239,19 @@ def test_a_stkbal_delta_never_exported_shows_as_the_days_drift_and_is_accepted(
     assert {d.state for d in Discrepancy.objects.filter(kind="stock_drift")} == {Discrepancy.State.RESOLVED}
     night_passes(simulator)
     assert not open_of("stock_drift")
+
+
+def test_the_runs_page_shows_the_last_run_and_the_nights_chart_and_thresholds_are_for_operations(
+    simulator: Simulator, staff: Client
+) -> None:
+    night_passes(simulator)
+    page = staff.get("/admin/reconciliation/run/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Dernier rapprochement" in body
+    assert "<svg" in body
+    assert "Les 30 dernières nuits" in body
+    assert "écart(s) ouvert(s)" in body
+    assert staff.get("/admin/reconciliation/threshold/add/").status_code == 403  # staff: not theirs to set
+    listing = staff.get("/admin/reconciliation/discrepancy/?state__exact=open&age=1")
+    assert listing.status_code == 200

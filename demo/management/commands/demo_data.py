@@ -13,6 +13,7 @@ from demo.services import (
     SIMULATOR_COMMAND,
     demo_admin_load,
     demo_catalogue_load,
+    demo_reconciliation_load,
     demo_simulator_seed,
     demo_storefront_client_load,
 )
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             self.stdout.write("AS400 simulator seeded (or already seeded).")
             for line in demo_catalogue_load():
                 self.stdout.write(line)
+            self.stdout.write(demo_reconciliation_load())
         else:
             warning = f"No {SIMULATOR_COMMAND!r} command yet: the AS400 simulator was not seeded."
             self.stderr.write(self.style.WARNING(warning))
