@@ -34,6 +34,7 @@ from reconciliation.checks import CHECKS, check_of
 from reconciliation.models import Action, Discrepancy, Run, Threshold
 from reconciliation.resolution import ResolutionRefused, discrepancies_resolve
 from reconciliation.selectors import last_run, nights_series
+from reconciliation.services import threshold_save
 
 #: What each action will do, said on its confirmation page.
 WHAT = {
@@ -379,6 +380,4 @@ class ThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Threshold, form: Any, change: bool) -> None:
-        obj.updated_at = timezone.now()
-        obj.updated_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        threshold_save(threshold=obj, user=request.user)

@@ -296,3 +296,11 @@ def _thresholds(run: Run, now: datetime) -> None:
             + f"\n\n{run.found} écarts trouvés, {run.opened} nouveaux, {run.closed} disparus.",
             from_email=None, recipient_list=recipients,
         )  # fmt: skip
+
+
+def threshold_save(*, threshold: Threshold, user: Any, now: datetime | None = None) -> Threshold:
+    """Save a threshold as operations set it, with who and when."""
+    threshold.updated_at = now or timezone.now()
+    threshold.updated_by = user if getattr(user, "pk", None) else None
+    threshold.save()
+    return threshold
