@@ -121,7 +121,7 @@ def timed_sql(cursor: Any, label: str, statements: str | list[str]) -> None:
     started = time.perf_counter()
     for statement in [statements] if isinstance(statements, str) else statements:
         cursor.execute(statement)
-    say(f"    {label:<62} {time.perf_counter() - started:7.2f} s")
+    say(f"    {label:<72} {time.perf_counter() - started:7.2f} s")
 
 
 def build(args: argparse.Namespace, plan: Plan, times: dict[str, datetime]) -> dict[str, Any]:
@@ -731,7 +731,7 @@ def main() -> int:
         "WEBORD": datetime(night.year, night.month, night.day, 3, 25, tzinfo=PARIS),
     }
     plan = Plan(args.items, args.locations, args.orders)
-    say(f"PostgreSQL {connection.pg_version}, database {connection.settings_dict['NAME']}, "
+    say(f"PostgreSQL {getattr(connection, 'pg_version', '?')}, database {connection.settings_dict['NAME']}, "
         f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     say(f"Night of {night}: {args.items:,} items × {args.locations} locations = {plan.pairs:,} pairs, "
         f"{args.orders:,} orders (+{plan.not_acked} never acknowledged, +{plan.late} placed after the extract)")  # fmt: skip
@@ -739,7 +739,7 @@ def main() -> int:
     say("\nBuilding the night in SQL:")
     started = time.perf_counter()
     planted = build(args, plan, times)
-    say(f"    {'total':<62} {time.perf_counter() - started:7.2f} s")
+    say(f"    {'total':<72} {time.perf_counter() - started:7.2f} s")
     counts = rows("SELECT (SELECT count(*) FROM orders_orderline), (SELECT count(*) FROM orders_as400event), "
                   "(SELECT count(*) FROM reconciliation_weborderpicture), (SELECT count(*) FROM inventory_stocklevel)")[0]  # fmt: skip
     say(
@@ -772,10 +772,10 @@ def main() -> int:
     )
     for code, seconds in check_times.items():
         note = "  (with the run's set-up)" if code == marks[0][0] else ""
-        say(f"    {code:<28} {seconds:8.2f} s{note}")
-    say(f"    {'recording (drift, discrepancies)':<28} {run_time - (previous - started):8.2f} s")
+        say(f"    {code:<34} {seconds:8.2f} s{note}")
+    say(f"    {'recording (drift, discrepancies)':<34} {run_time - (previous - started):8.2f} s")
     say(
-        f"    {'total':<28} {run_time:8.2f} s  (run.duration_seconds {run.duration_seconds}); peak RSS {rss_mb()} MB"
+        f"    {'total':<34} {run_time:8.2f} s  (run.duration_seconds {run.duration_seconds}); peak RSS {rss_mb()} MB"
     )
     run_subjects: dict[str, set[str]] = defaultdict(set)
     for kind, subject in Discrepancy.objects.filter(last_run=run).values_list("kind", "subject"):
