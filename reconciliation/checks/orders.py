@@ -6,8 +6,9 @@ changed here after that moment, or with an AS400 event dated after it, is left f
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,19 +118,22 @@ class OrderUnknownHere(Check):
 
     def find(self, night: Night) -> Iterable[Finding]:
         ours = Order.objects.filter(order_number=OuterRef("order_number"))
-        unknown = WebOrderPicture.objects.exclude(Exists(ours)).exclude(status="A")
-        for row in unknown.order_by("order_number"):
-            twin = self._twin(row)
+        unknown = list(
+            WebOrderPicture.objects.exclude(Exists(ours)).exclude(status="A").order_by("order_number")
+        )
+        twins = self._twins(unknown)
+        for row in unknown:
+            twin = twins.get(row.order_number)
             yield Finding(
                 subject=row.order_number,
                 ours="inconnue",
                 theirs=f"commande AS400 {row.as400_order_number}, {row.ordered} unités, {row.total} €",
                 units=row.ordered - row.shipped,
                 amount=row.total,
-                order_id=twin.pk if twin else None,
+                order_id=twin[0] if twin else None,
                 file="WEBORD",
                 suggestion=(
-                    f"Semble être la commande {twin.order_number} importée une seconde fois : l'annuler sur "
+                    f"Semble être la commande {twin[1]} importée une seconde fois : l'annuler sur "
                     "l'AS400, puis ignorer cet écart avec une note."
                     if twin
                     else "Commande inconnue du site : vérifier sur l'AS400 d'où elle vient."
@@ -137,14 +141,29 @@ class OrderUnknownHere(Check):
             )
 
     @staticmethod
-    def _twin(row: WebOrderPicture) -> Any:
-        """Our order that this one looks like (same lines, units, amount and day): a double import."""
-        same = {"line_count": row.line_count, "due_units": row.ordered, "due_amount": row.total}
-        candidates = orders_figured(Order.objects.exclude(status__in=NOT_AT_THE_AS400)).filter(**same)
-        if row.ordered_on:
-            candidates = candidates.filter(created_at__date__gte=row.ordered_on - timedelta(days=1),
-                                           created_at__date__lte=row.ordered_on + timedelta(days=1))  # fmt: skip
-        return candidates.order_by("-created_at").first()
+    def _twins(rows: list[WebOrderPicture]) -> dict[str, tuple[int, str]]:
+        """Per unknown order, ours that it looks like (same lines, units, amount, within a day of
+        its date): a double import. One query over the days concerned, whatever their number."""
+        if not rows:
+            return {}
+        days = {
+            d + timedelta(days=k) for d in (r.ordered_on for r in rows if r.ordered_on) for k in (-1, 0, 1)
+        }
+        candidates: Any = orders_figured(Order.objects.exclude(status__in=NOT_AT_THE_AS400))
+        if all(r.ordered_on for r in rows):
+            candidates = candidates.filter(created_at__date__in=sorted(days))
+        shape: dict[tuple[int, int, Decimal], list[tuple[int, str, date]]] = defaultdict(list)
+        for pk, number, created, lines, units, amount in candidates.order_by("-created_at").values_list(
+            "pk", "order_number", "created_at", "line_count", "due_units", "due_amount"
+        ):
+            shape[(lines, units, Decimal(amount))].append((pk, number, created.date()))
+        twins = {}
+        for r in rows:
+            for pk, number, created in shape.get((r.line_count, r.ordered, Decimal(r.total)), []):
+                if r.ordered_on is None or abs((created - r.ordered_on).days) <= 1:
+                    twins[r.order_number] = (pk, number)  # the newest first
+                    break
+        return twins
 
 
 def expected_status() -> Case:

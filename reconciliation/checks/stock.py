@@ -39,34 +39,32 @@ class PromisedShort(Check):
             ),
             Value(0),
         )  # fmt: skip
-        open_web = (
+        held = Subquery(
+            StockPicture.objects.filter(product_id=OuterRef("product_id"), location_id=OuterRef("location_id"))
+            .values("promised")[:1]
+        )  # fmt: skip
+        short = (
             OrderLine.objects.filter(acked_at__isnull=False, acked_at__lte=at)
             .exclude(order__status__in=HELD)
             .exclude(order__as400_order_number="")
             .annotate(open=F("quantity") - F("cancelled") - F("shipped") - F("ready") + counter)
             .filter(open__gt=0)
             .values("product_id", "location_id")
-            .annotate(units=Sum("open"))
+            .annotate(units=Sum("open"), held=Coalesce(held, Value(0)))
+            .filter(units__gt=F("held"))
+            .order_by("product_id", "location_id")
         )
-        promised = {
-            (p["product_id"], p["location_id"]): p["promised"]
-            for p in StockPicture.objects.filter(
-                product_id__in={row["product_id"] for row in open_web}
-            ).values("product_id", "location_id", "promised")
-        }
-        products = {p.pk: p for p in Product.objects.filter(pk__in={row["product_id"] for row in open_web})}
-        for row in open_web.order_by("product_id", "location_id"):
-            pair = (row["product_id"], row["location_id"])
-            held = promised.get(pair, 0)
-            if row["units"] <= held:
-                continue
+        rows = list(short)  # one statement: the grouped open lines against the pairs' SBQRS
+        products = {p.pk: p for p in Product.objects.filter(pk__in={row["product_id"] for row in rows})}
+        for row in rows:
             product = products[row["product_id"]]
+            gap = row["units"] - row["held"]
             yield Finding(
                 subject=f"{product.item_number}@{row['location_id']:03d}",
                 ours=f"{row['units']} unités acceptées non expédiées",
-                theirs=f"SBQRS {held}",
-                difference=row["units"] - held,
-                units=row["units"] - held,
+                theirs=f"SBQRS {row['held']}",
+                difference=gap,
+                units=gap,
                 product_id=product.pk,
                 location_id=row["location_id"],
                 category_id=product.category_id,

@@ -4,11 +4,14 @@ through by the simulated AS400 (its batch, then its full extracts), applied and 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from django.test import Client
 
 from integration import tasks
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
-from reconciliation.models import Run
+from reconciliation.models import Discrepancy, Run
 from reconciliation.services import reconcile
 
 
@@ -26,3 +29,13 @@ def night_passes(sim: Simulator) -> Run:
     sim.step(minutes=(morning - now).total_seconds() / 60)
     exchange_sync()
     return reconcile(trigger="test")
+
+
+def resolve(staff: Client, discrepancies: list[Discrepancy], action: str, note: str = "") -> Any:
+    """The admin action, in its two steps: the confirmation page, then the confirmed POST."""
+    url = "/admin/reconciliation/discrepancy/"
+    chosen = {"action": action, "_selected_action": [d.pk for d in discrepancies]}
+    page = staff.post(url, chosen)
+    assert page.status_code == 200
+    assert f"{len(discrepancies)} écart(s) sélectionné(s)" in page.content.decode()
+    return staff.post(url, {**chosen, "apply": "1", "note": note}, follow=True)

@@ -66,7 +66,11 @@ def test_the_nightly_extracts_and_the_days_deltas_end_in_the_as400s_figures(simu
 
     first = exchange_sync()
 
-    assert {r.file: r.outcome for r in first.runs} == {"ITMMST": "applied", "STKBAL": "applied", "WEBORD": "applied"}
+    assert {r.file: r.outcome for r in first.runs} == {
+        "ITMMST": "applied",
+        "STKBAL": "applied",
+        "WEBORD": "applied",
+    }
     assert Product.objects.count() == 300
     assert_same_stock(simulator)
     simulator.step(minutes=180)  # a day of store sales, price changes and deltas every few minutes

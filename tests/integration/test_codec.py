@@ -37,7 +37,9 @@ def dds_field_line(name: str, spec: str) -> str:
 
 def one_field_codec(spec: str, ccsid: int = 297) -> RecordCodec:
     """A codec for a one-field layout whose field VALUE has the given spec."""
-    return RecordCodec(parse_dds(f"     A          R FMT\n{dds_field_line('VALUE', spec)}\n", name="T"), ccsid)
+    return RecordCodec(
+        parse_dds(f"     A          R FMT\n{dds_field_line('VALUE', spec)}\n", name="T"), ccsid
+    )
 
 
 # --- The contract's examples --------------------------------------------------------------
@@ -187,7 +189,9 @@ def test_an_unknown_record_type_or_garbage_after_a_short_format_is_refused() -> 
 
     with pytest.raises(RecordError, match=r"record 1, field OHTYPE: the first byte selects no record format"):
         codec.decode("X".encode("cp297") + line[1:], recno=1)
-    with pytest.raises(RecordError, match="format ORDIMPL is 51 bytes; the rest of the record must be blanks"):
+    with pytest.raises(
+        RecordError, match="format ORDIMPL is 51 bytes; the rest of the record must be blanks"
+    ):
         codec.decode(line[:100] + b"\xf1" + line[101:])
     with pytest.raises(EncodeError, match="give format= or one of OHTYPE='H', OLTYPE='L'"):
         codec.encode({"OHWEBN": "W"})
@@ -237,7 +241,7 @@ def test_free_text_can_be_folded_and_cut_but_identifiers_never_are() -> None:
 
 def test_folding_only_touches_what_the_code_page_lacks() -> None:
     assert fold_text("Crème brûlée à Nîmes, ça", 297) == "Crème brûlée à Nîmes, ça"
-    assert fold_text("œ Œ Ł ł ’ “x” … ő Ș", 297) == "oe OE L l ' \"x\" ... o S"
+    assert fold_text("œ Œ Ł ł ’ “x” … ő Ș", 297) == 'oe OE L l \' "x" ... o S'
     assert fold_text("prix 5 €", 297) == "prix 5 EUR"
     assert fold_text("prix 5 €", 1147) == "prix 5 €"
     assert fold_text("Жуков", 297) == "Жуков"  # nothing sensible to fold to: encoding refuses it

@@ -43,7 +43,9 @@ def test_the_layouts_the_code_reads_match_the_contract() -> None:
     assert {path.stem for path in sources} == set(CONTRACT_LENGTHS)  # every layout, none missing
     for path in sources:
         theirs, ours = read_dds(path), load_layout(path.stem)
-        assert (theirs.formats, theirs.keys, theirs.keywords) == (ours.formats, ours.keys, ours.keywords), path.name
+        assert (theirs.formats, theirs.keys, theirs.keywords) == (ours.formats, ours.keys, ours.keywords), (
+            path.name
+        )
 
 
 def test_stkbal_fields_offsets_keys_and_file_keywords() -> None:
@@ -146,7 +148,11 @@ def test_an_unknown_layout_names_the_ones_it_knows() -> None:
 
 def test_a_site_can_point_the_settings_at_its_own_dds(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "STKBAL.dds").write_text(
-        src("     A          R STKBALR", "     A            SBITEM        20A", "     A            SBQOH          9P 0")
+        src(
+            "     A          R STKBALR",
+            "     A            SBITEM        20A",
+            "     A            SBQOH          9P 0",
+        )
     )
     settings.AS400_DDS_DIR = tmp_path
 

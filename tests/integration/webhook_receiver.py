@@ -28,6 +28,7 @@ class Answer:
     hold: threading.Event | None = None  # answer only once it is set (60 s at most)
     arrived: threading.Event | None = None  # set when this request arrives
 
+
 HOLD_BOUND_SECONDS = 60.0  # a held answer is sent at last after this: a bound, not a wait
 
 

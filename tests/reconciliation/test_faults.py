@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -16,8 +15,8 @@ from django.test import Client
 from integration.as400.simulator.engine import Simulator
 from integration.models import OutboxMessage
 from orders.models import Order
-from reconciliation.models import Action, Discrepancy, Threshold
-from tests.factories.nights import every_minute, night_passes
+from reconciliation.models import Action, Discrepancy
+from tests.factories.nights import every_minute, night_passes, resolve
 from tests.factories.orders import place, warehouse_items
 from tests.moments import TUESDAY
 
@@ -35,16 +34,6 @@ def staff() -> Iterator[Client]:
     client = Client()
     client.force_login(user)
     return client
-
-
-def resolve(staff: Client, discrepancies: list[Discrepancy], action: str, note: str = "") -> Any:
-    """The admin action, in its two steps: the confirmation page, then the confirmed POST."""
-    url = "/admin/reconciliation/discrepancy/"
-    chosen = {"action": action, "_selected_action": [d.pk for d in discrepancies]}
-    page = staff.post(url, chosen)
-    assert page.status_code == 200
-    assert f"{len(discrepancies)} écart(s) sélectionné(s)" in page.content.decode()
-    return staff.post(url, {**chosen, "apply": "1", "note": note}, follow=True)
 
 
 def open_of(kind: str) -> list[Discrepancy]:
@@ -255,30 +244,3 @@ def test_the_runs_page_shows_the_last_run_and_the_nights_chart_and_thresholds_ar
     assert staff.get("/admin/reconciliation/threshold/add/").status_code == 403  # staff: not theirs to set
     listing = staff.get("/admin/reconciliation/discrepancy/?state__exact=open&age=1")
     assert listing.status_code == 200
-
-
-def test_business_staff_resolve_and_only_operations_set_thresholds(simulator: Simulator) -> None:
-    from django.contrib.auth.models import Group
-
-    night_passes(simulator)
-    business = User.objects.create_user("lea", password="x", is_staff=True)
-    business.groups.add(Group.objects.get(name="Équipe commerce"))
-    operations = User.objects.create_user("marc", password="x", is_staff=True)
-    operations.groups.add(Group.objects.get(name="Exploitation"))
-    as_business, as_operations = Client(), Client()
-    as_business.force_login(business)
-    as_operations.force_login(operations)
-
-    some = Discrepancy.objects.filter(state=Discrepancy.State.OPEN).order_by("pk")[:2]
-    resolve(as_business, list(some), "ignore", note="vu avec le siège")
-    assert Discrepancy.objects.filter(state=Discrepancy.State.IGNORED).count() == 2
-    assert as_business.get("/admin/reconciliation/threshold/").status_code == 200  # they see them
-    assert (
-        as_business.post("/admin/reconciliation/threshold/add/", {"kind": "stock_drift"}).status_code == 403
-    )
-    added = as_operations.post(
-        "/admin/reconciliation/threshold/add/", {"kind": "stock_drift", "max_units": "50"}
-    )
-    assert added.status_code == 302
-    threshold = Threshold.objects.get(kind="stock_drift")
-    assert (threshold.max_units, threshold.updated_by) == (50, operations)

@@ -37,7 +37,9 @@ def test_no_folder_is_ever_created_and_the_missing_ones_are_named(tmp_path: Path
     folder = LocalExchangeFolder(root, CCSID)
 
     # when the folders are checked, and read as a sync would
-    with pytest.raises(ExchangeUnavailable, match=r"lacks IN/, IN/DONE/, IN/ERR/, OUT/: the share is not mounted"):
+    with pytest.raises(
+        ExchangeUnavailable, match=r"lacks IN/, IN/DONE/, IN/ERR/, OUT/: the share is not mounted"
+    ):
         folder.check_folders()
     folder.list_pairs(Location.OUT)
 

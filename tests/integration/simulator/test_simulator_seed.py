@@ -120,7 +120,9 @@ def test_seeding_5000_items_at_31_locations_is_one_transaction_of_bulk_inserts(
         assert sim.conn.execute("SELECT COUNT(DISTINCT IMFAMC) FROM ITMMST").fetchone()[0] >= 20
     begins = [n for n, sql in enumerate(statements) if sql.strip().upper().startswith("BEGIN")]
     commits = [n for n, sql in enumerate(statements) if sql.strip().upper().startswith(("COMMIT", "END"))]
-    stock_rows = [n for n, sql in enumerate(statements) if sql.lstrip().upper().startswith("INSERT INTO STKBAL")]
+    stock_rows = [
+        n for n, sql in enumerate(statements) if sql.lstrip().upper().startswith("INSERT INTO STKBAL")
+    ]
     assert len(begins) == len(commits) == 2  # the catalogue, then the seed's log line: not a commit a row
     assert begins[0] < stock_rows[0]  # every row in the first one
     assert stock_rows[-1] < commits[0]
