@@ -35,6 +35,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from integration.core.actors import actor_name
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from orders.cancellation import STAFF_PREFIX, order_cancel
@@ -206,11 +207,6 @@ def as400_discrepancies(*, resolved: bool | None = False) -> QuerySet[As400Event
 # --- Services ----------------------------------------------------------------------------------
 
 
-def _who(user: object | None) -> str:
-    name = getattr(user, "get_username", None)
-    return name() if callable(name) else "system"
-
-
 def _clean_note(note: str, limit: int) -> str:
     note = " ".join(note.split())
     if not note:
@@ -242,7 +238,7 @@ def as400_event_resolve(
     """Mark an event that was not applied as read resolved: who, when, what was done; recorded in the
     order's history when the event belongs to an order."""
     now = now or timezone.now()
-    who = _who(user)
+    who = actor_name(user)
     note = _clean_note(note, RESOLUTION_MAX)
     with transaction.atomic():
         order = orders_locked().filter(pk=event.order_id).first() if event.order_id else None
@@ -281,7 +277,7 @@ def order_attention_resolve(
     cancelled (see the module's docstring): ``remaining`` says so. Refused when the order has
     nothing a resolution clears."""
     now = now or timezone.now()
-    who = _who(user)
+    who = actor_name(user)
     note = _clean_note(note, NOTE_MAX)
     with transaction.atomic():
         locked = orders_locked().get(pk=order.pk)
@@ -354,7 +350,7 @@ def order_cancel_by_staff(
     as the requester and the note in the order's history. What cannot be cancelled is refused
     with the cancellation's own message (``cancel_refused``)."""
     now = now or timezone.now()
-    who = _who(user)
+    who = actor_name(user)
     note = _clean_note(note, 150)
     try:
         with transaction.atomic():

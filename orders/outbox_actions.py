@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integration.core.actors import actor_name
 from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
@@ -48,11 +49,6 @@ class CancelResult:
     message: OutboxMessage
     order_cancelled: bool
     units_released: int
-
-
-def _who(user: object | None) -> str:
-    name = getattr(user, "get_username", None)
-    return name() if callable(name) else "system"
 
 
 def _note(order: Order, cause: str, now: datetime) -> None:
@@ -101,10 +97,10 @@ def outbox_message_retry(
         locked.save(update_fields=["state", "attempts", "next_attempt_at"])  # last_error kept until sent
         _note(
             order,
-            f"{locked.kind} message #{locked.pk} retried by {_who(user)} (dead after {previous} attempts)",
+            f"{locked.kind} message #{locked.pk} retried by {actor_name(user)} (dead after {previous} attempts)",
             now,
         )
-    logger.info("outbox message %s retried by %s", locked.pk, _who(user))
+    logger.info("outbox message %s retried by %s", locked.pk, actor_name(user))
     return locked
 
 
@@ -113,7 +109,7 @@ def outbox_message_cancel(
 ) -> CancelResult:
     """Cancel a dead or pending message that the AS400 cannot have read; see the module's docstring."""
     now = now or timezone.now()
-    who = _who(user)
+    who = actor_name(user)
     why = f": {note}" if note else ""
     with transaction.atomic():
         order = orders_locked().get(pk=message.order_id)

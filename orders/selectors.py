@@ -57,13 +57,17 @@ def order_of_client(*, order_number: str, client: str) -> Order | None:
     )
 
 
-def _counter_cancelled(outer: str) -> Subquery:
-    """Units cancelled at a store counter (applied STRRTN C) of the order (or line) ``outer`` names."""
-    return Subquery(
-        As400Event.objects.filter(**{outer: OuterRef("pk")}, kind=As400Event.Kind.STORE_CANCEL)
-        .values(outer)
-        .annotate(units=Sum("applied_quantity"))
-        .values("units")[:1]
+def applied_units(kind: str, *, per: str = "line") -> Coalesce:
+    """The units the AS400 events of ``kind`` applied to each line (or order: ``per="order"``), 0
+    when none: a subquery to annotate lines (or orders) with."""
+    return Coalesce(
+        Subquery(
+            As400Event.objects.filter(**{per: OuterRef("pk")}, kind=kind)
+            .values(per)
+            .annotate(units=Sum("applied_quantity"))
+            .values("units")[:1]
+        ),
+        Value(0),
     )
 
 
@@ -87,7 +91,7 @@ def orders_figured(queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
             Value(0, output_field=field) if field else zero,
         )
 
-    counter = Coalesce(_counter_cancelled("order"), zero)
+    counter = applied_units(As400Event.Kind.STORE_CANCEL, per="order")
     return (queryset if queryset is not None else Order.objects.all()).annotate(
         line_count=total(Value(1)),
         due_units=total(F("quantity") - F("cancelled")),

@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
+from orders.admin import NOTE_TEMPLATE
 from reconciliation.checks import CHECKS, check_of
 from reconciliation.models import Action, Discrepancy, Run, Threshold
 from reconciliation.resolution import ResolutionRefused, discrepancies_resolve
@@ -92,33 +94,14 @@ class KindFilter(admin.SimpleListFilter):
         return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
-class ActionInline(admin.TabularInline):
+class ActionInline(ReadOnlyInline):
     model = Action
-    extra = 0
-    can_delete = False
     fields = ("at", "kind", "by", "note", "outcome", "run")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Discrepancy)
-class DiscrepancyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class DiscrepancyAdmin(ReadOnlyModelAdmin):
     list_display = ("kind_title", "severity", "state", "subject", "ours", "theirs", "pilot", "category",
                     "nights_open", "last_seen_at", "order_link")  # fmt: skip
     list_filter = (KindFilter, "severity", "state", "pilot", "category", AgeFilter)
@@ -182,7 +165,7 @@ class DiscrepancyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
                 "back": "Retour aux écarts",
             }  # fmt: skip
-            return TemplateResponse(request, "admin/reconciliation/resolve.html", context)
+            return TemplateResponse(request, NOTE_TEMPLATE, context)
         try:
             report = discrepancies_resolve(
                 discrepancies=chosen, action=action, user=request.user, note=form.cleaned_data["note"]
@@ -266,7 +249,7 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class RunAdmin(ReadOnlyModelAdmin):
     change_list_template = "admin/reconciliation/run/change_list.html"
     list_display = ("night", "outcome", "found", "opened", "closed", "drift_units", "duration_seconds",
                     "trigger", "started_at", "dry_run")  # fmt: skip
@@ -326,15 +309,16 @@ class RunAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        today = timezone.localdate(timezone.now())
         run = last_run()
-        series = nights_series(nights=30)
+        series = nights_series(nights=30, today=today)
         open_ = Discrepancy.objects.filter(state=Discrepancy.State.OPEN)
         extra = {
             "last_run": run, "last_run_counts": counts_html(run) if run else "",
             "chart": nights_chart(series),
             "open_count": open_.count(),
             "open_url": reverse("admin:reconciliation_discrepancy_changelist") + "?state__exact=open",
-            "stale": run is not None and run.night < timezone.localdate() - timedelta(days=1),
+            "stale": run is not None and run.night < today - timedelta(days=1),
         }  # fmt: skip
         return super().changelist_view(request, {**(extra_context or {}), **extra})
 

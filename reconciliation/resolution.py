@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration.as400.records import EventRecord
+from integration.core.actors import actor_name
 from integration.core.errors import DomainError
 from orders.attention import order_cancel_by_staff
 from orders.lifecycle import ordsts_apply
@@ -50,10 +51,6 @@ class ResolutionRefused(DomainError):
 class ResolveReport:
     done: list[tuple[Discrepancy, str]] = field(default_factory=list)
     refused: list[tuple[Discrepancy, str]] = field(default_factory=list)
-
-
-def _who(user: object | None) -> str:
-    return str(getattr(user, "get_username", lambda: "")() or "système")[:150]
 
 
 def discrepancies_resolve(
@@ -84,7 +81,7 @@ def discrepancies_resolve(
 
 
 def _resolve_one(d: Discrepancy, action: str, user: object | None, note: str, now: datetime) -> str:
-    who = _who(user)
+    who = actor_name(user, default="système")[:150]
     d = discrepancies_locked().get(pk=d.pk)
     if action == "reopen":
         if d.state == State.OPEN:
@@ -120,7 +117,9 @@ def _order(d: Discrepancy) -> Order:
 
 def _resend(d: Discrepancy, user: object | None, note: str, now: datetime) -> str:
     order = _order(d)
-    order_resend(order=order, by=_who(user), why=note or f"écart {d.kind}", now=now)
+    order_resend(
+        order=order, by=actor_name(user, default="système")[:150], why=note or f"écart {d.kind}", now=now
+    )
     return f"commande {order.order_number} renvoyée à l'AS400 sous le même numéro"
 
 

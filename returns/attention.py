@@ -21,6 +21,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.core.actors import actor_name
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from orders.locks import order_messages_locked, orders_locked
@@ -72,11 +73,6 @@ def return_announcements(ret: Return) -> QuerySet[OutboxMessage]:
     ).order_by("id")
 
 
-def _who(user: object | None) -> str:
-    name = getattr(user, "get_username", None)
-    return name() if callable(name) else "system"
-
-
 def return_announcement_resend(
     *, ret: Return, user: object | None, now: datetime | None = None
 ) -> OutboxMessage:
@@ -113,7 +109,7 @@ def return_announcement_resend(
             raise ReturnAttentionError(
                 str(exc), code=ReturnAttentionErrorCode.ANNOUNCEMENT_UNDER_WAY
             ) from exc
-        logger.info("RTNIMP of return %s sent again by %s (it was dead)", ret.rma, _who(user))
+        logger.info("RTNIMP of return %s sent again by %s (it was dead)", ret.rma, actor_name(user))
         return retried
     with transaction.atomic():
         order = orders_locked().get(pk=ret.order_id)  # order first, as the outbox does
@@ -138,10 +134,10 @@ def return_announcement_resend(
             order=order,
             status_from=order.status,
             status_to=order.status,
-            cause=f"RTNIMP message #{locked.pk} of return {ret.rma} queued again by {_who(user)} (it was cancelled)",
+            cause=f"RTNIMP message #{locked.pk} of return {ret.rma} queued again by {actor_name(user)} (it was cancelled)",
             at=now,
         )
-    logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, _who(user))
+    logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, actor_name(user))
     return locked
 
 

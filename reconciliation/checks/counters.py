@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from orders.lifecycle import LineCounts, order_status_of
 from orders.models import As400Event, Order, OrderCancellation, OrderLine
+from orders.selectors import applied_units
 from reconciliation.checks.base import Check, Finding, Night, check_register
 from reconciliation.models import Discrepancy
 
@@ -24,16 +24,6 @@ Kind = As400Event.Kind
 #: Statuses that nothing derives from lines (not at the AS400 yet, or refused by it).
 UNDERIVED = (Order.Status.PLACED, Order.Status.SENT, Order.Status.REFUSED)
 CHUNK = 5000
-
-
-def _applied(kind: str) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            As400Event.objects.filter(line=OuterRef("pk"), kind=kind)
-            .values("line").annotate(u=Sum("applied_quantity")).values("u")[:1]
-        ),
-        Value(0),
-    )  # fmt: skip
 
 
 class LineEventsCounter(Check):
@@ -47,7 +37,7 @@ class LineEventsCounter(Check):
         )  # fmt: skip
         lines = (
             OrderLine.objects.filter(touched)
-            .annotate(e_shipped=_applied(Kind.SHIPPED), e_ready=_applied(Kind.READY))
+            .annotate(e_shipped=applied_units(Kind.SHIPPED), e_ready=applied_units(Kind.READY))
             .filter(~Q(shipped=F("e_shipped")) | ~Q(ready=F("e_ready")))
             .select_related("order", "product")
             .order_by("order__order_number", "line_number")

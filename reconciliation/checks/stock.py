@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from inventory.models import Category, Product
+from inventory.models import Category, Product, StockLevel
 from orders.models import As400Event, Order, OrderLine
+from orders.selectors import applied_units
 from reconciliation.checks.base import Check, Finding, Night, check_register
 from reconciliation.models import Discrepancy, StockPicture
 
@@ -32,13 +33,7 @@ class PromisedShort(Check):
 
     def find(self, night: Night) -> Iterable[Finding]:
         at = night.taken_at("STKBAL")
-        counter = Coalesce(
-            Subquery(
-                As400Event.objects.filter(line=OuterRef("pk"), kind=As400Event.Kind.STORE_CANCEL)
-                .values("line").annotate(u=Sum("applied_quantity")).values("u")[:1]
-            ),
-            Value(0),
-        )  # fmt: skip
+        counter = applied_units(As400Event.Kind.STORE_CANCEL)
         held = Subquery(
             StockPicture.objects.filter(product_id=OuterRef("product_id"), location_id=OuterRef("location_id"))
             .values("promised")[:1]
@@ -156,8 +151,6 @@ class InFlightCounter(Check):
     accept = "Recalculer le compteur à partir des lignes de commande."
 
     def find(self, night: Night) -> Iterable[Finding]:
-        from inventory.models import StockLevel
-
         lines = Coalesce(
             Subquery(
                 OrderLine.objects.filter(product=OuterRef("product_id"), location=OuterRef("location_id"))
