@@ -49,9 +49,11 @@ INSTALLED_APPS = [
     "django_q",
     "import_export",
     "integration",
+    "integration.shopify",
     "inventory",
     "orders",
     "returns",
+    "shopify_channel",  # Shopify, the second storefront: what it means to catalogue, stock and orders
     "reconciliation",
     "demo",  # above every app: the embedded setup's demo data
 ]
@@ -262,6 +264,19 @@ AS400_SIMULATOR_ADMIN = env.bool("AS400_SIMULATOR_ADMIN", default=False)
 # --- Returns ---------------------------------------------------------------------------------
 # A web return whose goods have not all arrived this long after it was announced needs attention.
 RETURN_RECEIPT_DEADLINE_DAYS = env.int("RETURN_RECEIPT_DEADLINE_DAYS", default=14)
+
+# --- Shopify (integration/shopify/, shopify_channel/) -----------------------------------------
+# The shop and the app's credentials come from the environment and are never logged. Empty
+# SHOPIFY_SHOP: no Shopify at all (nothing is pushed, the webhook endpoint refuses everything).
+# bin/run and the tests point SHOPIFY_ADMIN_URL at the Shopify simulator on loopback.
+SHOPIFY_SHOP = env.str("SHOPIFY_SHOP", default="")  # e.g. "maison-exemple.myshopify.com"
+SHOPIFY_ADMIN_URL = env.str("SHOPIFY_ADMIN_URL", default="")  # default: https://<SHOPIFY_SHOP>
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")  # one a quarter; each >= 12 months
+SHOPIFY_CLIENT_ID = env.str("SHOPIFY_CLIENT_ID", default="")
+SHOPIFY_CLIENT_SECRET = env.str("SHOPIFY_CLIENT_SECRET", default="")  # also the webhooks' HMAC key
+SHOPIFY_CLIENT_NAME = env.str("SHOPIFY_CLIENT_NAME", default="shopify")  # the storefront client its orders carry
+SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=10.0)
+SHOPIFY_CALL_MAX_ATTEMPTS = env.int("SHOPIFY_CALL_MAX_ATTEMPTS", default=10)  # then dead, alerted, retryable
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------
 # By this Paris time the night must have been reconciled: the fallback schedule runs it then, and

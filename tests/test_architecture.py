@@ -14,8 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-APPS = ["config", "integration", "inventory", "orders", "returns", "reconciliation", "demo"]
-INTEGRATION_PACKAGES = ["as400", "core", "monitoring", "outbox", "storefront"]
+APPS = ["config", "integration", "inventory", "orders", "returns", "shopify_channel", "reconciliation", "demo"]
+INTEGRATION_PACKAGES = ["as400", "core", "monitoring", "outbox", "shopify", "storefront"]
 
 
 def lint_imports(cwd: Path, config: Path) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ShopifyConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "integration.shopify"
+    label = "shopify"
+    verbose_name = "Shopify (connecteur)"
