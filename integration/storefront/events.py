@@ -5,11 +5,17 @@ transaction that makes the change, so an event exists if and only if the change 
 one :class:`StorefrontEvent` (read back by ``GET /api/v1/orders/{n}/events/``) and, for a client
 that has a webhook endpoint and subscribed to the type, a pending :class:`WebhookDelivery` that the
 delivery task sends (signed, retried with backoff: ``integration.storefront.webhooks``).
+
+A storefront that is not told by our webhooks (Shopify, which is told through its Admin API) has
+a *listener* instead: ``event_listener_register(client, listener)`` has ``listener(event, now)``
+called in the same transaction, once per event of that client's orders, so that what it queues
+(a call to Shopify) exists if and only if the event does.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,6 +26,16 @@ from integration.models import StorefrontClient, StorefrontEvent, WebhookDeliver
 from integration.storefront.webhooks import webhooks_kick_after_commit
 
 Type = StorefrontEvent.Type
+
+#: client name -> listeners called with (event, now) inside event_emit's transaction.
+LISTENERS: dict[str, list[Callable[[StorefrontEvent, datetime], object]]] = {}
+
+
+def event_listener_register(client: str, listener: Callable[[StorefrontEvent, datetime], object]) -> None:
+    """Have ``listener(event, now)`` called for every event of ``client``'s orders (once per listener)."""
+    listeners = LISTENERS.setdefault(client, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 class EventSubject(Protocol):
@@ -61,4 +77,6 @@ def event_emit(
             event=event, client=client, url=client.webhook_url, next_attempt_at=now, created_at=now
         )
         webhooks_kick_after_commit()  # a delivery run as soon as this transaction commits
+    for listener in LISTENERS.get(order.client, []):
+        listener(event, now)
     return event
