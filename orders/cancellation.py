@@ -227,7 +227,7 @@ def _cancel(
         )  # fmt: skip
     imports = list(
         order_messages_locked()
-        .filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
+        .filter(subject=order.pk, kind=OutboxMessage.Kind.ORDIMP)
         .exclude(state=OutboxMessage.State.CANCELLED)
         .order_by("pk")
     )
@@ -345,7 +345,7 @@ def _request(
         )  # fmt: skip
         OutboxMessage.objects.create(
             kind=OutboxMessage.Kind.ORDANN,
-            order=order,
+            subject=order.pk,
             payload={
                 "cancellation": cancellation.pk,
                 "line": line.line_number if line is not None else 0,
@@ -372,7 +372,7 @@ def cancellations_close_on_refusal(*, order: Order, now: datetime) -> int:
     at the AS400, which never had the order). Returns the cancellations closed.
     """
     OutboxMessage.objects.filter(
-        order=order,
+        subject=order.pk,
         kind=OutboxMessage.Kind.ORDANN,
         state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD),
     ).update(state=OutboxMessage.State.CANCELLED)
