@@ -48,7 +48,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
     list_filter = ["state", "kind"]
     search_fields = ["last_error"]  # and the order's number, ours or the AS400's: get_search_results
     list_select_related = ["outbound_file"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    readonly_fields = ["order_link", *(f.name for f in OutboxMessage._meta.fields)]
     actions = ["retry", "cancel"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:

@@ -150,6 +150,35 @@ def test_retry_puts_a_dead_message_back_in_the_queue_and_records_it(
     assert outbox_dispatch(now=timezone.now()).messages == 1  # and the dispatcher takes it
 
 
+def test_outbox_messages_are_found_by_their_orders_number_ours_or_the_as400s_and_by_their_error(
+    simulator: Simulator, staff: Client
+) -> None:
+    product = warehouse_items(1)[0]
+    for n in (1, 2, 3):
+        place(n, product)
+    by_number = {o.order_number: o for o in Order.objects.all()}
+    Order.objects.filter(pk=by_number["WEB-000002"].pk).update(as400_order_number="A123456")
+    die(OutboxMessage.objects.get(subject=by_number["WEB-000003"].pk))
+    url = reverse("admin:integration_outboxmessage_changelist")
+
+    def found(q: str, **params: str) -> list[str]:
+        response = staff.get(url, {"q": q, **params})
+        assert response.status_code == 200
+        return [m.order_number for m in response.context["cl"].result_list]
+
+    assert found("WEB-000001") == ["WEB-000001"]
+    assert found("A123456") == ["WEB-000002"]
+    assert found("writable") == ["WEB-000003"]  # a word of its last error
+    assert found("WEB-000003 writable") == ["WEB-000003"]  # every word must match
+    assert found("WEB-000001 writable") == []
+    assert found("WEB-00000") == []  # a number is matched whole
+    assert found("", o="-3") == ["WEB-000003", "WEB-000002", "WEB-000001"]  # sorted by order, newest first
+    order_url = reverse("admin:orders_order_change", args=[by_number["WEB-000002"].pk])
+    message = OutboxMessage.objects.get(subject=by_number["WEB-000002"].pk)
+    for page in (url, reverse("admin:integration_outboxmessage_change", args=[message.pk])):
+        assert f'<a href="{order_url}">WEB-000002</a>' in staff.get(page).content.decode(), page
+
+
 def test_cancelling_a_dead_order_message_cancels_the_order_and_releases_its_units(
     simulator: Simulator, staff: Client
 ) -> None:
