@@ -8,7 +8,7 @@
   write of it published anyway): the units are released here at once. The whole order: its message is cancelled (it never goes), every line's
   in-flight units go back to availability, the order is ``cancelled``. Some units of some lines:
   exactly those units leave ``in_flight`` and count as cancelled on their lines; the ORDIMP file
-  that leaves later carries only what is left (``orders.as400_imports.ordimp_records``). A request
+  that leaves later carries only what is left (``orders.as400_imports.ordimp_order_records``). A request
   that leaves no unit at all is the whole order. The cancellations are ``released`` and the
   storefront is told (``order.cancelled``, by the customer).
 - **The order has left** (claimed by a dispatcher, sent, acknowledged, picked...): the AS400 decides.
