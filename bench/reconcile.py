@@ -372,7 +372,7 @@ def build(args: argparse.Namespace, plan: Plan, times: dict[str, datetime]) -> d
             """UPDATE orders_order o SET status = CASE WHEN p.id % 2 = 0 THEN 'picked' ELSE 'partially_shipped' END
                FROM oplan p WHERE p.id = o.id AND p.plant = 'order_status'""",
             """INSERT INTO integration_outboxmessage (kind, payload, state, attempts, next_attempt_at, last_error,
-                    sent_at, acked_at, created_at, order_id, outbound_file_id, left_in_failed_write)
+                    sent_at, acked_at, created_at, subject, outbound_file_id, left_in_failed_write)
                 SELECT 'ORDIMP', '{}'::jsonb, 'sent', 1, created, '', created + interval '1 minute', NULL, created, id,
                        NULL, false
                 FROM oplan WHERE type = 'not_acked'""",
@@ -501,7 +501,7 @@ def baseline(times: dict[str, datetime], now: datetime) -> tuple[dict[str, set[s
     pictures = {r[0]: r for r in rows(
         "SELECT order_number, as400_order_number, status, line_count, ordered, shipped, total "
         "FROM reconciliation_weborderpicture")}  # fmt: skip
-    outbox = rows("SELECT order_id, kind, sent_at FROM integration_outboxmessage")
+    outbox = rows("SELECT subject, kind, sent_at FROM integration_outboxmessage")
     asked = {r[0] for r in rows("SELECT order_id FROM orders_ordercancellation WHERE state = 'requested'")}
     reserved = rows(
         "SELECT reservation_id, product_id, unit_price, active, expires_at, id FROM inventory_reservationline"

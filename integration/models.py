@@ -207,6 +207,10 @@ class OutboxMessage(models.Model):
 
     ``state`` moves pending → sent → acked, or to dead after its attempts run out (visible and
     retryable in the admin), or to cancelled when there is nothing left to send.
+
+    ``subject`` names what it is about without a relation: the outbox knows no order (``orders``
+    writes an order's id there and queries its messages by it), so that ``integration`` depends
+    on no domain app, in its imports or in its schema.
     """
 
     class Kind(models.TextChoices):
@@ -222,7 +226,11 @@ class OutboxMessage(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     kind = models.CharField(max_length=6, choices=Kind.choices)
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="outbox_messages")
+    subject = models.PositiveBigIntegerField(
+        db_index=True,
+        help_text="What the message is about, as the app that wrote it numbers it (an order's id): the outbox "
+        "only compares it, to send a message after its subject's acknowledged ORDIMP",
+    )
     payload = models.JSONField(default=dict, blank=True, help_text="What to send beyond the order itself")
     state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)

@@ -59,7 +59,7 @@ def in_flight_release(*, order: Order) -> int:
 
 def _acked(order: Order, at: datetime | None, now: datetime) -> None:
     OrderLine.objects.filter(order=order, acked_at__isnull=True).update(acked_at=at or now)
-    OutboxMessage.objects.filter(order=order, kind=OutboxMessage.Kind.ORDIMP).exclude(
+    OutboxMessage.objects.filter(subject=order.pk, kind=OutboxMessage.Kind.ORDIMP).exclude(
         state=OutboxMessage.State.ACKED
     ).update(state=OutboxMessage.State.ACKED, acked_at=now)
 

@@ -139,25 +139,6 @@ def order_inline_register(inline: type[InlineModelAdmin]) -> None:  # type: igno
         _OTHER_INLINES.append(inline)
 
 
-class OutboxMessageInline(ReadOnlyInline):
-    model = OutboxMessage
-    fk_name = "order"
-    verbose_name_plural = "outbox messages (retry or cancel them from Outbox messages)"
-    fields = readonly_fields = (
-        "message",
-        "state",
-        "attempts",
-        "last_error",
-        "outbound_file",
-        "sent_at",
-        "acked_at",
-    )
-
-    @admin.display(description="message")
-    def message(self, obj: OutboxMessage) -> str:
-        return _link("admin:integration_outboxmessage_change", obj.pk, obj)
-
-
 def _resolved(obj: As400Event) -> str:
     if obj.outcome not in As400Event.DISCREPANCIES:
         return "-"
@@ -303,6 +284,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         ),
         ("Customer", {"fields": ["customer_as_sent", "country"]}),
         ("Storefront", {"fields": ["storefront_events"]}),
+        ("Outbox messages (retry or cancel them from Outbox messages)", {"fields": ["outbox_messages"]}),
         ("Record", {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
@@ -310,13 +292,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "attention",
         "customer_as_sent",
         "storefront_events",
+        "outbox_messages",
     ]
     inlines = [
         OrderLineInline,
         OrderEventInline,
         As400EventInline,
         OrderCancellationInline,
-        OutboxMessageInline,
     ]
     actions = ["resolve_attention", "retry_dead_messages", "resolve_discrepancies", "cancel_orders"]
 
@@ -324,9 +306,8 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return attention_annotate(super().get_queryset(request))
 
     def get_inlines(self, request: HttpRequest, obj: Order | None) -> list[type[InlineModelAdmin]]:  # type: ignore[type-arg]
-        """Ours, with other apps' rows about the order (:func:`order_inline_register`) before its messages."""
-        *ours, messages_inline = self.inlines
-        return [*ours, *_OTHER_INLINES, messages_inline]
+        """Ours, then other apps' rows about the order (:func:`order_inline_register`)."""
+        return [*self.inlines, *_OTHER_INLINES]
 
     @admin.display(description="customer", ordering="last_name")
     def customer(self, obj: Order) -> str:
@@ -398,6 +379,34 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return format_html(
             "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
             "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="outbox messages")
+    def outbox_messages(self, obj: Order) -> str:
+        """The order's messages to the AS400 (their ``subject`` is its id: the outbox has no relation to it)."""
+        messages = OutboxMessage.objects.filter(subject=obj.pk).select_related("outbound_file").order_by("id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    _link("admin:integration_outboxmessage_change", m.pk, m),
+                    m.state,
+                    m.attempts,
+                    m.last_error or "-",
+                    m.outbound_file or "-",
+                    f"{m.sent_at:%Y-%m-%d %H:%M:%S}" if m.sent_at else "-",
+                    f"{m.acked_at:%Y-%m-%d %H:%M:%S}" if m.acked_at else "-",
+                )
+                for m in messages
+            ),
+        )
+        if not rows:
+            return "none"
+        return format_html(
+            "<table><thead><tr><th>message</th><th>state</th><th>attempts</th><th>last error</th>"
+            "<th>outbound file</th><th>sent at</th><th>acked at</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

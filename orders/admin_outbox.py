@@ -1,20 +1,24 @@
-"""The outbox's messages in the admin: every message is an order's, and what staff may do to one
-(retry a dead one, cancel one that never left) is an order's rule (:mod:`orders.outbox_actions`)."""
+"""The outbox's messages in the admin: every message is an order's (its ``subject`` is the order's
+id), and what staff may do to one (retry a dead one, cancel one that never left) is an order's rule
+(:mod:`orders.outbox_actions`)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.models import OutboxMessage
+from orders.models import Order
 from orders.outbox_actions import OutboxActionRefused, outbox_message_cancel, outbox_message_retry
+from orders.selectors import messages_with_order
 
 
 class CancelMessageForm(forms.Form):
@@ -42,15 +46,30 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         "created_at",
     ]
     list_filter = ["state", "kind"]
-    search_fields = ["=order__order_number", "=order__as400_order_number", "last_error"]
-    list_select_related = ["order", "outbound_file"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    search_fields = ["last_error"]  # and the order's number, ours or the AS400's: get_search_results
+    list_select_related = ["outbound_file"]
+    readonly_fields = ["order_link", *(f.name for f in OutboxMessage._meta.fields)]
     actions = ["retry", "cancel"]
 
-    @admin.display(description="order", ordering="order__order_number")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
+        """Each message with its order's number and status, read in the same query."""
+        return messages_with_order(super().get_queryset(request))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OutboxMessage], search_term: str
+    ) -> tuple[QuerySet[OutboxMessage], bool]:
+        """Each word is a part of the last error, or exactly an order's number (ours or the AS400's)."""
+        for bit in smart_split(search_term):
+            if bit[:1] in ("'", '"') and bit[-1:] == bit[:1]:
+                bit = unescape_string_literal(bit)
+            orders = Order.objects.filter(Q(order_number=bit) | Q(as400_order_number=bit)).values("pk")
+            queryset = queryset.filter(Q(last_error__icontains=bit) | Q(subject__in=orders))
+        return queryset, False
+
+    @admin.display(description="order", ordering="order_number")
     def order_link(self, obj: OutboxMessage) -> str:
-        url = reverse("admin:orders_order_change", args=[obj.order_id])
-        return format_html('<a href="{}">{}</a>', url, obj.order)
+        url = reverse("admin:orders_order_change", args=[obj.subject])
+        return format_html('<a href="{}">{}</a>', url, obj.order_number)  # type: ignore[attr-defined]
 
     @admin.display(description="last error")
     def error(self, obj: OutboxMessage) -> str:
@@ -69,7 +88,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(
-                    request, f"{message.kind} #{message.pk} of {message.order} is pending again."
+                    request, f"{message.kind} #{message.pk} of {message.order_number} is pending again."  # type: ignore[attr-defined]
                 )
 
     @admin.action(description="Cancel the selected messages (never sent)…", permissions=["act"])
@@ -80,7 +99,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Cancel outbox messages",
                 "opts": self.opts,
-                "outbox_messages": queryset.select_related("order").order_by("id"),
+                "outbox_messages": queryset.order_by("id"),
                 "form": form,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action_name": "cancel",
@@ -94,7 +113,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
             except OutboxActionRefused as exc:
                 messages.error(request, str(exc))
                 continue
-            done = f"{message.kind} #{message.pk} of {message.order} cancelled"
+            done = f"{message.kind} #{message.pk} of {message.order_number} cancelled"  # type: ignore[attr-defined]
             if result.order_cancelled:
                 done += f"; the order is cancelled and {result.units_released} unit(s) released"
             messages.success(request, done + ".")

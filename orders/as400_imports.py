@@ -16,6 +16,8 @@ from typing import Any
 from integration.as400.codec import from_datetime
 from integration.models import OutboxMessage
 from integration.outbox.dispatch import records_register
+from orders.models import Order
+from orders.selectors import message_orders
 
 #: Order fields → ORDIMP header fields, for free text that is folded in the file (and must then fit).
 FREE_TEXT = {
@@ -41,14 +43,19 @@ def ordimp_given_fields(person: Any, *, order_number: str, country: str) -> dict
     }  # fmt: skip
 
 
-def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
+def ordimp_records(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
+    """The H and L records of the orders of one file's messages, in their order."""
+    orders = message_orders(messages)
+    return [record for message in messages for record in ordimp_order_records(orders[message.subject])]
+
+
+def ordimp_order_records(order: Order) -> list[dict[str, Any]]:
     """The H and L records of one order, as the AS400 expects them (free text folded later).
 
     Units the customer cancelled before the order left are not sent: each line carries what is left
     of it (a line cancelled whole is left out, the others keep their numbers), and OHNBL and OHTOTL
     count only the lines sent, as the AS400 checks them against the L records.
     """
-    order = message.order
     day, clock = from_datetime(order.created_at)
     every_line = list(order.lines.select_related("product").order_by("line_number"))
     lines = [line for line in every_line if line.quantity > line.cancelled]
@@ -75,23 +82,26 @@ def ordimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
     ]
 
 
-def ordann_records(message: OutboxMessage) -> list[dict[str, Any]]:
-    """One ORDANN record: a cancellation of the whole order (line 0) or of units of a line.
+def ordann_records(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
+    """One ORDANN record per message: a cancellation of the whole order (line 0) or of units of a line.
 
     Everything it says was fixed when the cancellation was asked (the message's payload).
     """
+    orders = message_orders(messages)
+    return [_ordann_record(message, orders[message.subject]) for message in messages]
+
+
+def _ordann_record(message: OutboxMessage, order: Order) -> dict[str, Any]:
     day, clock = from_datetime(message.created_at)
     payload = message.payload
-    return [
-        {
-            "OAWEBN": message.order.order_number,
-            "OALIGN": int(payload.get("line", 0)),
-            "OAQTE": int(payload["quantity"]),
-            "OARSN": str(payload.get("reason", "")),
-            "OADATE": day,
-            "OATIME": clock,
-        }
-    ]
+    return {
+        "OAWEBN": order.order_number,
+        "OALIGN": int(payload.get("line", 0)),
+        "OAQTE": int(payload["quantity"]),
+        "OARSN": str(payload.get("reason", "")),
+        "OADATE": day,
+        "OATIME": clock,
+    }
 
 
 def register() -> None:

@@ -128,7 +128,7 @@ def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
         ),
         Reason.OVERDUE_RETURN: overdue(now) if overdue is not None else Value(False),
         Reason.DEAD_MESSAGE: Exists(
-            OutboxMessage.objects.filter(order=OuterRef("pk"), state=OutboxMessage.State.DEAD)
+            OutboxMessage.objects.filter(subject=OuterRef("pk"), state=OutboxMessage.State.DEAD)
         ),
     }
 
@@ -326,7 +326,7 @@ def order_dead_messages_retry(
     *, order: Order, user: object | None, now: datetime | None = None
 ) -> list[OutboxMessage]:
     """Put every dead outbox message of ``order`` back in the queue (each recorded in its history)."""
-    dead = list(OutboxMessage.objects.filter(order=order, state=OutboxMessage.State.DEAD).order_by("pk"))
+    dead = list(OutboxMessage.objects.filter(subject=order.pk, state=OutboxMessage.State.DEAD).order_by("pk"))
     if not dead:
         raise AttentionError(f"{order} has no dead outbox message", code=AttentionErrorCode.NO_DEAD_MESSAGE)
     retried = []

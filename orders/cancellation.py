@@ -8,7 +8,7 @@
   write of it published anyway): the units are released here at once. The whole order: its message is cancelled (it never goes), every line's
   in-flight units go back to availability, the order is ``cancelled``. Some units of some lines:
   exactly those units leave ``in_flight`` and count as cancelled on their lines; the ORDIMP file
-  that leaves later carries only what is left (``orders.as400_imports.ordimp_records``). A request
+  that leaves later carries only what is left (``orders.as400_imports.ordimp_order_records``). A request
   that leaves no unit at all is the whole order. The cancellations are ``released`` and the
   storefront is told (``order.cancelled``, by the customer).
 - **The order has left** (claimed by a dispatcher, sent, acknowledged, picked...): the AS400 decides.
@@ -227,7 +227,7 @@ def _cancel(
         )  # fmt: skip
     imports = list(
         order_messages_locked()
-        .filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
+        .filter(subject=order.pk, kind=OutboxMessage.Kind.ORDIMP)
         .exclude(state=OutboxMessage.State.CANCELLED)
         .order_by("pk")
     )
@@ -345,7 +345,7 @@ def _request(
         )  # fmt: skip
         OutboxMessage.objects.create(
             kind=OutboxMessage.Kind.ORDANN,
-            order=order,
+            subject=order.pk,
             payload={
                 "cancellation": cancellation.pk,
                 "line": line.line_number if line is not None else 0,
@@ -372,7 +372,7 @@ def cancellations_close_on_refusal(*, order: Order, now: datetime) -> int:
     at the AS400, which never had the order). Returns the cancellations closed.
     """
     OutboxMessage.objects.filter(
-        order=order,
+        subject=order.pk,
         kind=OutboxMessage.Kind.ORDANN,
         state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD),
     ).update(state=OutboxMessage.State.CANCELLED)

@@ -84,7 +84,7 @@ def outbox_message_retry(
     """Put a dead message back in the queue: pending, attempts from zero, due now; recorded."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = orders_locked().get(pk=message.order_id)  # order first, as ORDACK does
+        order = orders_locked().get(pk=message.subject)  # order first, as ORDACK does
         locked = order_messages_locked().get(pk=message.pk)
         if locked.state != OutboxMessage.State.DEAD:
             raise OutboxActionRefused(
@@ -112,7 +112,7 @@ def outbox_message_cancel(
     who = actor_name(user)
     why = f": {note}" if note else ""
     with transaction.atomic():
-        order = orders_locked().get(pk=message.order_id)
+        order = orders_locked().get(pk=message.subject)
         # Locked, the dispatcher's claim (SKIP LOCKED) passes it by; claimed first, it reads as sent here.
         locked = order_messages_locked().get(pk=message.pk)
         refusal = _why_not_cancelled(locked)
@@ -122,7 +122,7 @@ def outbox_message_cancel(
         locked.save(update_fields=["state"])
         others_left = any(
             outbox_message_may_have_left(other)
-            for other in OutboxMessage.objects.filter(order=order, kind=OutboxMessage.Kind.ORDIMP)
+            for other in OutboxMessage.objects.filter(subject=order.pk, kind=OutboxMessage.Kind.ORDIMP)
             .exclude(pk=locked.pk)
             .exclude(state=OutboxMessage.State.CANCELLED)
         )

@@ -47,7 +47,7 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
                 f"order {locked.order_number} is {locked.status}: only an accepted or sent order can be resent"
             )
         waiting = order_messages_locked().filter(
-            order=locked, kind=OutboxMessage.Kind.ORDIMP, state=OutboxMessage.State.PENDING
+            subject=locked.pk, kind=OutboxMessage.Kind.ORDIMP, state=OutboxMessage.State.PENDING
         )
         if waiting.exists():
             raise ResendRefused(f"order {locked.order_number} already waits to be sent")
@@ -78,7 +78,7 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
         locked.status, locked.as400_order_number, locked.updated_at = S.SENT, "", now
         locked.save(update_fields=["status", "as400_order_number", "updated_at"])
         return OutboxMessage.objects.create(
-            kind=OutboxMessage.Kind.ORDIMP, order=locked, created_at=now, next_attempt_at=now,
+            kind=OutboxMessage.Kind.ORDIMP, subject=locked.pk, created_at=now, next_attempt_at=now,
             payload={"resend": True, "lost_as400_order_number": lost_number},
         )  # fmt: skip
 

@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from integration.models import OutboxMessage
 from inventory.models import Product
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 
@@ -28,6 +29,25 @@ def line_sku(line: OrderLine) -> str:
         return line.product.mapping.sku
     except Product.mapping.RelatedObjectDoesNotExist:
         return line.product.item_number
+
+
+def message_order(message: OutboxMessage) -> Order:
+    """The order an outbox message is about: its ``subject`` is the order's id (the outbox has no
+    relation to orders, so ``orders`` writes its messages that way and reads them back by it)."""
+    return Order.objects.get(pk=message.subject)
+
+
+def message_orders(messages: list[OutboxMessage]) -> dict[int, Order]:
+    """The orders these messages are about, by id (their ``subject``), in one query."""
+    return Order.objects.in_bulk({message.subject for message in messages})
+
+
+def messages_with_order(messages: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
+    """Messages with their order's number and status (``order_number``, ``order_status``), in the same query."""
+    order = Order.objects.filter(pk=OuterRef("subject"))
+    return messages.annotate(
+        order_number=Subquery(order.values("order_number")[:1]), order_status=Subquery(order.values("status")[:1])
+    )
 
 
 def order_of_client(*, order_number: str, client: str) -> Order | None:

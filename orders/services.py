@@ -286,7 +286,7 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
     )
     OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}", at=now)
     OutboxMessage.objects.create(
-        kind=OutboxMessage.Kind.ORDIMP, order=order, created_at=now, next_attempt_at=now
+        kind=OutboxMessage.Kind.ORDIMP, subject=order.pk, created_at=now, next_attempt_at=now
     )
     return order
 
@@ -353,7 +353,7 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
     with transaction.atomic():
         files = dict(
             OutboxMessage.objects.filter(pk__in=message_ids, kind=OutboxMessage.Kind.ORDIMP).values_list(
-                "order_id", "outbound_file__seq"
+                "subject", "outbound_file__seq"
             )
         )
         orders = list(orders_locked().filter(pk__in=list(files), status=Order.Status.PLACED).order_by("pk"))

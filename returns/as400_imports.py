@@ -8,15 +8,23 @@ from typing import Any
 from integration.as400.codec import from_datetime
 from integration.models import OutboxMessage
 from integration.outbox.dispatch import records_register
+from orders.models import Order
+from orders.selectors import message_orders
 
 
-def rtnimp_records(message: OutboxMessage) -> list[dict[str, Any]]:
+def rtnimp_records(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
+    """The RTNIMP records of one file's messages, in their order."""
+    orders = message_orders(messages)
+    return [record for message in messages for record in _return_records(message, orders[message.subject])]
+
+
+def _return_records(message: OutboxMessage, order: Order) -> list[dict[str, Any]]:
     """The RTNIMP records of one web return, a record per returned line, from its payload."""
     day, clock = from_datetime(message.created_at)
     payload = message.payload
     return [
         {
-            "RIWEBN": message.order.order_number,
+            "RIWEBN": order.order_number,
             "RIRMA": str(payload["rma"]),
             "RILIGN": int(line["line"]),
             "RIITEM": str(line["item"]),

@@ -69,7 +69,7 @@ def return_is_overdue(ret: Return, *, now: datetime | None = None) -> bool:
 def return_announcements(ret: Return) -> QuerySet[OutboxMessage]:
     """The RTNIMP messages that carried (or carry) this return, oldest first."""
     return OutboxMessage.objects.filter(
-        order_id=ret.order_id, kind=OutboxMessage.Kind.RTNIMP, payload__rma=ret.rma
+        subject=ret.order_id, kind=OutboxMessage.Kind.RTNIMP, payload__rma=ret.rma
     ).order_by("id")
 
 

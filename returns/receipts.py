@@ -114,7 +114,7 @@ def _announcement_withdraw(ret: Return) -> int:
     """
     return OutboxMessage.objects.filter(
         kind=OutboxMessage.Kind.RTNIMP,
-        order_id=ret.order_id,
+        subject=ret.order_id,
         payload__rma=ret.rma,
         state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD),
         outbound_file__isnull=True,

@@ -200,7 +200,7 @@ def _create(
     )
     OutboxMessage.objects.create(
         kind=OutboxMessage.Kind.RTNIMP,
-        order=order,
+        subject=order.pk,
         payload={
             "rma": ret.rma,
             "reason": reason,

@@ -11,6 +11,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from django.test.utils import isolate_apps
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -104,3 +107,56 @@ def test_domain_apps_lock_rows_only_through_their_locks_module() -> None:
         if "select_for_update(" in line
     ]
     assert not found, "select_for_update outside a locks module:\n" + "\n".join(found)
+
+
+# --- The ground's schema knows no domain app -------------------------------------------------
+
+
+def domain_relations(models: list[type[Any]]) -> list[str]:
+    """The relations (foreign keys, one-to-one, many-to-many) from these models to a domain app's."""
+    return [
+        f"{model._meta.label}.{field.name} -> {field.related_model._meta.label}"
+        for model in models
+        for field in [*model._meta.fields, *model._meta.many_to_many]
+        if field.is_relation
+        and field.related_model is not None
+        and field.related_model._meta.app_config.name in (*DOMAIN_APPS, "shopify_channel", "demo")
+    ]
+
+
+def ground_models() -> list[type[Any]]:
+    from django.apps import apps
+
+    return [
+        model
+        for config in apps.get_app_configs()
+        if config.name == "integration" or config.name.startswith("integration.")
+        for model in config.get_models()
+    ]
+
+
+def test_no_integration_model_has_a_relation_to_a_domain_app() -> None:
+    """The outbox names what a message is about by an opaque ``subject``, not by a key to an order:
+    ``integration`` depends on no domain app in its schema either (its migrations need none)."""
+    models = ground_models()
+
+    assert "integration.OutboxMessage" in {m._meta.label for m in models}
+    assert domain_relations(models) == []
+
+
+@isolate_apps("integration")
+def test_a_relation_from_integration_to_a_domain_model_is_found() -> None:
+    from django.db import models
+
+    from orders.models import Order
+
+    class Strayed(models.Model):
+        order = models.ForeignKey(Order, on_delete=models.PROTECT)
+
+        class Meta:
+            app_label = "integration"
+
+        def __str__(self) -> str:
+            return str(self.pk)
+
+    assert domain_relations([Strayed]) == ["integration.Strayed.order -> orders.Order"]

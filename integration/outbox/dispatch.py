@@ -124,8 +124,9 @@ def breaker_state(folder: ExchangeFolder, *, file: str, now: datetime) -> Breake
 
 # --- Records ---------------------------------------------------------------------------------
 
-#: Turns a message into the records of its file.
-RecordBuilder = Callable[[OutboxMessage], list[dict[str, Any]]]
+#: Turns the messages of one file, oldest first, into its records, in their order (all at once, so
+#: that what they are about is read in one query, not one per message).
+RecordBuilder = Callable[[list[OutboxMessage]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,10 @@ def _file_data(outbound: OutboundFile) -> bytes:
         records = RECORDS[outbound.file]
     except KeyError:
         raise ImproperlyConfigured(f"no record builder for {outbound.file} (records_register)") from None
-    messages = OutboxMessage.objects.filter(outbound_file=outbound).select_related("order").order_by("id")
+    messages = list(OutboxMessage.objects.filter(outbound_file=outbound).order_by("id"))
     return b"".join(
         codec.encode(record, fold=records.folded & record.keys(), cut=records.folded & record.keys())
-        for message in messages
-        for record in records.build(message)
+        for record in records.build(messages)
     )
 
 
@@ -246,12 +246,12 @@ def _claim(
             kind=file, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
         )
         if file != OutboxMessage.Kind.ORDIMP:
-            # A cancellation or a return is about "a web order already imported": it waits for the
-            # order's ORDACK, or the AS400 would find no order to apply it to.
+            # A cancellation or a return is about "a web order already imported": it waits for an
+            # acknowledged ORDIMP of the same subject, or the AS400 would find no order to apply it to.
             query = query.filter(
                 Exists(
                     OutboxMessage.objects.filter(
-                        order_id=OuterRef("order_id"), kind=OutboxMessage.Kind.ORDIMP,
+                        subject=OuterRef("subject"), kind=OutboxMessage.Kind.ORDIMP,
                         state=OutboxMessage.State.ACKED,
                     )
                 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from integration.models import OutboxMessage
 from orders.models import As400Event, Order, OrderLine
 from orders.selectors import orders_figured
 from reconciliation.checks.base import Check, Finding, Night, check_register
@@ -89,9 +90,13 @@ class OrderNotAcknowledged(Check):
         sent = Order.objects.filter(
             status__in=(S.SENT, S.CANCELLATION_REQUESTED),
             as400_order_number="",
-            outbox_messages__kind="ORDIMP",
-            outbox_messages__sent_at__lte=at - ANSWER_GRACE,
-        ).distinct()
+        ).filter(
+            Exists(
+                OutboxMessage.objects.filter(
+                    subject=OuterRef("pk"), kind=OutboxMessage.Kind.ORDIMP, sent_at__lte=at - ANSWER_GRACE
+                )
+            )
+        )
         answered: Iterable[Any] = orders_figured(sent).annotate(theirs=_picture("as400_order_number"))
         for order in answered:
             known = order.theirs is not None

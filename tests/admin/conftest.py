@@ -77,7 +77,7 @@ def world(db: None, exchange_dir: Path) -> World:
     ret, _ = return_create(
         client=CLIENT, order_number=order.order_number, lines=[ReturnLineInput(1, 1)], reason="DEFE"
     )
-    OutboxMessage.objects.filter(order=order, kind="ORDIMP").update(
+    OutboxMessage.objects.filter(subject=order.pk, kind="ORDIMP").update(
         state=OutboxMessage.State.DEAD, attempts=8, last_error="IN/ is not writable"
     )
     event_emit(order=order, type="order.shipped", data={"tracking": "6A123"})

@@ -111,7 +111,7 @@ def web_return(order: Order, *, announced: datetime | None, status: str = "annou
 
 def die(order: Order) -> OutboxMessage:
     """Given: the order's ORDIMP spent its attempts, as the dispatcher leaves it."""
-    message = OutboxMessage.objects.get(order=order, kind=OutboxMessage.Kind.ORDIMP)
+    message = OutboxMessage.objects.get(subject=order.pk, kind=OutboxMessage.Kind.ORDIMP)
     OutboxMessage.objects.filter(pk=message.pk).update(
         state=OutboxMessage.State.DEAD, attempts=8, last_error="ORDIMP_000009: IN/ is not writable"
     )
@@ -600,7 +600,7 @@ def test_staff_cancel_orders_through_the_cancellation_service(simulator: Simulat
     assert list(OrderCancellation.objects.values_list("order__order_number", "requested_by", "reason")) == [
         ("WEB-000001", "staff ops", "SAV"), ("WEB-000003", "staff ops", "SAV"),
     ]  # fmt: skip
-    assert OutboxMessage.objects.filter(order=o[1], kind="ORDANN", state="pending").count() == 1
+    assert OutboxMessage.objects.filter(subject=o[1].pk, kind="ORDANN", state="pending").count() == 1
     assert OrderEvent.objects.filter(order=placed).latest("id").cause == (
         "cancellation asked by ops: customer called the shop"
     )

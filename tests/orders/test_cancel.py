@@ -480,7 +480,7 @@ def test_cancel_racing_the_dispatcher_ends_cancelled_and_unsent_or_sent_once_wit
 
         assert errors == []
         order.refresh_from_db()
-        ordimp = OutboxMessage.objects.get(order=order, kind="ORDIMP")
+        ordimp = OutboxMessage.objects.get(subject=order.pk, kind="ORDIMP")
         in_files = [
             path.name
             for path in simulator.config.in_dir.glob("ORDIMP_*.DAT")
@@ -488,7 +488,7 @@ def test_cancel_racing_the_dispatcher_ends_cancelled_and_unsent_or_sent_once_wit
             if record.get("OHWEBN") == number
         ]
         cancellation = OrderCancellation.objects.get(order=order)
-        ordanns = list(OutboxMessage.objects.filter(order=order, kind="ORDANN"))
+        ordanns = list(OutboxMessage.objects.filter(subject=order.pk, kind="ORDANN"))
         if order.status == "cancelled":
             assert (ordimp.state, ordimp.outbound_file_id, in_files, ordanns) == ("cancelled", None, [], [])
             assert (cancellation.state, order.lines.get().in_flight) == ("released", 0)

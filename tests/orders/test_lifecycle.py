@@ -205,7 +205,7 @@ def request_cancellation(order: Order, *, line: OrderLine | None = None, quantit
         state=OrderCancellation.State.REQUESTED,
     )  # fmt: skip
     OutboxMessage.objects.create(
-        kind=OutboxMessage.Kind.ORDANN, order=order,
+        kind=OutboxMessage.Kind.ORDANN, subject=order.pk,
         payload={"line": line.line_number if line else 0, "quantity": quantity, "reason": "CLIE"},
     )  # fmt: skip
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLATION_REQUESTED)

@@ -55,7 +55,7 @@ def test_an_order_placed_at_a_given_now_has_every_timestamp_at_it_and_leaves_at_
     # then everything the checkout wrote carries that moment, and the dispatch at it sees the order
     order.refresh_from_db()
     reservation = Reservation.objects.get(pk=order.reservation_id)
-    message = OutboxMessage.objects.get(order=order)
+    message = OutboxMessage.objects.get(subject=order.pk)
     assert (order.created_at, order.updated_at) == (moment, moment)
     assert (reservation.created_at, reservation.updated_at) == (moment, moment)
     assert {event.at for event in OrderEvent.objects.filter(order=order)} == {moment}

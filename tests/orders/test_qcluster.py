@@ -53,6 +53,7 @@ from integration.as400.sync import exchange_sync
 from integration.models import Alert, OutboundFile, OutboxMessage
 from inventory.models import Product, StockLevel
 from orders.models import Order, OrderLine
+from orders.selectors import messages_with_order
 from tests.factories.orders import as400_orders, place, warehouse_items
 from tests.processes import Owned, Processes
 
@@ -330,14 +331,14 @@ def check_files_against_the_as400(
     assert oversized == {}, f"files over the cap of {per_file}"
     # Order of placement: of the orders' outbox messages, written last in the placing transaction
     # (two orders placed at the same moment by two processes have no other order between them).
-    ids = dict(OutboxMessage.objects.filter(kind="ORDIMP").values_list("order__order_number", "pk"))
+    ids = dict(messages_with_order(OutboxMessage.objects.filter(kind="ORDIMP")).values_list("order_number", "pk"))
     for name, in_file in done.items():
         placed = [ids[n] for n in in_file]
         assert placed == sorted(placed), f"{name}: not in order of placement"
     assert set(OutboundFile.objects.values_list("state", flat=True)) == {"written"}
     assert not OutboxMessage.objects.filter(outbound_file__isnull=True).exists(), "a message without its file"
     for outbound in OutboundFile.objects.all():  # each file holds exactly the messages recorded in it
-        recorded = sorted(outbound.messages.values_list("order__order_number", flat=True))
+        recorded = sorted(messages_with_order(outbound.messages.all()).values_list("order_number", flat=True))
         assert sorted(done[f"{outbound}.DAT"]) == recorded, f"{outbound} on disk is not what was recorded"
     assert as400_orders(sim) == numbers  # imported once each
     return done

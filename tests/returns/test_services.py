@@ -68,7 +68,7 @@ def test_a_return_of_shipped_units_is_requested_with_its_lines_and_one_rtnimp_me
         (2, 1, 0),
     ]
     message = OutboxMessage.objects.get(kind="RTNIMP")
-    assert (message.order_id, message.state) == (order.pk, "pending")
+    assert (message.subject, message.state) == (order.pk, "pending")
     assert message.payload == {
         "rma": ret.rma,
         "reason": "DEFE",

@@ -52,12 +52,22 @@ class LiveStockReader(ABC):
         """Figures of the pairs the AS400 has a row for (a pair it has not is 0/0)."""
 
 
+#: DB2's ways of saying a statement was cut at its time limit: the server's query limit (SQL0666)
+#: or the CLI's ``SQL_ATTR_QUERY_TIMEOUT``, which interrupts it (SQL0952, SQLSTATE 57014, or the
+#: CLI's own HYT00), by message id or by SQLCODE as ibm_db appends it.
+DB2_TIMEOUTS = ("SQL0666", "SQLCODE=-666", "SQL0952", "SQLCODE=-952", "SQLSTATE=57014", "HYT00")
+
+
 def failure_kind(message: str) -> str:
     """The :attr:`LiveReadUnavailable.kind` of a failed read, from DB2 for i's (or a replica's) message."""
-    if "SQL0913" in message:
+    if "SQL0913" in message or "SQLCODE=-913" in message:
         return "object_in_use"
-    if "SQL0666" in message or "timeout" in message.lower() or "canceling statement" in message:
+    if (
+        any(code in message for code in DB2_TIMEOUTS)
+        or "timeout" in message.lower()
+        or "canceling statement" in message
+    ):
         return "timeout"
-    if "SQL30081" in message:
+    if "SQL30081" in message or "SQLCODE=-30081" in message:
         return "down"
     return "error"
