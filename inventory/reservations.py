@@ -43,6 +43,7 @@ from inventory.errors import (
 )
 from inventory.locks import reservation_lines_locked, reservations_locked
 from inventory.models import LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
+from inventory.moves import availability_moved, cause_uri
 from inventory.selectors import (
     Pair,
     availability_by_pair,
@@ -154,10 +155,13 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
     ]
 
 
-def _take(changes: dict[Pair, int], *, live_free: dict[Pair, int] | None = None) -> list[Pair]:
+def _take(
+    changes: dict[Pair, int], *, cause: str, live_free: dict[Pair, int] | None = None
+) -> list[Pair]:
     """Move ``reserved`` by each pair's change, in pair order; an increase only if available.
 
-    Returns the pairs that were short (the caller rolls back). Decreases always apply.
+    Returns the pairs that were short (the caller rolls back). Decreases always apply. The moved
+    pairs are told to the availability listeners (:mod:`inventory.moves`) with ``cause``.
     """
     safety = safety_stock_for(p for p, q in changes.items() if q > 0)
     short: list[Pair] = []
@@ -172,6 +176,8 @@ def _take(changes: dict[Pair, int], *, live_free: dict[Pair, int] | None = None)
                 rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
         if rows.update(reserved=F("reserved") + quantity) != 1 and quantity > 0:
             short.append(pair)
+    if not short:  # a short take rolls back: nothing moved
+        availability_moved([p for p, q in changes.items() if q], cause=cause)
     return short
 
 
@@ -258,7 +264,9 @@ def reservation_create(
             )
             _add_lines(reservation, resolved, expires_at)
             short = _take(
-                {(line.product_id, line.location): line.quantity for line in resolved}, live_free=live_free
+                {(line.product_id, line.location): line.quantity for line in resolved},
+                cause=cause_uri("Reservation", reservation.pk),
+                live_free=live_free,
             )
             if short:
                 raise _Short(short)
@@ -341,7 +349,7 @@ def reservation_replace_lines(
             _add_lines(locked, resolved, expires_at)
             for new_line in resolved:
                 changes[(new_line.product_id, new_line.location)] += new_line.quantity
-            short = _take(dict(changes), live_free=live_free)
+            short = _take(dict(changes), cause=cause_uri("Reservation", locked.pk), live_free=live_free)
             if short:
                 raise _Short(short)
             locked.expires_at = expires_at
@@ -360,14 +368,14 @@ def reservation_release(*, reservation: Reservation, now: datetime | None = None
         locked = reservations_locked().get(pk=reservation.pk)
         if locked.status == Reservation.Status.CONVERTED:
             raise ReservationNotActive(f"reservation {locked.pk} was turned into an order")
-        _release_lines(_active_lines(locked))
+        _release_lines(_active_lines(locked), cause=cause_uri("Reservation", locked.pk))
         if locked.status != Reservation.Status.RELEASED:
             locked.status, locked.updated_at = Reservation.Status.RELEASED, now
             locked.save(update_fields=["status", "updated_at"])
         return locked
 
 
-def _release_lines(lines: Iterable[ReservationLine]) -> int:
+def _release_lines(lines: Iterable[ReservationLine], *, cause: str) -> int:
     """Deactivate these (locked, active) lines and take their units off the counters."""
     changes: dict[Pair, int] = defaultdict(int)
     ids = []
@@ -377,7 +385,7 @@ def _release_lines(lines: Iterable[ReservationLine]) -> int:
     if not ids:
         return 0
     ReservationLine.objects.filter(pk__in=ids).update(active=False)
-    _take(dict(changes))
+    _take(dict(changes), cause=cause)
     return -sum(changes.values())
 
 
@@ -398,7 +406,11 @@ def reservations_sweep_expired(*, now: datetime | None = None, pairs: Iterable[P
                 product_id__in={p for p, _ in pairs}, location_id__in={loc for _, loc in pairs}
             )
         lines = list(query.order_by("pk"))
-        freed = _release_lines(lines)
+        reservations = sorted({str(line.reservation_id) for line in lines})
+        cause = cause_uri("Reservation", reservations[0]) if len(reservations) == 1 else cause_uri(
+            "ReservationExpiry", now.strftime("%Y%m%dT%H%M%S")
+        )
+        freed = _release_lines(lines, cause=cause)
         Reservation.objects.filter(
             pk__in={line.reservation_id for line in lines},
             status=Reservation.Status.ACTIVE,
@@ -449,6 +461,8 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
             )
         if rows.update(reserved=F("reserved") - held[pair], in_flight=F("in_flight") + quantity) != 1:
             short.append(pair)
+    if not short:
+        availability_moved(sorted(wanted), cause=cause_uri("Reservation", locked.pk))
     if short:  # the caller's transaction rolls back as this leaves it
         products = dict(
             Product.objects.filter(pk__in={p for p, _ in short}).values_list("pk", "mapping__sku")

@@ -33,6 +33,7 @@ from integration.as400.codec import EncodeError, RecordCodec
 from integration.models import OutboxMessage
 from inventory.errors import ReservationNotActive
 from inventory.models import Location, StockLevel
+from inventory.moves import availability_moved, cause_uri
 from inventory.reservations import reservation_commit, reservation_get
 from inventory.selectors import warehouse_code
 from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
@@ -296,7 +297,7 @@ def in_flight_remove(lines: list[OrderLine]) -> int:
     by_pair: Counter[tuple[int, int]] = Counter()
     for line in lines:
         by_pair[(line.product_id, line.location_id)] += line.in_flight
-    _stock_in_flight_lower(by_pair)
+    _stock_in_flight_lower(by_pair, cause=_orders_cause({line.order_id for line in lines}))
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
     return sum(by_pair.values())
 
@@ -315,16 +316,22 @@ def in_flight_reduce(units: Sequence[tuple[OrderLine, int]]) -> int:
             by_pair[(line.product_id, line.location_id)] += taken
             OrderLine.objects.filter(pk=line.pk).update(in_flight=F("in_flight") - taken)
             line.in_flight -= taken
-    _stock_in_flight_lower(by_pair)
+    _stock_in_flight_lower(by_pair, cause=_orders_cause({line.order_id for line, _ in units}))
     return sum(by_pair.values())
 
 
-def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]]) -> None:
+def _orders_cause(order_ids: set[int]) -> str:
+    """The cause URI of a stock move by these orders (one order, or the first of several)."""
+    return cause_uri("Order", min(order_ids)) if order_ids else cause_uri("Order", "unknown")
+
+
+def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]], *, cause: str) -> None:
     """Lower the stock's ``in_flight`` by these units per (product, location), in pair order (no deadlock)."""
     for (product_id, location), units in sorted(by_pair.items()):
         StockLevel.objects.filter(product_id=product_id, location_id=location).update(
             in_flight=F("in_flight") - units
         )
+    availability_moved([pair for pair, units in by_pair.items() if units], cause=cause)
 
 
 def in_flight_settle(*, taken_at: datetime) -> int:
