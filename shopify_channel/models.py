@@ -65,7 +65,9 @@ class OwnershipViolation(models.Model):
         ordering = ["-seen_at", "-pk"]
         verbose_name = "violation de propriété"
         verbose_name_plural = "violations de propriété"
-        indexes = [models.Index(fields=["product"], condition=models.Q(fixed_at__isnull=True), name="violation_open")]
+        indexes = [
+            models.Index(fields=["product"], condition=models.Q(fixed_at__isnull=True), name="violation_open")
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.field}: Shopify {self.shopify_value!r}, ours {self.our_value!r}"
@@ -82,8 +84,20 @@ class ShopifyStockLevel(models.Model):
     shopify_available = models.IntegerField(
         null=True, blank=True, help_text="Shopify's available as last pushed or read (empty: never known)"
     )
+    unseen_sales = models.IntegerField(
+        default=0,
+        help_text="Units Shopify sold here (seen in its figure) that no Shopify order of ours holds yet",
+    )
+    orders_units = models.IntegerField(
+        default=0,
+        help_text="Units Shopify orders held here when last accounted (lines' quantity - cancelled)",
+    )
     last_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
     cause = models.CharField(max_length=200, blank=True, help_text="referenceDocumentUri of the last push")
+    last_error = models.TextField(blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A pusher works on it until then")
+    lease = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [
@@ -101,6 +115,7 @@ class StockDirty(models.Model):
     location_code = models.PositiveSmallIntegerField()
     cause = models.CharField(max_length=200, blank=True)
     marked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    token = models.CharField(max_length=32, help_text="New at every mark: a push clears only what it read")
 
     class Meta:
         constraints = [

@@ -10,10 +10,25 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="ShopifyLocation",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("shopify_location_id", models.CharField(help_text="gid://shopify/Location/…", max_length=80, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "shopify_location_id",
+                    models.CharField(help_text="gid://shopify/Location/…", max_length=80, unique=True),
+                ),
                 ("pickup", models.BooleanField(default=False, help_text="Offers local pickup in Shopify")),
-                ("location", models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name="shopify_location", to="inventory.location")),
+                (
+                    "location",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="shopify_location",
+                        to="inventory.location",
+                    ),
+                ),
             ],
             options={"ordering": ["location"]},
         ),
