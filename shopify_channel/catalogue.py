@@ -106,6 +106,12 @@ def values_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
+def _variables(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
+    """``productSet``'s variables: the input, and the product's identifier when it exists."""
+    data = _as400_input(values, link, title=title)
+    return {"input": data, "identifier": {"id": data["id"]}} if "id" in data else {"input": data}
+
+
 def _as400_input(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
     """``productSet``'s input: the AS400's fields; a title only when creating."""
     variant: dict[str, Any] = {
@@ -125,8 +131,14 @@ def _as400_input(values: dict[str, Any], link: ShopifyProduct | None, *, title: 
         data["id"] = link.shopify_product_id
         if link.shopify_variant_id:
             variant["id"] = link.shopify_variant_id
-    elif title is not None:
-        data["title"] = title  # the only Shopify-owned field we ever write: once, at creation
+    else:
+        if title is not None:
+            data["title"] = title  # the only Shopify-owned field we ever write: once, at creation
+        # Stocked at every Shopify location from the start (0), so that the stock push can set it.
+        variant["inventoryQuantities"] = [
+            {"locationId": gid, "name": "available", "quantity": 0}
+            for gid in ShopifyLocation.objects.values_list("shopify_location_id", flat=True)
+        ]
     _check_ownership(data, creating="id" not in data)
     return data
 
@@ -297,7 +309,7 @@ def catalogue_push(
         try:
             answer = client.execute(
                 "product_set",
-                {"input": _as400_input(values, link, title=title), "synchronous": True},
+                _variables(values, link, title=title),
                 idempotency_key=f"product-{product.pk}-{values_hash(values)[:16]}-{now.timestamp():.0f}",
             )
         except Exception as exc:  # ShopifyUnavailable, a query error: failed, tried again next run
@@ -332,10 +344,7 @@ def catalogue_bulk_push(
     """Create these products in one bulk operation: staged JSONL, run, poll, read the result."""
     from integration.shopify.documents import document
 
-    lines = [
-        json.dumps({"input": _as400_input(values[p.pk], None, title=_initial_title(p)), "synchronous": True})
-        for p in products
-    ]
+    lines = [json.dumps(_variables(values[p.pk], None, title=_initial_title(p))) for p in products]
     body = ("\n".join(lines) + "\n").encode()
     report.calls += 1
     staged = _data(
@@ -362,7 +371,7 @@ def catalogue_bulk_push(
     run = _data(
         client.execute(
             "bulk_run_mutation",
-            {"mutation": _bulk_mutation_text(document("product_set")), "stagedUploadPath": path},
+            {"mutation": document("product_set_bulk"), "stagedUploadPath": path},
         )
     )["bulkOperationRunMutation"]
     if run.get("userErrors"):
@@ -390,11 +399,6 @@ def catalogue_bulk_push(
             results[int(index)] = (row.get("data") or {}).get("productSet") or {}
     for index, product in enumerate(products):
         _record(product, values[product.pk], results.get(index), report, now, created=True)
-
-
-def _bulk_mutation_text(text: str) -> str:
-    """The product_set document as a bulk mutation takes it (no @idempotent directive)."""
-    return text
 
 
 # --- products/update -----------------------------------------------------------------------------
