@@ -1,0 +1,144 @@
+"""The stock push to Shopify (shopify_channel.stock), against the Shopify simulator."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from inventory.models import SafetyStockOverride
+from inventory.reservations import LineRequest, reservation_create, reservation_release
+from shopify_channel.catalogue import catalogue_push
+from shopify_channel.models import ShopifyStockLevel, StockDirty
+from shopify_channel.stock import BATCH, stock_mark_all, stock_push
+from tests.factories.inventory import Catalogue
+from tests.factories.shopify_channel import Shop
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Counting:
+    """The shop's client, counting the calls of each document (the real client does the work)."""
+
+    def __init__(self, client: object) -> None:
+        self.client, self.calls = client, []  # type: ignore[var-annotated]
+
+    def execute(self, name: str, variables: dict | None = None, **kwargs: object):  # type: ignore[no-untyped-def,type-arg]
+        self.calls.append(name)
+        return self.client.execute(name, variables, **kwargs)  # type: ignore[attr-defined]
+
+
+def _published(shop: Shop, catalogue: Catalogue, sku: str, stock: dict[int, int]):  # type: ignore[no-untyped-def]
+    product = catalogue.product(sku, stock=stock)
+    catalogue_push(client=shop.client)
+    stock_push(client=shop.client)
+    return product
+
+
+def test_published_products_get_the_platform_availability_at_each_shopify_location(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    # Given a product with 10 at the warehouse (of which 2 promised by the AS400) and 4 in the pickup store
+    product = catalogue.product("STK1", stock={900: 10, 1: 4}, promised=2)
+
+    # When it is published and its stock pushed
+    catalogue_push(client=shop.client)
+    report = stock_push(client=shop.client)
+
+    # Then Shopify may sell what the platform may: 8 for shipping, 2 for pickup
+    assert (shop.available(product, 900), shop.available(product, 1)) == (8, 2)
+    assert report.pushed == 2
+    assert not StockDirty.objects.exists()
+
+
+def test_a_reservation_on_the_headless_store_lowers_shopify_available_at_its_location(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    product = _published(shop, catalogue, "STK2", {900: 10, 1: 4})
+
+    # When the headless store reserves 3 at the warehouse: the pair is noted in that transaction
+    reservation = reservation_create(lines=[LineRequest("STK2", 3)], client="web")
+    assert list(StockDirty.objects.values_list("location_code", "cause")) == [
+        (900, f"gid://platform/Reservation/{reservation.pk}")
+    ]
+    stock_push(client=shop.client)
+
+    # Then Shopify's warehouse figure falls by 3, the store's does not move
+    assert (shop.available(product, 900), shop.available(product, 1)) == (7, 4)
+    assert ShopifyStockLevel.objects.get(product=product, location__location_id=900).cause == (
+        f"gid://platform/Reservation/{reservation.pk}"
+    )
+
+    # And released, the units come back to Shopify
+    reservation_release(reservation=reservation)
+    stock_push(client=shop.client)
+    assert shop.available(product, 900) == 10
+
+
+def test_a_move_rolled_back_is_never_pushed(shop: Shop, catalogue: Catalogue) -> None:
+    product = _published(shop, catalogue, "STK3", {900: 10})
+
+    def reserve_then_fail() -> None:
+        with transaction.atomic():
+            reservation_create(lines=[LineRequest("STK3", 3)], client="web")
+            raise RuntimeError("the caller fails after the take")
+
+    with pytest.raises(RuntimeError):
+        reserve_then_fail()
+
+    assert not StockDirty.objects.exists()
+    stock_push(client=shop.client)
+    assert shop.available(product, 900) == 10
+
+
+def test_a_shopify_sale_between_our_read_and_our_push_is_never_overwritten(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    # Given Shopify holds 10, as we know
+    product = _published(shop, catalogue, "STK4", {900: 10})
+    # and the headless store reserves 2 (we will push 8 against 10)
+    reservation_create(lines=[LineRequest("STK4", 2)], client="web")
+
+    # When a Shopify customer buys 3 before our push (its order has not reached us)
+    shop.checkout("STK4", 3)
+    assert shop.available(product, 900) == 7
+    counting = Counting(shop.client)
+    report = stock_push(client=counting)
+
+    # Then our compare-and-set was stale, we read Shopify's 7, and set 10 - 2 - 3 = 5: its sale stands
+    assert report.stale == 1
+    assert counting.calls == ["inventory_set_quantities", "inventory_levels", "inventory_set_quantities"]
+    assert shop.available(product, 900) == 5
+    level = ShopifyStockLevel.objects.get(product=product, location__location_id=900)
+    assert (level.shopify_available, level.unseen_sales) == (5, 3)
+    # Shopify can sell 5, the headless store 10 - 2 - 5 - 3 = 0 more than its pool shows once the order is in:
+    # the two together never offer more than the 10 units there are
+    assert 5 + 2 + 3 == 10
+
+
+def test_a_safety_stock_change_moves_shopify_available(shop: Shop, catalogue: Catalogue) -> None:
+    product = _published(shop, catalogue, "STK5", {900: 10})
+
+    SafetyStockOverride.objects.create(product=product, location_id=900, quantity=4)
+    stock_push(client=shop.client)
+
+    assert shop.available(product, 900) == 6
+
+
+def test_six_hundred_pairs_go_in_three_calls(shop: Shop, catalogue: Catalogue) -> None:
+    # Given 300 published products at the warehouse and the pickup store: 600 pairs
+    products = [catalogue.product(f"MANY{n:03d}", stock={900: 5, 1: 2}) for n in range(300)]
+    catalogue_push(client=shop.client, small_batch=None)
+    stock_push(client=shop.client)
+    StockDirty.objects.all().delete()
+    # When every pair moves (an extract's worth) and is pushed
+    from inventory.models import StockLevel
+
+    StockLevel.objects.update(on_hand=9)
+    assert stock_mark_all(cause="gid://platform/StockExtract/test") == 600
+    counting = Counting(shop.client)
+    report = stock_push(client=counting)
+
+    # Then three calls of at most 250 quantities carry them, never one call per item
+    assert counting.calls.count("inventory_set_quantities") == 3 == -(-600 // BATCH)
+    assert report.pushed == 600
+    assert (shop.available(products[0], 900), shop.available(products[-1], 1)) == (9, 9)
