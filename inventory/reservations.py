@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integration.as400.live import LiveReadUnavailable, get_live_reader, live_check_enabled
@@ -42,19 +43,21 @@ from inventory.errors import (
     Shortage,
 )
 from inventory.locks import reservation_lines_locked, reservations_locked
-from inventory.models import LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
+from inventory.models import ItemMapping, LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
 from inventory.moves import availability_moved, cause_uri
 from inventory.selectors import (
     Pair,
     availability_by_pair,
     products_by_sku,
     safety_stock_for,
+    sellable_products,
     selling_enabled,
     selling_locations,
     warehouse_code,
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -155,10 +158,32 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
     ]
 
 
+def _takeable(
+    pair: Pair, need: int, *, live_free: dict[Pair, int] | None = None, released: int = 0
+) -> QuerySet[StockLevel]:
+    """The pair's stock row, only if it can give ``need`` more units (safety stock included in ``need``).
+
+    The one availability condition of every take (a reservation's, an expired reservation's
+    commit, an order without reservation): ``on_hand >= promised + in_flight + reserved - released
+    + need``, and the AS400's own free figure when it was read live and is lower. ``released`` is
+    what the taker gives back in the same statement (an expired reservation's units still counted).
+    """
+    rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+    rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") - released + need)
+    if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
+        rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
+    return rows
+
+
 def _take(
-    changes: dict[Pair, int], *, cause: str, live_free: dict[Pair, int] | None = None
+    changes: dict[Pair, int],
+    *,
+    cause: str,
+    live_free: dict[Pair, int] | None = None,
+    counter: str = "reserved",
 ) -> list[Pair]:
-    """Move ``reserved`` by each pair's change, in pair order; an increase only if available.
+    """Move ``counter`` (``reserved``, or ``in_flight``) by each pair's change, in pair order; an
+    increase only if available (:func:`_takeable`).
 
     Returns the pairs that were short (the caller rolls back). Decreases always apply. The moved
     pairs are told to the availability listeners (:mod:`inventory.moves`) with ``cause``.
@@ -168,13 +193,11 @@ def _take(
     for pair, quantity in sorted(changes.items()):
         if quantity == 0:
             continue
-        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if quantity > 0:
-            need = safety.get(pair, 0) + quantity
-            rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") + need)
-            if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
-                rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
-        if rows.update(reserved=F("reserved") + quantity) != 1 and quantity > 0:
+            rows = _takeable(pair, safety.get(pair, 0) + quantity, live_free=live_free)
+        else:
+            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+        if rows.update(**{counter: F(counter) + quantity}) != 1 and quantity > 0:
             short.append(pair)
     if not short:  # a short take rolls back: nothing moved
         availability_moved([p for p, q in changes.items() if q], cause=cause)
@@ -219,8 +242,8 @@ def _shortages(
 
 
 def _with_one_sweep(
-    attempt: Callable[[], Reservation], lines: list[_Line], now: datetime, live_free: dict[Pair, int] | None
-) -> Reservation:
+    attempt: Callable[[], T], lines: list[_Line], now: datetime, live_free: dict[Pair, int] | None
+) -> T:
     """Run ``attempt`` (a transaction); if a pair is short, sweep its expired units and try once more."""
     try:
         return attempt()
@@ -449,16 +472,10 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
     safety = safety_stock_for(wanted) if expired else {}
     short: list[Pair] = []
     for pair, quantity in sorted(wanted.items()):
-        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if expired:  # what it still held is given back and the whole quantity taken again, if there
-            rows = rows.filter(
-                on_hand__gte=F("promised")
-                + F("in_flight")
-                + F("reserved")
-                - held[pair]
-                + safety.get(pair, 0)
-                + quantity
-            )
+            rows = _takeable(pair, safety.get(pair, 0) + quantity, released=held[pair])
+        else:
+            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if rows.update(reserved=F("reserved") - held[pair], in_flight=F("in_flight") + quantity) != 1:
             short.append(pair)
     if not short:
@@ -475,3 +492,110 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
     locked.status, locked.updated_at = Reservation.Status.CONVERTED, now
     locked.save(update_fields=["status", "updated_at"])
     return lines
+
+
+# --- Units taken without a reservation ---------------------------------------------------------
+
+#: A line resolved to its product and location (our price; the caller may sell at another).
+ResolvedLine = _Line
+
+
+def in_flight_lines(lines: Sequence[LineRequest]) -> list[ResolvedLine]:
+    """An order's lines (another storefront's, which did not reserve) resolved, one per line as given.
+
+    Any mapped product is found, whatever its rollout or status: the order exists already and is
+    kept; whether its units can be taken is :func:`in_flight_take`'s question. An unmapped SKU or a
+    location that does not sell online is refused (:class:`InventoryError`), naming it.
+    """
+    if not lines:
+        raise InventoryError("an order needs at least one line", code=InventoryErrorCode.INVALID_LINES)
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InventoryError(
+                f"{line.sku}: quantity must be 1 to {MAX_QUANTITY}, not {line.quantity}",
+                code=InventoryErrorCode.INVALID_LINES,
+            )
+    mappings = {m.sku: m.product for m in ItemMapping.objects.filter(sku__in={line.sku for line in lines})
+                .select_related("product")}  # fmt: skip
+    unknown = sorted({line.sku for line in lines} - set(mappings))
+    if unknown:
+        raise InventoryError(
+            f"unknown SKU: {', '.join(unknown)}",
+            code=InventoryErrorCode.UNKNOWN_SKU,
+            detail={"skus": unknown},
+        )
+    locations = selling_locations()
+    resolved = []
+    for line in lines:
+        location = warehouse_code() if line.location is None else line.location
+        if location not in locations:
+            raise InventoryError(
+                f"{line.sku}: location {location:03d} does not sell online (the warehouse, or a click-and-collect store)",
+                code=InventoryErrorCode.LOCATION_NOT_SELLING,
+                detail={"location": location},
+            )
+        product = mappings[line.sku]
+        resolved.append(_Line(line.sku, product.pk, location, line.quantity, product.price))
+    return resolved
+
+
+def in_flight_take(
+    *,
+    lines: Sequence[ResolvedLine],
+    include_pilot: bool = False,
+    force: bool = False,
+    live_free: dict[Pair, int] | None = None,
+    cause: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Take these lines' units straight into ``in_flight``, all or none, in the caller's transaction.
+
+    For an order placed without a reservation (Shopify's): the same take as a reservation's — the
+    one availability condition (:func:`_takeable`: promised, in flight, reserved and safety stock,
+    and the AS400's live figure when it is read), pairs in (product, location) order, one sweep
+    of expired reservations when a pair is short — moving ``in_flight`` instead of ``reserved``.
+    Refused, with nothing taken: selling paused or a product not sold online to this client (its
+    category's rollout: pilot only with ``include_pilot``; inactive) as :class:`InventoryError`;
+    a short pool as :class:`InsufficientStock`. ``force`` (staff sending an oversold order anyway)
+    takes the units whatever is available. Returns the units taken. ``cause`` names the order for
+    the availability listeners (:mod:`inventory.moves`).
+    """
+    now = now or timezone.now()
+    cause = cause or cause_uri("Order", "unreserved")
+    changes: dict[Pair, int] = defaultdict(int)
+    for line in lines:
+        changes[(line.product_id, line.location)] += line.quantity
+    if force:
+        for pair, quantity in sorted(changes.items()):
+            StockLevel.objects.filter(product_id=pair[0], location_id=pair[1]).update(
+                in_flight=F("in_flight") + quantity
+            )
+        availability_moved(sorted(changes), cause=cause)
+        return sum(changes.values())
+    if not selling_enabled():
+        raise InventoryError("online selling is paused", code=InventoryErrorCode.SELLING_PAUSED)
+    sellable = set(
+        Product.objects.filter(
+            sellable_products(include_pilot=include_pilot), pk__in={p for p, _ in changes}
+        ).values_list("pk", flat=True)
+    )
+    refused = sorted({line.sku for line in lines if line.product_id not in sellable})
+    if refused:
+        raise InventoryError(
+            f"not sold online: {', '.join(refused)}",
+            code=InventoryErrorCode.PRODUCT_NOT_SELLABLE,
+            detail={"skus": refused},
+        )
+    first = {(line.product_id, line.location): line for line in reversed(lines)}  # a pair's first line
+    merged = [_Line(first[pair].sku, *pair, quantity, first[pair].unit_price) for pair, quantity in sorted(changes.items())]
+    if live_free is None:
+        live_free = live_free_for(merged, now=now)
+
+    def attempt() -> int:
+        with transaction.atomic():  # a savepoint: a short pair gives back the pairs taken before it
+            short = _take(dict(changes), cause=cause, live_free=live_free, counter="in_flight")
+            if short:
+                raise _Short(short)
+        return sum(changes.values())
+
+    return _with_one_sweep(attempt, merged, now, live_free)
