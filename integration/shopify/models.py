@@ -110,7 +110,9 @@ class ShopifyCall(models.Model):
         CANCELLED = "cancelled", "Annulé"
 
     kind = models.CharField("type", max_length=50)
-    subject = models.CharField("objet", max_length=100, blank=True, help_text="Par exemple un numéro de commande")
+    subject = models.CharField(
+        "objet", max_length=100, blank=True, help_text="Par exemple un numéro de commande"
+    )
     payload = models.JSONField("données", default=dict, blank=True)
     idempotency_key = models.CharField("clé d'idempotence", max_length=100, unique=True)
     state = models.CharField("état", max_length=9, choices=State.choices, default=State.PENDING)
@@ -126,7 +128,9 @@ class ShopifyCall(models.Model):
         verbose_name = "appel à Shopify"
         verbose_name_plural = "appels à Shopify"
         indexes = [
-            models.Index(fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="shopify_call_due"),
+            models.Index(
+                fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="shopify_call_due"
+            ),
             models.Index(fields=["kind", "subject"], name="shopify_call_subject"),
         ]
 
