@@ -8,13 +8,7 @@ class ShopifyChannelConfig(AppConfig):
 
     def ready(self) -> None:
         from shopify_channel.signals import stock_listeners_register
+        from shopify_channel.webhooks import catalogue_webhooks_register
 
-        stock_listeners_register()
-        try:
-            from shopify_channel.webhooks import catalogue_stock_webhooks_register
-        except ImportError:  # the connector's intake is not there yet (merged from wt-client)
-            return
-        try:
-            catalogue_stock_webhooks_register()
-        except ImportError:
-            return
+        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
+        catalogue_webhooks_register()  # products/update → storefront content, ownership violations
