@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import transaction
 
 from inventory.models import SafetyStockOverride
 from inventory.reservations import LineRequest, reservation_create, reservation_release
+from inventory.selectors import availability_by_pair
+from orders.services import Customer, LineInput, OrderInput, order_place_unreserved
 from shopify_channel.catalogue import catalogue_push
 from shopify_channel.models import ShopifyStockLevel, StockDirty
 from shopify_channel.stock import BATCH, stock_mark_all, stock_push
@@ -14,6 +18,10 @@ from tests.factories.inventory import Catalogue
 from tests.factories.shopify_channel import Shop
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def available_pair(product: object, location: int = 900) -> int:
+    return availability_by_pair([(product.pk, location)])[(product.pk, location)].available  # type: ignore[attr-defined]
 
 
 class Counting:
@@ -110,9 +118,46 @@ def test_a_shopify_sale_between_our_read_and_our_push_is_never_overwritten(
     assert shop.available(product, 900) == 5
     level = ShopifyStockLevel.objects.get(product=product, location__location_id=900)
     assert (level.shopify_available, level.unseen_sales) == (5, 3)
-    # Shopify can sell 5, the headless store 10 - 2 - 5 - 3 = 0 more than its pool shows once the order is in:
-    # the two together never offer more than the 10 units there are
-    assert 5 + 2 + 3 == 10
+
+    # And when Shopify's order reaches us it takes its 3 units from our pool: the figures have met
+    placed = order_place_unreserved(
+        data=OrderInput(
+            order_number="SHOP1001", reservation_id="", delivery="home", customer=Customer(last_name="Martin"),
+            lines=[LineInput("STK4", 3, Decimal("9.90"))],
+        ),
+        client="shopify",
+    )  # fmt: skip
+    assert placed.short == ""
+    counting = Counting(shop.client)
+    report = stock_push(client=counting)
+    assert "inventory_set_quantities" not in counting.calls  # 10 - 2 - 3 = 5 is what Shopify holds
+    assert shop.available(product, 900) == 5
+    level.refresh_from_db()
+    assert (level.shopify_available, level.unseen_sales, level.orders_units) == (5, 0, 3)
+    # What both storefronts can still sell (Shopify 5, the headless store 5) is what the pool has left
+    assert available_pair(product) == 5
+
+
+def test_a_shopify_order_that_reached_us_before_its_drop_was_read_is_counted_once(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    # Given Shopify holds 10, and a customer buys 4 there, whose order reaches us before any push
+    product = _published(shop, catalogue, "STK6", {900: 10})
+    shop.checkout("STK6", 4)
+    order_place_unreserved(
+        data=OrderInput(
+            order_number="SHOP1002", reservation_id="", delivery="home", customer=Customer(last_name="Martin"),
+            lines=[LineInput("STK6", 4, Decimal("9.90"))],
+        ),
+        client="shopify",
+    )  # fmt: skip
+
+    # When the pair (dirty by the order's take) is pushed
+    report = stock_push(client=shop.client)
+
+    # Then Shopify holds 6, not 2: the 4 units are taken once, by the order
+    assert shop.available(product, 900) == 6
+    assert report.stale == 1
 
 
 def test_a_safety_stock_change_moves_shopify_available(shop: Shop, catalogue: Catalogue) -> None:
