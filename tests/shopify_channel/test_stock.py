@@ -6,13 +6,16 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
+from integration.as400.records import StockBalances
 from inventory.models import SafetyStockOverride
 from inventory.reservations import LineRequest, reservation_create, reservation_release
 from inventory.selectors import availability_by_pair
+from inventory.services import stock_apply_extract
 from orders.services import Customer, LineInput, OrderInput, order_place_unreserved
 from shopify_channel.catalogue import catalogue_push
-from shopify_channel.models import ShopifyStockLevel, StockDirty
+from shopify_channel.models import ShopifyLocation, ShopifyStockLevel, StockDirty
 from shopify_channel.stock import BATCH, stock_mark_all, stock_push
 from tests.factories.inventory import Catalogue
 from tests.factories.shopify_channel import Shop
@@ -187,3 +190,27 @@ def test_six_hundred_pairs_go_in_three_calls(shop: Shop, catalogue: Catalogue) -
     assert counting.calls.count("inventory_set_quantities") == 3 == -(-600 // BATCH)
     assert report.pushed == 600
     assert (shop.available(products[0], 900), shop.available(products[-1], 1)) == (9, 9)
+
+
+def test_an_extract_marks_the_pairs_it_changed_at_shopify_locations_in_its_transaction(
+    catalogue: Catalogue,
+) -> None:
+    # Given two products at the warehouse (a Shopify location) and one at store 2 (not one)
+    ShopifyLocation.objects.create(location_id=900, shopify_location_id="gid://shopify/Location/1")
+    changed, same = catalogue.product("EXT1", stock={900: 10}), catalogue.product("EXT2", stock={900: 5})
+    catalogue.product("EXT3", stock={2: 5})
+
+    # When an extract changes EXT1 at the warehouse and EXT3 at store 2, and leaves EXT2 as it was
+    taken_at = timezone.now()
+    with transaction.atomic():
+        stock_apply_extract(
+            balances=StockBalances(item=["EXT1", "EXT2", "EXT3"], location=[900, 900, 2], on_hand=[7, 5, 1],
+                                   promised=[0, 0, 0]),
+            full=False, taken_at=taken_at,
+        )  # fmt: skip
+
+    # Then only EXT1 at the warehouse is to be pushed, its cause the extract
+    assert list(StockDirty.objects.values_list("product_id", "location_code", "cause")) == [
+        (changed.pk, 900, f"gid://platform/StockExtract/{taken_at.strftime('%Y%m%dT%H%M%S%z')}")
+    ]
+    assert same.pk != changed.pk
