@@ -110,7 +110,7 @@ def latency(sim: ShopifySimulator, runs: int, worker: str) -> list[float]:
     from shopify_channel.stock import stock_push
 
     client = shopify_client()
-    category = Category.objects.get_or_create(family_code="BNCH", defaults={"rollout_stage": "live"})[0]
+    category = Category.objects.update_or_create(family_code="BNCH", defaults={"rollout_stage": "live"})[0]
     (product,) = products(1, "BENCHL", category)
     StockLevel.objects.create(
         product=product, location_id=900, on_hand=runs + 100, as_of=django.utils.timezone.now()
@@ -177,7 +177,7 @@ def first_sync(size: int, small_sample: int) -> tuple[float, float, bool]:
     from integration.shopify.client import shopify_client
     from shopify_channel.catalogue import catalogue_push
 
-    category = Category.objects.get_or_create(family_code="BNCS", defaults={"rollout_stage": "live"})[0]
+    category = Category.objects.update_or_create(family_code="BNCS", defaults={"rollout_stage": "live"})[0]
     timings = []
     for mode in ("bulk", "small"):
         with ShopifySimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as sim:
