@@ -236,7 +236,7 @@ def main() -> int:
 
     print("\n(b) catalogue first sync (simulator)")
     print(f"    {'items':>7} | {'bulk operation':>15} | {'small batches (productSet each)':>32}")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         bulk, small, extrapolated = first_sync(size, args.small_sample)
         note = f" (extrapolated from {args.small_sample})" if extrapolated else ""
         print(f"    {size:>7,} | {bulk:>13.1f} s | {small:>10.1f} s{note}")
