@@ -769,6 +769,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, {"errors": "Not Found"})
         except ShopError as error:
             self._send(409, {"error": str(error)})
+        except (TypeError, KeyError, ValueError) as error:  # a control call or upload that makes no sense
+            self._send(400, {"error": f"{type(error).__name__}: {error}"})
 
     def _token(self, raw: bytes) -> None:
         if "json" in (self.headers.get("Content-Type") or ""):
@@ -821,7 +823,7 @@ class _Handler(BaseHTTPRequestHandler):
         if ctype.startswith("multipart/form-data"):
             message: Any = BytesParser().parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
             fields: dict[str, bytes] = {}
-            for part in message.iter_parts() if message.is_multipart() else ():
+            for part in message.get_payload() if message.is_multipart() else ():
                 name = part.get_param("name", header="content-disposition")
                 fields[str(name)] = part.get_payload(decode=True) or b""
             key = fields.get("key", b"").decode() or key
