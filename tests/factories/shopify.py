@@ -1,52 +1,53 @@
-"""The Shopify connector's tests: the shop and credentials they configure, and a signed delivery."""
+"""Plain helpers to talk to the Shopify simulator with httpx in tests (not the platform's client)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.test import Client
+import httpx
 
-from integration.shopify.webhooks import webhook_hmac
-
-SHOP = "test-shop.myshopify.com"
-CLIENT_ID = "test-client-id"
-CLIENT_SECRET = "test-client-secret-0123456789"
-WEBHOOK_URL = "/shopify/webhooks"
+from integration.shopify.documents import document
+from integration.shopify.simulator import ShopifySimulator
 
 
-def webhook_headers(
-    topic: str | None, event_id: str | None, body: bytes, *, secret: str = CLIENT_SECRET
-) -> dict[str, str]:
-    """The headers Shopify sends, as Django's test client takes them (``HTTP_...``); None leaves one out."""
-    headers = {
-        "HTTP_X_SHOPIFY_HMAC_SHA256": webhook_hmac(secret, body),
-        "HTTP_X_SHOPIFY_SHOP_DOMAIN": SHOP,
-        "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
-        "HTTP_X_SHOPIFY_WEBHOOK_ID": f"wh-{event_id}",
-        "HTTP_X_SHOPIFY_TRIGGERED_AT": "2026-11-24T09:00:00.123456789Z",
-    }
-    if topic is not None:
-        headers["HTTP_X_SHOPIFY_TOPIC"] = topic
-    if event_id is not None:
-        headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
-    return headers
+def sim_token(sim: ShopifySimulator) -> str:
+    answer = httpx.post(f"{sim.url}/admin/oauth/access_token", data={
+        "grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret})  # fmt: skip
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
 
 
-def deliver(
-    client: Client,
-    topic: str | None,
-    event_id: str | None,
-    payload: Any,
-    *,
-    secret: str = CLIENT_SECRET,
-    raw: bytes | None = None,
-) -> Any:
-    """POST one signed delivery to the endpoint, as Shopify does; returns the test client's response."""
-    body = raw if raw is not None else json.dumps(payload).encode()
-    return client.post(
-        WEBHOOK_URL,
-        data=body,
-        content_type="application/json",
-        **webhook_headers(topic, event_id, body, secret=secret),
-    )
+class SimAdmin:
+    """The Admin API of the simulator, by document name, with a token taken once."""
+
+    def __init__(self, sim: ShopifySimulator) -> None:
+        self.sim = sim
+        self.token = sim_token(sim)
+
+    def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
+        return httpx.post(self.sim.graphql_url, json={"query": query, "variables": variables or {}},
+                          headers={"X-Shopify-Access-Token": self.token}, timeout=10)  # fmt: skip
+
+    def run(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = self.post(document(name), variables)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def data(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = self.run(name, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def location_ids(self) -> dict[str, str]:
+        nodes = self.data("locations", {"first": 50})["locations"]["nodes"]
+        return {node["name"]: node["id"] for node in nodes}
+
+    def product_create(self, title: str, *variants: dict[str, Any]) -> dict[str, Any]:
+        data = self.data(
+            "product_set", {"input": {"title": title, "status": "ACTIVE", "variants": list(variants)}}
+        )
+        assert data["productSet"]["userErrors"] == [], data
+        product: dict[str, Any] = data["productSet"]["product"]
+        return product

@@ -22,7 +22,7 @@ from integration.shopify.client import (
     shopify_client,
 )
 from integration.shopify.models import AccessToken, ConnectionState, ShopifyCall
-from tests.factories.shopify import CLIENT_SECRET, SHOP
+from tests.factories.shopify_connector import SHOP
 from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
@@ -129,7 +129,7 @@ def test_wrong_credentials_are_named_and_neither_token_nor_secret_is_logged(
     assert "a-wrong-secret-9876" not in str(refused.value)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Shopify access token obtained" in logged
-    for secret in (token, CLIENT_SECRET, "a-wrong-secret-9876"):
+    for secret in (token, shopify_sim.client_secret, "a-wrong-secret-9876"):
         assert secret not in logged
         assert secret not in repr(shopify_client())
     assert "invalid_client" in ConnectionState.objects.get().last_error
