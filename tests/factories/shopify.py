@@ -57,7 +57,9 @@ def order_payload(
                     if Decimal(str(discount)) else [])  # fmt: skip
         items.append(item)
     payload["line_items"] = items
-    goods = sum((Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0))
+    goods = sum(
+        (Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0)
+    )
     paid_shipping = Decimal(shipping) - Decimal(shipping_discount)
     payload.update(
         id=shopify_id, admin_graphql_api_id=f"gid://shopify/Order/{shopify_id}", name=name,
@@ -78,7 +80,9 @@ def order_payload(
     return payload
 
 
-def refund_payload(order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001) -> dict[str, Any]:
+def refund_payload(
+    order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001
+) -> dict[str, Any]:
     payload = copy.deepcopy(fixture("refunds/create"))
     template = payload["refund_line_items"][0]
     payload.update(id=refund_id, order_id=order["id"])
@@ -97,4 +101,6 @@ def shopify_shop() -> Shop:
 
 
 def shopify_client(*, pilot: bool = False) -> StorefrontClient:
-    return StorefrontClient.objects.create(name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot)
+    return StorefrontClient.objects.create(
+        name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot
+    )
