@@ -1,11 +1,14 @@
-"""Shopify order payloads in Shopify's documented REST shape (tests/fixtures/shopify/), as tests need them.
+"""Shopify in tests: the connector's shop, credentials and a signed delivery; order payloads in
+Shopify's documented REST shape (tests/fixtures/shopify/).
 
+- ``SHOP``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``webhook_headers(...)``, ``deliver(client, topic,
+  event_id, payload)``: POST one signed delivery to the real endpoint, as Shopify does;
 - ``order_payload(shopify_id=..., name=..., lines=[("A", 2)], updated_at=..., ...)``: the
   orders/create fixture with these lines (sku, quantity[, unit price[, discount on the line]]),
   shipping, pickup location and times;
 - ``refund_payload(order, [(line_item_id, quantity, restock_type)])``: the refunds/create fixture;
-- ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop, a Shopify pickup location
-  for store 1, and the Shopify storefront client.
+- ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop and a Shopify pickup
+  location for store 1.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ from integration.shopify.simulator import ShopifySimulator
 from integration.shopify.webhooks import webhook_hmac
 from shopify_channel.models import ShopifyLocation
 from tests.factories.returns import Shop
-
-# --- The connector's shop and a signed delivery (wt-client) ---
 
 SHOP = "test-shop.myshopify.com"
 CLIENT_ID = "test-client-id"
@@ -72,8 +73,6 @@ def deliver(
     )
 
 
-# --- Order payloads (wt-orders) ---
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 PARIS_GID = "gid://shopify/Location/70000000001"
 
@@ -110,7 +109,9 @@ def order_payload(
                     if Decimal(str(discount)) else [])  # fmt: skip
         items.append(item)
     payload["line_items"] = items
-    goods = sum((Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0))
+    goods = sum(
+        (Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0)
+    )
     paid_shipping = Decimal(shipping) - Decimal(shipping_discount)
     payload.update(
         id=shopify_id, admin_graphql_api_id=f"gid://shopify/Order/{shopify_id}", name=name,
@@ -131,7 +132,9 @@ def order_payload(
     return payload
 
 
-def refund_payload(order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001) -> dict[str, Any]:
+def refund_payload(
+    order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001
+) -> dict[str, Any]:
     payload = copy.deepcopy(fixture("refunds/create"))
     template = payload["refund_line_items"][0]
     payload.update(id=refund_id, order_id=order["id"])
@@ -150,10 +153,12 @@ def shopify_shop() -> Shop:
 
 
 def shopify_client(*, pilot: bool = False) -> StorefrontClient:
-    return StorefrontClient.objects.create(name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot)
+    return StorefrontClient.objects.create(
+        name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot
+    )
 
 
-# --- The simulator's Admin API with plain httpx (wt-sim) ---
+# --- The simulator's Admin API with plain httpx, a webhook receiver, shapes (wt-sim) ---
 
 
 def sim_token(sim: ShopifySimulator) -> str:
@@ -197,3 +202,67 @@ class SimAdmin:
         assert data["productSet"]["userErrors"] == [], data
         product: dict[str, Any] = data["productSet"]["product"]
         return product
+
+
+class HookReceiver:
+    """A webhook endpoint on loopback recording every request (raw body and headers); answers
+    ``statuses`` in turn (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["status"] == 200]
+
+    def topics(self) -> list[str]:
+        return [r["headers"]["X-Shopify-Topic"] for r in self.accepted()]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def same_shape(sample: Any, fixture: Any, path: str = "$") -> list[str]:
+    """Where ``sample`` differs from ``fixture`` in keys or JSON types (null matches anything; lists
+    by their first element)."""
+    if sample is None or fixture is None:
+        return []
+    if isinstance(fixture, dict):
+        if not isinstance(sample, dict):
+            return [f"{path}: {type(sample).__name__}, expected object"]
+        problems = [f"{path}.{k}: missing" for k in fixture if k not in sample]
+        problems += [f"{path}.{k}: not in the fixture" for k in sample if k not in fixture]
+        for key in fixture.keys() & sample.keys():
+            problems += same_shape(sample[key], fixture[key], f"{path}.{key}")
+        return problems
+    if isinstance(fixture, list):
+        if not isinstance(sample, list):
+            return [f"{path}: {type(sample).__name__}, expected list"]
+        return same_shape(sample[0], fixture[0], f"{path}[0]") if sample and fixture else []
+    kinds = (bool, int, float, str)
+    expected = next(k for k in kinds if isinstance(fixture, k))
+    if type(sample) is not expected and not (expected is float and isinstance(sample, int)):
+        return [f"{path}: {type(sample).__name__}, expected {expected.__name__}"]
+    return []

@@ -9,7 +9,7 @@ import pytest
 from pytest_django import Settings
 
 from integration.shopify import calls, webhooks
-from tests.factories.shopify import CLIENT_ID, CLIENT_SECRET, SHOP
+from tests.factories.shopify_connector import CLIENT_ID, CLIENT_SECRET, SHOP
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +17,10 @@ def shopify_settings(settings: Settings) -> Settings:
     settings.SHOPIFY_SHOP = SHOP
     settings.SHOPIFY_CLIENT_ID = CLIENT_ID
     settings.SHOPIFY_CLIENT_SECRET = CLIENT_SECRET
+    # Retries of one execute quick (the waits still run on real time); the simulator (the
+    # ``shopify_sim`` fixture, tests/plugins/shopify.py) sets its own shop and credentials.
+    settings.SHOPIFY_HTTP_RETRY_BASE_SECONDS = 0.05
+    settings.SHOPIFY_HTTP_RETRY_MAX_SECONDS = 0.2
     return settings
 
 
@@ -29,3 +33,4 @@ def registries() -> Iterator[None]:
     webhooks._handlers.update(topics)
     calls._performers.clear()
     calls._performers.update(kinds)
+
