@@ -5,3 +5,14 @@ class ShopifyChannelConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "shopify_channel"
     verbose_name = "Shopify"
+
+    def ready(self) -> None:
+        # An oversold Shopify order needs attention (orders.attention tells the others).
+        from orders.attention import Reason, attention_condition_register
+        from shopify_channel import oversold, webhooks
+        from shopify_channel.signals import stock_listeners_register
+
+        attention_condition_register(Reason.SHOPIFY_OVERSOLD, oversold.order_is_oversold)
+        oversold.register()  # the order_cancel call to Shopify
+        webhooks.register()  # the topics this app takes
+        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
