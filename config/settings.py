@@ -277,6 +277,15 @@ SHOPIFY_CLIENT_SECRET = env.str("SHOPIFY_CLIENT_SECRET", default="")  # also the
 SHOPIFY_CLIENT_NAME = env.str("SHOPIFY_CLIENT_NAME", default="shopify")  # the storefront client its orders carry
 SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=10.0)
 SHOPIFY_CALL_MAX_ATTEMPTS = env.int("SHOPIFY_CALL_MAX_ATTEMPTS", default=10)  # then dead, alerted, retryable
+SHOPIFY_CALL_RETRY_BASE_SECONDS = env.float("SHOPIFY_CALL_RETRY_BASE_SECONDS", default=30.0)  # full jitter
+SHOPIFY_CALL_RETRY_MAX_SECONDS = env.float("SHOPIFY_CALL_RETRY_MAX_SECONDS", default=3600.0)
+SHOPIFY_CALL_LEASE_SECONDS = env.int("SHOPIFY_CALL_LEASE_SECONDS", default=300)  # a claimed call, then taken again
+SHOPIFY_WEBHOOK_MAX_ATTEMPTS = env.int("SHOPIFY_WEBHOOK_MAX_ATTEMPTS", default=5)  # a failing handler, by the sweep
+SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS = env.int("SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS", default=3600)
+# One execute: 5xx, timeouts and transport errors tried this many times (full jitter), then ShopifyUnavailable.
+SHOPIFY_HTTP_ATTEMPTS = env.int("SHOPIFY_HTTP_ATTEMPTS", default=4)
+SHOPIFY_HTTP_RETRY_BASE_SECONDS = env.float("SHOPIFY_HTTP_RETRY_BASE_SECONDS", default=0.5)
+SHOPIFY_HTTP_RETRY_MAX_SECONDS = env.float("SHOPIFY_HTTP_RETRY_MAX_SECONDS", default=8.0)
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------
 # By this Paris time the night must have been reconciled: the fallback schedule runs it then, and

@@ -5,6 +5,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration.monitoring.views import outbox_health_view
+from integration.shopify.views import shopify_webhook_view
 from integration.storefront.api import errors
 from reconciliation.views import reconciliation_health_view
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/outbox", outbox_health_view, name="health-outbox"),  # monitoring: 200 ok / 503 unhealthy
     path("health/reconciliation", reconciliation_health_view, name="health-reconciliation"),
+    path("shopify/webhooks", shopify_webhook_view, name="shopify-webhooks"),  # Shopify's webhooks in (signed)
     # The storefront API: version 1, its OpenAPI document and a page to browse it.
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("orders.api.urls")),

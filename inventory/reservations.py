@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integration.as400.live import LiveReadUnavailable, get_live_reader, live_check_enabled
@@ -42,18 +43,21 @@ from inventory.errors import (
     Shortage,
 )
 from inventory.locks import reservation_lines_locked, reservations_locked
-from inventory.models import LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
+from inventory.models import ItemMapping, LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
+from inventory.moves import availability_moved, cause_uri
 from inventory.selectors import (
     Pair,
     availability_by_pair,
     products_by_sku,
     safety_stock_for,
+    sellable_products,
     selling_enabled,
     selling_locations,
     warehouse_code,
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -154,24 +158,49 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
     ]
 
 
-def _take(changes: dict[Pair, int], *, live_free: dict[Pair, int] | None = None) -> list[Pair]:
-    """Move ``reserved`` by each pair's change, in pair order; an increase only if available.
+def _takeable(
+    pair: Pair, need: int, *, live_free: dict[Pair, int] | None = None, released: int = 0
+) -> QuerySet[StockLevel]:
+    """The pair's stock row, only if it can give ``need`` more units (safety stock included in ``need``).
 
-    Returns the pairs that were short (the caller rolls back). Decreases always apply.
+    The one availability condition of every take (a reservation's, an expired reservation's
+    commit, an order without reservation): ``on_hand >= promised + in_flight + reserved - released
+    + need``, and the AS400's own free figure when it was read live and is lower. ``released`` is
+    what the taker gives back in the same statement (an expired reservation's units still counted).
+    """
+    rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+    rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") - released + need)
+    if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
+        rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
+    return rows
+
+
+def _take(
+    changes: dict[Pair, int],
+    *,
+    cause: str,
+    live_free: dict[Pair, int] | None = None,
+    counter: str = "reserved",
+) -> list[Pair]:
+    """Move ``counter`` (``reserved``, or ``in_flight``) by each pair's change, in pair order; an
+    increase only if available (:func:`_takeable`).
+
+    Returns the pairs that were short (the caller rolls back). Decreases always apply. The moved
+    pairs are told to the availability listeners (:mod:`inventory.moves`) with ``cause``.
     """
     safety = safety_stock_for(p for p, q in changes.items() if q > 0)
     short: list[Pair] = []
     for pair, quantity in sorted(changes.items()):
         if quantity == 0:
             continue
-        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if quantity > 0:
-            need = safety.get(pair, 0) + quantity
-            rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") + need)
-            if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
-                rows = rows.filter(in_flight__lte=live_free[pair] - need - F("reserved"))
-        if rows.update(reserved=F("reserved") + quantity) != 1 and quantity > 0:
+            rows = _takeable(pair, safety.get(pair, 0) + quantity, live_free=live_free)
+        else:
+            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+        if rows.update(**{counter: F(counter) + quantity}) != 1 and quantity > 0:
             short.append(pair)
+    if not short:  # a short take rolls back: nothing moved
+        availability_moved([p for p, q in changes.items() if q], cause=cause)
     return short
 
 
@@ -213,8 +242,8 @@ def _shortages(
 
 
 def _with_one_sweep(
-    attempt: Callable[[], Reservation], lines: list[_Line], now: datetime, live_free: dict[Pair, int] | None
-) -> Reservation:
+    attempt: Callable[[], T], lines: list[_Line], now: datetime, live_free: dict[Pair, int] | None
+) -> T:
     """Run ``attempt`` (a transaction); if a pair is short, sweep its expired units and try once more."""
     try:
         return attempt()
@@ -258,7 +287,9 @@ def reservation_create(
             )
             _add_lines(reservation, resolved, expires_at)
             short = _take(
-                {(line.product_id, line.location): line.quantity for line in resolved}, live_free=live_free
+                {(line.product_id, line.location): line.quantity for line in resolved},
+                cause=cause_uri("Reservation", reservation.pk),
+                live_free=live_free,
             )
             if short:
                 raise _Short(short)
@@ -341,7 +372,7 @@ def reservation_replace_lines(
             _add_lines(locked, resolved, expires_at)
             for new_line in resolved:
                 changes[(new_line.product_id, new_line.location)] += new_line.quantity
-            short = _take(dict(changes), live_free=live_free)
+            short = _take(dict(changes), cause=cause_uri("Reservation", locked.pk), live_free=live_free)
             if short:
                 raise _Short(short)
             locked.expires_at = expires_at
@@ -360,14 +391,14 @@ def reservation_release(*, reservation: Reservation, now: datetime | None = None
         locked = reservations_locked().get(pk=reservation.pk)
         if locked.status == Reservation.Status.CONVERTED:
             raise ReservationNotActive(f"reservation {locked.pk} was turned into an order")
-        _release_lines(_active_lines(locked))
+        _release_lines(_active_lines(locked), cause=cause_uri("Reservation", locked.pk))
         if locked.status != Reservation.Status.RELEASED:
             locked.status, locked.updated_at = Reservation.Status.RELEASED, now
             locked.save(update_fields=["status", "updated_at"])
         return locked
 
 
-def _release_lines(lines: Iterable[ReservationLine]) -> int:
+def _release_lines(lines: Iterable[ReservationLine], *, cause: str) -> int:
     """Deactivate these (locked, active) lines and take their units off the counters."""
     changes: dict[Pair, int] = defaultdict(int)
     ids = []
@@ -377,7 +408,7 @@ def _release_lines(lines: Iterable[ReservationLine]) -> int:
     if not ids:
         return 0
     ReservationLine.objects.filter(pk__in=ids).update(active=False)
-    _take(dict(changes))
+    _take(dict(changes), cause=cause)
     return -sum(changes.values())
 
 
@@ -398,7 +429,11 @@ def reservations_sweep_expired(*, now: datetime | None = None, pairs: Iterable[P
                 product_id__in={p for p, _ in pairs}, location_id__in={loc for _, loc in pairs}
             )
         lines = list(query.order_by("pk"))
-        freed = _release_lines(lines)
+        reservations = sorted({str(line.reservation_id) for line in lines})
+        cause = cause_uri("Reservation", reservations[0]) if len(reservations) == 1 else cause_uri(
+            "ReservationExpiry", now.strftime("%Y%m%dT%H%M%S")
+        )
+        freed = _release_lines(lines, cause=cause)
         Reservation.objects.filter(
             pk__in={line.reservation_id for line in lines},
             status=Reservation.Status.ACTIVE,
@@ -437,18 +472,14 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
     safety = safety_stock_for(wanted) if expired else {}
     short: list[Pair] = []
     for pair, quantity in sorted(wanted.items()):
-        rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if expired:  # what it still held is given back and the whole quantity taken again, if there
-            rows = rows.filter(
-                on_hand__gte=F("promised")
-                + F("in_flight")
-                + F("reserved")
-                - held[pair]
-                + safety.get(pair, 0)
-                + quantity
-            )
+            rows = _takeable(pair, safety.get(pair, 0) + quantity, released=held[pair])
+        else:
+            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if rows.update(reserved=F("reserved") - held[pair], in_flight=F("in_flight") + quantity) != 1:
             short.append(pair)
+    if not short:
+        availability_moved(sorted(wanted), cause=cause_uri("Reservation", locked.pk))
     if short:  # the caller's transaction rolls back as this leaves it
         products = dict(
             Product.objects.filter(pk__in={p for p, _ in short}).values_list("pk", "mapping__sku")
@@ -461,3 +492,110 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
     locked.status, locked.updated_at = Reservation.Status.CONVERTED, now
     locked.save(update_fields=["status", "updated_at"])
     return lines
+
+
+# --- Units taken without a reservation ---------------------------------------------------------
+
+#: A line resolved to its product and location (our price; the caller may sell at another).
+ResolvedLine = _Line
+
+
+def in_flight_lines(lines: Sequence[LineRequest]) -> list[ResolvedLine]:
+    """An order's lines (another storefront's, which did not reserve) resolved, one per line as given.
+
+    Any mapped product is found, whatever its rollout or status: the order exists already and is
+    kept; whether its units can be taken is :func:`in_flight_take`'s question. An unmapped SKU or a
+    location that does not sell online is refused (:class:`InventoryError`), naming it.
+    """
+    if not lines:
+        raise InventoryError("an order needs at least one line", code=InventoryErrorCode.INVALID_LINES)
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InventoryError(
+                f"{line.sku}: quantity must be 1 to {MAX_QUANTITY}, not {line.quantity}",
+                code=InventoryErrorCode.INVALID_LINES,
+            )
+    mappings = {m.sku: m.product for m in ItemMapping.objects.filter(sku__in={line.sku for line in lines})
+                .select_related("product")}  # fmt: skip
+    unknown = sorted({line.sku for line in lines} - set(mappings))
+    if unknown:
+        raise InventoryError(
+            f"unknown SKU: {', '.join(unknown)}",
+            code=InventoryErrorCode.UNKNOWN_SKU,
+            detail={"skus": unknown},
+        )
+    locations = selling_locations()
+    resolved = []
+    for line in lines:
+        location = warehouse_code() if line.location is None else line.location
+        if location not in locations:
+            raise InventoryError(
+                f"{line.sku}: location {location:03d} does not sell online (the warehouse, or a click-and-collect store)",
+                code=InventoryErrorCode.LOCATION_NOT_SELLING,
+                detail={"location": location},
+            )
+        product = mappings[line.sku]
+        resolved.append(_Line(line.sku, product.pk, location, line.quantity, product.price))
+    return resolved
+
+
+def in_flight_take(
+    *,
+    lines: Sequence[ResolvedLine],
+    include_pilot: bool = False,
+    force: bool = False,
+    live_free: dict[Pair, int] | None = None,
+    cause: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Take these lines' units straight into ``in_flight``, all or none, in the caller's transaction.
+
+    For an order placed without a reservation (Shopify's): the same take as a reservation's — the
+    one availability condition (:func:`_takeable`: promised, in flight, reserved and safety stock,
+    and the AS400's live figure when it is read), pairs in (product, location) order, one sweep
+    of expired reservations when a pair is short — moving ``in_flight`` instead of ``reserved``.
+    Refused, with nothing taken: selling paused or a product not sold online to this client (its
+    category's rollout: pilot only with ``include_pilot``; inactive) as :class:`InventoryError`;
+    a short pool as :class:`InsufficientStock`. ``force`` (staff sending an oversold order anyway)
+    takes the units whatever is available. Returns the units taken. ``cause`` names the order for
+    the availability listeners (:mod:`inventory.moves`).
+    """
+    now = now or timezone.now()
+    cause = cause or cause_uri("Order", "unreserved")
+    changes: dict[Pair, int] = defaultdict(int)
+    for line in lines:
+        changes[(line.product_id, line.location)] += line.quantity
+    if force:
+        for pair, quantity in sorted(changes.items()):
+            StockLevel.objects.filter(product_id=pair[0], location_id=pair[1]).update(
+                in_flight=F("in_flight") + quantity
+            )
+        availability_moved(sorted(changes), cause=cause)
+        return sum(changes.values())
+    if not selling_enabled():
+        raise InventoryError("online selling is paused", code=InventoryErrorCode.SELLING_PAUSED)
+    sellable = set(
+        Product.objects.filter(
+            sellable_products(include_pilot=include_pilot), pk__in={p for p, _ in changes}
+        ).values_list("pk", flat=True)
+    )
+    refused = sorted({line.sku for line in lines if line.product_id not in sellable})
+    if refused:
+        raise InventoryError(
+            f"not sold online: {', '.join(refused)}",
+            code=InventoryErrorCode.PRODUCT_NOT_SELLABLE,
+            detail={"skus": refused},
+        )
+    first = {(line.product_id, line.location): line for line in reversed(lines)}  # a pair's first line
+    merged = [_Line(first[pair].sku, *pair, quantity, first[pair].unit_price) for pair, quantity in sorted(changes.items())]
+    if live_free is None:
+        live_free = live_free_for(merged, now=now)
+
+    def attempt() -> int:
+        with transaction.atomic():  # a savepoint: a short pair gives back the pairs taken before it
+            short = _take(dict(changes), cause=cause, live_free=live_free, counter="in_flight")
+            if short:
+                raise _Short(short)
+        return sum(changes.values())
+
+    return _with_one_sweep(attempt, merged, now, live_free)

@@ -23,6 +23,7 @@ from integration.as400.appliers import QUALITY_SAMPLE, ApplyResult, Progress
 from integration.as400.records import ItemMaster, StockBalances
 from integration.core.ownership import System, check_product_write
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel
+from inventory.moves import availability_listening, availability_moved, cause_uri
 
 
 def ean13_is_valid(ean: str) -> bool:
@@ -278,6 +279,12 @@ def stock_apply_extract(
         result.counts["created"] = cursor.rowcount
         cursor.execute(f"SELECT count(*) FROM {_DIFF_TABLE} WHERE is_missing = 1")
         zeroed = cursor.fetchone()[0]
+        if availability_listening():  # the changed pairs, for the Shopify push (inventory.moves)
+            cursor.execute(f"SELECT product_id, location FROM {_DIFF_TABLE}")
+            availability_moved(
+                [(p, m) for p, m in cursor.fetchall()],
+                cause=cause_uri("StockExtract", taken_at.strftime("%Y%m%dT%H%M%S%z")),
+            )
         result.counts["updated"] = changed - zeroed
         if full:
             result.counts["zeroed_missing_from_full"] = zeroed

@@ -22,6 +22,7 @@ from django.utils import timezone
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from inventory.models import StockLevel
+from inventory.moves import availability_moved, cause_uri
 from orders.locks import order_lines_locked, order_messages_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 
@@ -69,6 +70,7 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
             StockLevel.objects.filter(product_id=product_id, location_id=location_id).update(
                 in_flight=F("in_flight") + units
             )
+        availability_moved(add, cause=cause_uri("Order", locked.pk))
         cause = f"renvoyée à l'AS400 par {by}: {why}"
         if lost_number:
             cause += f" (l'AS400 avait perdu sa commande {lost_number})"
@@ -93,6 +95,7 @@ def in_flight_recount(*, product_id: int, location_id: int) -> tuple[int, int]:
         .values("product").annotate(u=Sum("in_flight")).values("u")[:1]
     )  # fmt: skip
     pair.update(in_flight=Coalesce(held, Value(0)))
+    availability_moved([(product_id, location_id)], cause=cause_uri("StockRecount", f"{product_id}-{location_id}"))
     return before, pair.values_list("in_flight", flat=True).first() or 0
 
 

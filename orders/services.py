@@ -31,9 +31,17 @@ from django.utils import timezone
 
 from integration.as400.codec import EncodeError, RecordCodec
 from integration.models import OutboxMessage
-from inventory.errors import ReservationNotActive
-from inventory.models import Location, StockLevel
-from inventory.reservations import reservation_commit, reservation_get
+from inventory.errors import InventoryError, ReservationNotActive
+from inventory.models import Location, Reservation, StockLevel
+from inventory.moves import availability_moved, cause_uri
+from inventory.reservations import (
+    LineRequest,
+    ResolvedLine,
+    in_flight_lines,
+    in_flight_take,
+    reservation_commit,
+    reservation_get,
+)
 from inventory.selectors import warehouse_code
 from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
 from orders.countries import ISO_3166_ALPHA2
@@ -41,6 +49,7 @@ from orders.errors import OrderError, OrderErrorCode
 from orders.locks import order_lines_locked, orders_locked
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
+from orders.selectors import line_sku
 
 
 @dataclass(frozen=True)
@@ -185,17 +194,15 @@ def _picking_location(data: OrderInput) -> int:
     return store.code
 
 
-def order_place(
-    *, data: OrderInput, client: str, idempotency_key: str = "", now: datetime | None = None
-) -> tuple[Order, bool]:
-    """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
-    now = now or timezone.now()
+def _checked(data: OrderInput, client: str, idempotency_key: str) -> tuple[int, str, Order | None]:
+    """What every placement checks before it writes: the picking location, the digest, and the order
+    already placed under this number (or key), if any — then the lines and the AS400's fields."""
     _check_order_number(data.order_number)  # before any lookup: what is not one names no order
     location = _picking_location(data)
     digest = data.content_hash(location)
     existing = _existing(data.order_number, client, idempotency_key, digest)
     if existing is not None:
-        return existing, False
+        return location, digest, existing
     if not data.lines:
         raise OrderError("an order needs at least one line", code=OrderErrorCode.INVALID)
     elsewhere = sorted({data.line_location(line, location) for line in data.lines} - {location})
@@ -205,6 +212,17 @@ def order_place(
             code=OrderErrorCode.INVALID, detail={"field": "lines"},
         )  # fmt: skip
     _check_for_the_as400(data)
+    return location, digest, None
+
+
+def order_place(
+    *, data: OrderInput, client: str, idempotency_key: str = "", now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
+    now = now or timezone.now()
+    location, digest, existing = _checked(data, client, idempotency_key)
+    if existing is not None:
+        return existing, False
     try:
         with transaction.atomic():
             order = _place(data, client, idempotency_key, digest, location, now)
@@ -216,6 +234,57 @@ def order_place(
             raise
         return existing, False
     return order, True
+
+
+@dataclass(frozen=True)
+class Unreserved:
+    """What :func:`order_place_unreserved` did: the order, whether created now, and why no unit was
+    taken (empty: its units are in flight and its ORDIMP queued; None: a replay, nothing done)."""
+
+    order: Order
+    created: bool
+    short: str | None
+
+
+def order_place_unreserved(
+    *, data: OrderInput, client: str, include_pilot: bool = False, now: datetime | None = None
+) -> Unreserved:
+    """Place an order that reserved nothing (another storefront's, already paid there), in the
+    caller's transaction: the same checks and writes as :func:`order_place` (``data.reservation_id``
+    is ignored), the lines at ``data``'s prices, one per line as given.
+
+    Its units are taken straight into ``in_flight`` from the one pool
+    (:func:`inventory.reservations.in_flight_take`, the reservation's take). When the pool cannot
+    cover it, selling is paused or a product is not sold online to this client, the order is kept
+    all the same: it takes no unit, no ORDIMP is queued, and ``short`` says why (the caller flags
+    it). The same number again with the same content is a replay (``created`` False).
+    """
+    now = now or timezone.now()
+    location, digest, existing = _checked(data, client, "")
+    if existing is not None:
+        return Unreserved(existing, False, None)
+    resolved = in_flight_lines(
+        [LineRequest(line.sku, line.quantity, data.line_location(line, location)) for line in data.lines]
+    )
+    try:
+        with transaction.atomic():
+            try:
+                in_flight_take(lines=resolved, include_pilot=include_pilot, now=now)
+                short = ""
+            except InventoryError as exc:  # InsufficientStock too: nothing was taken
+                short = str(exc)
+            rows = [
+                _Row(r.product_id, r.location, line.quantity, Decimal(line.unit_price), 0 if short else line.quantity)
+                for r, line in zip(resolved, data.lines, strict=True)
+            ]
+            cause = f"placed by {client}" + (f", without units (oversold): {short}" if short else "")
+            order = _write(data, client, "", digest, location, None, rows, now, cause=cause, ordimp=not short)
+    except IntegrityError:  # the same number raced us and won
+        existing = _existing(data.order_number, client, "", digest)
+        if existing is None:
+            raise
+        return Unreserved(existing, False, None)
+    return Unreserved(order, True, short)
 
 
 def _existing(order_number: str, client: str, key: str, digest: str) -> Order | None:
@@ -265,6 +334,29 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
                                "price": str(prices[(w.sku, data.line_location(w, location))])} for w in wrong]},
         )  # fmt: skip
     reservation_commit(reservation=reservation, now=now)
+    rows = [
+        _Row(line.product_id, line.location_id, line.quantity, line.unit_price, line.quantity)
+        for line in sorted(held, key=lambda h: (h.product_id, h.location_id))
+    ]
+    return _write(data, client, key, digest, location, reservation, rows, now, cause=f"placed by {client}")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """An order line to write: product, picking location, units, unit price, units in flight."""
+
+    product_id: int
+    location: int
+    quantity: int
+    unit_price: Decimal
+    in_flight: int
+
+
+def _write(
+    data: OrderInput, client: str, key: str, digest: str, location: int, reservation: Reservation | None,
+    rows: list[_Row], now: datetime, *, cause: str, ordimp: bool = True,
+) -> Order:  # fmt: skip
+    """Every placement's writes: the order, its lines, its history's first line, its ORDIMP message."""
     customer = asdict(data.customer)
     order = Order.objects.create(
         order_number=data.order_number, client=client, idempotency_key=key, content_hash=digest,
@@ -276,19 +368,58 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
         OrderLine(
             order=order,
             line_number=n,
-            product_id=line.product_id,
-            location_id=line.location_id,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            in_flight=line.quantity,
+            product_id=row.product_id,
+            location_id=row.location,
+            quantity=row.quantity,
+            unit_price=row.unit_price,
+            in_flight=row.in_flight,
         )
-        for n, line in enumerate(sorted(held, key=lambda h: (h.product_id, h.location_id)), start=1)
+        for n, row in enumerate(rows, start=1)
     )
-    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=f"placed by {client}", at=now)
-    OutboxMessage.objects.create(
+    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=cause[:200], at=now)
+    if ordimp:
+        ordimp_queue(order, now)
+    return order
+
+
+def ordimp_queue(order: Order, now: datetime) -> OutboxMessage:
+    """Queue the order's ORDIMP message for the dispatcher (in the caller's transaction)."""
+    return OutboxMessage.objects.create(
         kind=OutboxMessage.Kind.ORDIMP, order=order, created_at=now, next_attempt_at=now
     )
-    return order
+
+
+def order_send_anyway(*, order: Order, cause: str, now: datetime) -> OutboxMessage:
+    """An order kept without units (:func:`order_place_unreserved`, oversold) is sent all the same, on
+    staff's decision, in the caller's transaction: its lines' open units are forced into
+    ``in_flight`` whatever is available (the AS400 decides what it can ship), its ORDIMP is queued
+    and ``cause`` goes in its history. Refused when it is no longer placed, has nothing left to
+    send, or has an ORDIMP already (``invalid_order``).
+    """
+    locked = orders_locked().get(pk=order.pk)
+    if locked.status != Order.Status.PLACED:
+        raise OrderError(f"order {locked} is {locked.status}: it cannot be sent now", code=OrderErrorCode.INVALID)
+    if OutboxMessage.objects.filter(order=locked, kind=OutboxMessage.Kind.ORDIMP).exists():
+        raise OrderError(f"order {locked} was sent to the AS400 already", code=OrderErrorCode.INVALID)
+    lines = list(order_lines_locked().filter(order=locked).select_related("product__mapping").order_by("pk"))
+    units = {line.pk: line.quantity - line.cancelled for line in lines}
+    if not any(units.values()):
+        raise OrderError(f"order {locked} has no unit left to send", code=OrderErrorCode.INVALID)
+    in_flight_take(
+        lines=[
+            ResolvedLine(line_sku(line), line.product_id, line.location_id, units[line.pk], line.unit_price)
+            for line in lines
+            if units[line.pk]
+        ],
+        force=True,
+        now=now,
+    )
+    for line in lines:
+        OrderLine.objects.filter(pk=line.pk).update(in_flight=units[line.pk])
+    OrderEvent.objects.create(
+        order=locked, status_from=locked.status, status_to=locked.status, cause=cause[:200], at=now
+    )
+    return ordimp_queue(locked, now)
 
 
 def in_flight_remove(lines: list[OrderLine]) -> int:
@@ -296,7 +427,7 @@ def in_flight_remove(lines: list[OrderLine]) -> int:
     by_pair: Counter[tuple[int, int]] = Counter()
     for line in lines:
         by_pair[(line.product_id, line.location_id)] += line.in_flight
-    _stock_in_flight_lower(by_pair)
+    _stock_in_flight_lower(by_pair, cause=_orders_cause({line.order_id for line in lines}))
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(in_flight=0)
     return sum(by_pair.values())
 
@@ -315,16 +446,22 @@ def in_flight_reduce(units: Sequence[tuple[OrderLine, int]]) -> int:
             by_pair[(line.product_id, line.location_id)] += taken
             OrderLine.objects.filter(pk=line.pk).update(in_flight=F("in_flight") - taken)
             line.in_flight -= taken
-    _stock_in_flight_lower(by_pair)
+    _stock_in_flight_lower(by_pair, cause=_orders_cause({line.order_id for line, _ in units}))
     return sum(by_pair.values())
 
 
-def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]]) -> None:
+def _orders_cause(order_ids: set[int]) -> str:
+    """The cause URI of a stock move by these orders (one order, or the first of several)."""
+    return cause_uri("Order", min(order_ids)) if order_ids else cause_uri("Order", "unknown")
+
+
+def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]], *, cause: str) -> None:
     """Lower the stock's ``in_flight`` by these units per (product, location), in pair order (no deadlock)."""
     for (product_id, location), units in sorted(by_pair.items()):
         StockLevel.objects.filter(product_id=product_id, location_id=location).update(
             in_flight=F("in_flight") - units
         )
+    availability_moved([pair for pair, units in by_pair.items() if units], cause=cause)
 
 
 def in_flight_settle(*, taken_at: datetime) -> int:

@@ -1,1 +1,126 @@
 """Shopify's side of the catalogue, the stock and the orders, as the platform keeps it."""
+
+from django.db import models
+from django.utils import timezone
+
+from inventory.models import Location, Product
+
+
+class ShopifyLocation(models.Model):
+    """A platform location as a Shopify location: the warehouse (shipping) and pickup stores."""
+
+    location = models.OneToOneField(Location, on_delete=models.PROTECT, related_name="shopify_location")
+    shopify_location_id = models.CharField(max_length=80, unique=True, help_text="gid://shopify/Location/…")
+    pickup = models.BooleanField(default=False, help_text="Offers local pickup in Shopify")
+
+    class Meta:
+        ordering = ["location"]
+
+    def __str__(self) -> str:
+        return f"{self.location_id:03d} → {self.shopify_location_id}"
+
+
+# --- Catalogue (shopify_channel.catalogue) ----------------------------------------------------
+
+
+class ShopifyProduct(models.Model):
+    """A product as it exists in Shopify: its ids there and what we last pushed of the AS400's fields."""
+
+    class State(models.TextChoices):
+        PUSHED = "pushed", "Publié"
+        FAILED = "failed", "En échec"
+        UNPUBLISHED = "unpublished", "Dépublié"
+
+    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="shopify")
+    shopify_product_id = models.CharField(max_length=80, blank=True, db_index=True)
+    shopify_variant_id = models.CharField(max_length=80, blank=True, db_index=True)
+    inventory_item_id = models.CharField(max_length=80, blank=True, db_index=True)
+    pushed_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the AS400-owned fields as last pushed"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PUSHED)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["product"]
+        verbose_name = "produit Shopify"
+        verbose_name_plural = "produits Shopify"
+
+    def __str__(self) -> str:
+        return f"{self.product_id} → {self.shopify_product_id or '(not created)'} ({self.state})"
+
+
+class OwnershipViolation(models.Model):
+    """An AS400-owned field changed in Shopify: seen in a products/update, fixed by the next push."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="shopify_violations")
+    field = models.CharField(max_length=40, help_text="Our field name (integration.core.ownership)")
+    shopify_value = models.CharField(max_length=200, blank=True)
+    our_value = models.CharField(max_length=200, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at", "-pk"]
+        verbose_name = "violation de propriété"
+        verbose_name_plural = "violations de propriété"
+        indexes = [
+            models.Index(fields=["product"], condition=models.Q(fixed_at__isnull=True), name="violation_open")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.field}: Shopify {self.shopify_value!r}, ours {self.our_value!r}"
+
+
+# --- Stock (shopify_channel.stock) --------------------------------------------------------------
+
+
+class ShopifyStockLevel(models.Model):
+    """One product at one Shopify location: what we last knew Shopify to hold as ``available``."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="shopify_stock")
+    location = models.ForeignKey(ShopifyLocation, on_delete=models.CASCADE, related_name="stock_levels")
+    shopify_available = models.IntegerField(
+        null=True, blank=True, help_text="Shopify's available as last pushed or read (empty: never known)"
+    )
+    unseen_sales = models.IntegerField(
+        default=0,
+        help_text="Units Shopify sold here (seen in its figure) that no Shopify order of ours holds yet",
+    )
+    orders_units = models.IntegerField(
+        default=0,
+        help_text="Units Shopify orders held here when last accounted (lines' quantity - cancelled)",
+    )
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    cause = models.CharField(max_length=200, blank=True, help_text="referenceDocumentUri of the last push")
+    last_error = models.TextField(blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A pusher works on it until then")
+    lease = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location"], name="shopify_stock_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.shopify_available}"
+
+
+class StockDirty(models.Model):
+    """A pair whose availability moved and that Shopify must hear about (one row per pair, latest cause)."""
+
+    product_id = models.BigIntegerField()
+    location_code = models.PositiveSmallIntegerField()
+    cause = models.CharField(max_length=200, blank=True)
+    marked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    token = models.CharField(max_length=32, help_text="New at every mark: a push clears only what it read")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product_id", "location_code"], name="stock_dirty_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_code:03d} ({self.cause})"

@@ -1,0 +1,24 @@
+"""django-q2 entry points of the Shopify connector (named by the schedules). Tasks call services."""
+
+from __future__ import annotations
+
+
+def webhook_event_apply(event_id: int) -> str:
+    """Apply one stored webhook event (queued when it commits)."""
+    from integration.shopify.webhooks import webhook_event_apply as apply
+
+    return apply(event_id=event_id)
+
+
+def webhook_events_sweep() -> dict[str, int]:
+    """Apply what was left received or failed with attempts left (every minute)."""
+    from integration.shopify.webhooks import webhook_events_sweep as sweep
+
+    return sweep().as_dict()
+
+
+def shopify_calls_send() -> dict[str, object]:
+    """Send the due calls to Shopify (every minute; also queued after a call is queued)."""
+    from integration.shopify.calls import shopify_calls_send as send
+
+    return send().as_dict()

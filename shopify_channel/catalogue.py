@@ -1,0 +1,506 @@
+"""The catalogue in Shopify: which products exist there, the AS400's fields we push, Shopify's we take.
+
+Which products. Those a storefront client may sell (``inventory.selectors.sellable_products``:
+active, mapped, category rolled out), pilot categories only when the storefront client named
+``settings.SHOPIFY_CLIENT_NAME`` may see pilot (``StorefrontClient.can_see_pilot``), exactly as for
+the headless store. A product that stops being sellable is unpublished, never deleted: status
+``ARCHIVED`` when the AS400 delisted it, ``DRAFT`` otherwise (suspended, category taken back,
+unmapped), so that it comes back with its Shopify content when it sells again.
+
+Who writes what (``integration.core.ownership``). We write the AS400's fields only: SKU
+(the mapping's), barcode (``ean``), price, taxable (``vat_code`` 1-4), status. An initial title
+(the storefront title, else the AS400 description) is sent when a product is created, never
+after: every later ``productSet`` carries no Shopify-owned field, which :func:`_as400_input`
+checks against the declaration. Shopify's fields (title, description, images, tags) come back by
+the ``products/update`` webhook into the product's storefront content (``product_content_update``,
+the same service as the storefront API's). An AS400-owned field changed in Shopify is recorded as
+an :class:`OwnershipViolation` and the product is pushed again, which puts ours back and marks the
+violation fixed.
+
+How. The first sync of many products (at least :data:`BULK_FROM` to create) is one bulk
+operation: a JSONL file of ``productSet`` variables uploaded to a staged target, run by
+``bulkOperationRunMutation``, polled with ``node(id)`` until it is ``COMPLETED``, and its result
+JSONL read for the product, variant and inventory item ids. Later changes (a product whose
+AS400 fields' hash differs from what was pushed) go as ``productSet`` calls, a small batch per
+run, paced by the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integration.core.ownership import System, check_product_write
+from integration.models import StorefrontClient
+from inventory.models import Product
+from inventory.selectors import sellable_products
+from inventory.services import product_content_update
+from shopify_channel.models import OwnershipViolation, ShopifyLocation, ShopifyProduct
+from shopify_channel.stock import Client, stock_mark_dirty
+
+logger = logging.getLogger(__name__)
+
+BULK_FROM = 200  # products to create from which the first sync is one bulk operation
+SMALL_BATCH = 50  # productSet calls per catalogue run for later changes
+POLL_SECONDS = 0.2
+POLL_TIMEOUT = 3600.0
+TAXABLE_VAT_CODES = {"1", "2", "3", "4"}
+
+#: Shopify's field → ours, for the AS400-owned fields we push (and watch).
+AS400_FIELDS = {"sku": "sku", "barcode": "ean", "price": "price", "taxable": "vat_code", "status": "status"}
+#: Shopify's field → ours, for the storefront-owned fields Shopify owns.
+SHOPIFY_FIELDS = {"title": "title", "body_html": "long_description", "images": "images", "tags": "attributes"}
+
+
+def shopify_include_pilot() -> bool:
+    """Whether Shopify sells pilot categories: its storefront client's ``can_see_pilot``."""
+    return bool(
+        StorefrontClient.objects.filter(name=settings.SHOPIFY_CLIENT_NAME)
+        .values_list("can_see_pilot", flat=True)
+        .first()
+    )
+
+
+def shopify_sellable_ids() -> set[int]:
+    return set(
+        Product.objects.filter(sellable_products(include_pilot=shopify_include_pilot())).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+# --- What we push --------------------------------------------------------------------------------
+
+
+def _status(product: Product, sellable: bool) -> str:
+    if sellable:
+        return "ACTIVE"
+    return "ARCHIVED" if product.status == Product.Status.DELISTED else "DRAFT"
+
+
+def as400_values(product: Product, *, sellable: bool) -> dict[str, Any]:
+    """The AS400-owned fields as Shopify names them, as we would push them now."""
+    mapping = getattr(product, "mapping", None)
+    return {
+        "sku": mapping.sku if mapping else product.item_number,
+        "barcode": product.ean,
+        "price": f"{Decimal(product.price):.2f}",
+        "taxable": product.vat_code in TAXABLE_VAT_CODES,
+        "status": _status(product, sellable),
+    }
+
+
+def values_hash(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _variables(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
+    """``productSet``'s variables: the input, and the product's identifier when it exists."""
+    data = _as400_input(values, link, title=title)
+    return {"input": data, "identifier": {"id": data["id"]}} if "id" in data else {"input": data}
+
+
+def _as400_input(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
+    """``productSet``'s input: the AS400's fields; a title only when creating."""
+    variant: dict[str, Any] = {
+        "optionValues": [{"optionName": "Title", "name": "Default Title"}],
+        "sku": values["sku"],
+        "barcode": values["barcode"],
+        "price": values["price"],
+        "taxable": values["taxable"],
+        "inventoryItem": {"tracked": True},
+    }
+    data: dict[str, Any] = {
+        "status": values["status"],
+        "productOptions": [{"name": "Title", "values": [{"name": "Default Title"}]}],
+        "variants": [variant],
+    }
+    if link is not None and link.shopify_product_id:
+        data["id"] = link.shopify_product_id
+        if link.shopify_variant_id:
+            variant["id"] = link.shopify_variant_id
+    else:
+        if title is not None:
+            data["title"] = title  # the only Shopify-owned field we ever write: once, at creation
+        # Stocked at every Shopify location from the start (0), so that the stock push can set it.
+        variant["inventoryQuantities"] = [
+            {"locationId": gid, "name": "available", "quantity": 0}
+            for gid in ShopifyLocation.objects.values_list("shopify_location_id", flat=True)
+        ]
+    _check_ownership(data, creating="id" not in data)
+    return data
+
+
+#: productSet's input fields → the product field of ours they write (the variant's are the AS400's).
+INPUT_FIELDS = {
+    "title": "title",
+    "descriptionHtml": "long_description",
+    "files": "images",
+    "tags": "attributes",
+    "status": "status",
+}
+VARIANT_FIELDS = {"barcode": "ean", "price": "price", "taxable": "vat_code"}  # sku: the mapping's
+
+
+def _check_ownership(data: dict[str, Any], *, creating: bool) -> None:
+    """Refuse an input that writes a field the AS400 does not own (the title, once, at creation)."""
+    written = [INPUT_FIELDS[k] for k in data if k in INPUT_FIELDS and not (creating and k == "title")]
+    for variant in data.get("variants") or []:
+        written += [VARIANT_FIELDS[k] for k in variant if k in VARIANT_FIELDS]
+    check_product_write(System.AS400, written)
+
+
+def _initial_title(product: Product) -> str:
+    return product.title or product.as400_description or product.item_number
+
+
+@dataclass
+class CataloguePlan:
+    create: list[Product] = field(default_factory=list)
+    update: list[tuple[Product, ShopifyProduct]] = field(default_factory=list)
+    values: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def catalogue_plan() -> CataloguePlan:
+    """What must be pushed: sellable products not in Shopify yet; products whose pushed values differ."""
+    sellable = shopify_sellable_ids()
+    links = {s.product_id: s for s in ShopifyProduct.objects.all()}
+    plan = CataloguePlan()
+    wanted = sellable | set(links)
+    for chunk_start in range(0, len(wanted), 5000):
+        ids = sorted(wanted)[chunk_start : chunk_start + 5000]
+        for product in Product.objects.filter(pk__in=ids).select_related("mapping").order_by("pk"):
+            link = links.get(product.pk)
+            values = as400_values(product, sellable=product.pk in sellable)
+            plan.values[product.pk] = values
+            if link is None or not link.shopify_product_id:
+                if product.pk in sellable:
+                    plan.create.append(product)
+            elif link.pushed_hash != values_hash(values) or link.state == ShopifyProduct.State.FAILED:
+                plan.update.append((product, link))
+    return plan
+
+
+# --- Pushing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogueReport:
+    created: int = 0
+    updated: int = 0
+    unpublished: int = 0
+    failed: int = 0
+    calls: int = 0
+    bulk: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _data(answer: Any) -> dict[str, Any]:
+    data = getattr(answer, "data", None)
+    if data is None and isinstance(answer, dict):
+        data = answer.get("data")
+    return data or {}
+
+
+def _ids(product_data: dict[str, Any] | None) -> tuple[str, str, str]:
+    """(product gid, variant gid, inventory item gid) of a productSet answer's product."""
+    if not product_data:
+        return "", "", ""
+    variants = product_data.get("variants") or {}
+    nodes = variants.get("nodes") or [e.get("node") for e in variants.get("edges") or []]
+    variant = nodes[0] if nodes else {}
+    return (
+        product_data.get("id") or "",
+        variant.get("id") or "",
+        (variant.get("inventoryItem") or {}).get("id") or "",
+    )
+
+
+def _record(
+    product: Product,
+    values: dict[str, Any],
+    result: dict[str, Any] | None,
+    report: CatalogueReport,
+    now: datetime,
+    *,
+    created: bool,
+) -> None:
+    """A productSet's answer for one product: its ids and hash, or its failure."""
+    result = result or {}
+    errors = result.get("userErrors") or []
+    product_id, variant_id, item_id = _ids(result.get("product"))
+    with transaction.atomic():
+        link, _ = ShopifyProduct.objects.get_or_create(product=product)
+        if errors or not product_id:
+            link.state = ShopifyProduct.State.FAILED
+            link.last_error = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)[:2000] or (
+                "no product in Shopify's answer"
+            )
+            link.save(update_fields=["state", "last_error"])
+            report.failed += 1
+            report.errors.append(f"{product.item_number}: {link.last_error}")
+            return
+        was_published = link.state == ShopifyProduct.State.PUSHED and bool(link.inventory_item_id)
+        link.shopify_product_id = product_id
+        link.shopify_variant_id = variant_id or link.shopify_variant_id
+        link.inventory_item_id = item_id or link.inventory_item_id
+        link.pushed_hash = values_hash(values)
+        link.state = (
+            ShopifyProduct.State.PUSHED if values["status"] == "ACTIVE" else ShopifyProduct.State.UNPUBLISHED
+        )
+        link.last_pushed_at, link.last_error = now, ""
+        link.save()
+        OwnershipViolation.objects.filter(product=product, fixed_at__isnull=True).update(fixed_at=now)
+        if values["status"] != "ACTIVE":
+            report.unpublished += 1
+        elif created:
+            report.created += 1
+        else:
+            report.updated += 1
+        if link.state == ShopifyProduct.State.PUSHED and not was_published:
+            codes = ShopifyLocation.objects.values_list("location_id", flat=True)
+            stock_mark_dirty(
+                [(product.pk, c) for c in codes], f"gid://platform/Product/{product.pk}", now=now
+            )
+
+
+def catalogue_push(
+    *,
+    client: Client | None = None,
+    now: datetime | None = None,
+    bulk_from: int = BULK_FROM,
+    small_batch: int | None = SMALL_BATCH,
+    upload: Callable[[str, list[dict[str, str]], bytes], None] | None = None,
+) -> CatalogueReport:
+    """Push what :func:`catalogue_plan` finds; many creations at once as one bulk operation."""
+    now = now or timezone.now()
+    if client is None:
+        from integration.shopify.client import shopify_client
+
+        client = shopify_client()
+    plan = catalogue_plan()
+    report = CatalogueReport()
+    creations = [(p, None) for p in plan.create]
+    if len(creations) >= bulk_from:
+        report.bulk = True
+        catalogue_bulk_push(
+            client=client, products=plan.create, values=plan.values, report=report, now=now, upload=upload
+        )
+        creations = []
+    todo: list[tuple[Product, ShopifyProduct | None]] = [*creations, *plan.update]
+    if small_batch is not None:
+        todo = todo[:small_batch]
+    for product, link in todo:
+        values = plan.values[product.pk]
+        title = _initial_title(product) if link is None else None
+        report.calls += 1
+        try:
+            answer = client.execute(
+                "product_set",
+                _variables(values, link, title=title),
+                idempotency_key=f"product-{product.pk}-{values_hash(values)[:16]}-{now.timestamp():.0f}",
+            )
+        except Exception as exc:  # ShopifyUnavailable, a query error: failed, tried again next run
+            _record(
+                product,
+                values,
+                {"userErrors": [{"field": None, "message": str(exc)}]},
+                report,
+                now,
+                created=False,
+            )
+            continue
+        _record(product, values, _data(answer).get("productSet"), report, now, created=link is None)
+    return report
+
+
+def _default_upload(url: str, parameters: list[dict[str, str]], body: bytes) -> None:
+    form = {p["name"]: p["value"] for p in parameters}
+    response = httpx.post(url, data=form, files={"file": ("products.jsonl", body, "text/jsonl")}, timeout=120)
+    response.raise_for_status()
+
+
+def catalogue_bulk_push(
+    *,
+    client: Client,
+    products: list[Product],
+    values: dict[int, dict[str, Any]],
+    report: CatalogueReport,
+    now: datetime,
+    upload: Callable[[str, list[dict[str, str]], bytes], None] | None = None,
+) -> None:
+    """Create these products in one bulk operation: staged JSONL, run, poll, read the result."""
+    from integration.shopify.documents import document
+
+    lines = [json.dumps(_variables(values[p.pk], None, title=_initial_title(p))) for p in products]
+    body = ("\n".join(lines) + "\n").encode()
+    report.calls += 1
+    staged = _data(
+        client.execute(
+            "staged_uploads_create",
+            {
+                "input": [
+                    {
+                        "resource": "BULK_MUTATION_VARIABLES",
+                        "filename": "products.jsonl",
+                        "mimeType": "text/jsonl",
+                        "httpMethod": "POST",
+                    }
+                ]
+            },
+        )
+    )["stagedUploadsCreate"]
+    target = staged["stagedTargets"][0]
+    (upload or _default_upload)(target["url"], target["parameters"], body)
+    path = next(
+        (p["value"] for p in target["parameters"] if p["name"] == "key"), target.get("resourceUrl") or ""
+    )
+    report.calls += 1
+    run = _data(
+        client.execute(
+            "bulk_run_mutation",
+            {"mutation": document("product_set_bulk"), "stagedUploadPath": path},
+        )
+    )["bulkOperationRunMutation"]
+    if run.get("userErrors"):
+        raise RuntimeError(f"bulk operation refused: {run['userErrors']}")
+    operation = run["bulkOperation"]
+    started = time.monotonic()
+    while operation.get("status") not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
+        if time.monotonic() - started > POLL_TIMEOUT:
+            raise TimeoutError(f"bulk operation {operation['id']} still {operation.get('status')}")
+        time.sleep(POLL_SECONDS)
+        report.calls += 1
+        operation = _data(client.execute("bulk_operation", {"id": operation["id"]}))["node"]
+    if operation["status"] != "COMPLETED":
+        raise RuntimeError(
+            f"bulk operation {operation['id']} {operation['status']}: {operation.get('errorCode')}"
+        )
+    results: dict[int, dict[str, Any]] = {}
+    if operation.get("url"):
+        text = httpx.get(operation["url"], timeout=120).text
+        for n, line in enumerate(text.splitlines()):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            index = row.get("__lineNumber", n)
+            results[int(index)] = (row.get("data") or {}).get("productSet") or {}
+    for index, product in enumerate(products):
+        _record(product, values[product.pk], results.get(index), report, now, created=True)
+
+
+# --- products/update -----------------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(t).strip() for t in value if str(t).strip()]
+    return [t.strip() for t in str(value or "").split(",") if t.strip()]
+
+
+def shopify_product_updated(
+    payload: dict[str, Any], *, triggered_at: datetime | None = None, now: datetime | None = None
+) -> list[OwnershipViolation]:
+    """A ``products/update``: Shopify's fields into the storefront content; our fields changed there
+    recorded as violations and the product queued for a push that puts them back.
+
+    A payload for a product we do not know is ignored (logged). Returns the violations recorded.
+    """
+    now = now or timezone.now()
+    gid = payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{payload.get('id')}"
+    link = ShopifyProduct.objects.select_related("product__mapping").filter(shopify_product_id=gid).first()
+    if link is None:
+        logger.info("products/update for %s: not one of ours", gid)
+        return []
+    product = link.product
+    content: dict[str, Any] = {}
+    if "title" in payload and (payload["title"] or "") != product.title:
+        content["title"] = (payload["title"] or "")[:200]
+    if "body_html" in payload and (payload["body_html"] or "") != product.long_description:
+        content["long_description"] = payload["body_html"] or ""
+    if "images" in payload:
+        images = [i.get("src") for i in payload.get("images") or [] if isinstance(i, dict) and i.get("src")]
+        if images != product.images:
+            content["images"] = images
+    if "tags" in payload:
+        tags = _tags(payload["tags"])
+        if tags != (product.attributes or {}).get("tags"):
+            content["attributes"] = {**(product.attributes or {}), "tags": tags}
+    violations: list[OwnershipViolation] = []
+    with transaction.atomic():
+        if content:
+            product_content_update(product=product, content=content, now=now)
+        stale = (
+            triggered_at is not None
+            and link.last_pushed_at is not None
+            and triggered_at < link.last_pushed_at
+        )
+        variants = payload.get("variants") or []
+        variant = next(
+            (v for v in variants if v.get("admin_graphql_api_id") == link.shopify_variant_id),
+            variants[0] if variants else None,
+        )
+        if variant is not None and not stale:
+            ours = as400_values(product, sellable=link.state == ShopifyProduct.State.PUSHED)
+            theirs: dict[str, Any] = {
+                "sku": variant.get("sku") or "",
+                "barcode": variant.get("barcode") or "",
+                "price": _decimal(variant.get("price")),
+                "taxable": bool(variant.get("taxable")),
+            }
+            mine: dict[str, Any] = {**ours, "price": Decimal(ours["price"])}
+            for name in ("sku", "barcode", "price", "taxable"):
+                if name in variant and theirs[name] != mine[name]:
+                    field_name = AS400_FIELDS[name]
+                    violations.append(
+                        OwnershipViolation.objects.create(
+                            product=product,
+                            field=field_name,
+                            shopify_value=str(variant.get(name))[:200],
+                            our_value=str(ours[name])[:200],
+                            seen_at=now,
+                        )
+                    )
+        if violations:
+            # The next push sends every AS400 field again (the hash no longer matches).
+            ShopifyProduct.objects.filter(pk=link.pk).update(pushed_hash="")
+            transaction.on_commit(catalogue_push_kick, robust=True)
+    return violations
+
+
+def catalogue_push_kick() -> None:
+    try:
+        from django_q.tasks import async_task
+
+        async_task(
+            "shopify_channel.tasks.shopify_catalogue_push",
+            task_name="Shopify catalogue push (after a change)",
+        )
+    except Exception:
+        logger.warning("could not queue a Shopify catalogue push; the schedule will push", exc_info=True)
+
+
+def catalogue_violations_open(products: Iterable[int] | None = None) -> list[OwnershipViolation]:
+    query = OwnershipViolation.objects.filter(fixed_at__isnull=True)
+    if products is not None:
+        query = query.filter(product_id__in=list(products))
+    return list(query)

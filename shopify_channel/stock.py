@@ -1,0 +1,445 @@
+"""What Shopify may sell at each of its locations, pushed as compare-and-set, in batches.
+
+What Shopify may sell of a product at a Shopify location (:class:`~shopify_channel.models.ShopifyLocation`:
+the warehouse for shipping, click-and-collect stores as pickup locations) is the platform's
+availability for that pair (``inventory.selectors.availability_by_pair``, 0 while online selling
+is paused), less the units Shopify has sold there that no Shopify order of ours holds yet.
+
+Triggers. Every place where availability moves tells ``inventory.moves`` in its own transaction
+(a reservation taken, released or expired, committed to an order, an order's in-flight units
+given back, a STKBAL extract applied); :func:`stock_mark_dirty`, registered at start-up, writes
+one :class:`StockDirty` row per pair at a Shopify location in that same transaction and queues a
+push after the commit (django-q2). A sweep every minute pushes whatever a lost kick left.
+:func:`stock_push` pushes the dirty pairs, up to 250 quantities per ``inventorySetQuantities``
+call, each call paced by the client (cost-based bucket), never one call per item.
+
+The compare-and-set. Per pair we keep (:class:`ShopifyStockLevel`):
+
+- ``K`` (``shopify_available``): what we last knew Shopify to hold as ``available``;
+- ``U`` (``unseen_sales``): units Shopify sold here that we saw in its figure (a drop of it
+  that was not ours) and that no Shopify order of ours holds yet;
+- ``T`` (``orders_units``): the units Shopify orders held here (their lines' quantity minus
+  cancelled units) when we last accounted.
+
+A push computes, for each pair: ``U -= T_now - T`` (a Shopify order that reached us since then
+took its units from our pool, so they are no longer unseen), then the target
+``max(0, A - max(U, 0))``, and sends it with ``changeFromQuantity = K``. Shopify applies the set
+only if it still holds ``K``:
+
+- applied: Shopify now holds the target; ``K`` := target, ``U`` := ``max(U, 0)`` (Shopify held
+  ``K``, so every drop of its figure is accounted for);
+- ``CHANGE_FROM_QUANTITY_STALE``: Shopify's figure moved (a checkout, a restock, an admin edit)
+  between our last read and now. The mutation is atomic: nothing of the batch was applied. We
+  read Shopify's figures ``f`` for the batch's items (``inventory_levels``), add the drop
+  ``K - f`` to ``U`` (floored at 0: a rise that no order of ours explains is Shopify's own and
+  is set back to our figure), set ``K`` := ``f``, recompute the targets from a fresh read of our
+  availability, and try again (up to :data:`STALE_RETRIES` times; then the pairs stay dirty).
+
+Why a stale answer never oversells. Let Shopify sell ``s`` units between our read and our
+push, before its order reaches us. Our availability ``A`` does not count them yet. Pushing ``A``
+would let Shopify sell ``s`` units twice. Instead the stale answer shows the drop, ``U`` = ``s``,
+and Shopify is set to ``A - s``: exactly what is left once its order is in our pool. When that
+order's webhook arrives, it takes ``s`` from our pool (``A`` := ``A - s``) and its lines raise
+``T`` by ``s`` (``U`` := 0): the target stays ``A - s``, nothing is pushed again, and the two
+figures have converged. If the webhook came first, ``A`` already fell by ``s`` and ``U`` is
+``-s`` for a moment: the target is clamped to ``A``, our ``changeFromQuantity`` (the old ``K``)
+is stale because Shopify's figure did drop, the read brings ``U`` back to 0, and the retry sets
+``A`` — again what is left. A push therefore never offers Shopify more than ``A`` nor more than
+``A`` less the sales it made that we have not counted: the sum of what both storefronts can
+still sell never exceeds the pool. An order Shopify takes anyway at the same instant (a real
+race, the window between its checkout and our set) is the oversold case the order side flags.
+
+Each change names its cause in ``referenceDocumentUri`` (the pair's :class:`StockDirty` cause:
+``gid://platform/Reservation/<id>``, ``gid://platform/Order/<id>``,
+``gid://platform/StockExtract/<taken at>``); a batch whose pairs have several causes names the
+push (``gid://platform/StockPush/<moment>``) and each pair keeps its own cause on its level. Every
+call carries a fresh ``@idempotent`` key, kept across the client's transport retries: a retried
+call is applied at most once, and a later call with the same figures is never mistaken for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from inventory.moves import Pair
+from inventory.selectors import availability_by_pair, selling_enabled
+from orders.models import OrderLine
+from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty
+
+logger = logging.getLogger(__name__)
+
+BATCH = 250  # quantities per inventorySetQuantities call (Shopify's limit)
+STALE_RETRIES = 3
+LEASE = timedelta(seconds=120)
+STALE = "CHANGE_FROM_QUANTITY_STALE"
+
+
+class Client(Protocol):
+    def execute(
+        self, name: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> Any: ...
+
+
+# --- Marking -------------------------------------------------------------------------------------
+
+
+def stock_mark_dirty(pairs: Sequence[Pair], cause: str, *, now: datetime | None = None) -> int:
+    """The availability listener: note the pairs at Shopify locations, in the caller's transaction.
+
+    Returns how many pairs were noted; queues a push after the commit when any was.
+    """
+    codes = set(ShopifyLocation.objects.values_list("location_id", flat=True))
+    wanted = sorted({pair for pair in pairs if pair[1] in codes})  # pair order: rows locked in order
+    if not wanted:
+        return 0
+    now = now or timezone.now()
+    rows = [
+        StockDirty(product_id=p, location_code=loc, cause=cause[:200], marked_at=now, token=uuid.uuid4().hex)
+        for p, loc in wanted
+    ]
+    for start in range(0, len(rows), 2000):
+        StockDirty.objects.bulk_create(
+            rows[start : start + 2000],
+            update_conflicts=True,
+            unique_fields=["product_id", "location_code"],
+            update_fields=["cause", "marked_at", "token"],
+        )
+    stock_push_kick_after_commit()
+    return len(wanted)
+
+
+def stock_push_kick() -> None:
+    """Queue a push now (the every-minute sweep is the fallback)."""
+    try:
+        from django_q.tasks import async_task
+
+        async_task("shopify_channel.tasks.shopify_stock_push", task_name="Shopify stock push (after a move)")
+    except Exception:  # the broker is down: the sweep pushes anyway
+        logger.warning("could not queue a Shopify stock push; the sweep will push", exc_info=True)
+
+
+def stock_push_kick_after_commit() -> None:
+    """One push queued when the current transaction commits (once per transaction)."""
+    pending = getattr(connection, "run_on_commit", None) or []
+    if connection.in_atomic_block and any(entry[1] is stock_push_kick for entry in pending):
+        return
+    transaction.on_commit(stock_push_kick, robust=True)
+
+
+# --- Targets -------------------------------------------------------------------------------------
+
+
+def shopify_order_units(pairs: Iterable[Pair]) -> dict[Pair, int]:
+    """Units Shopify orders hold per pair: their lines' quantity less cancelled units."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    rows = (
+        OrderLine.objects.filter(
+            order__client=settings.SHOPIFY_CLIENT_NAME,
+            product_id__in={p for p, _ in pairs},
+            location_id__in={loc for _, loc in pairs},
+        )
+        .values("product_id", "location_id")
+        .annotate(units=Sum(F("quantity") - F("cancelled")))
+    )
+    return {
+        (r["product_id"], r["location_id"]): r["units"] or 0
+        for r in rows
+        if (r["product_id"], r["location_id"]) in wanted
+    }
+
+
+def platform_available(pairs: Iterable[Pair], *, now: datetime) -> dict[Pair, int]:
+    """The platform's availability per pair for Shopify (0 while online selling is paused)."""
+    pairs = list(pairs)
+    if not selling_enabled():
+        return dict.fromkeys(pairs, 0)
+    return {pair: a.available for pair, a in availability_by_pair(pairs, now=now).items()}
+
+
+# --- Pushing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PushReport:
+    pairs: int = 0
+    pushed: int = 0
+    unchanged: int = 0
+    calls: int = 0
+    stale: int = 0
+    reads: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            k: getattr(self, k) for k in ("pairs", "pushed", "unchanged", "calls", "stale", "reads", "failed")
+        }
+
+
+@dataclass
+class _Pair:
+    level: ShopifyStockLevel
+    item: str  # inventory item gid
+    shopify_location: str  # location gid
+    cause: str
+    target: int = 0
+    unseen: int = 0  # U after the orders' step
+    orders: int = 0  # T now
+
+
+def _data(answer: Any) -> dict[str, Any]:
+    data = getattr(answer, "data", None)
+    if data is None and isinstance(answer, dict):
+        data = answer.get("data")
+    return data or {}
+
+
+def stock_push(*, client: Client | None = None, now: datetime | None = None, limit: int = 5000) -> PushReport:
+    """Push the dirty pairs to Shopify (at most ``limit`` of them), in batches of :data:`BATCH`."""
+    now = now or timezone.now()
+    report = PushReport()
+    dirty = list(StockDirty.objects.order_by("marked_at", "pk")[:limit])
+    if not dirty:
+        return report
+    if client is None:
+        from integration.shopify.client import shopify_client
+
+        client = shopify_client()
+    locations = {s.location_id: s for s in ShopifyLocation.objects.all()}
+    products = {
+        s.product_id: s
+        for s in ShopifyProduct.objects.filter(
+            product_id__in={d.product_id for d in dirty}, state=ShopifyProduct.State.PUSHED
+        ).exclude(inventory_item_id="")
+    }
+    # Pairs that Shopify does not carry (product not published, location not mapped): nothing to push.
+    carried = [d for d in dirty if d.location_code in locations and d.product_id in products]
+    dropped = [d for d in dirty if d not in carried]
+    _clear(dropped)
+    report.pairs = len(carried)
+    for start in range(0, len(carried), BATCH):
+        chunk = carried[start : start + BATCH]
+        _push_chunk(client, chunk, locations, products, report, now)
+    return report
+
+
+def _claim(
+    chunk: list[StockDirty], locations: dict[int, ShopifyLocation], now: datetime
+) -> tuple[str, list[ShopifyStockLevel]]:
+    """Lease the chunk's levels (created when new); a pair another pusher holds is left to it."""
+    by_code = {code: loc.pk for code, loc in locations.items()}
+    ShopifyStockLevel.objects.bulk_create(
+        [ShopifyStockLevel(product_id=d.product_id, location_id=by_code[d.location_code]) for d in chunk],
+        ignore_conflicts=True,
+    )
+    token = uuid.uuid4().hex
+    wanted = {(d.product_id, by_code[d.location_code]) for d in chunk}
+    ids = [
+        pk
+        for pk, product_id, location_id in ShopifyStockLevel.objects.filter(
+            product_id__in={p for p, _ in wanted}, location_id__in={loc for _, loc in wanted}
+        ).values_list("pk", "product_id", "location_id")
+        if (product_id, location_id) in wanted
+    ]
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    ShopifyStockLevel.objects.filter(free, pk__in=ids).update(leased_until=now + LEASE, lease=token)
+    return token, list(ShopifyStockLevel.objects.filter(lease=token).select_related("location"))
+
+
+def _push_chunk(
+    client: Client,
+    chunk: list[StockDirty],
+    locations: dict[int, ShopifyLocation],
+    products: dict[int, ShopifyProduct],
+    report: PushReport,
+    now: datetime,
+) -> None:
+    token, levels = _claim(chunk, locations, now)
+    if not levels:
+        return
+    cause_of = {(d.product_id, d.location_code): d.cause for d in chunk}
+    work = {
+        (lv.product_id, lv.location.location_id): _Pair(
+            level=lv,
+            item=products[lv.product_id].inventory_item_id,
+            shopify_location=lv.location.shopify_location_id,
+            cause=cause_of.get((lv.product_id, lv.location.location_id), ""),
+        )
+        for lv in levels
+    }
+    done: set[Pair] = set()
+    try:
+        unknown = [pair for pair, w in work.items() if w.level.shopify_available is None]
+        if unknown:  # never known: Shopify's figure first, and what its orders hold now
+            _read(client, {p: work[p] for p in unknown}, report, now, first=True)
+        pending = dict(work)
+        for attempt in range(STALE_RETRIES + 1):
+            _compute(pending, now)
+            to_send = {p: w for p, w in pending.items() if w.target != w.level.shopify_available}
+            for pair, w in pending.items():
+                if pair not in to_send:
+                    _settle(w, now, pushed=False)
+                    done.add(pair)
+                    report.unchanged += 1
+            if not to_send:
+                break
+            outcome = _send(client, to_send, report, now)
+            if outcome == "ok":
+                for pair, w in to_send.items():
+                    _settle(w, now, pushed=True)
+                    done.add(pair)
+                report.pushed += len(to_send)
+                break
+            if outcome != STALE or attempt == STALE_RETRIES:
+                report.failed += len(to_send)
+                for w in to_send.values():
+                    w.level.last_error = outcome[:500]
+                    w.level.save(update_fields=["last_error"])
+                break
+            report.stale += 1
+            _read(client, to_send, report, now, first=False)
+            pending = to_send
+    finally:
+        ShopifyStockLevel.objects.filter(lease=token).update(leased_until=None, lease="")
+        _clear([d for d in chunk if (d.product_id, d.location_code) in done])
+
+
+def _compute(pending: dict[Pair, _Pair], now: datetime) -> None:
+    available = platform_available(pending, now=now)
+    orders = shopify_order_units(pending)
+    for pair, w in pending.items():
+        w.orders = orders.get(pair, 0)
+        w.unseen = w.level.unseen_sales - (w.orders - w.level.orders_units)
+        w.target = max(0, available.get(pair, 0) - max(w.unseen, 0))
+
+
+def _settle(w: _Pair, now: datetime, *, pushed: bool) -> None:
+    """Shopify holds the target (just set, or already): record it with the accounting."""
+    lv = w.level
+    lv.shopify_available = w.target
+    lv.unseen_sales = max(w.unseen, 0)
+    lv.orders_units = w.orders
+    lv.last_error = ""
+    fields = ["shopify_available", "unseen_sales", "orders_units", "last_error"]
+    if pushed:
+        lv.last_pushed_at, lv.cause = now, w.cause[:200]
+        fields += ["last_pushed_at", "cause"]
+    lv.save(update_fields=fields)
+
+
+def _batch_uri(to_send: dict[Pair, _Pair], now: datetime) -> str:
+    causes = {w.cause for w in to_send.values() if w.cause}
+    if len(causes) == 1:
+        return causes.pop()
+    return f"gid://platform/StockPush/{now.strftime('%Y%m%dT%H%M%S%z')}"
+
+
+def _send(client: Client, to_send: dict[Pair, _Pair], report: PushReport, now: datetime) -> str:
+    """One ``inventorySetQuantities`` call: "ok", the stale code, or the error met."""
+    variables = {
+        "input": {
+            "name": "available",
+            "reason": "correction",
+            "referenceDocumentUri": _batch_uri(to_send, now),
+            "quantities": [
+                {
+                    "inventoryItemId": w.item,
+                    "locationId": w.shopify_location,
+                    "quantity": w.target,
+                    "changeFromQuantity": w.level.shopify_available,
+                }
+                for w in to_send.values()
+            ],
+        }
+    }
+    report.calls += 1
+    try:
+        answer = client.execute(
+            "inventory_set_quantities", variables, idempotency_key=f"stock-{uuid.uuid4().hex}"
+        )
+    except Exception as exc:  # ShopifyUnavailable, a query error: the pairs stay dirty for the sweep
+        logger.warning("Shopify stock push failed: %s", exc)
+        report.errors.append(str(exc))
+        return f"{type(exc).__name__}: {exc}"
+    errors = (_data(answer).get("inventorySetQuantities") or {}).get("userErrors") or []
+    if not errors:
+        return "ok"
+    if any(e.get("code") == STALE for e in errors):
+        return STALE
+    message = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+    report.errors.append(message)
+    return message
+
+
+def _read(
+    client: Client, pairs: dict[Pair, _Pair], report: PushReport, now: datetime, *, first: bool
+) -> None:
+    """Shopify's available for these pairs; its drops (not ours) counted as unseen sales."""
+    report.reads += 1
+    figures = shopify_levels(client, {w.item for w in pairs.values()})
+    orders = shopify_order_units(pairs) if first else {}
+    for pair, w in pairs.items():
+        figure = figures.get((w.item, w.shopify_location), 0)
+        lv = w.level
+        if first:  # the first figure: what Shopify holds now stands, its orders as they are
+            lv.unseen_sales, lv.orders_units = 0, orders.get(pair, 0)
+        else:
+            drop = (lv.shopify_available or 0) - figure
+            lv.unseen_sales = max(0, lv.unseen_sales - (w.orders - lv.orders_units) + drop)
+            lv.orders_units = w.orders
+        lv.shopify_available, lv.last_read_at = figure, now
+        lv.save(update_fields=["shopify_available", "unseen_sales", "orders_units", "last_read_at"])
+
+
+def shopify_levels(client: Client, items: Iterable[str]) -> dict[tuple[str, str], int]:
+    """Shopify's ``available`` per (inventory item gid, location gid), read in pages of 250 items."""
+    items = sorted(set(items))
+    out: dict[tuple[str, str], int] = {}
+    for start in range(0, len(items), BATCH):
+        answer = client.execute("inventory_levels", {"ids": items[start : start + BATCH]})
+        data = _data(answer)
+        nodes = data.get("nodes")
+        if nodes is None:
+            nodes = (data.get("inventoryItems") or {}).get("nodes") or []
+        for node in nodes:
+            if not node:
+                continue
+            levels = node.get("inventoryLevels") or {}
+            for level in levels.get("nodes") or [e.get("node") for e in levels.get("edges") or []]:
+                location = (level.get("location") or {}).get("id")
+                for q in level.get("quantities") or []:
+                    if q.get("name") == "available" and location:
+                        out[(node["id"], location)] = int(q.get("quantity") or 0)
+    return out
+
+
+def _clear(rows: Iterable[StockDirty]) -> None:
+    """Delete these dirty rows unless marked again since they were read (each mark has a new token)."""
+    tokens = [d.token for d in rows]
+    for start in range(0, len(tokens), 500):
+        StockDirty.objects.filter(token__in=tokens[start : start + 500]).delete()
+
+
+def stock_mark_all(*, cause: str, now: datetime | None = None) -> int:
+    """Every published product at every Shopify location is to be pushed (a resync, a pause or resume)."""
+    pairs = [
+        (pid, code)
+        for pid in ShopifyProduct.objects.filter(state=ShopifyProduct.State.PUSHED).values_list(
+            "product_id", flat=True
+        )
+        for code in ShopifyLocation.objects.values_list("location_id", flat=True)
+    ]
+    return stock_mark_dirty(pairs, cause, now=now)
