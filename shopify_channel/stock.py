@@ -11,7 +11,12 @@ given back, a STKBAL extract applied); :func:`stock_mark_dirty`, registered at s
 one :class:`StockDirty` row per pair at a Shopify location in that same transaction and queues a
 push after the commit (django-q2). A sweep every minute pushes whatever a lost kick left.
 :func:`stock_push` pushes the dirty pairs, up to 250 quantities per ``inventorySetQuantities``
-call, each call paced by the client (cost-based bucket), never one call per item.
+call, each call paced by the client (cost-based bucket), never one call per item. Batching
+comes from the work itself: a push takes every pair dirty when it starts (pairs another pusher
+holds are leased to it and skipped), so while one call is in flight the moves pile up for the
+next; a kick that finds nothing dirty makes no call. Calls per second are thus bounded by the
+workers and the round trip, and when the bucket runs low the client waits, the pile grows and the
+batches with it — a peak of moves makes fewer, larger calls, not a storm.
 
 The compare-and-set. Per pair we keep (:class:`ShopifyStockLevel`):
 
