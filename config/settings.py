@@ -291,9 +291,9 @@ SHOPIFY_CANCEL_REFUSED = env.bool("SHOPIFY_CANCEL_REFUSED", default=False)
 # Where Shopify posts its webhooks (this platform's /shopify/webhooks); shopify_subscriptions_ensure
 # (re-)creates the connector's subscriptions pointing there. Empty: subscriptions are not checked.
 SHOPIFY_WEBHOOK_URL = env.str("SHOPIFY_WEBHOOK_URL", default="")
-# The poll of orders updated since its cursor (what webhooks missed): how often, and how far back
-# it looks before the cursor (Shopify's updated_at and our clock need not agree to the second).
-SHOPIFY_POLL_MINUTES = env.int("SHOPIFY_POLL_MINUTES", default=5)
+# The poll of orders updated since its cursor (what webhooks missed; every 5 minutes, schedule
+# "Shopify orders poll"): how far before the cursor it reads again, so that an order updated in the
+# cursor's second is not skipped.
 SHOPIFY_POLL_OVERLAP_SECONDS = env.int("SHOPIFY_POLL_OVERLAP_SECONDS", default=120)
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------

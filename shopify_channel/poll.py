@@ -1,6 +1,6 @@
 """What webhooks miss: the poll of Shopify's orders, and the webhook subscriptions checked at start.
 
-**The poll** (:func:`shopify_orders_poll`, every ``SHOPIFY_POLL_MINUTES`` by the schedule "Shopify
+**The poll** (:func:`shopify_orders_poll`, every 5 minutes by the schedule "Shopify
 orders poll", and ``manage.py shopify_poll``). Shopify says deliveries can be up to a day late, or
 never come, and tells apps to reconcile: the poll reads ``orders(query: "updated_at:>'…'", sortKey:
 UPDATED_AT)`` since its cursor (:class:`~shopify_channel.models.PollCursor`, less

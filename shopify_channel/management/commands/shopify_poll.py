@@ -1,6 +1,6 @@
 """``manage.py shopify_poll``: apply the Shopify orders updated since the poll's cursor, once.
 
-What the schedule "Shopify orders poll" does every SHOPIFY_POLL_MINUTES (shopify_channel.poll).
+What the schedule "Shopify orders poll" does every 5 minutes (shopify_channel.poll).
 """
 
 from __future__ import annotations
