@@ -53,6 +53,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from integration.shopify.documents import document
 from integration.shopify.models import AccessToken, ConnectionState
 
 logger = logging.getLogger(__name__)
@@ -214,8 +215,6 @@ class ShopifyClient:
         Returns the answer (``data``, ``cost``); raises :class:`ShopifyUnavailable` or
         :class:`ShopifyQueryError`. ``idempotency_key`` puts ``@idempotent(key:)`` on the mutation.
         """
-        from integration.shopify.documents import document
-
         now = timezone.now()
         query = document(name)
         if idempotency_key:
