@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -155,26 +155,27 @@ class PollReport:
 
 
 def _query(since: datetime) -> str:
-    return f"updated_at:>'{since.astimezone().isoformat(timespec='seconds')}'"
+    return f"updated_at:>'{since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'"
 
 
 def _apply(payload: dict[str, Any], now: datetime) -> bool:
-    """Apply one order as its webhooks would; True when it was new or changed here."""
+    """Apply one order as its webhooks would (orders/updated, or orders/cancelled when Shopify
+    cancelled it and we have not heard); True when it was new or changed here."""
+    from shopify_channel.cancellations import shopify_order_cancelled
     from shopify_channel.orders import shopify_order_apply
 
-    before = (
+    known = (
         ShopifyOrder.objects.filter(shopify_id=payload["id"])
         .values_list("shopify_updated_at", "cancelled_at")
         .first()
     )
     with transaction.atomic():
-        link = shopify_order_apply(payload, now=now)
-        if payload.get("cancelled_at") and link.order.status != link.order.Status.CANCELLED:
-            from shopify_channel.cancellations import shopify_order_cancelled
-
+        if payload.get("cancelled_at") and (known is None or known[1] is None):
             link = shopify_order_cancelled(payload, now=now)
+        else:
+            link = shopify_order_apply(payload, now=now)
     after = ShopifyOrder.objects.filter(pk=link.pk).values_list("shopify_updated_at", "cancelled_at").first()
-    return before != after
+    return known != after
 
 
 def shopify_orders_poll(
