@@ -43,7 +43,7 @@ def demo_locations_map() -> str:
     from inventory.models import Location
     from shopify_channel.models import ShopifyLocation
 
-    nodes = shopify_client().execute("locations", {"first": 50}).data["locations"]["nodes"]
+    nodes = (shopify_client().execute("locations", {"first": 50}).data or {})["locations"]["nodes"]
     pickup = [n for n in nodes if n.get("localPickupSettingsV2")]
     shipping = [n for n in nodes if not n.get("localPickupSettingsV2")]
     made = 0

@@ -62,6 +62,7 @@ from django.conf import settings
 
 from integration.models import StorefrontEvent
 from integration.shopify.calls import CallRefused, call_kind_register, shopify_call_queue
+from integration.shopify.client import ShopifyClient
 from integration.shopify.models import ShopifyCall
 from integration.storefront.events import event_listener_register
 from orders.models import Order
@@ -173,8 +174,8 @@ def _order_gid(call: ShopifyCall) -> str:
     return _gid(link)
 
 
-def _items(client: Any, gid: str) -> list[_Item]:
-    order = client.execute("fulfillment_orders", {"id": gid}).data.get("order")
+def _items(client: ShopifyClient, gid: str) -> list[_Item]:
+    order = (client.execute("fulfillment_orders", {"id": gid}).data or {}).get("order")
     if order is None:
         raise CallRefused(f"Shopify ne connaît pas la commande {gid}")
     items = []
@@ -244,7 +245,7 @@ def _by_fulfillment_order(taken: list[tuple[_Item, int]]) -> list[dict[str, Any]
 # --- Performing ------------------------------------------------------------------------------------------
 
 
-def perform_fulfil(client: Any, call: ShopifyCall) -> dict[str, Any]:
+def perform_fulfil(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     """``fulfillmentCreate`` of the shipped units still fulfillable, with the tracking."""
     gid = _order_gid(call)
     taken, short = _take(_items(client, gid), call.payload["lines"], call.subject, prefer="SHIPPING")
@@ -273,7 +274,7 @@ def perform_fulfil(client: Any, call: ShopifyCall) -> dict[str, Any]:
     return {"fulfillment": done.get("id"), "units": sum(u for _, u in taken), "short": short}
 
 
-def perform_pickup_ready(client: Any, call: ShopifyCall) -> dict[str, Any]:
+def perform_pickup_ready(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     """The pickup fulfillment order(s) holding those lines marked prepared for pickup."""
     gid = _order_gid(call)
     items = _items(client, gid)
@@ -290,7 +291,7 @@ def perform_pickup_ready(client: Any, call: ShopifyCall) -> dict[str, Any]:
     return {"fulfillment_orders": orders, "short": short}
 
 
-def _order_cancel(client: Any, call: ShopifyCall, *, reason: str, note: str) -> dict[str, Any]:
+def _order_cancel(client: ShopifyClient, call: ShopifyCall, *, reason: str, note: str) -> dict[str, Any]:
     variables = {
         "orderId": _order_gid(call),
         "reason": reason,
@@ -307,7 +308,7 @@ def _order_cancel(client: Any, call: ShopifyCall, *, reason: str, note: str) -> 
     return {"cancelled": variables["orderId"], "job": result.get("job")}
 
 
-def perform_units_cancel(client: Any, call: ShopifyCall) -> dict[str, Any]:
+def perform_units_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     """The whole order cancelled (``orderCancel``), or those units refunded with ``CANCEL`` restock."""
     payload = call.payload
     by = payload.get("by") or ""
@@ -355,7 +356,7 @@ def perform_units_cancel(client: Any, call: ShopifyCall) -> dict[str, Any]:
     return {"refund": (result.get("refund") or {}).get("id"), "units": sum(merged.values()), "short": short}
 
 
-def perform_refused_cancel(client: Any, call: ShopifyCall) -> dict[str, Any]:
+def perform_refused_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     """An order the AS400 refused, cancelled in Shopify (SHOPIFY_CANCEL_REFUSED)."""
     items = _items(client, _order_gid(call))
     if not any(item.remaining for item in items):
