@@ -9,7 +9,7 @@ listener registered at start-up (``shopify_channel``'s ``apps.ready``) records t
 transaction — so a move and the note that it must be pushed commit together or not at all.
 
 ``cause`` names why, as a URI the merchant's inventory history can show
-(``gid://platform/Reservation/<id>``, ``gid://platform/Order/<number>``,
+(``gid://platform/Reservation/<id>``, ``gid://platform/Order/<web order number>``,
 ``gid://platform/StockExtract/<taken at>``...); :func:`cause_uri` builds one.
 """
 

@@ -8,6 +8,9 @@ An order needs attention for any of these reasons (:class:`Reason`), each shown 
 - ``overdue_return``: one of its web returns is overdue (:func:`returns.attention.returns_overdue`)
   and became so after staff last resolved the order (the condition is the returns app's, registered
   at start-up with :func:`attention_condition_register`: ``orders`` imports no app that depends on it);
+- ``shopify_oversold``: a Shopify order the one pool could not cover, kept without units or
+  ORDIMP until staff cancel it in Shopify or send it anyway (the condition is ``shopify_channel``'s,
+  registered like ``overdue_return``; only those two actions clear it);
 - ``dead_message``: one of its outbox messages is dead. Only retrying or cancelling the message
   clears this: a message records no time of death, so a resolution could not tell a message dead
   before it from one that died after.
@@ -55,6 +58,7 @@ class Reason(StrEnum):
     DISCREPANCY = "discrepancy"
     OVERDUE_RETURN = "overdue_return"
     DEAD_MESSAGE = "dead_message"
+    SHOPIFY_OVERSOLD = "shopify_oversold"
 
     @property
     def phrase(self) -> str:
@@ -72,6 +76,7 @@ REASON_PHRASES = {
     Reason.DISCREPANCY: "AS400 event not applied as read",
     Reason.OVERDUE_RETURN: "web return not received in time",
     Reason.DEAD_MESSAGE: "dead outbox message",
+    Reason.SHOPIFY_OVERSOLD: "Shopify order oversold: cancel it in Shopify or send it anyway",
 }
 
 #: The annotation :func:`attention_annotate` adds for each reason (a boolean).
@@ -100,7 +105,8 @@ class AttentionError(DomainError):
 # --- Selectors ---------------------------------------------------------------------------------
 
 
-#: Conditions of reasons that other apps know how to tell (``overdue_return``: ``returns.apps``): a
+#: Conditions of reasons that other apps know how to tell (``overdue_return``: ``returns.apps``;
+#: ``shopify_oversold``: ``shopify_channel.apps``): a
 #: function of ``now`` giving a boolean expression over an order (``OuterRef("pk")`` is the order).
 _REGISTERED: dict[Reason, Callable[[datetime], Q | Combinable]] = {}
 
@@ -118,6 +124,7 @@ def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
         ).exclude(status_from=Order.Status.REFUSED)
     )
     overdue = _REGISTERED.get(Reason.OVERDUE_RETURN)
+    oversold = _REGISTERED.get(Reason.SHOPIFY_OVERSOLD)
     return {
         Reason.REFUSED: Q(status=Order.Status.REFUSED)
         & (Q(attention_resolved_at__isnull=True) | refused_since_resolution),
@@ -130,6 +137,7 @@ def _conditions(now: datetime) -> dict[Reason, Q | Combinable]:
         Reason.DEAD_MESSAGE: Exists(
             OutboxMessage.objects.filter(order=OuterRef("pk"), state=OutboxMessage.State.DEAD)
         ),
+        Reason.SHOPIFY_OVERSOLD: oversold(now) if oversold is not None else Value(False),
     }
 
 

@@ -70,7 +70,7 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
             StockLevel.objects.filter(product_id=product_id, location_id=location_id).update(
                 in_flight=F("in_flight") + units
             )
-        availability_moved(add, cause=cause_uri("Order", locked.pk))
+        availability_moved(add, cause=cause_uri("Order", locked.order_number))
         cause = f"renvoyée à l'AS400 par {by}: {why}"
         if lost_number:
             cause += f" (l'AS400 avait perdu sa commande {lost_number})"

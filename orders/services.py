@@ -269,7 +269,9 @@ def order_place_unreserved(
     try:
         with transaction.atomic():
             try:
-                in_flight_take(lines=resolved, include_pilot=include_pilot, now=now)
+                in_flight_take(
+                    lines=resolved, include_pilot=include_pilot, cause=cause_uri("Order", data.order_number), now=now
+                )
                 short = ""
             except InventoryError as exc:  # InsufficientStock too: nothing was taken
                 short = str(exc)
@@ -412,6 +414,7 @@ def order_send_anyway(*, order: Order, cause: str, now: datetime) -> OutboxMessa
             if units[line.pk]
         ],
         force=True,
+        cause=cause_uri("Order", locked.order_number),
         now=now,
     )
     for line in lines:
@@ -451,8 +454,11 @@ def in_flight_reduce(units: Sequence[tuple[OrderLine, int]]) -> int:
 
 
 def _orders_cause(order_ids: set[int]) -> str:
-    """The cause URI of a stock move by these orders (one order, or the first of several)."""
-    return cause_uri("Order", min(order_ids)) if order_ids else cause_uri("Order", "unknown")
+    """The cause URI of a stock move by these orders: the web number of one (the first of several)."""
+    if not order_ids:
+        return cause_uri("Order", "unknown")
+    number = Order.objects.filter(pk=min(order_ids)).values_list("order_number", flat=True).first()
+    return cause_uri("Order", number or "unknown")
 
 
 def _stock_in_flight_lower(by_pair: Counter[tuple[int, int]], *, cause: str) -> None:

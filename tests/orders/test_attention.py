@@ -172,9 +172,11 @@ def test_the_selector_finds_each_reason_and_leaves_out_what_is_resolved_or_in_ti
         "discrepancy": ["WEB-000003"],
         "overdue_return": ["WEB-000005", "WEB-000007"],
         "dead_message": ["WEB-000009"],
+        "shopify_oversold": [],
     }
     assert attention_counts() == {
-        "refused": 1, "discrepancy": 1, "overdue_return": 2, "dead_message": 1, "any": 5, "unknown_order": 1,
+        "refused": 1, "discrepancy": 1, "overdue_return": 2, "dead_message": 1, "shopify_oversold": 0, "any": 5,
+        "unknown_order": 1,
     }  # fmt: skip
     refused = Order.objects.get(order_number="WEB-000002")
     assert refused.refusal_reason

@@ -1,0 +1,246 @@
+"""The connector's admin pages, in French, under « Shopify (connecteur) ».
+
+- **Webhooks reçus de Shopify**: the inbox, read-only, the body as it came; « Rejouer… » applies a
+  failed or ignored event again (:func:`~integration.shopify.webhooks.webhook_replay`; an applied
+  one is refused).
+- **Appels à Shopify**: the outgoing calls, read-only; « Relancer… » sends a dead call again,
+  « Annuler… » gives up a pending or dead one (:mod:`integration.shopify.calls`).
+- **État de la connexion Shopify**: the shop, the API version, the last call and error, the bucket.
+
+The access token is not shown anywhere. Acting takes the model's ``change`` permission.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from integration.core.admin_pages import ReadOnlyModelAdmin
+from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
+from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
+from integration.shopify.webhooks import WebhookReplayRefused, webhook_replay
+
+CONFIRM_TEMPLATE = "admin/shopify/confirm_action.html"
+
+
+class ConfirmForm(forms.Form):
+    """Nothing to fill: the page asks to confirm."""
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Pourquoi (gardé avec l'appel).",
+    )  # fmt: skip
+
+
+def confirm_action(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    rows: Callable[[Any], Iterable[tuple[str, str]]],
+    apply: Callable[[Any, dict[str, Any]], str],
+    form_class: type[forms.Form] = ConfirmForm,
+) -> HttpResponse | None:
+    """A page listing what is selected and what will happen; once confirmed, ``apply`` to each
+    object (what it returns is told to staff; a refusal is shown as an error)."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    objects = list(queryset.order_by("pk"))
+    if not form.is_valid():
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "title": title, "intro": intro, "opts": model_admin.opts,
+            "rows": [row for obj in objects for row in rows(obj)], "objects": objects, "form": form,
+            "submit": title, "back": "Retour à la liste",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
+        }  # fmt: skip
+        return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+    for obj in objects:
+        try:
+            done = apply(obj, form.cleaned_data)
+        except (WebhookReplayRefused, CallActionRefused) as exc:
+            messages.error(request, f"Refusé : {exc}.")
+        else:
+            messages.success(request, done)
+    return None
+
+
+def _short(text: str, length: int = 120) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# --- The inbox ----------------------------------------------------------------------------------
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "received_at",
+        "topic",
+        "event_id",
+        "state",
+        "attempts",
+        "error",
+        "triggered_at",
+        "applied_at",
+    ]
+    list_filter = ["state", "topic"]
+    search_fields = ["=event_id", "=webhook_id", "topic", "last_error"]
+    date_hierarchy = "received_at"
+    fields = readonly_fields = (
+        "event_id", "topic", "state", "attempts", "next_attempt_at", "last_error", "webhook_id", "shop_domain",
+        "api_version", "triggered_at", "received_at", "applied_at", "pretty_body",
+    )  # fmt: skip
+    actions = ["replay"]
+
+    @admin.display(description="dernière erreur")
+    def error(self, obj: WebhookEvent) -> str:
+        return _short(obj.last_error)
+
+    @admin.display(description="corps (tel que reçu)")
+    def pretty_body(self, obj: WebhookEvent) -> str:
+        try:
+            text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = obj.body
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shopify.change_webhookevent")
+
+    @admin.action(description="Rejouer les événements sélectionnés…", permissions=["act"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> HttpResponse | None:
+        def apply(event: WebhookEvent, data: dict[str, Any]) -> str:
+            replayed = webhook_replay(event)
+            outcome = replayed.get_state_display().lower()
+            if replayed.state == WebhookEvent.State.FAILED:
+                outcome += f" ({replayed.last_error})"
+            return f"{event.topic} {event.event_id} rejoué : {outcome}."
+
+        return confirm_action(
+            self, request, queryset, action="replay", title="Rejouer des webhooks",
+            intro=f"{queryset.count()} événement(s) sélectionné(s). Chacun est appliqué de nouveau, maintenant, "
+            "par ce que son sujet signifie ici ; un événement déjà appliqué est refusé (il ne l'est jamais deux fois).",
+            rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
+            apply=apply,
+        )  # fmt: skip
+
+
+# --- The calls ------------------------------------------------------------------------------------
+
+
+@admin.register(ShopifyCall)
+class ShopifyCallAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "subject",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "error",
+        "created_at",
+        "done_at",
+    ]
+    list_filter = ["state", "kind"]
+    search_fields = ["=subject", "=idempotency_key", "last_error"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "kind", "subject", "state", "attempts", "next_attempt_at", "last_error", "idempotency_key",
+        "pretty_payload", "pretty_result", "created_at", "done_at",
+    )  # fmt: skip
+    actions = ["retry", "cancel"]
+
+    @admin.display(description="dernière erreur")
+    def error(self, obj: ShopifyCall) -> str:
+        return _short(obj.last_error)
+
+    @admin.display(description="données")
+    def pretty_payload(self, obj: ShopifyCall) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    @admin.display(description="résultat")
+    def pretty_result(self, obj: ShopifyCall) -> str:
+        if obj.result is None:
+            return "—"
+        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shopify.change_shopifycall")
+
+    @staticmethod
+    def _rows(call: ShopifyCall) -> list[tuple[str, str]]:
+        detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
+        return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
+
+    @admin.action(description="Relancer les appels abandonnés sélectionnés…", permissions=["act"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
+        def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
+            shopify_call_retry(call)
+            return (
+                f"L'appel #{call.pk} ({call.kind} {call.subject}) est de nouveau en attente et part sous peu."
+            )
+
+        return confirm_action(
+            self, request, queryset, action="retry", title="Relancer des appels à Shopify",
+            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel abandonné est envoyé de nouveau, "
+            "maintenant, avec la même clé d'idempotence (Shopify ne le fait pas deux fois) ; s'il échoue encore "
+            "après ses tentatives, il est de nouveau abandonné. Les autres sont refusés.",
+            rows=self._rows, apply=apply,
+        )  # fmt: skip
+
+    @admin.action(description="Annuler les appels sélectionnés (jamais envoyés)…", permissions=["act"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
+        def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
+            shopify_call_cancel(call, note=data["note"])
+            return f"L'appel #{call.pk} ({call.kind} {call.subject}) est annulé : il ne partira pas."
+
+        return confirm_action(
+            self, request, queryset, action="cancel", title="Annuler des appels à Shopify",
+            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel en attente ou abandonné est annulé : "
+            "il n'est plus envoyé. Ce que Shopify devait faire reste à faire à la main.",
+            rows=self._rows, apply=apply, form_class=NoteForm,
+        )  # fmt: skip
+
+
+# --- The connection ---------------------------------------------------------------------------------
+
+
+@admin.register(ConnectionState)
+class ConnectionStateAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "shop",
+        "api_version",
+        "last_call_at",
+        "last_success_at",
+        "bucket",
+        "error",
+        "token_expires_at",
+    ]
+    fields = readonly_fields = (
+        "shop", "api_version", "last_call_at", "last_success_at", "bucket", "restore_rate", "last_error",
+        "last_error_at", "token_expires_at",
+    )  # fmt: skip
+
+    @admin.display(description="points disponibles / maximum")
+    def bucket(self, obj: ConnectionState) -> str:
+        if obj.bucket_available is None or obj.bucket_maximum is None:
+            return "—"
+        return f"{obj.bucket_available:g} / {obj.bucket_maximum:g}"
+
+    @admin.display(description="dernière erreur")
+    def error(self, obj: ConnectionState) -> str:
+        return _short(obj.last_error)
