@@ -116,7 +116,7 @@ def shopify_refund_apply(payload: object, *, now: datetime) -> RefundOutcome:
             return_create(
                 client=order.client, order_number=order.order_number,
                 lines=[ReturnLineInput(n, q) for n, q in returns], reason=ReturnReason.OTHER,
-                comment=f"Shopify refund {refund_id}: {str(payload.get('note') or '')}"[:500],
+                comment=f"Shopify refund {refund_id}: {payload.get('note') or ''!s}"[:500],
                 idempotency_key=f"shopify-refund-{refund_id}", now=now,
             )  # fmt: skip
         if cancels:

@@ -126,8 +126,8 @@ def paid_unit_prices(price: Decimal, quantity: int, discount: Decimal) -> list[t
 
     The line's paid total (``price × quantity − discount``) is split evenly in cents. When it does
     not divide, the remainder cents (fewer than the units) go one each to the first units, which
-    become a line of their own one cent dearer: 10.00 less 0.50 over 3 units (950 cents) is 2 units
-    at 3.17 and 1 at 3.16. So the order's lines always add up to exactly what the customer paid,
+    become a line of their own one cent dearer: 3 units at 10.00 less 0.50 (2,950 cents) is 1 unit
+    at 9.84 and 2 at 9.83. So the order's lines always add up to exactly what the customer paid,
     and no unit's price is off by more than a cent from another's of the same line.
     """
     cents = int(((price * quantity) - discount) / CENT)

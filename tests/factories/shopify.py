@@ -1,52 +1,100 @@
-"""The Shopify connector's tests: the shop and credentials they configure, and a signed delivery."""
+"""Shopify order payloads in Shopify's documented REST shape (tests/fixtures/shopify/), as tests need them.
+
+- ``order_payload(shopify_id=..., name=..., lines=[("A", 2)], updated_at=..., ...)``: the
+  orders/create fixture with these lines (sku, quantity[, unit price[, discount on the line]]),
+  shipping, pickup location and times;
+- ``refund_payload(order, [(line_item_id, quantity, restock_type)])``: the refunds/create fixture;
+- ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop, a Shopify pickup location
+  for store 1, and the Shopify storefront client.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from django.test import Client
+from integration.models import StorefrontClient
+from shopify_channel.models import ShopifyLocation
+from tests.factories.returns import Shop
 
-from integration.shopify.webhooks import webhook_hmac
-
-SHOP = "test-shop.myshopify.com"
-CLIENT_ID = "test-client-id"
-CLIENT_SECRET = "test-client-secret-0123456789"
-WEBHOOK_URL = "/shopify/webhooks"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
+PARIS_GID = "gid://shopify/Location/70000000001"
 
 
-def webhook_headers(
-    topic: str | None, event_id: str | None, body: bytes, *, secret: str = CLIENT_SECRET
-) -> dict[str, str]:
-    """The headers Shopify sends, as Django's test client takes them (``HTTP_...``); None leaves one out."""
-    headers = {
-        "HTTP_X_SHOPIFY_HMAC_SHA256": webhook_hmac(secret, body),
-        "HTTP_X_SHOPIFY_SHOP_DOMAIN": SHOP,
-        "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
-        "HTTP_X_SHOPIFY_WEBHOOK_ID": f"wh-{event_id}",
-        "HTTP_X_SHOPIFY_TRIGGERED_AT": "2026-11-24T09:00:00.123456789Z",
-    }
-    if topic is not None:
-        headers["HTTP_X_SHOPIFY_TOPIC"] = topic
-    if event_id is not None:
-        headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
-    return headers
+def fixture(topic: str) -> dict[str, Any]:
+    """The documented payload of ``topic`` (orders/create → orders_create.json)."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{topic.replace('/', '_')}.json").read_text())
+    return data
 
 
-def deliver(
-    client: Client,
-    topic: str | None,
-    event_id: str | None,
-    payload: Any,
+def order_payload(
     *,
-    secret: str = CLIENT_SECRET,
-    raw: bytes | None = None,
-) -> Any:
-    """POST one signed delivery to the endpoint, as Shopify does; returns the test client's response."""
-    body = raw if raw is not None else json.dumps(payload).encode()
-    return client.post(
-        WEBHOOK_URL,
-        data=body,
-        content_type="application/json",
-        **webhook_headers(topic, event_id, body, secret=secret),
-    )
+    shopify_id: int = 5678901234001,
+    name: str = "#1001",
+    lines: list[tuple[Any, ...]] | None = None,
+    updated_at: datetime | None = None,
+    financial_status: str = "pending",
+    shipping: str = "4.90",
+    shipping_discount: str = "0.00",
+    pickup_location_id: int | None = None,
+    last_name: str = "Lefèvre",
+) -> dict[str, Any]:
+    payload = copy.deepcopy(fixture("orders/create"))
+    template = payload["line_items"][0]
+    items = []
+    for n, line in enumerate(lines or [("A", 3)]):
+        sku, quantity, price, discount = (*line, *("", 0, "9.90", "0.00")[len(line) :])
+        item = copy.deepcopy(template)
+        item.update(id=shopify_id * 10 + n, sku=sku, quantity=quantity, price=str(price),
+                    total_discount=str(discount),
+                    discount_allocations=[{"amount": str(discount), "discount_application_index": 0,
+                                           "amount_set": {"shop_money": {"amount": str(discount),
+                                                                         "currency_code": "EUR"}}}]
+                    if Decimal(str(discount)) else [])  # fmt: skip
+        items.append(item)
+    payload["line_items"] = items
+    goods = sum((Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0))
+    paid_shipping = Decimal(shipping) - Decimal(shipping_discount)
+    payload.update(
+        id=shopify_id, admin_graphql_api_id=f"gid://shopify/Order/{shopify_id}", name=name,
+        financial_status=financial_status, location_id=pickup_location_id,
+        total_discounts=str(sum((Decimal(i["total_discount"]) for i in items), Decimal(0))),
+        current_total_price=str(goods + paid_shipping), total_price=str(goods + paid_shipping),
+    )  # fmt: skip
+    if updated_at is not None:
+        payload["updated_at"] = updated_at.isoformat()
+    payload["shipping_lines"][0].update(price=shipping, discounted_price=str(paid_shipping))
+    if pickup_location_id is not None:
+        payload["shipping_lines"][0].update(title="Retrait en magasin", code="Paris", price="0.00",
+                                            discounted_price="0.00")  # fmt: skip
+        payload["shipping_address"] = None
+    for block in ("shipping_address", "billing_address", "customer"):
+        if payload.get(block):
+            payload[block]["last_name"] = last_name
+    return payload
+
+
+def refund_payload(order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001) -> dict[str, Any]:
+    payload = copy.deepcopy(fixture("refunds/create"))
+    template = payload["refund_line_items"][0]
+    payload.update(id=refund_id, order_id=order["id"])
+    payload["refund_line_items"] = [
+        {**copy.deepcopy(template), "id": refund_id * 10 + n, "line_item_id": item, "quantity": quantity,
+         "restock_type": restock}
+        for n, (item, quantity, restock) in enumerate(lines)
+    ]  # fmt: skip
+    return payload
+
+
+def shopify_shop() -> Shop:
+    shop = Shop()
+    ShopifyLocation.objects.create(location_id=1, shopify_location_id=PARIS_GID, pickup=True)
+    return shop
+
+
+def shopify_client(*, pilot: bool = False) -> StorefrontClient:
+    return StorefrontClient.objects.create(name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot)
