@@ -243,28 +243,33 @@ def shopify_calls_send(
         report.stopped = "Shopify is not configured (SHOPIFY_SHOP)"
         return report
     started = time.monotonic()
-    for _ in range(limit):
-        if time.monotonic() - started > budget_seconds:
-            report.stopped = f"time budget of {budget_seconds:g} s spent"
-            break
-        at = now or timezone.now()
-        call = _claim(at)
-        if call is None:
-            break
-        if client is None:
-            from integration.shopify.client import shopify_client
+    built: ShopifyClient | None = None  # made here, so closed here
+    try:
+        for _ in range(limit):
+            if time.monotonic() - started > budget_seconds:
+                report.stopped = f"time budget of {budget_seconds:g} s spent"
+                break
+            at = now or timezone.now()
+            call = _claim(at)
+            if call is None:
+                break
+            if client is None:
+                from integration.shopify.client import shopify_client
 
-            client = shopify_client()
-        outcome, error, result = _perform(client, call)
-        state = _record(call, outcome, now=at, error=error, result=result)
-        if state == State.DONE:
-            report.done += 1
-        elif state == State.DEAD:
-            report.dead += 1
+                client = built = shopify_client()
+            outcome, error, result = _perform(client, call)
+            state = _record(call, outcome, now=at, error=error, result=result)
+            if state == State.DONE:
+                report.done += 1
+            elif state == State.DEAD:
+                report.dead += 1
+            else:
+                report.retried += 1
         else:
-            report.retried += 1
-    else:
-        report.stopped = f"limit of {limit} calls reached"
+            report.stopped = f"limit of {limit} calls reached"
+    finally:
+        if built is not None:
+            built.close()
     if report.done or report.retried or report.dead:
         logger.info("Shopify calls: %s", report.as_dict())
     return report
