@@ -11,13 +11,11 @@ real ones.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import time_machine
 from pytest_django import Settings
 
-from integration import tasks
 from integration.as400.simulator.engine import Simulator
 from integration.shopify.calls import shopify_call_retry, shopify_calls_send
 from integration.shopify.models import ShopifyCall
@@ -25,7 +23,6 @@ from orders.models import Order
 from shopify_channel.fulfilment import FULFIL, PICKUP_READY, REFUSED_CANCEL, UNITS_CANCEL
 from shopify_channel.models import ShopifyOrder
 from tests.factories.orders import warehouse_items
-from tests.factories.shopify_channel import Shop
 from tests.moments import TUESDAY
 from tests.shopify_channel.flow import (
     ShopifySide,
@@ -56,7 +53,9 @@ def test_a_checkout_becomes_one_as400_order_when_its_webhook_comes_twice_and_its
     assert ShopifyOrder.objects.filter(shopify_id=link.shopify_id).count() == 1
     as400_minute(simulator)
     as400_minute(simulator)
-    assert [str(w).strip() for (w,) in simulator.sql("SELECT WOWEBN FROM WEBORD")].count(link.order.order_number) == 1
+    assert [str(w).strip() for (w,) in simulator.sql("SELECT WOWEBN FROM WEBORD")].count(
+        link.order.order_number
+    ) == 1
 
     # when the AS400 ships it (ORDSTS E with its tracking number)
     simulator.ship(link.order.order_number)
@@ -124,7 +123,8 @@ def test_a_store_cancellation_of_a_click_and_collect_cancels_it_in_shopify(
     # then the whole order is cancelled in Shopify, its unit restocked
     (call,) = calls(UNITS_CANCEL)
     assert call.state == "done", call.last_error
-    assert call.payload["by"] == "store" and call.payload["whole"] is True
+    assert call.payload["by"] == "store"
+    assert call.payload["whole"] is True
     assert shopify_side.order(placed)["cancelledAt"]
 
 
@@ -153,7 +153,9 @@ def test_an_as400_cancellation_of_some_units_refunds_them_with_cancel_restock(
     assert not shopify_side.order(placed)["cancelledAt"]
 
 
-def test_a_cancellation_shopify_asked_for_is_not_sent_back(simulator: Simulator, shopify_side: ShopifySide) -> None:
+def test_a_cancellation_shopify_asked_for_is_not_sent_back(
+    simulator: Simulator, shopify_side: ShopifySide
+) -> None:
     # given a Shopify order cancelled in Shopify's admin before it left
     (product,) = warehouse_items(1)
     placed = shopify_side.checkout(product, 1)
@@ -220,7 +222,3 @@ def test_a_dead_fulfillment_is_alerted_and_retryable_by_staff(
     call.refresh_from_db()
     assert call.state == "done", call.last_error
     assert len(shopify_side.fulfillments(placed)) == 1
-
-
-def _unused(_: Any, __: Shop) -> None:  # keeps the import for the fixture's type
-    return None

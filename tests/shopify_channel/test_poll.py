@@ -54,7 +54,8 @@ def test_a_checkout_whose_webhooks_never_come_is_created_by_the_poll_once_and_go
     as400_minute(simulator)
     assert webord(simulator).count(link.order.order_number) == 1
     cursor = PollCursor.objects.get()
-    assert cursor.updated_at is not None and cursor.last_seen >= 1
+    assert cursor.updated_at is not None
+    assert cursor.last_seen >= 1
 
 
 def test_a_poll_after_the_webhook_changes_nothing(simulator: Simulator, shopify_side: ShopifySide) -> None:
@@ -109,7 +110,8 @@ def test_the_subscriptions_are_recreated_when_missing_and_the_schedules_exist(
     report = shopify_subscriptions_ensure(now=TUESDAY)
 
     # then the missing one is back, and nothing else was made twice
-    assert report.created == [] and "ORDERS_CREATE" in report.kept
+    assert report.created == []
+    assert "ORDERS_CREATE" in report.kept
     again = shopify_side.client.execute("webhook_subscriptions", {"first": 100}).data
     assert again is not None
     topics = [n["topic"] for n in again["webhookSubscriptions"]["nodes"]]
