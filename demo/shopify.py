@@ -43,7 +43,11 @@ def demo_locations_map() -> str:
     from inventory.models import Location
     from shopify_channel.models import ShopifyLocation
 
-    nodes = (shopify_client().execute("locations", {"first": 50}).data or {})["locations"]["nodes"]
+    client = shopify_client()
+    nodes = (client.execute("locations", {"first": 50}).data or {})["locations"]["nodes"]
+    if not nodes:  # a new simulated shop: its warehouse and pickup stores, once
+        _control("seed_locations")
+        nodes = (client.execute("locations", {"first": 50}).data or {})["locations"]["nodes"]
     pickup = [n for n in nodes if n.get("localPickupSettingsV2")]
     shipping = [n for n in nodes if not n.get("localPickupSettingsV2")]
     made = 0
@@ -86,15 +90,24 @@ def demo_checkout(*, rng: random.Random | None = None) -> str:
         "address1": street, "zip": postal, "city": city, "country_code": "FR", "phone": "+33600000000",
     }  # fmt: skip
     lines = [{"sku": sku, "quantity": 1} for sku in skus[: rng.randint(1, len(skus))]]
-    answer = httpx.post(
-        f"{settings.SHOPIFY_ADMIN_URL.rstrip('/')}/_sim/checkout",
-        json={"lines": lines, "customer": customer},
-        timeout=10,
-    )
+    try:
+        order = _control("checkout", lines=lines, customer=customer)
+    except DemoShopifyError as exc:
+        return f"Shopify checkout refused by the simulator: {exc}"
+    name = order.get("name", "?") if isinstance(order, dict) else "?"
+    return f"Shopify checkout: {name} by {first} {last} ({', '.join(skus)})."
+
+
+class DemoShopifyError(Exception):
+    pass
+
+
+def _control(name: str, **kwargs: Any) -> Any:
+    """The Shopify simulator's control API (``POST /_sim/<name>``, not Shopify's): its result."""
+    answer = httpx.post(f"{settings.SHOPIFY_ADMIN_URL.rstrip('/')}/_sim/{name}", json=kwargs, timeout=10)
     if answer.status_code >= 300:
-        return f"Shopify checkout refused by the simulator ({answer.status_code}): {answer.text[:200]}"
-    order = answer.json()
-    return f"Shopify checkout: {order.get('name', '?')} by {first} {last} ({', '.join(skus)})."
+        raise DemoShopifyError(f"{name}: HTTP {answer.status_code} {answer.text[:200]}")
+    return answer.json().get("result")
 
 
 def _sku(product: Any) -> str:

@@ -11,7 +11,6 @@ each minute (tests/flows/test_order_life.py).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,21 +96,18 @@ def shopify_order(placed: dict[str, Any]) -> ShopifyOrder:
     return ShopifyOrder.objects.select_related("order").get(admin_graphql_api_id=gid(placed))
 
 
-def deliver_webhooks(side: ShopifySide, *, settle: float = 0.3) -> int:
+def deliver_webhooks(side: ShopifySide) -> int:
     """Relay what the simulator sent since last time to our endpoint, then apply it (the sweep)."""
-    deadline = time.monotonic() + 5
-    seen = -1
-    while time.monotonic() < deadline:  # deliveries come from the simulator's thread: let them settle
-        if len(side.receiver.received) == seen:
-            break
-        seen = len(side.receiver.received)
-        time.sleep(settle)
+    assert side.sim.webhooks_wait(timeout=10), "the simulator's deliveries did not settle"
     client = Client()
     fresh = side.receiver.received[side.relayed :]
     side.relayed += len(fresh)
     for request in fresh:
-        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in request.headers.items()
-                   if k.lower().startswith("x-shopify-")}  # fmt: skip
+        headers = {
+            f"HTTP_{k.upper().replace('-', '_')}": v
+            for k, v in request.headers.items()
+            if k.lower().startswith("x-shopify-")
+        }
         response = client.post(WEBHOOK_URL, data=request.body, content_type="application/json", **headers)
         assert response.status_code == 200, response.content
     webhook_events_sweep(now=timezone.now())

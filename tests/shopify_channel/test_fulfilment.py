@@ -44,7 +44,7 @@ def test_a_checkout_becomes_one_as400_order_when_its_webhook_comes_twice_and_its
 ) -> None:
     # given a Shopify customer buying two units, and Shopify delivering every webhook twice
     (product,) = warehouse_items(1)
-    shopify_side.sim.fault_duplicate_webhooks(True)
+    shopify_side.sim.fault_webhooks("twice", count=10)
     placed = shopify_side.checkout(product, 2)
     deliver_webhooks(shopify_side)
 
@@ -202,7 +202,7 @@ def test_a_dead_fulfillment_is_alerted_and_retryable_by_staff(
     as400_minute(simulator)
     simulator.ship(link.order.order_number)
     as400_minute(simulator)
-    shopify_side.sim.fault_errors(10)
+    shopify_side.sim.fault_server_errors(50)
 
     # when its call is tried past its attempts
     shopify_calls_send(now=TUESDAY)
@@ -215,7 +215,7 @@ def test_a_dead_fulfillment_is_alerted_and_retryable_by_staff(
     assert Alert.objects.filter(kind="shopify_call_dead").exists()
 
     # then, Shopify back, staff retry it and it is done: the shipment is in Shopify
-    shopify_side.sim.fault_errors(0)
+    shopify_side.sim.faults_clear()
     later = TUESDAY + timedelta(hours=3)
     shopify_call_retry(call, now=later)
     shopify_calls_send(now=later)

@@ -35,7 +35,7 @@ def test_a_checkout_whose_webhooks_never_come_is_created_by_the_poll_once_and_go
 ) -> None:
     # given a Shopify checkout whose webhooks are never delivered
     (product,) = warehouse_items(1)
-    shopify_side.sim.fault_webhooks_never(True)
+    shopify_side.sim.fault_webhooks("never", count=10)
     placed = shopify_side.checkout(product, 2)
     assert deliver_webhooks(shopify_side) == 0
     assert not ShopifyOrder.objects.exists()
@@ -83,7 +83,7 @@ def test_an_order_cancelled_in_shopify_whose_webhook_was_lost_is_cancelled_by_th
     (product,) = warehouse_items(1)
     placed = shopify_side.checkout(product, 1)
     deliver_webhooks(shopify_side)
-    shopify_side.sim.fault_webhooks_never(True)
+    shopify_side.sim.fault_webhooks("never", count=10)
     with time_machine.travel(TUESDAY + timedelta(minutes=1), tick=False):
         shopify_side.sim.cancel_in_admin(placed["admin_graphql_api_id"])
 
