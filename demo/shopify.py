@@ -123,7 +123,7 @@ def demo_shopify_load(*, now: datetime) -> list[str]:
 
     from shopify_channel.catalogue import catalogue_push
     from shopify_channel.models import ShopifyOrder
-    from shopify_channel.stock import stock_push
+    from shopify_channel.stock import stock_mark_all, stock_push
 
     done = [demo_locations_map()]
     report = catalogue_push(now=now)
@@ -132,6 +132,8 @@ def demo_shopify_load(*, now: datetime) -> list[str]:
         f"{report.unpublished} unpublished, {report.failed} failed"
         + (" (bulk operation)" if report.bulk else "")
     )
+    if report.created:  # newly published: every pair at every Shopify location is pushed once
+        stock_mark_all(cause="gid://platform/Demo/publish", now=now)
     done.append(f"Shopify stock: {stock_push(now=now).as_dict()}")
     if not ShopifyOrder.objects.exists():
         rng = random.Random(13)

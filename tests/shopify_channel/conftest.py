@@ -34,7 +34,7 @@ def shopify_side(simulator: Any, shopify_sim: Any, settings: Any) -> Iterator[Sh
 
     from shopify_channel.catalogue import catalogue_push
     from shopify_channel.poll import shopify_subscriptions_ensure
-    from shopify_channel.stock import stock_push
+    from shopify_channel.stock import stock_mark_all, stock_push
 
     with running_receiver() as receiver:
         settings.SHOPIFY_WEBHOOK_URL = receiver.url
@@ -42,5 +42,6 @@ def shopify_side(simulator: Any, shopify_sim: Any, settings: Any) -> Iterator[Sh
         shop = Shop(shopify_sim)
         shop.map_locations()
         catalogue_push(now=timezone.now())
+        stock_mark_all(cause="gid://platform/Test/start", now=timezone.now())
         stock_push(now=timezone.now())
         yield ShopifySide(shopify_sim, shop, receiver)
