@@ -174,9 +174,12 @@ def test_a_refusal_is_cancelled_in_shopify_only_by_the_setting(
     settings.SHOPIFY_CANCEL_REFUSED = True
     # given a Shopify order the AS400 refuses (ORDACK R)
     (product,) = warehouse_items(1)
-    simulator.fault("refuse")  # the next order imported is refused
     placed = shopify_side.checkout(product, 1)
     deliver_webhooks(shopify_side)
+    with simulator.conn:  # meanwhile the AS400's shelf emptied: its import answers R STK0
+        simulator.conn.execute(
+            "UPDATE STKBAL SET SBQOH = 0 WHERE SBMAG = 900 AND SBITEM = ?", [product.item_number]
+        )
     as400_minute(simulator)
     as400_minute(simulator)
     link = shopify_order(placed)
