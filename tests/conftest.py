@@ -32,7 +32,7 @@ from pytest_django import Settings
 
 from tests.processes import Processes
 
-pytest_plugins = ["tests.plugins.simulator", "tests.plugins.storefront"]
+pytest_plugins = ["tests.plugins.simulator", "tests.plugins.storefront", "tests.plugins.shopify"]
 
 EXCHANGE_SUBDIRS = ("IN", "IN/DONE", "IN/ERR", "OUT")
 
