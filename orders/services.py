@@ -403,7 +403,7 @@ def order_send_anyway(*, order: Order, cause: str, now: datetime) -> OutboxMessa
         raise OrderError(f"order {locked} is {locked.status}: it cannot be sent now", code=OrderErrorCode.INVALID)
     if OutboxMessage.objects.filter(order=locked, kind=OutboxMessage.Kind.ORDIMP).exists():
         raise OrderError(f"order {locked} was sent to the AS400 already", code=OrderErrorCode.INVALID)
-    lines = list(order_lines_locked().filter(order=locked).select_related("product__mapping").order_by("pk"))
+    lines = list(order_lines_locked().filter(order=locked).order_by("pk"))
     units = {line.pk: line.quantity - line.cancelled for line in lines}
     if not any(units.values()):
         raise OrderError(f"order {locked} has no unit left to send", code=OrderErrorCode.INVALID)

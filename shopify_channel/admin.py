@@ -127,13 +127,19 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
         return request.user.has_perm("orders.change_order")
 
     @admin.action(description="Annuler dans Shopify…", permissions=["act"])
-    def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
+    def cancel_in_shopify(
+        self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]
+    ) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             try:
-                oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
+                oversold_cancel_in_shopify(
+                    link=link, user=request.user, note=data["note"], now=timezone.now()
+                )
             except OversoldError as exc:
                 raise _refused(exc) from exc
-            return f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
+            return (
+                f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
+            )
 
         return note_action(
             self, request, queryset, action="cancel_in_shopify", title="Annuler dans Shopify",

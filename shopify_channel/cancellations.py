@@ -101,15 +101,24 @@ def shopify_refund_apply(payload: object, *, now: datetime) -> RefundOutcome:
         if restock in RESTOCKED and quantity > 0:
             asked[str(line_item)] = asked.get(str(line_item), 0) + quantity
     with transaction.atomic():
-        link = ShopifyOrder.objects.select_for_update().select_related("order").filter(shopify_id=order_id).first()
+        link = (
+            ShopifyOrder.objects.select_for_update()
+            .select_related("order")
+            .filter(shopify_id=order_id)
+            .first()
+        )
         if link is None:
-            raise ShopifyPayloadError(f"order_id: no Shopify order {order_id} here (its orders/create comes first)")
+            raise ShopifyPayloadError(
+                f"order_id: no Shopify order {order_id} here (its orders/create comes first)"
+            )
         existing = ShopifyRefund.objects.filter(shopify_id=refund_id).first()
         if existing is not None:
             return RefundOutcome(existing, False, [], [])
         unknown = sorted(set(asked) - set(link.line_numbers))
         if unknown:
-            raise ShopifyPayloadError(f"refund_line_items: line item(s) {', '.join(unknown)} not in {link.name}")
+            raise ShopifyPayloadError(
+                f"refund_line_items: line item(s) {', '.join(unknown)} not in {link.name}"
+            )
         returns, cancels = _split(link, asked)
         order = link.order
         if returns:
@@ -125,7 +134,10 @@ def shopify_refund_apply(payload: object, *, now: datetime) -> RefundOutcome:
                 requested_by=REQUESTED_BY, idempotency_key=f"shopify-refund-{refund_id}", now=now,
             )  # fmt: skip
         outcome = "; ".join(
-            [*(f"line {n}: {q} returned" for n, q in returns), *(f"line {n}: {q} cancelled" for n, q in cancels)]
+            [
+                *(f"line {n}: {q} returned" for n, q in returns),
+                *(f"line {n}: {q} cancelled" for n, q in cancels),
+            ]
         )
         refund = ShopifyRefund.objects.create(
             shopify_order=link, shopify_id=refund_id, outcome=outcome[:300] or "money only", created_at=now

@@ -124,7 +124,9 @@ def oversold_cancel_in_shopify(
     return call
 
 
-def oversold_send_anyway(*, link: ShopifyOrder, user: object | None, note: str, now: datetime) -> ShopifyOrder:
+def oversold_send_anyway(
+    *, link: ShopifyOrder, user: object | None, note: str, now: datetime
+) -> ShopifyOrder:
     """Send an oversold order to the AS400 all the same: its units forced in flight, its ORDIMP queued."""
     who = actor_name(user)
     note = _clean(note)
@@ -152,7 +154,9 @@ def _perform_order_cancel(client: Any, call: ShopifyCall) -> dict[str, Any]:
     result = (answer.data or {}).get("orderCancel") or {}
     errors = result.get("orderCancelUserErrors") or []
     if errors:
-        raise CallRefused("; ".join(f"{e.get('code') or ''} {e.get('message') or ''}".strip() for e in errors))
+        raise CallRefused(
+            "; ".join(f"{e.get('code') or ''} {e.get('message') or ''}".strip() for e in errors)
+        )
     return {"job": result.get("job")}
 
 

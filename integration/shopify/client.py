@@ -64,6 +64,7 @@ DEFAULT_COST = 10.0
 #: THROTTLED answers in a row for one execute, then ShopifyUnavailable (the bucket never refills).
 MAX_THROTTLED = 20
 MAX_WAIT_SECONDS = 60.0
+PACING_MARGIN = 1.0
 
 
 class ShopifyError(Exception):
@@ -374,7 +375,8 @@ class ShopifyClient:
         bucket = self._bucket
         if bucket is None or bucket.restore_rate <= 0:
             return
-        need = min(self._costs.get(name, DEFAULT_COST), bucket.maximum)
+        # A point more than the cost: what Shopify said is rounded, and it said it a moment ago.
+        need = min(self._costs.get(name, DEFAULT_COST) + PACING_MARGIN, bucket.maximum)
         have = bucket.now(time.monotonic())
         if have < need:
             self._wait((need - have) / bucket.restore_rate)
@@ -385,7 +387,7 @@ class ShopifyClient:
         if bucket is None or bucket.restore_rate <= 0:
             return 1.0
         requested = (cost or {}).get("requestedQueryCost") if isinstance(cost, dict) else None
-        need = float(requested) if isinstance(requested, int | float) else DEFAULT_COST
+        need = (float(requested) if isinstance(requested, int | float) else DEFAULT_COST) + PACING_MARGIN
         return max(0.05, (min(need, bucket.maximum) - bucket.now(time.monotonic())) / bucket.restore_rate)
 
     def _wait(self, seconds: float) -> None:

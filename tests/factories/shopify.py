@@ -6,11 +6,6 @@
 - ``refund_payload(order, [(line_item_id, quantity, restock_type)])``: the refunds/create fixture;
 - ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop, a Shopify pickup location
   for store 1, and the Shopify storefront client.
-- ``SHOP``, ``CLIENT_ID``, ``CLIENT_SECRET``: the connector tests' shop and credentials;
-  ``webhook_headers(...)`` and ``deliver(client, topic, event_id, payload)``: a delivery signed as
-  Shopify signs it, POSTed to the endpoint through Django's test client.
-- ``sim_token(sim)``, ``SimAdmin(sim)``: plain httpx to the Shopify simulator's Admin API by
-  document name, with a token taken once (not the platform's client).
 """
 
 from __future__ import annotations
@@ -31,6 +26,8 @@ from integration.shopify.simulator import ShopifySimulator
 from integration.shopify.webhooks import webhook_hmac
 from shopify_channel.models import ShopifyLocation
 from tests.factories.returns import Shop
+
+# --- The connector's shop and a signed delivery (wt-client) ---
 
 SHOP = "test-shop.myshopify.com"
 CLIENT_ID = "test-client-id"
@@ -74,6 +71,8 @@ def deliver(
         **webhook_headers(topic, event_id, body, secret=secret),
     )
 
+
+# --- Order payloads (wt-orders) ---
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 PARIS_GID = "gid://shopify/Location/70000000001"
@@ -152,6 +151,9 @@ def shopify_shop() -> Shop:
 
 def shopify_client(*, pilot: bool = False) -> StorefrontClient:
     return StorefrontClient.objects.create(name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot)
+
+
+# --- The simulator's Admin API with plain httpx (wt-sim) ---
 
 
 def sim_token(sim: ShopifySimulator) -> str:

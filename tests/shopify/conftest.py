@@ -4,6 +4,7 @@ registry restored after each test (a test registers the handlers it needs)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pytest_django import Settings
@@ -30,3 +31,20 @@ def registries() -> Iterator[None]:
     webhooks._handlers.update(topics)
     calls._performers.clear()
     calls._performers.update(kinds)
+
+
+@pytest.fixture
+def shopify_sim(settings: Settings) -> Iterator[Any]:
+    """The Shopify simulator on loopback, with this suite's shop and credentials, the settings
+    pointing at it, and retries quick (waits still on real time)."""
+    simulator = pytest.importorskip(
+        "integration.shopify.simulator", reason="the Shopify simulator is not merged yet"
+    )
+    sim = simulator.ShopifySimulator(shop=SHOP, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    settings.SHOPIFY_ADMIN_URL = sim.start()
+    settings.SHOPIFY_HTTP_RETRY_BASE_SECONDS = 0.05
+    settings.SHOPIFY_HTTP_RETRY_MAX_SECONDS = 0.2
+    try:
+        yield sim
+    finally:
+        sim.stop()

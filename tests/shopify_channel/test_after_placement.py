@@ -56,7 +56,8 @@ def test_cancel_in_shopify_cancels_here_and_queues_the_call_with_restock_and_ref
     assert (link.oversold_resolution, link.resolved_by) == ("cancelled_in_shopify", "camille")
     assert (call.kind, call.subject, call.state) == ("order_cancel", "SH1001", ShopifyCall.State.PENDING)
     assert call.payload["orderId"] == "gid://shopify/Order/5678901234001"
-    assert call.payload["restock"] is True and call.payload["refundMethod"] == {"originalPaymentMethodsRefund": True}
+    assert call.payload["restock"] is True
+    assert call.payload["refundMethod"] == {"originalPaymentMethodsRefund": True}
     assert not attention_orders(reason=Reason.SHOPIFY_OVERSOLD).exists()
     assert any("camille" in e.cause and "plus de stock" in e.cause for e in link.order.events.all())
     assert level("A").in_flight == 0
@@ -123,7 +124,10 @@ def test_a_refund_without_restock_changes_nothing_here(shop: object) -> None:
     payload = order_payload(lines=[("A", 3)], updated_at=NOW)
     link = shopify_order_apply(payload, now=NOW)
 
-    outcome = shopify_refund_apply(refund_payload(payload, [(payload["line_items"][0]["id"], 1, "no_restock")]), now=NOW)
+    outcome = shopify_refund_apply(
+        refund_payload(payload, [(payload["line_items"][0]["id"], 1, "no_restock")]), now=NOW
+    )
 
     assert (outcome.returned, outcome.cancelled) == ([], [])
-    assert not Return.objects.exists() and not link.order.cancellations.exists()
+    assert not Return.objects.exists()
+    assert not link.order.cancellations.exists()

@@ -13,7 +13,12 @@ from inventory.models import StockLevel
 from orders.attention import Reason, attention_orders
 from orders.models import Order
 from shopify_channel.models import ShopifyOrder
-from shopify_channel.orders import ShopifyPayloadError, paid_unit_prices, shopify_order_apply, shopify_order_number
+from shopify_channel.orders import (
+    ShopifyPayloadError,
+    paid_unit_prices,
+    shopify_order_apply,
+    shopify_order_number,
+)
 from tests.factories.shopify import PARIS_GID, order_payload, shopify_shop
 
 NOW = timezone.now().replace(microsecond=0)
@@ -37,7 +42,12 @@ def test_a_create_delivered_twice_makes_one_order_with_its_units_in_flight(shop:
 
     assert first.pk == second.pk
     order = Order.objects.get()
-    assert (order.order_number, order.client, order.delivery, order.status) == ("SH1001", "shopify", "home", "placed")
+    assert (order.order_number, order.client, order.delivery, order.status) == (
+        "SH1001",
+        "shopify",
+        "home",
+        "placed",
+    )
     assert [(line.quantity, line.in_flight, line.location_id) for line in order.lines.all()] == [(3, 3, 900)]
     assert level("A").in_flight == 3
     assert OutboxMessage.objects.filter(order=order, kind="ORDIMP").count() == 1
@@ -58,9 +68,13 @@ def test_paid_before_create_creates_it_and_the_late_create_changes_nothing(shop:
 
 def test_an_update_older_than_the_last_applied_is_not_applied_backwards(shop: object) -> None:
     shopify_order_apply(order_payload(updated_at=NOW), now=NOW)
-    shopify_order_apply(order_payload(financial_status="refunded", updated_at=NOW + timedelta(minutes=9)), now=NOW)
+    shopify_order_apply(
+        order_payload(financial_status="refunded", updated_at=NOW + timedelta(minutes=9)), now=NOW
+    )
 
-    shopify_order_apply(order_payload(financial_status="paid", updated_at=NOW + timedelta(minutes=3)), now=NOW)
+    shopify_order_apply(
+        order_payload(financial_status="paid", updated_at=NOW + timedelta(minutes=3)), now=NOW
+    )
 
     link = ShopifyOrder.objects.get()
     assert (link.financial_status, link.shopify_updated_at) == ("refunded", NOW + timedelta(minutes=9))
@@ -74,7 +88,10 @@ def test_the_order_number_comes_from_shopifys_name_within_the_as400s_alphabet() 
 
 def test_discounts_are_spread_per_unit_to_the_cent_and_the_remainder_cents_go_to_the_first_units() -> None:
     assert paid_unit_prices(Decimal("10.00"), 3, Decimal("3.00")) == [(Decimal("9.00"), 3)]
-    assert paid_unit_prices(Decimal("10.00"), 3, Decimal("0.50")) == [(Decimal("9.84"), 1), (Decimal("9.83"), 2)]
+    assert paid_unit_prices(Decimal("10.00"), 3, Decimal("0.50")) == [
+        (Decimal("9.84"), 1),
+        (Decimal("9.83"), 2),
+    ]
 
 
 def test_lines_are_at_what_the_customer_paid_and_shipping_is_kept(shop: object) -> None:
@@ -88,12 +105,18 @@ def test_lines_are_at_what_the_customer_paid_and_shipping_is_kept(shop: object) 
         (1, 1, Decimal("9.84")), (2, 2, Decimal("9.83")), (3, 1, Decimal("4.50")),
     ]  # fmt: skip
     assert order.total == Decimal("29.50") + Decimal("4.50")
-    assert (link.shipping_amount, link.discounts, link.total) == (Decimal("3.90"), Decimal("0.50"), Decimal("37.90"))
+    assert (link.shipping_amount, link.discounts, link.total) == (
+        Decimal("3.90"),
+        Decimal("0.50"),
+        Decimal("37.90"),
+    )
     assert level("A").in_flight == 3
 
 
 def test_a_pickup_order_is_click_and_collect_at_our_store_of_that_location(shop: object) -> None:
-    payload = order_payload(lines=[("C", 2)], pickup_location_id=int(PARIS_GID.rsplit("/", 1)[1]), updated_at=NOW)
+    payload = order_payload(
+        lines=[("C", 2)], pickup_location_id=int(PARIS_GID.rsplit("/", 1)[1]), updated_at=NOW
+    )
 
     order = shopify_order_apply(payload, now=NOW).order
 
@@ -107,7 +130,8 @@ def test_a_short_pool_keeps_the_order_without_units_or_ordimp_and_flags_it_overs
 
     link = shopify_order_apply(order_payload(lines=[("A", 3), ("B", 1)], updated_at=NOW), now=NOW)
 
-    assert link.oversold and "A" in link.oversold_reason
+    assert link.oversold
+    assert "A" in link.oversold_reason
     assert [line.in_flight for line in link.order.lines.all()] == [0, 0]
     assert (level("A").in_flight, level("B").in_flight) == (0, 0)
     assert not OutboxMessage.objects.filter(order=link.order).exists()
@@ -121,7 +145,8 @@ def test_a_malformed_payload_is_refused_naming_the_field_and_nothing_is_kept(sho
     with pytest.raises(ShopifyPayloadError, match=r"line_items\[0\]\.quantity"):
         shopify_order_apply(payload, now=NOW)
 
-    assert not Order.objects.exists() and not ShopifyOrder.objects.exists()
+    assert not Order.objects.exists()
+    assert not ShopifyOrder.objects.exists()
 
 
 def test_an_unknown_sku_is_refused_and_nothing_is_kept(shop: object) -> None:
