@@ -4,13 +4,12 @@ registry restored after each test (a test registers the handlers it needs)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pytest_django import Settings
 
 from integration.shopify import calls, webhooks
-from tests.factories.shopify import CLIENT_ID, CLIENT_SECRET, SHOP
+from tests.factories.shopify_connector import CLIENT_ID, CLIENT_SECRET, SHOP
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +17,10 @@ def shopify_settings(settings: Settings) -> Settings:
     settings.SHOPIFY_SHOP = SHOP
     settings.SHOPIFY_CLIENT_ID = CLIENT_ID
     settings.SHOPIFY_CLIENT_SECRET = CLIENT_SECRET
+    # Retries of one execute quick (the waits still run on real time); the simulator (the
+    # ``shopify_sim`` fixture, tests/plugins/shopify.py) sets its own shop and credentials.
+    settings.SHOPIFY_HTTP_RETRY_BASE_SECONDS = 0.05
+    settings.SHOPIFY_HTTP_RETRY_MAX_SECONDS = 0.2
     return settings
 
 
@@ -32,19 +35,3 @@ def registries() -> Iterator[None]:
     calls._performers.clear()
     calls._performers.update(kinds)
 
-
-@pytest.fixture
-def shopify_sim(settings: Settings) -> Iterator[Any]:
-    """The Shopify simulator on loopback, with this suite's shop and credentials, the settings
-    pointing at it, and retries quick (waits still on real time)."""
-    simulator = pytest.importorskip(
-        "integration.shopify.simulator", reason="the Shopify simulator is not merged yet"
-    )
-    sim = simulator.ShopifySimulator(shop=SHOP, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    settings.SHOPIFY_ADMIN_URL = sim.start()
-    settings.SHOPIFY_HTTP_RETRY_BASE_SECONDS = 0.05
-    settings.SHOPIFY_HTTP_RETRY_MAX_SECONDS = 0.2
-    try:
-        yield sim
-    finally:
-        sim.stop()

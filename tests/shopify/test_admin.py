@@ -16,7 +16,7 @@ from integration.shopify.calls import CallRefused, call_kind_register, shopify_c
 from integration.shopify.client import ShopifyClient
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import WebhookMeta, webhook_event_apply, webhook_topic_register
-from tests.factories.shopify import SHOP, deliver
+from tests.factories.shopify_connector import SHOP, deliver
 from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]

@@ -22,7 +22,7 @@ from integration.shopify.client import (
     shopify_client,
 )
 from integration.shopify.models import AccessToken, ConnectionState, ShopifyCall
-from tests.factories.shopify import CLIENT_SECRET, SHOP
+from tests.factories.shopify_connector import SHOP
 from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
@@ -129,7 +129,7 @@ def test_wrong_credentials_are_named_and_neither_token_nor_secret_is_logged(
     assert "a-wrong-secret-9876" not in str(refused.value)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Shopify access token obtained" in logged
-    for secret in (token, CLIENT_SECRET, "a-wrong-secret-9876"):
+    for secret in (token, shopify_sim.client_secret, "a-wrong-secret-9876"):
         assert secret not in logged
         assert secret not in repr(shopify_client())
     assert "invalid_client" in ConnectionState.objects.get().last_error
@@ -139,22 +139,23 @@ def test_wrong_credentials_are_named_and_neither_token_nor_secret_is_logged(
 
 
 def test_a_shop_with_a_small_bucket_is_paced_and_no_throttled_answer_surfaces(shopify_sim: Any) -> None:
-    # given a query's cost, and a shop whose bucket holds three of them and restores two a second
+    # given a query's cost (what it asks for, what it takes), and a shop whose bucket holds just what
+    # it asks for and restores twice what it takes a second
     cost = shopify_client().execute("locations", {"first": 10}).cost
     assert cost is not None
-    requested = float(cost["requestedQueryCost"])
-    shopify_sim.fault_throttle(maximum=3 * requested + 1, rate=2 * requested)
+    requested, actual = float(cost["requestedQueryCost"]), float(cost["actualQueryCost"])
+    shopify_sim.fault_throttle(maximum=requested + 1, rate=2 * actual)
     client = shopify_client()
 
-    # when ten are run in a row
-    answers = [client.execute("locations", {"first": 10}) for _ in range(10)]
+    # when five are run in a row
+    answers = [client.execute("locations", {"first": 10}) for _ in range(5)]
 
     # then every one answered, the client waited for the bucket instead of being throttled
     assert all(a.data is not None for a in answers)
     assert client.waited_seconds > 0
     assert client.throttled_answers == 0
     state = ConnectionState.objects.get()
-    assert state.bucket_maximum == 3 * requested + 1
+    assert state.bucket_maximum == requested + 1
 
 
 def test_a_throttled_answer_waits_for_the_restore_and_is_sent_again(shopify_sim: Any) -> None:
@@ -220,13 +221,17 @@ def test_a_slow_shopify_times_out_and_raises_unavailable(shopify_sim: Any, setti
 
 
 def test_graphql_errors_raise_a_query_error_naming_them(shopify_sim: Any) -> None:
-    # when a query is sent with a variable of the wrong type
+    # when a query is sent without a variable it requires
     with pytest.raises(ShopifyQueryError) as refused:
-        shopify_client().execute("locations", {"first": "ten"})
+        shopify_client().execute("locations", {})
 
-    # then Shopify's message is in the error
-    assert "first" in str(refused.value)
-    assert refused.value.errors
+    # then Shopify's message is the error's, and the errors are kept
+    assert (
+        str(refused.value)
+        == "Variable '$first' has invalid value: Expected a value of non-null type 'Int!' to be provided."
+    )
+    assert len(refused.value.errors) == 1
+    assert ConnectionState.objects.get().last_error == f"locations: {refused.value}"
 
 
 def test_an_api_version_shopify_does_not_serve_is_a_query_error(shopify_sim: Any, settings: Settings) -> None:
@@ -254,7 +259,8 @@ def test_a_mutation_sent_twice_with_the_same_key_is_done_once(shopify_sim: Any) 
     assert len(listed["webhookSubscriptions"]["nodes"]) == 1
 
     # and another key makes another
-    client.execute("webhook_subscription_create", SUBSCRIPTION, idempotency_key="call-2")
+    other = {**SUBSCRIPTION, "webhookSubscription": {"uri": "https://platform.example/shopify/other"}}
+    client.execute("webhook_subscription_create", other, idempotency_key="call-2")
     listed = client.execute("webhook_subscriptions", {"first": 50}).data
     assert listed is not None
     assert len(listed["webhookSubscriptions"]["nodes"]) == 2

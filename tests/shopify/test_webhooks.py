@@ -28,7 +28,7 @@ from integration.shopify.webhooks import (
     webhook_replay,
     webhook_topic_register,
 )
-from tests.factories.shopify import SHOP, WEBHOOK_URL, deliver, webhook_headers
+from tests.factories.shopify_connector import SHOP, WEBHOOK_URL, deliver, webhook_headers
 from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
