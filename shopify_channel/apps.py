@@ -7,15 +7,14 @@ class ShopifyChannelConfig(AppConfig):
     verbose_name = "Shopify"
 
     def ready(self) -> None:
+        # An oversold Shopify order needs attention (orders.attention tells the others).
         from orders.attention import Reason, attention_condition_register
         from shopify_channel import oversold, webhooks
         from shopify_channel.fulfilment import fulfilment_listeners_register
         from shopify_channel.signals import stock_listeners_register
 
-        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
-        webhooks.catalogue_webhooks_register()  # products/update → storefront content, ownership violations
-        # An oversold Shopify order needs attention (orders.attention tells the others).
         attention_condition_register(Reason.SHOPIFY_OVERSOLD, oversold.order_is_oversold)
         oversold.register()  # the order_cancel call to Shopify
-        webhooks.register()  # the order topics this app takes
+        webhooks.register()  # the topics this app takes
+        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
         fulfilment_listeners_register()  # the AS400's events on Shopify orders → calls to Shopify
