@@ -41,7 +41,7 @@ def shopify_side(simulator: Any, shopify_sim: Any, settings: Any) -> Iterator[Sh
         shopify_subscriptions_ensure(now=timezone.now())
         shop = Shop(shopify_sim)
         shop.map_locations()
-        catalogue_push(now=timezone.now())
+        catalogue_push(now=timezone.now(), bulk_from=10**6)  # small batches: bulk operations are tested apart
         stock_mark_all(cause="gid://platform/Test/start", now=timezone.now())
         stock_push(now=timezone.now())
         yield ShopifySide(shopify_sim, shop, receiver)
