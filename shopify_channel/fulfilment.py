@@ -37,6 +37,12 @@ event's ``by`` is ``customer``: :func:`orders.cancellation.cancelled_by` of the 
 oversold order already has its own ``order_cancel`` call (``shopify_channel.oversold``): the
 ``units_cancel`` then finds it and does nothing.
 
+**No echo.** Shopify tells every change by webhook, ours too: the ``orders/cancelled`` of an order we
+cancelled finds it cancelled here already (a no-op), and the ``refunds/create`` of a refund we asked
+for — units already cancelled here — must not cancel them a second time: its note begins with
+:data:`OWN_REFUND` (:func:`refund_is_ours`, checked by ``shopify_refund_apply``) and the refund is
+recorded as applied (``ShopifyRefund``) as soon as Shopify answers.
+
 **Finding Shopify's ids.** The order's gid is on its :class:`~shopify_channel.models.ShopifyOrder`
 (``admin_graphql_api_id``). Line items and their fulfillment orders are read from Shopify when the
 call is performed (``fulfillment_orders``): a line of ours is matched to Shopify's line item by the
@@ -66,7 +72,7 @@ from integration.shopify.client import ShopifyClient
 from integration.shopify.models import ShopifyCall
 from integration.storefront.events import event_listener_register
 from orders.models import Order
-from shopify_channel.models import ShopifyOrder
+from shopify_channel.models import ShopifyOrder, ShopifyRefund
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +88,8 @@ OVERSOLD_CANCEL = "order_cancel"
 #: The event's "by" for a cancellation Shopify asked for (orders.cancellation.cancelled_by).
 BY_SHOPIFY = "customer"
 BY_STAFF = "staff"
+#: How the refunds we ask for begin their note: their refunds/create is not applied again here.
+OWN_REFUND = "[plateforme]"
 #: Fulfillment orders that still hold units to fulfil, cancel or prepare.
 OPEN_STATES = {"OPEN", "IN_PROGRESS", "SCHEDULED", "ON_HOLD", "INCOMPLETE"}
 
@@ -192,10 +200,15 @@ def _items(client: ShopifyClient, gid: str) -> list[_Item]:
 
 
 def _line_item_ids(order_number: str) -> dict[int, str]:
-    """Our line number → Shopify's line item gid, as the order's payload told them (may be empty)."""
+    """Our line number → Shopify's line item gid, as the order's payload told them
+    (``ShopifyOrder.line_numbers``: line item id → our line numbers; may be empty)."""
     link = ShopifyOrder.objects.filter(order__order_number=order_number).first()
-    known = getattr(link, "line_numbers", None) or {}
-    return {int(number): f"gid://shopify/LineItem/{item_id}" for item_id, number in known.items()}
+    known: dict[str, Any] = (link.line_numbers if link is not None else None) or {}
+    out: dict[int, str] = {}
+    for item_id, numbers in known.items():
+        for number in numbers if isinstance(numbers, list) else [numbers]:
+            out[int(number)] = f"gid://shopify/LineItem/{item_id}"
+    return out
 
 
 def _take(
@@ -340,7 +353,7 @@ def perform_units_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, 
     variables = {
         "input": {
             "orderId": _order_gid(call),
-            "note": f"{note} : {', '.join(str(line['sku']) for line in payload['lines'])}"[:255],
+            "note": f"{OWN_REFUND} {note} : {', '.join(str(line['sku']) for line in payload['lines'])}"[:255],
             "notify": True,
             "refundLineItems": [
                 {"lineItemId": line_item, "quantity": units, "restockType": "CANCEL"}
@@ -353,7 +366,31 @@ def perform_units_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, 
     errors = _user_errors(result.get("userErrors"))
     if errors:
         raise CallRefused(errors)
-    return {"refund": (result.get("refund") or {}).get("id"), "units": sum(merged.values()), "short": short}
+    refund = result.get("refund") or {}
+    _own_refund_record(call, refund)
+    return {"refund": refund.get("id"), "units": sum(merged.values()), "short": short}
+
+
+def refund_is_ours(payload: dict[str, Any]) -> bool:
+    """A ``refunds/create`` of a refund this platform asked for (units the AS400 or a store cancelled,
+    already cancelled here): its note starts with :data:`OWN_REFUND`."""
+    note = payload.get("note")
+    return isinstance(note, str) and note.startswith(OWN_REFUND)
+
+
+def _own_refund_record(call: ShopifyCall, refund: dict[str, Any]) -> None:
+    """Our refund kept as applied, so that its refunds/create (whenever it comes) changes nothing."""
+    legacy = refund.get("legacyResourceId")
+    link = ShopifyOrder.objects.filter(order__order_number=call.subject).first()
+    if link is None or not str(legacy or "").isdigit():
+        return
+    ShopifyRefund.objects.get_or_create(
+        shopify_id=int(str(legacy)),
+        defaults={
+            "shopify_order": link,
+            "outcome": f"ours: call #{call.pk} ({call.payload.get('by')})"[:300],
+        },
+    )
 
 
 def perform_refused_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pytest_django import Settings
 from integration.as400.simulator.engine import Simulator
 from integration.shopify.calls import shopify_call_retry, shopify_calls_send
 from integration.shopify.models import ShopifyCall
-from orders.models import Order
+from orders.models import As400Event
 from shopify_channel.fulfilment import FULFIL, PICKUP_READY, REFUSED_CANCEL, UNITS_CANCEL
 from shopify_channel.models import ShopifyOrder
 from tests.factories.orders import warehouse_items
@@ -65,9 +65,10 @@ def test_a_checkout_becomes_one_as400_order_when_its_webhook_comes_twice_and_its
     # then Shopify holds one fulfillment of both units, with that tracking number
     (call,) = calls(FULFIL)
     assert call.state == "done", call.last_error
-    tracking = Order.objects.get(pk=link.order_id).lines.get().tracking_numbers  # type: ignore[attr-defined]
-    fulfilled = shopify_side.fulfillments(placed)
-    assert [(f["units"], f["tracking"]) for f in fulfilled] == [(2, list(tracking))]
+    (shipped,) = As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list(
+        "tracking", flat=True
+    )
+    assert shopify_side.fulfillments(placed) == [[shipped]]
     assert all(item["remainingQuantity"] == 0 for fo in fulfillment_orders(shopify_side, placed)
                for item in fo["lineItems"]["nodes"])  # fmt: skip
 
@@ -137,20 +138,27 @@ def test_an_as400_cancellation_of_some_units_refunds_them_with_cancel_restock(
     deliver_webhooks(shopify_side)
     link = shopify_order(placed)
     as400_minute(simulator)
+    available_before = shopify_side.sim.available(product.mapping.sku)
 
     # when the AS400 cancels one unit (ORDSTS A)
     simulator.cancel(link.order.order_number, line=1, qty=1)
     as400_minute(simulator)
     shopify_calls_send(now=TUESDAY)
 
-    # then Shopify holds two units to fulfil, the third refunded and back on sale
+    # then Shopify holds two units, the third refunded with a CANCEL restock and back on sale
     (call,) = calls(UNITS_CANCEL)
     assert call.state == "done", call.last_error
     assert call.payload["whole"] is False
-    remaining = sum(item["remainingQuantity"] for fo in fulfillment_orders(shopify_side, placed)
-                    for item in fo["lineItems"]["nodes"])  # fmt: skip
-    assert remaining == 2
+    (item,) = shopify_side.order(placed)["lineItems"]["nodes"]
+    assert (item["quantity"], item["currentQuantity"]) == (3, 2)
     assert not shopify_side.order(placed)["cancelledAt"]
+    assert shopify_side.sim.available(product.mapping.sku) == available_before + 1
+
+    # and Shopify's refunds/create of that refund, when it comes, cancels nothing more here
+    deliver_webhooks(shopify_side)
+    line = link.order.lines.get()
+    line.refresh_from_db()
+    assert (line.quantity, line.cancelled) == (3, 1)
 
 
 def test_a_cancellation_shopify_asked_for_is_not_sent_back(
