@@ -197,3 +197,67 @@ class SimAdmin:
         assert data["productSet"]["userErrors"] == [], data
         product: dict[str, Any] = data["productSet"]["product"]
         return product
+
+
+class HookReceiver:
+    """A webhook endpoint on loopback recording every request (raw body and headers); answers
+    ``statuses`` in turn (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["status"] == 200]
+
+    def topics(self) -> list[str]:
+        return [r["headers"]["X-Shopify-Topic"] for r in self.accepted()]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def same_shape(sample: Any, fixture: Any, path: str = "$") -> list[str]:
+    """Where ``sample`` differs from ``fixture`` in keys or JSON types (null matches anything; lists
+    by their first element)."""
+    if sample is None or fixture is None:
+        return []
+    if isinstance(fixture, dict):
+        if not isinstance(sample, dict):
+            return [f"{path}: {type(sample).__name__}, expected object"]
+        problems = [f"{path}.{k}: missing" for k in fixture if k not in sample]
+        problems += [f"{path}.{k}: not in the fixture" for k in sample if k not in fixture]
+        for key in fixture.keys() & sample.keys():
+            problems += same_shape(sample[key], fixture[key], f"{path}.{key}")
+        return problems
+    if isinstance(fixture, list):
+        if not isinstance(sample, list):
+            return [f"{path}: {type(sample).__name__}, expected list"]
+        return same_shape(sample[0], fixture[0], f"{path}[0]") if sample and fixture else []
+    kinds = (bool, int, float, str)
+    expected = next(k for k in kinds if isinstance(fixture, k))
+    if type(sample) is not expected and not (expected is float and isinstance(sample, int)):
+        return [f"{path}: {type(sample).__name__}, expected {expected.__name__}"]
+    return []

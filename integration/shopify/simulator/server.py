@@ -6,13 +6,12 @@ import base64
 import hashlib
 import heapq
 import hmac
+import http.client
 import json
 import re
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from email.parser import BytesParser
 from http import HTTPStatus
@@ -189,6 +188,89 @@ class ShopifySimulator:
             product = self.shop.product_update_in_admin(sku, **changes)
             payload = self.product_payload(product)
         self.webhook_send("products/update", payload)
+        return payload
+
+    def checkout(
+        self,
+        lines: list[dict[str, Any]],
+        customer: dict[str, Any] | None = None,
+        pickup_location: int | str | None = None,
+        discount: Any = None,
+        shipping: dict[str, Any] | None = None,
+        oversell: bool = False,
+        paid: bool = True,
+    ) -> dict[str, Any]:
+        """A customer's order (Shopify's checkout): units committed, ``orders/create`` then
+        ``orders/paid`` sent. Raises ShopError (409 on /_sim/checkout) when a level is short."""
+        from integration.shopify.simulator import orders
+
+        with self.lock:
+            order = orders.checkout(
+                self.shop,
+                lines,
+                customer=customer,
+                pickup_location=pickup_location,
+                discount=discount,
+                shipping=shipping,
+                oversell=oversell,
+            )
+            if not paid:
+                order["financial_status"] = "pending"
+            payload = orders.order_payload(self.shop, order)
+        self.webhook_send("orders/create", payload)
+        if paid:
+            self.webhook_send("orders/paid", payload)
+        self.save()
+        return payload
+
+    def _order(self, ref: int | str) -> dict[str, Any]:
+        for order in self.shop.state["orders"].values():
+            if str(ref) in (str(order["id"]), order["name"], f"gid://shopify/Order/{order['id']}"):
+                return order  # type: ignore[no-any-return]
+        raise ShopError(f"no order {ref!r}")
+
+    def order_payload(self, ref: int | str) -> dict[str, Any]:
+        from integration.shopify.simulator import orders
+
+        with self.lock:
+            return orders.order_payload(self.shop, self._order(ref))
+
+    def cancel_in_admin(
+        self, order: int | str, reason: str = "customer", restock: bool = True
+    ) -> dict[str, Any]:
+        """Staff cancelling in Shopify's admin: ``orders/cancelled``."""
+        from integration.shopify.simulator import orders
+
+        with self.lock:
+            record = self._order(order)
+            orders.cancel(self.shop, record, reason=reason, restock=restock, refund=True)
+            payload = orders.order_payload(self.shop, record)
+        self.webhook_send("orders/cancelled", payload)
+        self.save()
+        return payload
+
+    def refund_in_admin(
+        self, order: int | str, lines: list[dict[str, Any]], restock: bool = True, note: str | None = None
+    ) -> dict[str, Any]:
+        """Staff refunding in the admin: ``lines`` [{"sku", "quantity"}], restocked as a return at the
+        line's location (``cancel`` when not fulfilled yet); ``refunds/create`` (and ``orders/updated``)."""
+        from integration.shopify.simulator import orders
+
+        with self.lock:
+            record = self._order(order)
+            rows = []
+            for line in lines:
+                match = next((ln for ln in record["lines"] if ln["sku"] == line["sku"]), None)
+                if match is None:
+                    raise ShopError(f"no line with SKU {line['sku']!r} in {record['name']}")
+                kind = ("return" if match["fulfilled"] else "cancel") if restock else "no_restock"
+                rows.append({"line_id": match["id"], "quantity": line["quantity"], "restock_type": kind})
+            refund = orders.refund_create(self.shop, record, rows, note=note)
+            payload = orders.refund_payload(self.shop, refund)
+            order_body = orders.order_payload(self.shop, record)
+        self.webhook_send("refunds/create", payload)
+        self.webhook_send("orders/updated", order_body)
+        self.save()
         return payload
 
     def expire_tokens(self) -> None:
@@ -412,11 +494,11 @@ class ShopifySimulator:
                 twin = {**delivery, "attempts": 0, "statuses": [], "state": "pending"}
                 with self.lock:
                     self.deliveries.append(twin)
-                self._enqueue(twin, 0.05)
+                self._enqueue(twin, 0.0)
             with self.lock:
                 held, self.held_out_of_order = self.held_out_of_order, []
             for late in held:
-                self._enqueue(late, 0.05)
+                self._enqueue(late, 0.0)
         return made
 
     def _fault_for(self, topic: str) -> str | None:
@@ -462,31 +544,34 @@ class ShopifySimulator:
         signature = base64.b64encode(
             hmac.new(self.client_secret.encode(), body, hashlib.sha256).digest()
         ).decode()
-        request = urllib.request.Request(
-            delivery["uri"],
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Shopify-Topic": delivery["topic"],
-                "X-Shopify-Hmac-Sha256": signature,
-                "X-Shopify-Shop-Domain": self.shop_domain,
-                "X-Shopify-API-Version": self.api_version,
-                "X-Shopify-Webhook-Id": delivery["webhook_id"],
-                "X-Shopify-Event-Id": delivery["event_id"],
-                "X-Shopify-Triggered-At": delivery["triggered_at"],
-                "User-Agent": "Shopify-Captain-Hook",
-            },
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": delivery["topic"],
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": self.shop_domain,
+            "X-Shopify-API-Version": self.api_version,
+            "X-Shopify-Webhook-Id": delivery["webhook_id"],
+            "X-Shopify-Event-Id": delivery["event_id"],
+            "X-Shopify-Triggered-At": delivery["triggered_at"],
+            "User-Agent": "Shopify-Captain-Hook",
+        }
+        target = urlparse(delivery["uri"])
+        connection_class = (
+            http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
         )
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                delivery["statuses"].append(response.status)
-                return 200 <= response.status < 300
-        except urllib.error.HTTPError as error:
-            delivery["statuses"].append(error.code)
-        except (OSError, ValueError) as error:
+            conn = connection_class(target.netloc, timeout=5)
+            try:
+                conn.request("POST", path, body, headers)
+                status = conn.getresponse().status
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as error:
             delivery["statuses"].append(str(error))
-        return False
+            return False
+        delivery["statuses"].append(status)
+        return 200 <= status < 300
 
     def webhooks_wait(self, timeout: float = 10.0) -> bool:
         """Until no delivery is pending (held ones aside); False if ``timeout`` passed first."""
@@ -554,6 +639,8 @@ class ShopifySimulator:
             op["url"] = f"{self.url}/_sim/bulk/{op_id}.jsonl" if out else None
             payload = bulk_finish_payload(op)
         self.webhook_send("bulk_operations/finish", payload)
+        with self.lock:
+            op["finish_sent"] = True
         self.save()
 
     def bulk_wait(self, op_gid: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -563,7 +650,7 @@ class ShopifySimulator:
         while True:
             with self.lock:
                 op = dict(self.shop.state["bulk_operations"][number])
-            if op["status"] not in ("CREATED", "RUNNING") or time.monotonic() > deadline:
+            if op.get("finish_sent") or time.monotonic() > deadline:
                 return op
             time.sleep(0.02)
 
@@ -682,6 +769,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, {"errors": "Not Found"})
         except ShopError as error:
             self._send(409, {"error": str(error)})
+        except (TypeError, KeyError, ValueError) as error:  # a control call or upload that makes no sense
+            self._send(400, {"error": f"{type(error).__name__}: {error}"})
 
     def _token(self, raw: bytes) -> None:
         if "json" in (self.headers.get("Content-Type") or ""):
@@ -734,7 +823,7 @@ class _Handler(BaseHTTPRequestHandler):
         if ctype.startswith("multipart/form-data"):
             message: Any = BytesParser().parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
             fields: dict[str, bytes] = {}
-            for part in message.iter_parts() if message.is_multipart() else ():
+            for part in message.get_payload() if message.is_multipart() else ():
                 name = part.get_param("name", header="content-disposition")
                 fields[str(name)] = part.get_payload(decode=True) or b""
             key = fields.get("key", b"").decode() or key
@@ -763,5 +852,5 @@ class _Handler(BaseHTTPRequestHandler):
 CONTROL = {
     "seed_locations", "location_add", "set_available", "available", "product_update_in_admin", "expire_tokens",
     "fault_webhooks", "release_late", "fault_throttle", "fault_server_errors", "fault_slow", "faults_clear",
-    "checkout", "cancel_in_admin", "refund_in_admin", "webhooks_wait",
+    "checkout", "cancel_in_admin", "refund_in_admin", "webhooks_wait", "order_payload",
 }  # fmt: skip
