@@ -61,9 +61,10 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "retail-integration-platform-shopify/1.0"
 #: A document's cost until Shopify has said what it asks for (most of ours cost 1 to 20 points).
 DEFAULT_COST = 10.0
-#: THROTTLED answers in a row for one execute, then ShopifyUnavailable (the bucket never refills).
-MAX_THROTTLED = 20
-MAX_WAIT_SECONDS = 60.0
+#: THROTTLED answers for one execute, then ShopifyUnavailable (another process drains the bucket,
+#: or it never refills): a worker is not held for ever; the call queue tries again later.
+MAX_THROTTLED = 5
+MAX_WAIT_SECONDS = 30.0  # one wait, at most (a full standard bucket restores in 20 s)
 PACING_MARGIN = 1.0
 
 
@@ -248,8 +249,9 @@ class ShopifyClient:
             if status == 429:  # REST-style throttling: Retry-After, then again
                 throttled += 1
                 if throttled > MAX_THROTTLED:
-                    raise ShopifyUnavailable(f"throttled {throttled} times in a row (HTTP 429)")
-                self._wait(float(response.headers.get("Retry-After") or 1.0))
+                    raise ShopifyUnavailable(f"throttled {throttled} times (HTTP 429)")
+                retry_after = response.headers.get("Retry-After") or ""
+                self._wait(float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 1.0)
                 continue
             try:
                 payload = response.json()
@@ -273,7 +275,7 @@ class ShopifyClient:
                 self.throttled_answers += 1
                 if throttled > MAX_THROTTLED:
                     raise ShopifyUnavailable(
-                        f"throttled {throttled} times in a row: the bucket does not refill"
+                        f"throttled {throttled} times: the bucket does not refill in time"
                     )
                 self._wait(self._restore_wait(cost))
                 continue

@@ -304,3 +304,15 @@ def test_a_queued_call_is_sent_to_shopify_with_its_key_and_retried_while_shopify
     assert call.result is not None
     assert call.result["id"].startswith("gid://shopify/WebhookSubscription/")
     assert call.attempts == 2
+
+
+def test_a_bucket_that_never_holds_the_cost_ends_in_unavailable_not_a_loop(shopify_sim: Any) -> None:
+    # given a shop whose bucket is smaller than what the query asks for
+    client = shopify_client()
+    requested = float(client.execute("locations", {"first": 10}).cost["requestedQueryCost"])  # type: ignore[index]
+    shopify_sim.fault_throttle(maximum=requested - 1, rate=100.0)
+
+    # when the query is run, then it gives up after a few throttled answers
+    with pytest.raises(ShopifyUnavailable, match="^throttled 6 times: the bucket does not refill in time$"):
+        client.execute("locations", {"first": 10})
+    assert client.throttled_answers == 6
