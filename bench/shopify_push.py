@@ -44,8 +44,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from integration.shopify.simulator import ShopifySimulator  # noqa: E402
 
+from integration.shopify.simulator import ShopifySimulator  # noqa: E402
 from inventory.models import Category, ItemMapping, Location, Product, StockLevel  # noqa: E402
 from inventory.reservations import LineRequest, reservation_create  # noqa: E402
 from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty  # noqa: E402
@@ -84,7 +84,7 @@ def products(count: int, prefix: str, category: Category) -> list[Product]:
 
 
 def sim_setup(sim: ShopifySimulator) -> None:
-    settings.SHOPIFY_SHOP = sim.shop
+    settings.SHOPIFY_SHOP = sim.shop_domain
     settings.SHOPIFY_ADMIN_URL = sim.url
     settings.SHOPIFY_CLIENT_ID, settings.SHOPIFY_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
 
@@ -106,23 +106,21 @@ def map_locations(client) -> None:  # type: ignore[no-untyped-def]
 
 def latency(sim: ShopifySimulator, runs: int, worker: str) -> list[float]:
     from integration.shopify.client import shopify_client
-
     from shopify_channel.catalogue import catalogue_push
     from shopify_channel.stock import stock_push
 
     client = shopify_client()
-    category = Category.objects.get_or_create(family_code="BNCH", defaults={"rollout_stage": "live"})[0]
+    category = Category.objects.update_or_create(family_code="BNCH", defaults={"rollout_stage": "live"})[0]
     (product,) = products(1, "BENCHL", category)
     StockLevel.objects.create(
         product=product, location_id=900, on_hand=runs + 100, as_of=django.utils.timezone.now()
     )
     catalogue_push(client=client)
     stock_push(client=client)
-    link = ShopifyProduct.objects.get(product=product)
     warehouse = ShopifyLocation.objects.get(location_id=900).shopify_location_id
 
     def shopify_figure() -> int:
-        return sim.available(link.inventory_item_id, warehouse)
+        return sim.available(product.item_number, warehouse)
 
     stop = threading.Event()
     proc = None
@@ -144,7 +142,7 @@ def latency(sim: ShopifySimulator, runs: int, worker: str) -> list[float]:
     else:
         import subprocess
 
-        env = {**os.environ, "SHOPIFY_SHOP": sim.shop, "SHOPIFY_ADMIN_URL": sim.url,
+        env = {**os.environ, "SHOPIFY_SHOP": sim.shop_domain, "SHOPIFY_ADMIN_URL": sim.url,
                "SHOPIFY_CLIENT_ID": CLIENT_ID, "SHOPIFY_CLIENT_SECRET": CLIENT_SECRET}  # fmt: skip
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"], cwd=Path(__file__).resolve().parents[1], env=env,
@@ -165,6 +163,7 @@ def latency(sim: ShopifySimulator, runs: int, worker: str) -> list[float]:
             samples.append(time.monotonic() - committed)
     finally:
         stop.set()
+        Category.objects.filter(pk=category.pk).update(rollout_stage="off")  # out of the first syncs
         if proc is not None:
             import signal
 
@@ -176,15 +175,19 @@ def latency(sim: ShopifySimulator, runs: int, worker: str) -> list[float]:
 def first_sync(size: int, small_sample: int) -> tuple[float, float, bool]:
     """(bulk seconds, small-batch seconds, small extrapolated) for ``size`` new products."""
     from integration.shopify.client import shopify_client
-
     from shopify_channel.catalogue import catalogue_push
 
-    category = Category.objects.get_or_create(family_code="BNCS", defaults={"rollout_stage": "live"})[0]
+    category = Category.objects.update_or_create(family_code="BNCS", defaults={"rollout_stage": "live"})[0]
     timings = []
     for mode in ("bulk", "small"):
         with ShopifySimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as sim:
             sim_setup(sim)
+            sim.seed_locations()
+            StockDirty.objects.all().delete()
+            ShopifyStockLevel.objects.all().delete()
             ShopifyProduct.objects.all().delete()
+            ShopifyLocation.objects.all().delete()
+            map_locations(shopify_client())
             Product.objects.filter(item_number__startswith="BENCHC").delete()
             count = size if mode == "bulk" else min(size, small_sample)
             products(count, "BENCHC", category)
@@ -217,6 +220,7 @@ def main() -> int:
 
     with ShopifySimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as sim:
         sim_setup(sim)
+        sim.seed_locations()
         from integration.shopify.client import shopify_client
 
         map_locations(shopify_client())

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -310,7 +311,7 @@ def catalogue_push(
             answer = client.execute(
                 "product_set",
                 _variables(values, link, title=title),
-                idempotency_key=f"product-{product.pk}-{values_hash(values)[:16]}-{now.timestamp():.0f}",
+                idempotency_key=f"product-{product.pk}-{uuid.uuid4().hex}",
             )
         except Exception as exc:  # ShopifyUnavailable, a query error: failed, tried again next run
             _record(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from integration.shopify.client import ShopifyClient, shopify_client
-
 from shopify_channel.models import ShopifyLocation, ShopifyProduct
 
 
@@ -33,32 +32,35 @@ class Shop:
             ShopifyLocation.objects.create(location_id=1, shopify_location_id=self.store, pickup=True)
 
     def products(self) -> dict[str, dict[str, Any]]:
-        """Every product in the shop by its variant's SKU: status, title, and the variant's fields."""
-        out: dict[str, dict[str, Any]] = {}
-        after = None
-        while True:
-            page = self.client.execute("products_page", {"first": 250, "after": after}).data["products"]
-            for node in page["nodes"]:
-                for variant in node["variants"]["nodes"]:
+        """Every product in the shop by its variant's SKU (the simulator's state, read under its lock)."""
+        with self.sim.lock:
+            state = self.sim.shop.state
+            out: dict[str, dict[str, Any]] = {}
+            for product in state["products"].values():
+                for variant_id in product["variant_ids"]:
+                    variant = state["variants"][str(variant_id)]
                     out[variant["sku"]] = {
-                        "id": node["id"], "status": node["status"], "title": node["title"],
-                        "barcode": variant["barcode"], "price": str(variant["price"]), "taxable": variant["taxable"],
-                        "item": variant["inventoryItem"]["id"],
+                        "id": f"gid://shopify/Product/{product['id']}", "status": product["status"],
+                        "title": product["title"], "barcode": variant["barcode"], "price": str(variant["price"]),
+                        "taxable": variant["taxable"], "item": f"gid://shopify/InventoryItem/{variant['inventory_item_id']}",
                     }  # fmt: skip
-            if not page["pageInfo"]["hasNextPage"]:
-                return out
-            after = page["pageInfo"]["endCursor"]
+            return out
 
     def product(self, sku: str) -> dict[str, Any]:
         return self.products()[sku]
 
     def available(self, product: Any, location: int = 900) -> int:
+        """Shopify's available for the product at our location's Shopify location, read through the API."""
         item = ShopifyProduct.objects.get(product=product).inventory_item_id
         node = self.client.execute("inventory_levels", {"ids": [item]}).data["nodes"][0]
         for level in node["inventoryLevels"]["nodes"]:
             if level["location"]["id"] == self.gid[location]:
-                return next(q["quantity"] for q in level["quantities"] if q["name"] == "available")
+                return int(next(q["quantity"] for q in level["quantities"] if q["name"] == "available"))
         raise AssertionError(f"{product} is not stocked at {location}")
 
     def checkout(self, sku: str, quantity: int, **kwargs: Any) -> Any:
-        return self.sim.checkout(lines=[{"sku": sku, "quantity": quantity}], **kwargs)
+        """A Shopify customer buys at the simulator's checkout (its available falls at once)."""
+        if hasattr(self.sim, "checkout"):
+            return self.sim.checkout(lines=[{"sku": sku, "quantity": quantity}], **kwargs)
+        # Until the simulator's checkout lands: its figure falls as a sale makes it fall.
+        return self.sim.set_available(sku, self.sim.available(sku, self.warehouse) - quantity, self.warehouse)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.test import Client
 
+from integration.as400.codec import PARIS
 from integration.models import StorefrontClient
+from integration.shopify.models import WebhookEvent
+from integration.shopify.webhooks import webhook_event_apply
 from inventory.models import Product
 from shopify_channel.catalogue import catalogue_push, shopify_product_updated
 from shopify_channel.models import OwnershipViolation, ShopifyProduct
 from tests.factories.inventory import Catalogue
+from tests.factories.shopify import deliver
 from tests.factories.shopify_channel import Shop
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +156,34 @@ def test_the_first_sync_of_many_products_is_one_bulk_operation(shop: Shop, catal
     assert report.calls < 20  # staged upload, run, a few polls: not 250 productSet calls
     assert len(shop.products()) == 250
     assert ShopifyProduct.objects.exclude(inventory_item_id="").count() == 250
+
+
+# The delivery helper's X-Shopify-Triggered-At is 2026-11-24 09:00Z: our pushes happen before it.
+@pytest.mark.clock(datetime(2026, 11, 23, 15, 0, tzinfo=PARIS))
+def test_a_products_update_webhook_through_the_intake_brings_shopify_fields_and_finds_violations(
+    shop: Shop, catalogue: Catalogue, client: Client, settings: Any
+) -> None:
+    product = _sellable(catalogue, "HOOK1", title="Titre")
+    catalogue_push(client=shop.client)
+
+    # When staff edit the product in Shopify's admin, and Shopify's products/update is delivered to us
+    payload = shop.sim.product_update_in_admin(
+        "HOOK1", title="Titre revu", tags=["été", "jardin"], barcode="3000000000007"
+    )
+    response = deliver(
+        client, "products/update", "evt-products-1", payload, secret=settings.SHOPIFY_CLIENT_SECRET
+    )
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get(event_id="evt-products-1")
+    assert webhook_event_apply(event_id=event.pk) == "applied"
+
+    # Then the title and tags are the product's content, the barcode a violation the next push fixes
+    # (a products/update triggered before our last push would be stale: what it shows we overwrote since)
+    product.refresh_from_db()
+    assert (product.title, product.attributes) == ("Titre revu", {"tags": ["été", "jardin"]})
+    assert list(OwnershipViolation.objects.values_list("field", "shopify_value", "our_value")) == [
+        ("ean", "3000000000007", "3012345678900")
+    ]
+    catalogue_push(client=shop.client)
+    assert shop.product("HOOK1")["barcode"] == "3012345678900"
+    assert shop.product("HOOK1")["title"] == "Titre revu"

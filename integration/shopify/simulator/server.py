@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -821,7 +822,7 @@ class _Handler(BaseHTTPRequestHandler):
         content = raw
         ctype = self.headers.get("Content-Type") or ""
         if ctype.startswith("multipart/form-data"):
-            message: Any = BytesParser().parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+            message: Any = BytesParser(policy=policy.default).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
             fields: dict[str, bytes] = {}
             for part in message.get_payload() if message.is_multipart() else ():
                 name = part.get_param("name", header="content-disposition")
