@@ -5,7 +5,7 @@ own catalogue and stock pushes, through the Admin API) and its locations mapped;
 a Shopify customer buying. The simulator sends its signed webhooks to a real HTTP endpoint on
 loopback (``tests/integration/webhook_receiver.py``); :func:`deliver_webhooks` hands each one, its
 exact bytes and Shopify's headers, to the platform's endpoint (``POST /shopify/webhooks``) and runs
-the sweep the qcluster runs every minute. ``as400_minute`` is what the qcluster does for the AS400
+the task the intake queues for each. ``as400_minute`` is what the qcluster does for the AS400
 each minute (tests/flows/test_order_life.py).
 """
 
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.test import Client
-from django.utils import timezone
 
 from integration import tasks
 from integration.as400.simulator.engine import Simulator
 from integration.shopify.client import ShopifyClient
-from integration.shopify.webhooks import webhook_events_sweep
+from integration.shopify.models import WebhookEvent
+from integration.shopify.webhooks import webhook_event_apply
 from inventory.models import Product
 from shopify_channel.models import ShopifyOrder
 from tests.factories.shopify import SimAdmin
@@ -104,7 +104,7 @@ def shopify_order(placed: dict[str, Any]) -> ShopifyOrder:
 
 
 def deliver_webhooks(side: ShopifySide) -> int:
-    """Relay what the simulator sent since last time to our endpoint, then apply it (the sweep)."""
+    """Relay what the simulator sent since last time to our endpoint, then apply it (the intake's task)."""
     assert side.sim.webhooks_wait(timeout=10), "the simulator's deliveries did not settle"
     client = Client()
     fresh = side.receiver.received[side.relayed :]
@@ -117,5 +117,11 @@ def deliver_webhooks(side: ShopifySide) -> int:
         }
         response = client.post(WEBHOOK_URL, data=request.body, content_type="application/json", **headers)
         assert response.status_code == 200, response.content
-    webhook_events_sweep(now=timezone.now())
+    # what the task each stored event queues does (integration.shopify.tasks.webhook_event_apply)
+    for pk in (
+        WebhookEvent.objects.filter(state="received")
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    ):
+        webhook_event_apply(event_id=pk)
     return len(fresh)

@@ -117,4 +117,13 @@ def test_the_subscriptions_are_recreated_when_missing_and_the_schedules_exist(
     topics = [n["topic"] for n in again["webhookSubscriptions"]["nodes"]]
     assert sorted(topics) == sorted({topic_enum(t) for t in webhook_topics()})
     assert all(n["uri"] == settings.SHOPIFY_WEBHOOK_URL for n in again["webhookSubscriptions"]["nodes"])
-    assert Schedule.objects.filter(func="shopify_channel.tasks.shopify_orders_poll").exists()
+
+
+@pytest.mark.django_db  # the migrations' rows: a transactional test flushes them
+def test_the_poll_runs_every_five_minutes_and_the_subscriptions_are_checked_every_hour() -> None:
+    schedules = {
+        s.func: (s.schedule_type, s.minutes, s.repeats)
+        for s in Schedule.objects.filter(func__startswith="shopify_channel.tasks.shopify_")
+    }
+    assert schedules["shopify_channel.tasks.shopify_orders_poll"] == ("I", 5, -1)
+    assert schedules["shopify_channel.tasks.shopify_subscriptions_ensure"] == ("I", 60, -1)
