@@ -46,7 +46,7 @@ def test_a_checkout_becomes_one_as400_order_when_its_webhook_comes_twice_and_its
     (product,) = warehouse_items(1)
     shopify_side.sim.fault_webhooks("twice", count=10)
     placed = shopify_side.checkout(product, 2)
-    deliver_webhooks(shopify_side)
+    assert deliver_webhooks(shopify_side) == 4  # orders/create and orders/paid, each delivered twice
 
     # then one order, sent once to the AS400
     link = shopify_order(placed)
