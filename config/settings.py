@@ -286,6 +286,15 @@ SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS = env.int("SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS
 SHOPIFY_HTTP_ATTEMPTS = env.int("SHOPIFY_HTTP_ATTEMPTS", default=4)
 SHOPIFY_HTTP_RETRY_BASE_SECONDS = env.float("SHOPIFY_HTTP_RETRY_BASE_SECONDS", default=0.5)
 SHOPIFY_HTTP_RETRY_MAX_SECONDS = env.float("SHOPIFY_HTTP_RETRY_MAX_SECONDS", default=8.0)
+# An order the AS400 refused (ORDACK R) is flagged for staff; also cancelled in Shopify when true.
+SHOPIFY_CANCEL_REFUSED = env.bool("SHOPIFY_CANCEL_REFUSED", default=False)
+# Where Shopify posts its webhooks (this platform's /shopify/webhooks); shopify_subscriptions_ensure
+# (re-)creates the connector's subscriptions pointing there. Empty: subscriptions are not checked.
+SHOPIFY_WEBHOOK_URL = env.str("SHOPIFY_WEBHOOK_URL", default="")
+# The poll of orders updated since its cursor (what webhooks missed; every 5 minutes, schedule
+# "Shopify orders poll"): how far before the cursor it reads again, so that an order updated in the
+# cursor's second is not skipped.
+SHOPIFY_POLL_OVERLAP_SECONDS = env.int("SHOPIFY_POLL_OVERLAP_SECONDS", default=120)
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------
 # By this Paris time the night must have been reconciled: the fallback schedule runs it then, and

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
@@ -236,11 +237,38 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+def order_channel(order: Order) -> str:
+    """The storefront an order came from: Shopify (its client is SHOPIFY_CLIENT_NAME) or headless."""
+    return CHANNEL_SHOPIFY if order.client == settings.SHOPIFY_CLIENT_NAME else CHANNEL_HEADLESS
+
+
+CHANNEL_SHOPIFY = "Shopify"
+CHANNEL_HEADLESS = "Headless"
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    """Shopify's orders or the headless storefront's, by the order's client."""
+
+    title = "canal"
+    parameter_name = "channel"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("shopify", CHANNEL_SHOPIFY), ("headless", CHANNEL_HEADLESS)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        if self.value() == "shopify":
+            return queryset.filter(client=settings.SHOPIFY_CLIENT_NAME)
+        if self.value() == "headless":
+            return queryset.exclude(client=settings.SHOPIFY_CLIENT_NAME)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyModelAdmin):
     list_display = [
         "order_number",
         "as400_order_number",
+        "channel",
         "customer",
         "status",
         "delivery",
@@ -248,7 +276,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "placed_at",
         "attention",
     ]
-    list_filter = [NeedsAttentionFilter, "status", "delivery", "client", "created_at"]
+    list_filter = [NeedsAttentionFilter, ChannelFilter, "status", "delivery", "client", "created_at"]
     search_fields = [
         "=order_number",
         "=as400_order_number",
@@ -308,6 +336,10 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Order | None) -> list[type[InlineModelAdmin]]:  # type: ignore[type-arg]
         """Ours, then other apps' rows about the order (:func:`order_inline_register`)."""
         return [*self.inlines, *_OTHER_INLINES]
+
+    @admin.display(description="Canal", ordering="client")
+    def channel(self, obj: Order) -> str:
+        return order_channel(obj)
 
     @admin.display(description="customer", ordering="last_name")
     def customer(self, obj: Order) -> str:

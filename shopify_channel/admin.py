@@ -1,6 +1,10 @@
 """Shopify's side in the admin, in French: its orders (the oversold ones and staff's two decisions),
 its locations, and a Shopify order's link on the order's page; the catalogue's sync state per
-product, ownership violations and the stock levels pushed (read-only).
+product, ownership violations and the stock levels pushed (read-only); and the Shopify page
+("Shopify" in the admin's index): the connection (shop, API version, last call, bucket level), the
+products pushed / failed / unpublished and the open ownership violations, the webhook inbox and the
+calls to Shopify by state (with links to replay and retry them), the poll's cursor, and the latest
+Shopify orders (the orders list's « Canal » tells Shopify's orders from the headless store's).
 
 - **Commandes Shopify**: each Shopify order with its name, shipping, discounts and whether it was
   oversold; « Annuler dans Shopify… » and « Envoyer quand même… » decide an oversold order
@@ -11,18 +15,25 @@ product, ownership violations and the stock levels pushed (read-only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
+from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from orders.admin import NoteForm, note_action, order_inline_register
 from orders.attention import AttentionError, AttentionErrorCode
+from orders.models import Order
 from shopify_channel.models import (
     OwnershipViolation,
+    PollCursor,
     ShopifyLocation,
     ShopifyOrder,
     ShopifyProduct,
@@ -30,6 +41,7 @@ from shopify_channel.models import (
     StockDirty,
 )
 from shopify_channel.oversold import OversoldError, oversold_cancel_in_shopify, oversold_send_anyway
+from shopify_channel.poll import CURSOR as POLL_CURSOR
 
 FIELDS = (
     "name", "shopify_id", "financial_status", "total", "discounts", "shipping_title", "shipping_amount",
@@ -66,19 +78,13 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
         return request.user.has_perm("orders.change_order")
 
     @admin.action(description="Annuler dans Shopify…", permissions=["act"])
-    def cancel_in_shopify(
-        self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]
-    ) -> HttpResponse | None:
+    def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             try:
-                oversold_cancel_in_shopify(
-                    link=link, user=request.user, note=data["note"], now=timezone.now()
-                )
+                oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
             except OversoldError as exc:
                 raise _refused(exc) from exc
-            return (
-                f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
-            )
+            return f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
 
         return note_action(
             self, request, queryset, action="cancel_in_shopify", title="Annuler dans Shopify",
@@ -153,3 +159,100 @@ class ShopifyStockLevelAdmin(ReadOnlyModelAdmin):
 class StockDirtyAdmin(ReadOnlyModelAdmin):
     list_display = ["product_id", "location_code", "cause", "marked_at"]
     search_fields = ["cause"]
+
+
+#: Orders whose life at the AS400 is over (the page counts the others as open).
+CLOSED_STATUSES = [
+    Order.Status.REFUSED, Order.Status.SHIPPED, Order.Status.RETURNED, Order.Status.CANCELLED,
+    Order.Status.PARTIALLY_RETURNED,
+]  # fmt: skip
+RECENT = 10
+
+
+# --- The Shopify page: the connection, the catalogue's sync, the inbox, the calls, the orders -------------
+
+PAGE_URL_NAME = "shopify_overview"
+PAGE_TEMPLATE = "admin/shopify_channel/overview.html"
+PAGE_TITLE = "Shopify"
+PAGE_PERMISSION = "shopify_channel.view_shopifyproduct"
+
+
+def _url(site: admin.AdminSite, name: str, query: str = "") -> str:
+    """The admin URL named ``name`` (with ``query``), or "" while that admin is not there."""
+    try:
+        return reverse(f"{site.name}:{name}") + query
+    except NoReverseMatch:
+        return ""
+
+
+def _counts(rows: Any, field: str) -> dict[str, int]:
+    return {row[field]: row["n"] for row in rows.values(field).annotate(n=Count("pk")).order_by()}
+
+
+def overview_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
+    def view(request: HttpRequest) -> HttpResponse:
+        shop = settings.SHOPIFY_SHOP
+        state = ConnectionState.objects.filter(shop=shop).first() if shop else None
+        products = _counts(ShopifyProduct.objects.all(), "state")
+        events = _counts(WebhookEvent.objects.all(), "state")
+        calls = _counts(ShopifyCall.objects.all(), "state")
+        client = settings.SHOPIFY_CLIENT_NAME
+        orders = Order.objects.filter(client=client)
+        cursor = PollCursor.objects.filter(name=POLL_CURSOR).first()
+        context: dict[str, Any] = {
+            **site.each_context(request),
+            "title": PAGE_TITLE,
+            "shop": shop,
+            "api_version": (
+                state.api_version if state and state.api_version else settings.SHOPIFY_API_VERSION
+            ),
+            "state": state,
+            "bucket_percent": (
+                round(100 * state.bucket_available / state.bucket_maximum)
+                if state and state.bucket_available is not None and state.bucket_maximum
+                else None
+            ),
+            "products": [
+                (
+                    label,
+                    products.get(value, 0),
+                    _url(site, "shopify_channel_shopifyproduct_changelist", f"?state__exact={value}"),
+                )
+                for value, label in ShopifyProduct.State.choices
+            ],
+            "violations_open": OwnershipViolation.objects.filter(fixed_at__isnull=True).count(),
+            "violations_url": _url(
+                site, "shopify_channel_ownershipviolation_changelist", "?fixed_at__isempty=1"
+            ),
+            "events": [(label, events.get(value, 0)) for value, label in WebhookEvent.State.choices],
+            "events_url": _url(site, "shopify_webhookevent_changelist"),
+            "events_failed_url": _url(site, "shopify_webhookevent_changelist", "?state__exact=failed"),
+            "calls": [(label, calls.get(value, 0)) for value, label in ShopifyCall.State.choices],
+            "calls_url": _url(site, "shopify_shopifycall_changelist"),
+            "calls_dead_url": _url(site, "shopify_shopifycall_changelist", "?state__exact=dead"),
+            "orders_count": orders.count(),
+            "orders_open": orders.exclude(status__in=CLOSED_STATUSES).count(),
+            "oversold": ShopifyOrder.objects.filter(oversold=True, oversold_resolution="").count(),
+            "orders_url": _url(site, "orders_order_changelist", f"?client__exact={client}"),
+            "attention_url": _url(site, "orders_order_changelist", "?attention=any"),
+            "cursor": cursor,
+            "webhook_url": settings.SHOPIFY_WEBHOOK_URL,
+            "recent_orders": [
+                (link, reverse(f"{site.name}:orders_order_change", args=[link.order_id]))
+                for link in ShopifyOrder.objects.select_related("order").order_by("-created_at")[:RECENT]
+            ],
+        }
+        return TemplateResponse(request, PAGE_TEMPLATE, context)
+
+    return view
+
+
+def register_shopify_admin(site: admin.AdminSite) -> None:
+    """The Shopify page in ``site``'s index, for those who may view the Shopify products."""
+    register_admin_page(
+        site, route="shopify/", url_name=PAGE_URL_NAME, title=PAGE_TITLE, object_name="ShopifyOverview",
+        view=overview_page(site), permission=PAGE_PERMISSION,
+    )  # fmt: skip
+
+
+register_shopify_admin(admin.site)

@@ -10,9 +10,11 @@ class ShopifyChannelConfig(AppConfig):
         # An oversold Shopify order needs attention (orders.attention tells the others).
         from orders.attention import Reason, attention_condition_register
         from shopify_channel import oversold, webhooks
+        from shopify_channel.fulfilment import fulfilment_listeners_register
         from shopify_channel.signals import stock_listeners_register
 
         attention_condition_register(Reason.SHOPIFY_OVERSOLD, oversold.order_is_oversold)
         oversold.register()  # the order_cancel call to Shopify
         webhooks.register()  # the topics this app takes
         stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
+        fulfilment_listeners_register()  # the AS400's events on Shopify orders → calls to Shopify

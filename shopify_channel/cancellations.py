@@ -27,6 +27,7 @@ from orders.models import OrderLine
 from returns.reasons import ReturnReason
 from returns.selectors import returnable_of_order
 from returns.services import ReturnLineInput, return_create
+from shopify_channel.fulfilment import refund_is_ours
 from shopify_channel.models import ShopifyOrder, ShopifyRefund
 from shopify_channel.orders import ShopifyPayloadError, shopify_order_apply
 
@@ -114,6 +115,11 @@ def shopify_refund_apply(payload: object, *, now: datetime) -> RefundOutcome:
         existing = ShopifyRefund.objects.filter(shopify_id=refund_id).first()
         if existing is not None:
             return RefundOutcome(existing, False, [], [])
+        if refund_is_ours(payload):  # we asked for it (shopify_channel.fulfilment): done here already
+            refund, _ = ShopifyRefund.objects.get_or_create(
+                shopify_id=refund_id, defaults={"shopify_order": link, "outcome": "ours", "created_at": now}
+            )
+            return RefundOutcome(refund, False, [], [])
         unknown = sorted(set(asked) - set(link.line_numbers))
         if unknown:
             raise ShopifyPayloadError(

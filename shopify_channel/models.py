@@ -202,3 +202,26 @@ class StockDirty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_code:03d} ({self.cause})"
+
+
+# --- What webhooks miss (shopify_channel.poll) ------------------------------------------------------
+
+
+class PollCursor(models.Model):
+    """How far a poll of Shopify has read: orders updated up to ``updated_at`` are applied."""
+
+    name = models.CharField(max_length=40, unique=True)
+    updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Shopify's updatedAt of the last order applied in order (empty: never)"
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.PositiveIntegerField(default=0, help_text="Orders the last run read")
+    last_applied = models.PositiveIntegerField(default=0, help_text="…of which new or changed here")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "curseur de relève Shopify"
+        verbose_name_plural = "curseurs de relève Shopify"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.updated_at}"

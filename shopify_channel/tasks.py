@@ -24,3 +24,24 @@ def shopify_catalogue_push() -> dict[str, object]:
 
     report = catalogue_push()
     return {k: getattr(report, k) for k in ("created", "updated", "unpublished", "failed", "calls", "bulk")}
+
+
+def shopify_orders_poll() -> dict[str, object]:
+    """Apply the orders Shopify updated since the cursor (what webhooks missed; every few minutes)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    if not settings.SHOPIFY_SHOP:
+        return {"skipped": "no SHOPIFY_SHOP"}
+    from shopify_channel.poll import shopify_orders_poll as poll
+
+    return poll(now=timezone.now()).as_dict()
+
+
+def shopify_subscriptions_ensure() -> dict[str, object]:
+    """The webhook subscriptions checked and the missing ones (re-)created (every hour; also at start)."""
+    from django.utils import timezone
+
+    from shopify_channel.poll import shopify_subscriptions_ensure as ensure
+
+    return ensure(now=timezone.now()).as_dict()

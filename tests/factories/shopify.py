@@ -1,14 +1,12 @@
 """Shopify in tests: the connector's shop, credentials and a signed delivery; order payloads in
 Shopify's documented REST shape (tests/fixtures/shopify/).
 
-- ``SHOP``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``webhook_headers(...)``, ``deliver(client, topic,
-  event_id, payload)``: POST one signed delivery to the real endpoint, as Shopify does;
 - ``order_payload(shopify_id=..., name=..., lines=[("A", 2)], updated_at=..., ...)``: the
   orders/create fixture with these lines (sku, quantity[, unit price[, discount on the line]]),
   shipping, pickup location and times;
 - ``refund_payload(order, [(line_item_id, quantity, restock_type)])``: the refunds/create fixture;
-- ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop and a Shopify pickup
-  location for store 1.
+- ``shopify_shop()``: the small catalogue of tests/factories/returns.Shop, a Shopify pickup location
+  for store 1, and the Shopify storefront client.
 """
 
 from __future__ import annotations
@@ -109,9 +107,7 @@ def order_payload(
                     if Decimal(str(discount)) else [])  # fmt: skip
         items.append(item)
     payload["line_items"] = items
-    goods = sum(
-        (Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0)
-    )
+    goods = sum((Decimal(i["price"]) * i["quantity"] - Decimal(i["total_discount"]) for i in items), Decimal(0))
     paid_shipping = Decimal(shipping) - Decimal(shipping_discount)
     payload.update(
         id=shopify_id, admin_graphql_api_id=f"gid://shopify/Order/{shopify_id}", name=name,
@@ -132,9 +128,7 @@ def order_payload(
     return payload
 
 
-def refund_payload(
-    order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001
-) -> dict[str, Any]:
+def refund_payload(order: dict[str, Any], lines: list[tuple[int, int, str]], *, refund_id: int = 9012345678001) -> dict[str, Any]:
     payload = copy.deepcopy(fixture("refunds/create"))
     template = payload["refund_line_items"][0]
     payload.update(id=refund_id, order_id=order["id"])

@@ -28,6 +28,7 @@ def shopify_settings(settings: Settings) -> Settings:
 def registries() -> Iterator[None]:
     """What a test registers (webhook topics, call kinds) is gone after it."""
     topics, kinds = dict(webhooks._handlers), dict(calls._performers)
+    webhooks._handlers.clear()  # the domain's own (shopify_channel's, at start-up) are not the test's
     yield
     webhooks._handlers.clear()
     webhooks._handlers.update(topics)

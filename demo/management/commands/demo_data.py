@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from demo.services import (
     SIMULATOR_COMMAND,
@@ -44,6 +45,10 @@ class Command(BaseCommand):
             for line in demo_catalogue_load():
                 self.stdout.write(line)
             self.stdout.write(demo_reconciliation_load())
+            from demo.shopify import demo_shopify_load
+
+            for line in demo_shopify_load(now=timezone.now()):
+                self.stdout.write(line)
         else:
             warning = f"No {SIMULATOR_COMMAND!r} command yet: the AS400 simulator was not seeded."
             self.stderr.write(self.style.WARNING(warning))

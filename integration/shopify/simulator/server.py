@@ -142,12 +142,12 @@ class ShopifySimulator:
     def save(self) -> None:
         if not self.state_file:
             return
-        with self.lock:
+        with self.lock:  # one save at a time: the request threads share the temporary file
             self.shop.state["tokens"] = self.tokens
             text = json.dumps(self.shop.state, ensure_ascii=False, indent=1)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.state_file)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(self.state_file)
 
     @property
     def graphql_url(self) -> str:
