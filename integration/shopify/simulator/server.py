@@ -397,7 +397,6 @@ class ShopifySimulator:
                         },
                     }
             is_mutation = operation.operation == graphql.OperationType.MUTATION
-            self._replays: dict[str, Any] = {}
             outbox: list[tuple[str, dict[str, Any]]] = []
             root = Root(self, outbox, variables, bulk=bulk)
             result = graphql.execute_sync(
