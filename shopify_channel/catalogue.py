@@ -398,8 +398,9 @@ def catalogue_bulk_push(
             row = json.loads(line)
             index = row.get("__lineNumber", n)
             results[int(index)] = (row.get("data") or {}).get("productSet") or {}
-    for index, product in enumerate(products):
-        _record(product, values[product.pk], results.get(index), report, now, created=True)
+    with transaction.atomic():  # one commit, one stock push queued for all the new products
+        for index, product in enumerate(products):
+            _record(product, values[product.pk], results.get(index), report, now, created=True)
 
 
 # --- products/update -----------------------------------------------------------------------------

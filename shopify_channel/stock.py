@@ -54,6 +54,14 @@ is stale because Shopify's figure did drop, the read brings ``U`` back to 0, and
 still sell never exceeds the pool. An order Shopify takes anyway at the same instant (a real
 race, the window between its checkout and our set) is the oversold case the order side flags.
 
+The other way round, a Shopify order cancelled with restock: Shopify's figure rises by ``q``
+(read as a drop of ``-q``), its lines' cancelled units lower ``T`` by ``q`` and our release
+raises ``A`` by ``q``; the two cancel out in ``U`` and the target is the new ``A``. A rise that
+no order explains (an admin edit, a refund restocked before the goods are back at the AS400) is
+Shopify's own and is set back to our figure: the pool is the truth. A reservation that expires
+stops counting at once in our reads, but reaches Shopify only when the clean-up (every minute)
+releases it: until then Shopify sells less, never more.
+
 Each change names its cause in ``referenceDocumentUri`` (the pair's :class:`StockDirty` cause:
 ``gid://platform/Reservation/<id>``, ``gid://platform/Order/<id>``,
 ``gid://platform/StockExtract/<taken at>``); a batch whose pairs have several causes names the

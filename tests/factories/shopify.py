@@ -1,4 +1,5 @@
-"""Shopify order payloads in Shopify's documented REST shape (tests/fixtures/shopify/), as tests need them.
+"""Shopify in tests: the connector's shop, credentials and a signed delivery; order payloads in
+Shopify's documented REST shape (tests/fixtures/shopify/).
 
 - ``order_payload(shopify_id=..., name=..., lines=[("A", 2)], updated_at=..., ...)``: the
   orders/create fixture with these lines (sku, quantity[, unit price[, discount on the line]]),
@@ -26,8 +27,6 @@ from integration.shopify.simulator import ShopifySimulator
 from integration.shopify.webhooks import webhook_hmac
 from shopify_channel.models import ShopifyLocation
 from tests.factories.returns import Shop
-
-# --- The connector's shop and a signed delivery (wt-client) ---
 
 SHOP = "test-shop.myshopify.com"
 CLIENT_ID = "test-client-id"
@@ -71,8 +70,6 @@ def deliver(
         **webhook_headers(topic, event_id, body, secret=secret),
     )
 
-
-# --- Order payloads (wt-orders) ---
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 PARIS_GID = "gid://shopify/Location/70000000001"
@@ -150,10 +147,12 @@ def shopify_shop() -> Shop:
 
 
 def shopify_client(*, pilot: bool = False) -> StorefrontClient:
-    return StorefrontClient.objects.create(name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot)
+    return StorefrontClient.objects.create(
+        name="shopify", token_prefix="shp", token_hash="0" * 64, can_see_pilot=pilot
+    )
 
 
-# --- The simulator's Admin API with plain httpx (wt-sim) ---
+# --- The simulator's Admin API with plain httpx, a webhook receiver, shapes (wt-sim) ---
 
 
 def sim_token(sim: ShopifySimulator) -> str:
