@@ -1,5 +1,5 @@
-"""Shopify in tests: the connector's shop, credentials and a signed delivery; order payloads in
-Shopify's documented REST shape (tests/fixtures/shopify/).
+"""Shopify in tests: order payloads in Shopify's documented REST shape (tests/fixtures/shopify/); the
+shop, its credentials and a signed delivery are tests/factories/shopify_connector.py's.
 
 - ``order_payload(shopify_id=..., name=..., lines=[("A", 2)], updated_at=..., ...)``: the
   orders/create fixture with these lines (sku, quantity[, unit price[, discount on the line]]),
@@ -19,57 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.test import Client
 
 from integration.models import StorefrontClient
 from integration.shopify.documents import document
 from integration.shopify.simulator import ShopifySimulator
-from integration.shopify.webhooks import webhook_hmac
 from shopify_channel.models import ShopifyLocation
 from tests.factories.returns import Shop
-
-SHOP = "test-shop.myshopify.com"
-CLIENT_ID = "test-client-id"
-CLIENT_SECRET = "test-client-secret-0123456789"
-WEBHOOK_URL = "/shopify/webhooks"
-
-
-def webhook_headers(
-    topic: str | None, event_id: str | None, body: bytes, *, secret: str = CLIENT_SECRET
-) -> dict[str, str]:
-    """The headers Shopify sends, as Django's test client takes them (``HTTP_...``); None leaves one out."""
-    headers = {
-        "HTTP_X_SHOPIFY_HMAC_SHA256": webhook_hmac(secret, body),
-        "HTTP_X_SHOPIFY_SHOP_DOMAIN": SHOP,
-        "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
-        "HTTP_X_SHOPIFY_WEBHOOK_ID": f"wh-{event_id}",
-        "HTTP_X_SHOPIFY_TRIGGERED_AT": "2026-11-24T09:00:00.123456789Z",
-    }
-    if topic is not None:
-        headers["HTTP_X_SHOPIFY_TOPIC"] = topic
-    if event_id is not None:
-        headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
-    return headers
-
-
-def deliver(
-    client: Client,
-    topic: str | None,
-    event_id: str | None,
-    payload: Any,
-    *,
-    secret: str = CLIENT_SECRET,
-    raw: bytes | None = None,
-) -> Any:
-    """POST one signed delivery to the endpoint, as Shopify does; returns the test client's response."""
-    body = raw if raw is not None else json.dumps(payload).encode()
-    return client.post(
-        WEBHOOK_URL,
-        data=body,
-        content_type="application/json",
-        **webhook_headers(topic, event_id, body, secret=secret),
-    )
-
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 PARIS_GID = "gid://shopify/Location/70000000001"

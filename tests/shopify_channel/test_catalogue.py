@@ -17,8 +17,8 @@ from inventory.models import Product
 from shopify_channel.catalogue import catalogue_push, shopify_product_updated
 from shopify_channel.models import OwnershipViolation, ShopifyProduct
 from tests.factories.inventory import Catalogue
-from tests.factories.shopify import deliver
 from tests.factories.shopify_channel import Shop
+from tests.factories.shopify_connector import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from integration.shopify.models import WebhookEvent
 from integration.shopify.webhooks import webhook_event_apply, webhook_topics
 from orders.models import Order
 from shopify_channel.models import ShopifyOrder
-from tests.factories.shopify import CLIENT_ID, CLIENT_SECRET, SHOP, deliver, order_payload, shopify_shop
+from tests.factories.shopify import order_payload, shopify_shop
+from tests.factories.shopify_connector import CLIENT_ID, CLIENT_SECRET, SHOP, deliver
 
 NOW = timezone.now().replace(microsecond=0)
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(NOW)]
