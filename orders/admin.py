@@ -22,7 +22,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +33,7 @@ from django.utils.safestring import SafeString
 
 from integration.as400.codec import EncodeError
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
+from integration.core.admin_pages import note_action as admin_note_action
 from integration.models import OutboxMessage, StorefrontEvent
 from orders.as400_imports import FREE_TEXT
 from orders.attention import (
@@ -54,8 +54,6 @@ from orders.attention import (
 )
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 from orders.services import order_as_sent
-
-NOTE_TEMPLATE = "admin/orders/note_action.html"
 
 
 def _link(url_name: str, pk: Any, text: object) -> SafeString:
@@ -190,30 +188,10 @@ def note_action(
 
     ``apply`` returns what to tell staff; an :class:`AttentionError` is shown as an error.
     """
-    form = form_class(request.POST if "apply" in request.POST else None)
-    objects = list(queryset.order_by("pk"))
-    if not form.is_valid():
-        context = {
-            **model_admin.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "opts": model_admin.opts,
-            "rows": [(obj.pk, *row) for obj in objects for row in rows(obj)],
-            "objects": objects,
-            "form": form,
-            "submit": submit,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_name": action,
-        }
-        return TemplateResponse(request, NOTE_TEMPLATE, context)
-    for obj in objects:
-        try:
-            done = apply(obj, form.cleaned_data)
-        except AttentionError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, done)
-    return None
+    return admin_note_action(
+        model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=submit,
+        apply=apply, form_class=form_class, refused=(AttentionError,),
+    )  # fmt: skip
 
 
 # --- Orders ------------------------------------------------------------------------------------

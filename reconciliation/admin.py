@@ -30,8 +30,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
-from orders.admin import NOTE_TEMPLATE
+from integration.core.admin_pages import NOTE_TEMPLATE, ReadOnlyInline, ReadOnlyModelAdmin
 from reconciliation.checks import CHECKS, check_of
 from reconciliation.models import Action, Discrepancy, Run, Threshold
 from reconciliation.resolution import ResolutionRefused, discrepancies_resolve
@@ -160,7 +159,7 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
             context = {
                 **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
                 "intro": f"{len(chosen)} écart(s) sélectionné(s). {WHAT[action]}",
-                "rows": [(d.pk, str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
+                "rows": [(str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
                 "objects": chosen, "form": form, "submit": TITLES[action],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
                 "back": "Retour aux écarts",

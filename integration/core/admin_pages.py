@@ -1,17 +1,65 @@
-"""Admin helpers: read-only model admins and inlines, and staff pages that are not a model's (the
-simulator, the outbox health), in the admin with an index entry."""
+"""Admin helpers: read-only model admins and inlines, the page an action asks to confirm on
+(:func:`note_action`), and staff pages that are not a model's (the simulator, the outbox health),
+in the admin with an index entry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 APP_LABEL = "integration"
+NOTE_TEMPLATE = "admin/note_action.html"
+
+
+def note_action(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    rows: Callable[[Any], Iterable[tuple[str, str]]],
+    submit: str,
+    apply: Callable[[Any, dict[str, Any]], str],
+    form_class: type[forms.Form],
+    refused: tuple[type[Exception], ...],
+    refusal: Callable[[Exception], str] = str,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse | None:
+    """An action that first shows what is selected (``rows`` of each object: label, detail) with
+    ``form_class`` (a note, or nothing to fill), then, once submitted, ``apply(obj, cleaned_data)``
+    to each object: what it returns is told to staff, one of ``refused`` is shown as an error
+    (``refusal`` words it). ``extra`` goes into the page's context.
+    """
+    form = form_class(request.POST if "apply" in request.POST else None)
+    objects = list(queryset.order_by("pk"))
+    if not form.is_valid():
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "title": title, "intro": intro, "opts": model_admin.opts,
+            "rows": [row for obj in objects for row in rows(obj)], "objects": objects, "form": form,
+            "submit": submit, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
+            **(extra or {}),
+        }  # fmt: skip
+        return TemplateResponse(request, NOTE_TEMPLATE, context)
+    for obj in objects:
+        try:
+            done = apply(obj, form.cleaned_data)
+        except refused as exc:
+            messages.error(request, refusal(exc))
+        else:
+            messages.success(request, done)
+    return None
 
 
 class ReadOnlyMixin:

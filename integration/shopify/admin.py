@@ -17,19 +17,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from integration.core.admin_pages import ReadOnlyModelAdmin
+from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
 from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import WebhookReplayRefused, webhook_replay
-
-CONFIRM_TEMPLATE = "admin/shopify/confirm_action.html"
 
 
 class ConfirmForm(forms.Form):
@@ -57,25 +53,11 @@ def confirm_action(
 ) -> HttpResponse | None:
     """A page listing what is selected and what will happen; once confirmed, ``apply`` to each
     object (what it returns is told to staff; a refusal is shown as an error)."""
-    form = form_class(request.POST if "apply" in request.POST else None)
-    objects = list(queryset.order_by("pk"))
-    if not form.is_valid():
-        context = {
-            **model_admin.admin_site.each_context(request),
-            "title": title, "intro": intro, "opts": model_admin.opts,
-            "rows": [row for obj in objects for row in rows(obj)], "objects": objects, "form": form,
-            "submit": title, "back": "Retour à la liste",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
-        }  # fmt: skip
-        return TemplateResponse(request, CONFIRM_TEMPLATE, context)
-    for obj in objects:
-        try:
-            done = apply(obj, form.cleaned_data)
-        except (WebhookReplayRefused, CallActionRefused) as exc:
-            messages.error(request, f"Refusé : {exc}.")
-        else:
-            messages.success(request, done)
-    return None
+    return note_action(
+        model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=title,
+        apply=apply, form_class=form_class, refused=(WebhookReplayRefused, CallActionRefused),
+        refusal=lambda exc: f"Refusé : {exc}.", extra={"back": "Retour à la liste"},
+    )  # fmt: skip
 
 
 def _short(text: str, length: int = 120) -> str:
