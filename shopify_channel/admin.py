@@ -26,10 +26,9 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
+from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, note_action, register_admin_page
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
-from orders.admin import NoteForm, note_action, order_inline_register
-from orders.attention import AttentionError, AttentionErrorCode
+from orders.admin import NoteForm, order_inline_register
 from orders.models import Order
 from shopify_channel.models import (
     OwnershipViolation,
@@ -61,10 +60,6 @@ class ShopifyOrderInline(ReadOnlyInline):
 order_inline_register(ShopifyOrderInline)
 
 
-def _refused(exc: OversoldError) -> AttentionError:
-    return AttentionError(str(exc), code=AttentionErrorCode.NOTHING_TO_RESOLVE)
-
-
 @admin.register(ShopifyOrder)
 class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "order", "financial_status", "total", "shipping_amount", "oversold",
@@ -80,10 +75,7 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     @admin.action(description="Annuler dans Shopify…", permissions=["act"])
     def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
-            try:
-                oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
-            except OversoldError as exc:
-                raise _refused(exc) from exc
+            oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
             return f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
 
         return note_action(
@@ -92,16 +84,13 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
             "annulation est demandée à Shopify : remise en stock, remboursement, client prévenu. Votre note "
             "est gardée dans l'historique de la commande avec votre nom.",
             rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Annuler dans Shopify", apply=apply, form_class=NoteForm,
+            submit="Annuler dans Shopify", apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
     @admin.action(description="Envoyer quand même…", permissions=["act"])
     def send_anyway(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
-            try:
-                oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())
-            except OversoldError as exc:
-                raise _refused(exc) from exc
+            oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())
             return f"{link.name} : envoyée à l'AS400 quand même (ORDIMP en file)."
 
         return note_action(
@@ -110,7 +99,7 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
             "disponible, et son ORDIMP part : l'AS400 dira ce qu'il peut expédier. Votre note est gardée "
             "dans l'historique de la commande avec votre nom.",
             rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Envoyer quand même", apply=apply, form_class=NoteForm,
+            submit="Envoyer quand même", apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
 
