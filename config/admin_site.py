@@ -11,6 +11,10 @@ registered, ours and the libraries' (django-q's task lists) alike, is served by 
   any invalid filter, by going back to the list with ``?e=1``, not by a 500. Every registered
   ModelAdmin is given :class:`GuardedModelAdmin` for it (at registration, as a base of its class).
 
+- **The index is the home page** of whoever logs in (``index_template``): what needs a person
+  now and a few charts, read at one ``now`` by :func:`integration.monitoring.console.home_for`
+  (each app registers its own figures there), the user's role's first; then the list of apps.
+
 Every admin action declares its permission (``@admin.action(permissions=[...])``; django-q's
 "resubmit" is re-declared in ``integration/admin.py``); ``tests/test_admin_permissions.py`` walks them.
 """
@@ -28,6 +32,10 @@ from django.contrib.admin.views.main import ChangeList
 from django.db import DatabaseError, router, transaction
 from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from integration.monitoring.console import home_for
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +83,13 @@ def has_nul(request: HttpRequest) -> bool:
 
 
 class PlatformAdminSite(admin.AdminSite):
+    index_template = "admin/platform_index.html"
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """The home page: every figure read at the same ``now``."""
+        now = timezone.now()
+        return super().index(request, {**home_for(request.user, now=now), **(extra_context or {})})
+
     def register(
         self,
         model_or_iterable: ModelBase | Iterable[ModelBase],

@@ -10,3 +10,8 @@ class InventoryConfig(AppConfig):
         from inventory.as400_exports import register
 
         register()
+
+        # The selling switch and the pilot categories on the admin's home page.
+        from inventory import console
+
+        console.register()

@@ -21,6 +21,11 @@ class OrdersConfig(AppConfig):
         # How its ORDIMP and ORDANN messages become records (see integration.outbox.dispatch).
         as400_imports.register()
 
+        # Orders needing attention and orders per hour on the admin's home page.
+        from orders import console
+
+        console.register()
+
 
 def _sent(message_ids: list[int], now: datetime) -> None:
     from orders.services import orders_mark_sent

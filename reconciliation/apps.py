@@ -12,3 +12,8 @@ class ReconciliationConfig(AppConfig):
         from reconciliation import as400_exports, checks  # noqa: F401
 
         as400_exports.register()
+
+        # Open discrepancies on the admin's home page.
+        from reconciliation import console
+
+        console.register()

@@ -27,6 +27,11 @@ class ReturnsConfig(AppConfig):
 
         attention_condition_register(Reason.OVERDUE_RETURN, order_has_overdue_return)
 
+        # Overdue web returns on the admin's home page.
+        from returns import console
+
+        console.register()
+
 
 def _announce(message_ids: list[int], now: datetime) -> int:
     from returns.services import returns_announce
