@@ -23,7 +23,9 @@ def selling_paused(now: datetime) -> Figure:
 
 
 def pilot_categories(now: datetime) -> Figure:
-    pilots = list(Category.objects.filter(rollout_stage=Category.Stage.PILOT).values_list("family_code", flat=True))
+    pilots = list(
+        Category.objects.filter(rollout_stage=Category.Stage.PILOT).values_list("family_code", flat=True)
+    )
     return Figure(len(pilots), ", ".join(pilots), alarm=False)
 
 

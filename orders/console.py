@@ -13,14 +13,24 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from integration.monitoring.charts import bars_svg
-from integration.monitoring.console import BUSINESS, SUPPORT, Chart, Figure, Tile, chart_register, tile_register
+from integration.monitoring.console import (
+    BUSINESS,
+    SUPPORT,
+    Chart,
+    Figure,
+    Tile,
+    chart_register,
+    tile_register,
+)
 from orders.attention import attention_counts
 from orders.models import Order
 
 
 def orders_needing_attention(now: datetime) -> Figure:
     counts = attention_counts(now=now)
-    reasons = [f"{reason}: {n}" for reason, n in counts.items() if reason not in ("any", "unknown_order") and n]
+    reasons = [
+        f"{reason}: {n}" for reason, n in counts.items() if reason not in ("any", "unknown_order") and n
+    ]
     return Figure(counts["any"], ", ".join(reasons))
 
 
@@ -32,7 +42,9 @@ def _day_start(at: datetime) -> datetime:
 def orders_by_hour(start: datetime, end: datetime) -> list[int]:
     """Orders created in each local hour of the day that begins at ``start``, up to ``end``."""
     counts = [0] * 24
-    for created in Order.objects.filter(created_at__gte=start, created_at__lt=end).values_list("created_at", flat=True):
+    for created in Order.objects.filter(created_at__gte=start, created_at__lt=end).values_list(
+        "created_at", flat=True
+    ):
         counts[timezone.localtime(created).hour] += 1
     return counts
 
@@ -49,7 +61,9 @@ def orders_per_hour(now: datetime) -> tuple[str, str]:
         [("last-week", _t("same day last week"), before), ("today", _t("today"), current)],
         label=_t("Orders per hour, today and the same day last week"),
     )
-    caption = _t("%(today)s orders today so far; %(before)s by this hour a week ago, %(total)s that whole day.") % {
+    caption = _t(
+        "%(today)s orders today so far; %(before)s by this hour a week ago, %(total)s that whole day."
+    ) % {
         "today": sum(current),
         "before": sum(before[: timezone.localtime(now).hour + 1]),
         "total": sum(before),

@@ -28,7 +28,9 @@ def _scale(values: Sequence[float], limit: float | None) -> float:
         magnitude *= 10
 
 
-def _frame(body: list[str], *, label: str, top: float, unit: str, slots: Sequence[str], every: int) -> SafeString:
+def _frame(
+    body: list[str], *, label: str, top: float, unit: str, slots: Sequence[str], every: int
+) -> SafeString:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -41,7 +43,9 @@ def _frame(body: list[str], *, label: str, top: float, unit: str, slots: Sequenc
     for i, slot in enumerate(slots):
         if i % every == 0:
             x = LEFT + slot_w * i + slot_w / 2
-            parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 6}" text-anchor="middle">{escape(slot)}</text>')
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 6}" text-anchor="middle">{escape(slot)}</text>'
+            )
     parts.extend(body)
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text in it went through escape()

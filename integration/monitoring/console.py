@@ -122,9 +122,7 @@ def home_for(user: Any, *, now: datetime) -> dict[str, Any]:
     """The home page of ``user`` at ``now``: the tiles and charts it may see, its role's first."""
     mine = user_roles(user)
     tiles = [
-        Shown(
-            key=t.key, title=str(t.label), first=_first(t.roles, mine), figure=t.read(now), url=t.url()
-        )
+        Shown(key=t.key, title=str(t.label), first=_first(t.roles, mine), figure=t.read(now), url=t.url())
         for t in registered_tiles()
         if user.has_perm(t.permission) and (t.enabled is None or t.enabled())
     ]
@@ -132,7 +130,9 @@ def home_for(user: Any, *, now: datetime) -> dict[str, Any]:
     for c in sorted(_CHARTS.values(), key=lambda c: (c.order, c.key)):
         if user.has_perm(c.permission):
             svg, caption = c.draw(now)
-            charts.append(Shown(key=c.key, title=str(c.title), first=_first(c.roles, mine), svg=svg, caption=caption))
+            charts.append(
+                Shown(key=c.key, title=str(c.title), first=_first(c.roles, mine), svg=svg, caption=caption)
+            )
     # The role's figures first; among them and among the rest, the registered order stays.
     tiles.sort(key=lambda s: not s.first)
     charts.sort(key=lambda s: not s.first)

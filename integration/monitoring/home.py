@@ -28,7 +28,15 @@ from integration.as400.simulator.admin import simulator_admin_enabled, simulator
 from integration.as400.simulator.errors import SimulatorError
 from integration.models import FileRun, OutboxMessage
 from integration.monitoring.charts import line_svg
-from integration.monitoring.console import BUSINESS, OPERATIONS, SUPPORT, Chart, Figure, Tile, chart_register, tile_register
+from integration.monitoring.console import (
+    OPERATIONS,
+    SUPPORT,
+    Chart,
+    Figure,
+    Tile,
+    chart_register,
+    tile_register,
+)
 from integration.monitoring.health import health_thresholds
 from integration.outbox.dispatch import in_batch_window
 
@@ -45,7 +53,11 @@ def _outbox_list(**filters: str) -> str:
 
 
 def _file_runs(**filters: str) -> str:
-    return reverse("admin:integration_filerun_changelist") + "?" + "&".join(f"{k}={v}" for k, v in filters.items())
+    return (
+        reverse("admin:integration_filerun_changelist")
+        + "?"
+        + "&".join(f"{k}={v}" for k, v in filters.items())
+    )
 
 
 def dead_messages(now: datetime) -> Figure:
@@ -83,7 +95,9 @@ def extract_ages(now: datetime) -> list[ExtractAge]:
     ages = []
     for file in EXTRACTS:
         last = (
-            FileRun.objects.filter(file=file, direction=FileRun.Direction.OUT, outcome=FileRun.Outcome.APPLIED)
+            FileRun.objects.filter(
+                file=file, direction=FileRun.Direction.OUT, outcome=FileRun.Outcome.APPLIED
+            )
             .order_by("-seq", "-id")
             .first()
         )
@@ -131,7 +145,9 @@ def outbox_depth(now: datetime) -> tuple[str, str]:
         .filter(Q(sent_at__isnull=True) | Q(sent_at__gt=start), created_at__lte=now)
         .values_list("created_at", "sent_at")
     )
-    depth = [sum(1 for created, sent in rows if created <= end and (sent is None or sent > end)) for end in ends]
+    depth = [
+        sum(1 for created, sent in rows if created <= end and (sent is None or sent > end)) for end in ends
+    ]
     waiting = [created for created, sent in rows if sent is None]
     oldest = (
         OutboxMessage.objects.filter(state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.DEAD])
@@ -147,7 +163,10 @@ def outbox_depth(now: datetime) -> tuple[str, str]:
             "count": len(waiting), "minutes": minutes,
         }  # fmt: skip
     svg = line_svg(
-        [_slot(e) for e in ends], depth, label=str(_("Outbox depth, last 24 hours")), name=_t("waiting messages")
+        [_slot(e) for e in ends],
+        depth,
+        label=str(_("Outbox depth, last 24 hours")),
+        name=_t("waiting messages"),
     )
     return svg, caption
 
@@ -158,7 +177,10 @@ def stock_freshness(now: datetime) -> tuple[str, str]:
     ends = _hours(now)
     runs = list(
         FileRun.objects.filter(
-            file="STKBAL", direction=FileRun.Direction.OUT, outcome=FileRun.Outcome.APPLIED, finished_at__lte=now
+            file="STKBAL",
+            direction=FileRun.Direction.OUT,
+            outcome=FileRun.Outcome.APPLIED,
+            finished_at__lte=now,
         )
         .filter(Q(finished_at__gte=ends[0] - timedelta(days=2)))
         .order_by("finished_at")
@@ -166,7 +188,10 @@ def stock_freshness(now: datetime) -> tuple[str, str]:
     )
     ages: list[float | None] = []
     for end in ends:
-        applied = [taken or finished for finished, taken in runs if finished <= end]
+        # finished_at is never None here (filtered on it); taken_at may be, for a file without one.
+        applied: list[datetime] = [
+            taken or finished for finished, taken in runs if finished is not None and finished <= end
+        ]
         ages.append(None if not applied else max(0.0, round((end - max(applied)).total_seconds() / 60, 1)))
     limit = health_thresholds()["max_stock_age_seconds"] / 60
     current = next((a for a in extract_ages(now) if a.file == "STKBAL"), None)

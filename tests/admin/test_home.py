@@ -28,7 +28,9 @@ from tests.moments import TUESDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
 
-TILE = re.compile(r'data-tile="(\w+)">\s*<a href="([^"]+)">\s*<span class="platform-count" data-count="(\d+)"')
+TILE = re.compile(
+    r'data-tile="(\w+)">\s*<a href="([^"]+)">\s*<span class="platform-count" data-count="(\d+)"'
+)
 CHART = re.compile(r'data-chart="(\w+)"(.*?)</figure>', re.S)
 VALUE = re.compile(r'<(rect|circle) class="([\w-]+)" data-value="([\d.]+)"')
 
@@ -78,7 +80,12 @@ def test_a_late_extract_is_counted_and_a_fresh_one_is_not(world: World, superuse
     now = timezone.now()
     for file, seq in (("STKBAL", 2), ("ITMMST", 1), ("WEBORD", 1)):
         FileRun.objects.create(
-            file=file, seq=seq, kind="F", outcome="applied", taken_at=now - timedelta(minutes=10), finished_at=now
+            file=file,
+            seq=seq,
+            kind="F",
+            outcome="applied",
+            taken_at=now - timedelta(minutes=10),
+            finished_at=now,
         )
     fresh = dict((k, c) for k, _, c in tiles(superuser_client.get(reverse("admin:index")).content.decode()))
     FileRun.objects.filter(file="STKBAL", seq=2).update(taken_at=now - timedelta(hours=3))
@@ -97,7 +104,9 @@ def test_a_late_extract_is_counted_and_a_fresh_one_is_not(world: World, superuse
         ("Support", "selling_paused", {"simulator_faults"}),
     ],
 )
-def test_each_role_sees_its_figures_first(world: World, settings: Any, group: str, first: str, absent: set[str]) -> None:
+def test_each_role_sees_its_figures_first(
+    world: World, settings: Any, group: str, first: str, absent: set[str]
+) -> None:
     settings.AS400_SIMULATOR_ADMIN = True  # the simulator's tile: operations only
     html = member("someone", group).get(reverse("admin:index")).content.decode()
     keys = [key for key, _, _ in tiles(html)]
@@ -110,7 +119,13 @@ def test_each_role_sees_its_figures_first(world: World, settings: Any, group: st
         assert "simulator_faults" in mine
         assert mine[:4] == ["selling_paused", "dead_messages", "quarantined_files", "late_extracts"]
     if group == "Équipe commerce":
-        assert set(mine) == {"selling_paused", "orders_attention", "overdue_returns", "open_discrepancies", "pilot_categories"}
+        assert set(mine) == {
+            "selling_paused",
+            "orders_attention",
+            "overdue_returns",
+            "open_discrepancies",
+            "pilot_categories",
+        }
 
 
 def test_a_figure_is_shown_only_to_who_may_see_its_list(world: World) -> None:
@@ -130,7 +145,12 @@ def test_orders_per_hour_today_against_the_same_day_last_week(world: World, supe
     Order.objects.filter(pk=world.order.pk).update(created_at=today_9)
     for n, at in enumerate([week_ago_14, week_ago_14 + timedelta(minutes=5), TUESDAY + timedelta(hours=3)]):
         copy = Order.objects.get(pk=world.order.pk)
-        copy.pk, copy.order_number, copy.idempotency_key, copy.reservation = None, f"WEB-9{n:05d}", f"copy-{n}", None
+        copy.pk, copy.order_number, copy.idempotency_key, copy.reservation = (
+            None,
+            f"WEB-9{n:05d}",
+            f"copy-{n}",
+            None,
+        )
         copy.save()
         Order.objects.filter(pk=copy.pk).update(created_at=at)
 
@@ -150,7 +170,10 @@ def test_the_outbox_depth_counts_what_waited_at_each_hour(world: World, superuse
     base = dict(kind="ORDIMP", subject=world.order.pk)
     OutboxMessage.objects.create(**base, state="pending", created_at=now - timedelta(hours=5, minutes=30))
     OutboxMessage.objects.create(
-        **base, state="sent", created_at=now - timedelta(hours=3, minutes=30), sent_at=now - timedelta(minutes=90)
+        **base,
+        state="sent",
+        created_at=now - timedelta(hours=3, minutes=30),
+        sent_at=now - timedelta(minutes=90),
     )
 
     html = superuser_client.get(reverse("admin:index")).content.decode()
@@ -167,10 +190,17 @@ def test_the_freshness_of_stock_hour_by_hour(world: World, superuser_client: Cli
     for seq, hours_ago in ((1, 4), (2, 2)):
         taken = now - timedelta(hours=hours_ago)
         FileRun.objects.create(
-            file="STKBAL", seq=seq, kind="D", outcome="applied", taken_at=taken, finished_at=taken + timedelta(minutes=5)
+            file="STKBAL",
+            seq=seq,
+            kind="D",
+            outcome="applied",
+            taken_at=taken,
+            finished_at=taken + timedelta(minutes=5),
         )
 
-    ages = chart_values(superuser_client.get(reverse("admin:index")).content.decode(), "stock_freshness")["point"]
+    ages = chart_values(superuser_client.get(reverse("admin:index")).content.decode(), "stock_freshness")[
+        "point"
+    ]
 
     # No point before the first extract; then the age grows until the next one is applied.
     assert ages == [60.0, 120.0, 60.0, 120.0]

@@ -38,24 +38,40 @@ def member(group: str) -> Client:
 def resolve_attention(http: Client, order: Order) -> Any:
     return http.post(
         reverse("admin:orders_order_changelist"),
-        {"action": "resolve_attention", "_selected_action": [order.pk], "apply": "1", "note": "called the customer"},
+        {
+            "action": "resolve_attention",
+            "_selected_action": [order.pk],
+            "apply": "1",
+            "note": "called the customer",
+        },
     )
 
 
 def retry_dead(http: Client) -> Any:
     dead = OutboxMessage.objects.get(state="dead")
-    return http.post(reverse("admin:integration_outboxmessage_changelist"), {"action": "retry", "_selected_action": [dead.pk]})
+    return http.post(
+        reverse("admin:integration_outboxmessage_changelist"),
+        {"action": "retry", "_selected_action": [dead.pk]},
+    )
 
 
 def set_stage(http: Client, category: Category, stage: str) -> Any:
     return http.post(
         reverse("admin:inventory_category_changelist"),
-        {"action": "set_stage", "_selected_action": [category.pk], "apply": "1", "stage": stage, "note": "go"},
+        {
+            "action": "set_stage",
+            "_selected_action": [category.pk],
+            "apply": "1",
+            "stage": stage,
+            "note": "go",
+        },
     )
 
 
 def pause_selling(http: Client) -> Any:
-    return http.post(reverse("admin:inventory_sellingswitch_changelist"), {"op": "pause", "reason": "stock count"})
+    return http.post(
+        reverse("admin:inventory_sellingswitch_changelist"), {"op": "pause", "reason": "stock count"}
+    )
 
 
 OPERATIONS_PAGES = [

@@ -65,9 +65,15 @@ def messages(page: Any) -> str:
     ],
 )
 def test_each_role_logs_in_to_its_home_page(
-    page: Any, live_server: Any, simulator: Simulator, artefacts: Path, group: str, first: str, not_shown: str | None
+    page: Any,
+    live_server: Any,
+    simulator: Simulator,
+    artefacts: Path,
+    group: str,
+    first: str,
+    not_shown: str | None,
 ) -> None:
-    order, _ = orders_needing_staff(simulator)
+    orders_needing_staff(simulator)
     member("someone", group)
 
     log_in(page, live_server, "someone")
@@ -195,7 +201,9 @@ def test_operations_import_a_mapping_file_see_its_error_fix_it_and_confirm(
     assert ItemMapping.objects.get(sku="SKU-NEW-1").product.item_number == item
 
 
-def test_operations_switch_a_simulator_fault_on_and_off(page: Any, live_server: Any, simulator: Simulator) -> None:
+def test_operations_switch_a_simulator_fault_on_and_off(
+    page: Any, live_server: Any, simulator: Simulator
+) -> None:
     member("olivier", OPERATIONS)
     log_in(page, live_server, "olivier")
     assert count(page, "simulator_faults") == 0
@@ -205,7 +213,9 @@ def test_operations_switch_a_simulator_fault_on_and_off(page: Any, live_server: 
     with page.expect_navigation():
         row.locator('button[value="fault_on"]').click()
 
-    assert "ON" in page.locator("tr", has=page.locator("td strong", has_text=re.compile("^down$"))).inner_text()
+    assert (
+        "ON" in page.locator("tr", has=page.locator("td strong", has_text=re.compile("^down$"))).inner_text()
+    )
     assert [f.name for f in simulator.status().faults if f.active] == ["down"]
     page.goto(f"{live_server.url}/admin/")
     assert count(page, "simulator_faults") == 1
