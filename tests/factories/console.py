@@ -5,8 +5,10 @@ whose attempts ran out)."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -22,8 +24,26 @@ PASSWORD = "pw-console-123"
 BUSINESS, OPERATIONS, SUPPORT = "Équipe commerce", "Exploitation", "Support"
 
 
+def roles_ensure() -> None:
+    """The roles' groups as the migrations make them, made again by the migrations' own functions
+    where a transactional test's flush emptied the table (``serialized_rollback`` does not restore
+    them when other transactional tests share the worker)."""
+    if Group.objects.filter(name__in=[BUSINESS, OPERATIONS, SUPPORT]).count() == 3:
+        return
+    # The migrations set and clear each app's models_module (a migration state has none): the real
+    # registry's are put back, or a later flush would create no permissions for those apps.
+    kept = {config.label: config.models_module for config in django_apps.get_app_configs()}
+    try:
+        for name, function in (("0003_staff_groups", "create_groups"), ("0004_roles", "create_roles")):
+            getattr(import_module(f"reconciliation.migrations.{name}"), function)(django_apps, None)
+    finally:
+        for config in django_apps.get_app_configs():
+            config.models_module = kept[config.label]
+
+
 def member(username: str, group: str) -> Any:
     """A staff user whose only permissions are those of ``group``; password :data:`PASSWORD`."""
+    roles_ensure()
     user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
