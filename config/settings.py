@@ -295,6 +295,16 @@ SHOPIFY_WEBHOOK_URL = env.str("SHOPIFY_WEBHOOK_URL", default="")
 # "Shopify orders poll"): how far before the cursor it reads again, so that an order updated in the
 # cursor's second is not skipped.
 SHOPIFY_POLL_OVERLAP_SECONDS = env.int("SHOPIFY_POLL_OVERLAP_SECONDS", default=120)
+# Bulk operations (the first catalogue sync, the nightly reconciliation's snapshot) end with the
+# bulk_operations/finish webhook; the operation is also read every SHOPIFY_BULK_POLL_SECONDS in case
+# that webhook is late or lost, and given up (the caller retries later) after the timeout.
+SHOPIFY_BULK_POLL_SECONDS = env.float("SHOPIFY_BULK_POLL_SECONDS", default=10.0)
+SHOPIFY_BULK_TIMEOUT_SECONDS = env.float("SHOPIFY_BULK_TIMEOUT_SECONDS", default=3600.0)
+# The nightly reconciliation compares the Shopify orders updated in this many hours before the run
+# (a day, and the batch window) with ours; orders updated in the last SHOPIFY_RECONCILE_GRACE_SECONDS
+# before the snapshot are left to the webhooks and the poll (timing alone is no discrepancy).
+SHOPIFY_RECONCILE_LOOK_BACK_HOURS = env.int("SHOPIFY_RECONCILE_LOOK_BACK_HOURS", default=27)
+SHOPIFY_RECONCILE_GRACE_SECONDS = env.int("SHOPIFY_RECONCILE_GRACE_SECONDS", default=900)
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------
 # By this Paris time the night must have been reconciled: the fallback schedule runs it then, and

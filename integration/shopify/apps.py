@@ -6,3 +6,8 @@ class ShopifyConfig(AppConfig):
     name = "integration.shopify"
     label = "shopify"
     verbose_name = "Shopify (connecteur)"
+
+    def ready(self) -> None:
+        from integration.shopify import bulk
+
+        bulk.register()  # bulk_operations/finish: the connector's own topic
