@@ -5,8 +5,8 @@ user ``as400`` (password ``as400-secret``), writes its port to ``F`` once it lis
 armed by creating ``DIR/<fault>`` and fired (the file removed) by the next command it concerns:
 
 - ``stor-full``: the next STOR is answered "452 Insufficient storage space" (a full disk);
-- ``stor-drop``: the next STOR stores a first block, then the connection is dropped;
-- ``retr-drop``: the next RETR sends a first block, then the connection is dropped;
+- ``stor-drop``: the next STOR stores half its first block, then the connection is dropped;
+- ``retr-drop``: the next RETR sends half its first block, then the connection is dropped;
 - ``rnto-fail``: the next RNTO is answered "550 Rename refused";
 - ``mlst-hold``: the next MLST is never answered (a server slow past any timeout).
 """
@@ -38,25 +38,28 @@ def fire(fault: str) -> bool:
 
 
 class _Dropping:
-    """A file whose second block never comes: the connection is dropped instead."""
+    """A file of which half the first block passes; then the connection is dropped."""
 
     def __init__(self, fh: Any, handler: FTPHandler) -> None:
-        self._fh, self._handler, self._blocks = fh, handler, 0
+        self._fh, self._handler, self._dropped = fh, handler, False
         self.name, self.closed = fh.name, False
 
-    def _next(self) -> None:
-        self._blocks += 1
-        if self._blocks == 2:
-            self._handler.close()  # the control connection and its data channel
-            raise OSError("connection dropped by the fault")
+    def _drop(self) -> None:
+        self._dropped = True
+        self._handler.close()  # the control connection and its data channel
 
     def read(self, size: int = -1) -> bytes:
-        self._next()
-        return self._fh.read(size)
+        if self._dropped:
+            return b""
+        block = self._fh.read(size)
+        self._handler.ioloop.call_later(0, self._drop)  # once this half block is on the wire
+        return block[: max(1, len(block) // 2)]
 
     def write(self, data: bytes) -> int:
-        self._next()
-        return self._fh.write(data)
+        if not self._dropped:
+            self._fh.write(data[: len(data) // 2])
+            self._drop()
+        raise OSError("connection dropped by the fault")
 
     def close(self) -> None:
         self.closed = True

@@ -4,7 +4,7 @@ sshd runs ``python sftp_proxy.py FAULTS_DIR SFTP_SERVER`` for each SFTP session;
 ``sftp-server`` and relays every packet both ways, unchanged, until a fault armed by a file
 ``FAULTS_DIR/<fault>`` fires (the file is removed as it fires):
 
-- ``write-drop``: at the second WRITE of a transfer, the session ends (the connection drops);
+- ``write-drop``: at the next WRITE, the session ends (the connection drops mid-transfer);
 - ``read-drop``: after the first DATA sent back to a READ, the session ends;
 - ``write-full``: the WRITEs of the next file written are answered "No space left on device";
 - ``rename-fail``: the next rename (posix-rename or RENAME) is answered "Permission denied";
@@ -73,7 +73,6 @@ def main() -> None:
     to_server, from_server = server.stdin.fileno(), server.stdout.fileno()
     from_client, to_client = sys.stdin.fileno(), sys.stdout.fileno()
     upstream, downstream = bytearray(), bytearray()
-    writes = 0
     failing_handle: bytes | None = None
     reading = False
     while True:
@@ -87,14 +86,13 @@ def main() -> None:
                 kind, request_id = packet[4], packet[5:9]
                 if kind == WRITE:
                     handle, _ = string(packet, 9)
-                    writes += 1
                     if failing_handle is None and fire("write-full"):
                         failing_handle = handle
                     if handle == failing_handle:
                         write_all(to_client, status(request_id, FAILURE, "No space left on device"))
                         continue
-                    if writes >= 2 and fire("write-drop"):
-                        os._exit(0)
+                    if fire("write-drop"):
+                        os._exit(0)  # the file is open on the server, its data never comes
                 elif kind == READ:
                     reading = fire("read-drop") or reading
                 elif kind == RENAME or kind == EXTENDED:
