@@ -6,7 +6,7 @@ armed by creating ``DIR/<fault>`` and fired (the file removed) by the next comma
 
 - ``stor-full``: the next STOR is answered "452 Insufficient storage space" (a full disk);
 - ``stor-drop``: the next STOR stores half its first block, then the connection is dropped;
-- ``retr-drop``: the next RETR sends half its first block, then the connection is dropped;
+- ``retr-drop``: the next RETR opens its transfer, then the connection is dropped;
 - ``rnto-fail``: the next RNTO is answered "550 Rename refused";
 - ``mlst-hold``: the next MLST is never answered (a server slow past any timeout).
 """
@@ -38,7 +38,7 @@ def fire(fault: str) -> bool:
 
 
 class _Dropping:
-    """A file of which half the first block passes; then the connection is dropped."""
+    """A file being transferred when the connection drops: half a block stored, or none sent."""
 
     def __init__(self, fh: Any, handler: FTPHandler) -> None:
         self._fh, self._handler, self._dropped = fh, handler, False
@@ -51,9 +51,8 @@ class _Dropping:
     def read(self, size: int = -1) -> bytes:
         if self._dropped:
             return b""
-        block = self._fh.read(size)
-        self._handler.ioloop.call_later(0, self._drop)  # once this half block is on the wire
-        return block[: max(1, len(block) // 2)]
+        self._drop()  # the transfer has begun (150 sent, data connection open): it never ends
+        return b""
 
     def write(self, data: bytes) -> int:
         if not self._dropped:
@@ -79,6 +78,7 @@ class FaultyFS(AbstractedFS):
 
 class FaultyHandler(FTPHandler):
     abstracted_fs = FaultyFS
+    use_sendfile = False  # every RETR through the file object, where its fault is
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         if fire("stor-full"):

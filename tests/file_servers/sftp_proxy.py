@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WRITE, READ, RENAME, EXTENDED = 6, 5, 18, 200
+CLOSE, WRITE, READ, RENAME, EXTENDED = 4, 6, 5, 18, 200
 STATUS, DATA = 101, 103
 FAILURE, PERMISSION_DENIED, OP_UNSUPPORTED = 4, 3, 8
 FAULTS = Path(sys.argv[1])
@@ -84,6 +84,8 @@ def main() -> None:
             upstream += chunk
             for packet in packets(upstream):
                 kind, request_id = packet[4], packet[5:9]
+                if kind == CLOSE and failing_handle is not None and string(packet, 9)[0] == failing_handle:
+                    failing_handle = None  # the server gives the handle again to the next file
                 if kind == WRITE:
                     handle, _ = string(packet, 9)
                     if failing_handle is None and fire("write-full"):

@@ -231,8 +231,8 @@ class SftpExchangeFolder(RemoteExchangeFolder):
         return buffer.getvalue()
 
     def _r_put(self, c: _Session, path: str, data: bytes) -> None:
+        # Not pipelined: each block's answer is read, so that a refusal (a full disk) is told as such.
         with self._request(c, f"writing {path}"), c.sftp.open(path, "wbx") as fh:
-            fh.set_pipelined(True)
             fh.write(data)
         written = self._r_stat(c, path)
         if written is None or written.size != len(data):

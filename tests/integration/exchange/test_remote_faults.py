@@ -24,7 +24,7 @@ import pytest
 
 from integration.as400.codec import PARIS, RecordCodec
 from integration.as400.control import ControlRecord, control_for
-from integration.as400.exchange import ExchangeFolder, ExchangeUnreachable, Location, TransferRefused
+from integration.as400.exchange import ExchangeError, ExchangeFolder, ExchangeUnreachable, Location, TransferRefused
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboxMessage
@@ -39,7 +39,7 @@ from tests.file_servers import (
     start_sshd,
 )
 from tests.moments import TUESDAY
-from tests.processes import Processes
+from tests.processes import Processes, wait_until
 
 TRANSPORTS = ("sftp", "ftp", "ftps")
 #: the same fault, as each server's fault switch names it
@@ -66,6 +66,10 @@ class Remote:
 
     def connections(self) -> int:
         return connections_to(self.server.port)
+
+    def wait_connections(self, n: int) -> None:
+        """Until the client holds ``n`` connections (a closed socket is torn down by paramiko's thread)."""
+        wait_until(f"{n} connection(s) to the {self.transport} server", lambda: self.connections() == n)
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -215,7 +219,7 @@ def test_a_refused_login_is_a_failed_connection_that_names_it_and_leaves_nothing
         folder.check_folders()
 
     assert not folder.connected
-    assert remote.connections() == 0
+    remote.wait_connections(0)
 
 
 def test_a_server_slower_than_the_timeout_fails_the_call_and_the_next_one_reconnects(
@@ -229,7 +233,8 @@ def test_a_server_slower_than_the_timeout_fails_the_call_and_the_next_one_reconn
     with pytest.raises(ExchangeUnreachable):
         folder.list_pairs("OUT")
     assert time.monotonic() - started >= 1.0  # it waited out its timeout, no less
-    assert not folder.connected and remote.connections() == 0
+    assert not folder.connected
+    remote.wait_connections(0)
 
     assert folder.list_pairs("OUT").ready == ()
     assert remote.connections() == 1
@@ -306,13 +311,13 @@ def test_one_connection_serves_a_whole_run_and_none_is_left_after(remote: Remote
     assert remote.connections() == 1
 
     folder.close()
-    assert remote.connections() == 0
+    remote.wait_connections(0)
     assert folder.sent_state().pending.ready  # used again: it reconnects
     assert remote.connections() == 1
 
     del folder  # a caller that forgets to close it: collected, closed
     gc.collect()
-    assert remote.connections() == 0
+    remote.wait_connections(0)
 
 
 def test_the_server_must_show_the_pinned_identity(remote: Remote, exchange_dir: Path) -> None:
@@ -325,9 +330,15 @@ def test_the_server_must_show_the_pinned_identity(remote: Remote, exchange_dir: 
         folder = remote.make(exchange_dir, ca_file=other)
         with pytest.raises(ExchangeUnreachable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             folder.check_folders()
-    else:
-        pytest.skip("plain FTP has no server identity to check")  # the FTPS case is the one that has
-    assert remote.connections() == 0
+    else:  # plain FTP has no identity to check; an FTPS client never falls back to clear text on it
+        from integration.as400.exchange.ftp import FtpsExchangeFolder
+
+        assert isinstance(remote.server, FtpServer)
+        folder = FtpsExchangeFolder(str(exchange_dir), 297, host="127.0.0.1", port=remote.server.port,
+                                    user=remote.server.user, password=remote.server.password)  # fmt: skip
+        with pytest.raises(ExchangeError, match="AUTH TLS"):
+            folder.check_folders()
+    remote.wait_connections(0)
 
 
 def test_sftp_pins_a_fingerprint_and_publishes_without_posix_rename_when_the_server_lacks_it(
