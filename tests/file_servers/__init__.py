@@ -26,7 +26,11 @@ import pytest
 from tests.processes import Owned, Processes, wait_until
 
 HERE = Path(__file__).resolve().parent
-SFTP_SERVER_CANDIDATES = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server")
+SFTP_SERVER_CANDIDATES = (
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/libexec/sftp-server",
+)
 
 
 def free_port() -> int:
@@ -132,8 +136,13 @@ def start_sshd(processes: Processes, where: Path) -> SshServer:
         ]) + "\n"
     )  # fmt: skip
     process = processes.start([sshd, "-D", "-e", "-f", config], label="sshd", log=where / "sshd.log")
-    wait_until(f"sshd on port {port} (log: {where / 'sshd.log'})", lambda: process.poll() is None and accepts(port) or _died(process))
-    return SshServer(port, getpass.getuser(), host_key, other_host_key, where / "client_ed25519", faults, process)
+    wait_until(
+        f"sshd on port {port} (log: {where / 'sshd.log'})",
+        lambda: (process.poll() is None and accepts(port)) or _died(process),
+    )
+    return SshServer(
+        port, getpass.getuser(), host_key, other_host_key, where / "client_ed25519", faults, process
+    )
 
 
 def _died(process: Owned) -> bool:
@@ -170,7 +179,9 @@ def self_signed_certificate(where: Path) -> Path:
     pem = where / "server.pem"
     pem.write_bytes(
         cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     ca = where / "ca.pem"
     ca.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -184,7 +195,14 @@ def start_ftpd(processes: Processes, where: Path, *, tls: bool) -> FtpServer:
     faults.mkdir()
     ca_file = self_signed_certificate(where) if tls else None
     port_file = where / "port"
-    args: list[str | os.PathLike[str]] = [sys.executable, HERE / "ftpd.py", "--port-file", port_file, "--faults", faults]
+    args: list[str | os.PathLike[str]] = [
+        sys.executable,
+        HERE / "ftpd.py",
+        "--port-file",
+        port_file,
+        "--faults",
+        faults,
+    ]
     if tls:
         args += ["--cert", where / "server.pem"]
     process = processes.start(args, label="ftpd", log=where / "ftpd.log")

@@ -69,7 +69,8 @@ def write_all(fd: int, data: bytes) -> None:
 
 def main() -> None:
     server = subprocess.Popen([sys.argv[2]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     to_server, from_server = server.stdin.fileno(), server.stdout.fileno()
     from_client, to_client = sys.stdin.fileno(), sys.stdout.fileno()
     upstream, downstream = bytearray(), bytearray()
@@ -97,7 +98,7 @@ def main() -> None:
                         os._exit(0)  # the file is open on the server, its data never comes
                 elif kind == READ:
                     reading = fire("read-drop") or reading
-                elif kind == RENAME or kind == EXTENDED:
+                elif kind in (RENAME, EXTENDED):
                     name = string(packet, 9)[0] if kind == EXTENDED else b"rename"
                     if name in (b"posix-rename@openssh.com", b"rename"):
                         if kind == EXTENDED and fire("no-posix-rename", keep=True):

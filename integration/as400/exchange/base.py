@@ -366,7 +366,7 @@ class ExchangeFolder(ABC):
     def __init__(self, ccsid: int) -> None:
         self.ccsid = ccsid
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - not abstract: most adapters hold nothing open
         """End what the adapter holds open (a remote connection); nothing for a local folder.
         The folder may be used again afterwards."""
 

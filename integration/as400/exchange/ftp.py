@@ -41,8 +41,7 @@ def _facts(line: str) -> dict[str, str]:
     """The facts of an MLST/MLSD entry: ``type=file;size=12;modify=20251122101500; name``."""
     facts, _, _ = line.strip().partition(" ")
     return {
-        key.lower(): value
-        for key, _, value in (fact.partition("=") for fact in facts.split(";") if fact)
+        key.lower(): value for key, _, value in (fact.partition("=") for fact in facts.split(";") if fact)
     }
 
 
@@ -190,7 +189,9 @@ class FtpExchangeFolder(RemoteExchangeFolder):
             c.storbinary(f"STOR {path}", io.BytesIO(data))
         written = self._r_stat(c, path)
         if written is None or written.size != len(data):
-            raise TransferRefused(errno.EIO, f"{path}: {written.size if written else 'no'} bytes stored of {len(data)}")
+            raise TransferRefused(
+                errno.EIO, f"{path}: {written.size if written else 'no'} bytes stored of {len(data)}"
+            )
 
     def _r_rename(self, c: ftplib.FTP, source: str, target: str) -> None:
         try:

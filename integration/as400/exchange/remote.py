@@ -120,6 +120,9 @@ class RemoteExchangeFolder(ExchangeFolder):
     def _transport_errors(self) -> tuple[type[BaseException], ...]:
         """The exceptions of the protocol library that mean the connection failed."""
 
+    def _failures(self) -> tuple[type[BaseException], ...]:
+        return (RemoteError, OSError, EOFError, *self._transport_errors())
+
     def close(self) -> None:
         """End the connection, if one is open. The folder may be used again: it reconnects."""
         with self._lock:
@@ -149,10 +152,12 @@ class RemoteExchangeFolder(ExchangeFolder):
                 return operation(self._connection)
             except (FileNotFoundError, FileExistsError, PairExists, TransferRefused):
                 raise  # answers of a server still connected
-            except (RemoteError, OSError, EOFError, *self._transport_errors()) as exc:
+            except self._failures() as exc:
                 self.close()
                 reason = str(exc) or type(exc).__name__
-                raise ExchangeUnreachable(f"{self.protocol} {self.host}:{self.port}: {what}: {reason}") from exc
+                raise ExchangeUnreachable(
+                    f"{self.protocol} {self.host}:{self.port}: {what}: {reason}"
+                ) from exc
 
     # -- the file server's operations, on absolute paths --
 
@@ -205,10 +210,14 @@ class RemoteExchangeFolder(ExchangeFolder):
         return self._call(names, f"listing {location.value}/")
 
     def _stat(self, location: Location, filename: str) -> FileInfo | None:
-        return self._call(lambda c: self._r_stat(c, self._path(location, filename)), f"stat {location.value}/{filename}")
+        return self._call(
+            lambda c: self._r_stat(c, self._path(location, filename)), f"stat {location.value}/{filename}"
+        )
 
     def _read(self, location: Location, filename: str) -> bytes:
-        return self._call(lambda c: self._r_get(c, self._path(location, filename)), f"reading {location.value}/{filename}")
+        return self._call(
+            lambda c: self._r_get(c, self._path(location, filename)), f"reading {location.value}/{filename}"
+        )
 
     def _publish_pair(self, location: Location, name: PairName, dat: bytes, ok: bytes) -> None:
         self._publish(location, [(name.dat, dat), (name.ok, ok)])
@@ -277,7 +286,10 @@ class RemoteExchangeFolder(ExchangeFolder):
         self._r_rename(c, source, target)
 
     def _delete(self, location: Location, filename: str) -> None:
-        self._call(lambda c: self._r_delete(c, self._path(location, filename)), f"deleting {location.value}/{filename}")
+        self._call(
+            lambda c: self._r_delete(c, self._path(location, filename)),
+            f"deleting {location.value}/{filename}",
+        )
 
 
 def location_is_ours(location: Location) -> bool:

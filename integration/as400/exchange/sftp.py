@@ -192,9 +192,15 @@ class SftpExchangeFolder(RemoteExchangeFolder):
         try:
             yield
         except OSError as exc:
-            if isinstance(exc, FileNotFoundError) or type(exc) not in (OSError, PermissionError) or not c.alive():
+            if (
+                isinstance(exc, FileNotFoundError)
+                or type(exc) not in (OSError, PermissionError)
+                or not c.alive()
+            ):
                 raise
-            raise TransferRefused(exc.errno or errno.EIO, f"the server refused {what}: {exc.strerror or exc}") from exc
+            raise TransferRefused(
+                exc.errno or errno.EIO, f"the server refused {what}: {exc.strerror or exc}"
+            ) from exc
 
     # -- the file server's operations --
 
@@ -236,7 +242,9 @@ class SftpExchangeFolder(RemoteExchangeFolder):
             fh.write(data)
         written = self._r_stat(c, path)
         if written is None or written.size != len(data):
-            raise TransferRefused(errno.EIO, f"{path}: {written.size if written else 'no'} bytes stored of {len(data)}")
+            raise TransferRefused(
+                errno.EIO, f"{path}: {written.size if written else 'no'} bytes stored of {len(data)}"
+            )
 
     def _r_rename(self, c: _Session, source: str, target: str) -> None:
         with self._request(c, f"renaming {source} to {target}"):

@@ -24,7 +24,13 @@ import pytest
 
 from integration.as400.codec import PARIS, RecordCodec
 from integration.as400.control import ControlRecord, control_for
-from integration.as400.exchange import ExchangeError, ExchangeFolder, ExchangeUnreachable, Location, TransferRefused
+from integration.as400.exchange import (
+    ExchangeError,
+    ExchangeFolder,
+    ExchangeUnreachable,
+    Location,
+    TransferRefused,
+)
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboxMessage
@@ -82,8 +88,14 @@ def remote(request: pytest.FixtureRequest, processes: Processes, tmp_path: Path)
         ssh = start_sshd(processes, tmp_path / "sshd")
 
         def make_sftp(root: Path, **options: Any) -> ExchangeFolder:
-            kwargs: dict[str, Any] = {"host": "127.0.0.1", "port": ssh.port, "user": ssh.user,
-                                      "host_key": ssh.host_key, "key_file": ssh.client_key, "timeout": 30.0}
+            kwargs: dict[str, Any] = {
+                "host": "127.0.0.1",
+                "port": ssh.port,
+                "user": ssh.user,
+                "host_key": ssh.host_key,
+                "key_file": ssh.client_key,
+                "timeout": 30.0,
+            }
             return SftpExchangeFolder(str(root), 297, **{**kwargs, **options})
 
         return Remote(transport, ssh, make_sftp)
@@ -91,8 +103,14 @@ def remote(request: pytest.FixtureRequest, processes: Processes, tmp_path: Path)
     cls = FtpsExchangeFolder if transport == "ftps" else FtpExchangeFolder
 
     def make_ftp(root: Path, **options: Any) -> ExchangeFolder:
-        kwargs: dict[str, Any] = {"host": "127.0.0.1", "port": ftp.port, "user": ftp.user,
-                                  "password": ftp.password, "ca_file": ftp.ca_file, "timeout": 30.0}
+        kwargs: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": ftp.port,
+            "user": ftp.user,
+            "password": ftp.password,
+            "ca_file": ftp.ca_file,
+            "timeout": 30.0,
+        }
         return cls(str(root), 297, **{**kwargs, **options})
 
     return Remote(transport, ftp, make_ftp)
@@ -348,7 +366,9 @@ def test_sftp_pins_a_fingerprint_and_publishes_without_posix_rename_when_the_ser
 
     ssh = start_sshd(processes, tmp_path / "sshd")
     line = ssh.host_key.split()
-    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(base64.b64decode(line[1])).digest()).decode().rstrip("=")
+    fingerprint = "SHA256:" + base64.b64encode(
+        hashlib.sha256(base64.b64decode(line[1])).digest()
+    ).decode().rstrip("=")
     folder = SftpExchangeFolder(str(exchange_dir), 297, host="127.0.0.1", port=ssh.port, user=ssh.user,
                                 host_key=fingerprint, key_file=ssh.client_key)  # fmt: skip
     ssh.arm("no-posix-rename")
