@@ -218,9 +218,21 @@ AS400_EXCHANGE_DIR = env.path("AS400_EXCHANGE_DIR", default=str(VAR_DIR / "excha
 AS400_CCSID = env.int("AS400_CCSID", default=297)
 # The layouts are read from DDS sources; a site whose AS400 differs edits a .dds file.
 AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" / "as400" / "dds"))
-# Which implementation of each port: the exchange folder ("local" or a dotted path to a class),
+# Which implementation of each port: the exchange folder ("local", "sftp", "ftp", "ftps" or a dotted
+# path to a class),
 # and the live stock reader ("none", "simulator", or "legacy" for the DB2 alias).
 AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
+# The remote backends ("sftp", "ftp", "ftps": the AS400's IFS through its OpenSSH or FTP server,
+# integration/as400/exchange/sftp.py and ftp.py): where, as whom, and what to trust. The URL holds
+# no password (sftp://USER@HOST:22/exchange, ftps://USER@HOST:21/exchange); the password and the key
+# are never logged. SFTP refuses any host key but the pinned one (a known_hosts line or a SHA256:
+# fingerprint); FTPS checks the server's certificate against the CA file (the system's when empty).
+AS400_EXCHANGE_URL = env.str("AS400_EXCHANGE_URL", default="")
+AS400_EXCHANGE_PASSWORD = env.str("AS400_EXCHANGE_PASSWORD", default="")
+AS400_EXCHANGE_SSH_KEY_FILE = env.str("AS400_EXCHANGE_SSH_KEY_FILE", default="")
+AS400_EXCHANGE_SSH_HOST_KEY = env.str("AS400_EXCHANGE_SSH_HOST_KEY", default="")
+AS400_EXCHANGE_TLS_CA_FILE = env.str("AS400_EXCHANGE_TLS_CA_FILE", default="")
+AS400_EXCHANGE_TIMEOUT = env.float("AS400_EXCHANGE_TIMEOUT", default=30.0)  # seconds, each request
 AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
 AS400_LIVE_TIMEOUT = env.float("AS400_LIVE_TIMEOUT", default=0.5)  # seconds; then the projection decides
 AS400_LIVE_TABLE = env.str("AS400_LIVE_TABLE", default="ERPLIB.STKBAL")
