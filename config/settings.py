@@ -155,7 +155,7 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 i
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
 # The health and metrics endpoints are probed over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]  # probes and the Prometheus scrape
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail integration platform API",
     "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
@@ -210,6 +210,8 @@ Q_CLUSTER = q_cluster_config(
     retry=env.int("Q_RETRY", default=180),
     max_attempts=env.int("Q_MAX_ATTEMPTS", default=3),
     save_limit=env.int("Q_SAVE_LIMIT", default=5000),
+    # One host owns the schedules (deploy/README.md): true there, false on every other host.
+    scheduler=env.bool("Q_SCHEDULER", default=True),
 )
 
 # --- The AS400 ----------------------------------------------------------------------------
@@ -339,11 +341,26 @@ HEALTH_MAX_UNCONSUMED_FILES = env.int("HEALTH_MAX_UNCONSUMED_FILES", default=0)
 HEALTH_MAX_SECONDS_SINCE_ACK = env.int("HEALTH_MAX_SECONDS_SINCE_ACK", default=3600)  # while acks are awaited
 HEALTH_MAX_STOCK_AGE_SECONDS = env.int("HEALTH_MAX_STOCK_AGE_SECONDS", default=3600)  # newest applied STKBAL
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for the log shipper; every line
+# carries order_number, file_name and task where the code works on one (integration/core/log_context.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"log_context": {"()": "integration.core.log_context.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # httpx logs every request at INFO: a webhook's outcome is logged (and kept) by our delivery
     # code instead, once, without a line per request in a sales peak.

@@ -10,3 +10,8 @@ class InventoryConfig(AppConfig):
         from inventory.as400_exports import register
 
         register()
+        # The reservations' figures of /metrics (see integration.monitoring.metrics).
+        from integration.monitoring.metrics import metrics_register
+        from inventory.metrics import reservations_metrics
+
+        metrics_register("reservations", reservations_metrics)

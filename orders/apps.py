@@ -20,6 +20,11 @@ class OrdersConfig(AppConfig):
         as400_exports.register()
         # How its ORDIMP and ORDANN messages become records (see integration.outbox.dispatch).
         as400_imports.register()
+        # The orders' figures of /metrics (see integration.monitoring.metrics).
+        from integration.monitoring.metrics import metrics_register
+        from orders.metrics import orders_metrics
+
+        metrics_register("orders", orders_metrics)
 
 
 def _sent(message_ids: list[int], now: datetime) -> None:
