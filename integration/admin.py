@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django_q.admin import resubmit_task
 from django_q.models import Failure, Success
 
@@ -61,7 +62,7 @@ class FileRunAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in FileRun._meta.fields]
 
-    @admin.display(description="duration (s)")
+    @admin.display(description=_("duration (s)"))
     def duration(self, obj: FileRun) -> str:
         seconds = obj.duration_seconds
         return "" if seconds is None else f"{seconds:.2f}"
@@ -81,7 +82,7 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Alert._meta.fields]
     actions = ["resolve"]
 
-    @admin.action(description="Mark the selected alerts resolved", permissions=["change"])
+    @admin.action(description=_("Mark the selected alerts resolved"), permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset.filter(resolved_at__isnull=True):
             alert_resolve(alert=alert, user=request.user)
@@ -110,7 +111,7 @@ class StorefrontClientForm(forms.ModelForm):
         choices=StorefrontEvent.Type.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Event types its webhooks carry; none ticked: all of them.",
+        help_text=_("Event types its webhooks carry; none ticked: all of them."),
     )
 
     class Meta:
@@ -142,15 +143,15 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         # free the name for a new client that would then see them. Deactivate instead.
         return False
 
-    @admin.display(description="token")
+    @admin.display(description=_("token"))
     def token(self, obj: StorefrontClient) -> str:
         return f"{obj.token_prefix}…" if obj.token_prefix else ""
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, obj: StorefrontClient) -> str:
         return ", ".join(obj.scopes)
 
-    @admin.display(description="webhook secret")
+    @admin.display(description=_("webhook secret"))
     def webhook_secret_state(self, obj: StorefrontClient) -> str:
         # Never the secret itself: it was shown once, when generated or rotated.
         if not obj.webhook_secret:
@@ -215,7 +216,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Rotate the token of the selected clients (the old ones stop at once)",
+        description=_("Rotate the token of the selected clients (the old ones stop at once)"),
         permissions=["change"],
     )
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
@@ -224,7 +225,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             self._show_token(request, client, token)
 
     @admin.action(
-        description="Rotate the webhook secret of the selected clients (the old ones stop at once)",
+        description=_("Rotate the webhook secret of the selected clients (the old ones stop at once)"),
         permissions=["change"],
     )
     def rotate_webhook_secrets(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
@@ -232,7 +233,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             client, secret = storefront_client_webhook_secret_rotate(client=client)
             self._show_webhook_secret(request, client, secret)
 
-    @admin.action(description="Deactivate the selected clients", permissions=["change"])
+    @admin.action(description=_("Deactivate the selected clients"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
         for client in queryset.filter(active=True):
             storefront_client_deactivate(client=client)
@@ -261,7 +262,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundFile]:
         return super().get_queryset(request).annotate(message_total=Count("messages"))
 
-    @admin.display(description="messages", ordering="message_total")
+    @admin.display(description=_("messages"), ordering="message_total")
     def message_count(self, obj: Any) -> str:
         url = reverse("admin:integration_outboxmessage_changelist") + f"?outbound_file__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, obj.message_total)
@@ -274,7 +275,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
         except OSError as exc:
             state, unavailable = None, f"exchange folder unavailable: {exc}"
 
-        @admin.display(description="where")
+        @admin.display(description=_("where"))
         def where(obj: OutboundFile) -> str:
             if obj.state != OutboundFile.State.WRITTEN:
                 return "-"
@@ -302,7 +303,7 @@ register_health_admin(admin.site)
 class WebhookDeliveryInline(ReadOnlyInline):
     model = WebhookDelivery
     show_change_link = True
-    verbose_name_plural = "webhook deliveries (replay them from Webhook deliveries)"
+    verbose_name_plural = _("webhook deliveries (replay them from Webhook deliveries)")
     fields = readonly_fields = (
         "client", "url", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at",
     )  # fmt: skip
@@ -322,7 +323,7 @@ class StorefrontEventAdmin(ReadOnlyModelAdmin):
 
 class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    verbose_name_plural = "attempts (newest first)"
+    verbose_name_plural = _("attempts (newest first)")
     fields = readonly_fields = ("at", "status_code", "error", "duration_ms", "response_excerpt")
 
 
@@ -341,16 +342,16 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["replay"]
 
-    @admin.display(description="event", ordering="event__type")
+    @admin.display(description=_("event"), ordering="event__type")
     def event_type(self, obj: WebhookDelivery) -> str:
         url = reverse("admin:integration_storefrontevent_change", args=[obj.event_id])
         return format_html('<a href="{}">{}</a>', url, obj.event.type)
 
-    @admin.display(description="order", ordering="event__order_number")
+    @admin.display(description=_("order"), ordering="event__order_number")
     def order(self, obj: WebhookDelivery) -> str:
         return obj.event.order_number
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj: WebhookDelivery) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
 
@@ -359,7 +360,7 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
         return request.user.has_perm("integration.change_webhookdelivery")
 
     @admin.action(
-        description="Replay the selected deliveries (send again now, same event id)", permissions=["act"]
+        description=_("Replay the selected deliveries (send again now, same event id)"), permissions=["act"]
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         for delivery in queryset.select_related("event", "client").order_by("id"):

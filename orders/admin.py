@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from integration.as400.codec import EncodeError
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
@@ -80,7 +81,7 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
     fields = readonly_fields = ("at", "line", "status_from", "status_to", "cause")
     ordering = ["at", "id"]
 
@@ -88,7 +89,7 @@ class OrderEventInline(ReadOnlyInline):
 class As400EventInline(ReadOnlyInline):
     model = As400Event
     fk_name = "order"
-    verbose_name_plural = "AS400 events (ORDSTS, STRRTN)"
+    verbose_name_plural = _("AS400 events (ORDSTS, STRRTN)")
     fields = readonly_fields = (
         "event",
         "kind",
@@ -104,18 +105,18 @@ class As400EventInline(ReadOnlyInline):
     )
     ordering = ["received_at", "id"]
 
-    @admin.display(description="event")
+    @admin.display(description=_("event"))
     def event(self, obj: As400Event) -> str:
         return _link("admin:orders_as400event_change", obj.pk, f"{obj.source}#{obj.record}")
 
-    @admin.display(description="resolved")
+    @admin.display(description=_("resolved"))
     def resolved(self, obj: As400Event) -> str:
         return _resolved(obj)
 
 
 class OrderCancellationInline(ReadOnlyInline):
     model = OrderCancellation
-    verbose_name_plural = "cancellations"
+    verbose_name_plural = _("cancellations")
     fields = readonly_fields = (
         "line",
         "quantity",
@@ -153,7 +154,7 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="What was done or decided; kept with your name and the time.",
+        help_text=_("What was done or decided; kept with your name and the time."),
     )
 
 
@@ -162,12 +163,12 @@ class CancelForm(forms.Form):
         regex=r"^[A-Z0-9]{1,4}$",
         required=False,
         max_length=4,
-        help_text="Reason code sent to the AS400 (OARSN): 1 to 4 capital letters or digits; may be empty.",
+        help_text=_("Reason code sent to the AS400 (OARSN): 1 to 4 capital letters or digits; may be empty."),
     )
     note = forms.CharField(
         max_length=150,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Why, for the order's history (with your name and the time).",
+        help_text=_("Why, for the order's history (with your name and the time)."),
     )
 
 
@@ -200,7 +201,7 @@ def note_action(
 class NeedsAttentionFilter(admin.SimpleListFilter):
     """Orders someone must look at (:func:`orders.attention.attention_orders`), for any reason or one."""
 
-    title = "needs attention"
+    title = _("needs attention")
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -227,7 +228,7 @@ CHANNEL_HEADLESS = "Headless"
 class ChannelFilter(admin.SimpleListFilter):
     """Shopify's orders or the headless storefront's, by the order's client."""
 
-    title = "canal"
+    title = _("canal")
     parameter_name = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -315,23 +316,23 @@ class OrderAdmin(ReadOnlyModelAdmin):
         """Ours, then other apps' rows about the order (:func:`order_inline_register`)."""
         return [*self.inlines, *_OTHER_INLINES]
 
-    @admin.display(description="Canal", ordering="client")
+    @admin.display(description=_("Canal"), ordering="client")
     def channel(self, obj: Order) -> str:
         return order_channel(obj)
 
-    @admin.display(description="customer", ordering="last_name")
+    @admin.display(description=_("customer"), ordering="last_name")
     def customer(self, obj: Order) -> str:
         return f"{obj.last_name} {obj.first_name}".strip()
 
-    @admin.display(description="placed at", ordering="created_at")
+    @admin.display(description=_("placed at"), ordering="created_at")
     def placed_at(self, obj: Order) -> Any:
         return obj.created_at
 
-    @admin.display(description="needs attention")
+    @admin.display(description=_("needs attention"))
     def attention(self, obj: Order) -> str:
         return "; ".join(attention_reasons(obj))
 
-    @admin.display(description="as given / as sent to the AS400")
+    @admin.display(description=_("as given / as sent to the AS400"))
     def customer_as_sent(self, obj: Order) -> str:
         """Each free-text field as the storefront gave it and as ORDIMP carries it (folded, cut)."""
         try:
@@ -358,7 +359,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             rows,
         )
 
-    @admin.display(description="storefront events (webhooks)")
+    @admin.display(description=_("storefront events (webhooks)"))
     def storefront_events(self, obj: Order) -> str:
         """What the storefront was told of this order, and how each webhook delivery went."""
         events = (
@@ -392,7 +393,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             rows,
         )
 
-    @admin.display(description="outbox messages")
+    @admin.display(description=_("outbox messages"))
     def outbox_messages(self, obj: Order) -> str:
         """The order's messages to the AS400 (their ``subject`` is its id: the outbox has no relation to it)."""
         messages = OutboxMessage.objects.filter(subject=obj.pk).select_related("outbound_file").order_by("id")
@@ -427,7 +428,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("integration.change_outboxmessage")
 
-    @admin.action(description="Mark the selected orders' attention resolved…", permissions=["act"])
+    @admin.action(description=_("Mark the selected orders' attention resolved…"), permissions=["act"])
     def resolve_attention(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             result = order_attention_resolve(order=order, user=request.user, note=data["note"])
@@ -450,7 +451,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Retry the dead outbox messages of the selected orders", permissions=["retry"])
+    @admin.action(description=_("Retry the dead outbox messages of the selected orders"), permissions=["retry"])
     def retry_dead_messages(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset.order_by("pk"):
             try:
@@ -462,7 +463,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 messages.success(request, f"{order}: {names} pending again.")
 
     @admin.action(
-        description="Resolve the AS400-event discrepancies of the selected orders…", permissions=["act"]
+        description=_("Resolve the AS400-event discrepancies of the selected orders…"), permissions=["act"]
     )
     def resolve_discrepancies(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
@@ -486,7 +487,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Cancel the selected orders…", permissions=["act"])
+    @admin.action(description=_("Cancel the selected orders…"), permissions=["act"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             cancellations = order_cancel_by_staff(
@@ -515,7 +516,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
 
 
 class DiscrepancyFilter(admin.SimpleListFilter):
-    title = "discrepancy"
+    title = _("discrepancy")
     parameter_name = "discrepancy"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -558,24 +559,24 @@ class As400EventAdmin(ReadOnlyModelAdmin):
     readonly_fields = [f.name for f in As400Event._meta.fields]
     actions = ["resolve"]
 
-    @admin.display(description="event", ordering="source")
+    @admin.display(description=_("event"), ordering="source")
     def event(self, obj: As400Event) -> str:
         return f"{obj.source}#{obj.record}"
 
-    @admin.display(description="order", ordering="order_number")
+    @admin.display(description=_("order"), ordering="order_number")
     def order_link(self, obj: As400Event) -> str:
         if obj.order_id is None:
             return f"{obj.order_number} (unknown)"
         return _link("admin:orders_order_change", obj.order_id, obj.order_number)
 
-    @admin.display(description="resolved")
+    @admin.display(description=_("resolved"))
     def resolved(self, obj: As400Event) -> str:
         return _resolved(obj)
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_as400event")
 
-    @admin.action(description="Resolve the selected discrepancies…", permissions=["act"])
+    @admin.action(description=_("Resolve the selected discrepancies…"), permissions=["act"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> HttpResponse | None:
         def apply(event: As400Event, data: dict[str, Any]) -> str:
             as400_event_resolve(event=event, user=request.user, note=data["note"])

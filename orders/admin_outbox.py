@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.models import OutboxMessage
@@ -23,7 +24,7 @@ from orders.selectors import messages_with_order
 
 class CancelMessageForm(forms.Form):
     note = forms.CharField(
-        max_length=150, required=False, label="Note", help_text="Why, for the order's history."
+        max_length=150, required=False, label=_("Note"), help_text=_("Why, for the order's history.")
     )
 
 
@@ -66,12 +67,12 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
             queryset = queryset.filter(Q(last_error__icontains=bit) | Q(subject__in=orders))
         return queryset, False
 
-    @admin.display(description="order", ordering="order_number")
+    @admin.display(description=_("order"), ordering="order_number")
     def order_link(self, obj: OutboxMessage) -> str:
         url = reverse("admin:orders_order_change", args=[obj.subject])
         return format_html('<a href="{}">{}</a>', url, obj.order_number)  # type: ignore[attr-defined]
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj: OutboxMessage) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
 
@@ -79,7 +80,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         """Retry and cancel: for those allowed to change messages (the form itself stays read-only)."""
         return request.user.has_perm("integration.change_outboxmessage")
 
-    @admin.action(description="Retry the selected dead messages", permissions=["act"])
+    @admin.action(description=_("Retry the selected dead messages"), permissions=["act"])
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         for message in queryset.order_by("id"):
             try:
@@ -91,7 +92,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                     request, f"{message.kind} #{message.pk} of {message.order_number} is pending again."  # type: ignore[attr-defined]
                 )
 
-    @admin.action(description="Cancel the selected messages (never sent)…", permissions=["act"])
+    @admin.action(description=_("Cancel the selected messages (never sent)…"), permissions=["act"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> HttpResponse | None:
         form = CancelMessageForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import NOTE_TEMPLATE, ReadOnlyInline, ReadOnlyModelAdmin
 from reconciliation.checks import CHECKS, check_of
@@ -54,7 +55,7 @@ TITLES = {"accept": "Accepter la valeur de l'AS400", "resend": "Renvoyer la comm
 class ResolveForm(forms.Form):
     note = forms.CharField(
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Ce qui a été vu ou décidé ; gardé avec votre nom et l'heure (obligatoire pour ignorer).",
+        help_text=_("Ce qui a été vu ou décidé ; gardé avec votre nom et l'heure (obligatoire pour ignorer)."),
     )  # fmt: skip
 
 
@@ -67,7 +68,7 @@ def _link(name: str, obj: Any, label: str | None = None) -> SafeString | str:
 
 
 class AgeFilter(admin.SimpleListFilter):
-    title = "ancienneté"
+    title = _("ancienneté")
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -83,7 +84,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 class KindFilter(admin.SimpleListFilter):
-    title = "type"
+    title = _("type")
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -115,33 +116,33 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
               "closed_at", "closed_by")  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description="type", ordering="kind")
+    @admin.display(description=_("type"), ordering="kind")
     def kind_title(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
         return check.title if check else obj.kind
 
-    @admin.display(description="accepter la valeur de l'AS400")
+    @admin.display(description=_("accepter la valeur de l'AS400"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
         return (check.accept if check else "") or "rien à accepter pour ce type"
 
-    @admin.display(description="commande")
+    @admin.display(description=_("commande"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("orders_order", obj.order)
 
-    @admin.display(description="produit")
+    @admin.display(description=_("produit"))
     def product_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("inventory_product", obj.product)
 
-    @admin.display(description="fichier AS400")
+    @admin.display(description=_("fichier AS400"))
     def file_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("integration_filerun", obj.file_run)
 
-    @admin.display(description="premier rapprochement")
+    @admin.display(description=_("premier rapprochement"))
     def first_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.first_run)
 
-    @admin.display(description="dernier rapprochement")
+    @admin.display(description=_("dernier rapprochement"))
     def last_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.last_run)
 
@@ -178,23 +179,23 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
             messages.error(request, f"{d} : refusé — {why}")
         return None
 
-    @admin.action(description="Accepter la valeur de l'AS400…", permissions=["resolve"])
+    @admin.action(description=_("Accepter la valeur de l'AS400…"), permissions=["resolve"])
     def accept(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "accept")
 
-    @admin.action(description="Renvoyer la commande à l'AS400…", permissions=["resolve"])
+    @admin.action(description=_("Renvoyer la commande à l'AS400…"), permissions=["resolve"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "resend")
 
-    @admin.action(description="Annuler la commande…", permissions=["resolve"])
+    @admin.action(description=_("Annuler la commande…"), permissions=["resolve"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "cancel")
 
-    @admin.action(description="Ignorer (avec une note)…", permissions=["resolve"])
+    @admin.action(description=_("Ignorer (avec une note)…"), permissions=["resolve"])
     def ignore(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "ignore")
 
-    @admin.action(description="Rouvrir…", permissions=["resolve"])
+    @admin.action(description=_("Rouvrir…"), permissions=["resolve"])
     def reopen(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "reopen")
 
@@ -258,11 +259,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               "actions_taken", "error")  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description="dérive (unités)")
+    @admin.display(description=_("dérive (unités)"))
     def drift_units(self, obj: Run) -> int:
         return int((obj.drift or {}).get("total", 0))
 
-    @admin.display(description="fichiers comparés")
+    @admin.display(description=_("fichiers comparés"))
     def files_compared(self, obj: Run) -> SafeString | str:
         if not obj.files:
             return "aucun"
@@ -272,11 +273,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               f["taken_at"]) for f in obj.files),
         )  # fmt: skip
 
-    @admin.display(description="par type")
+    @admin.display(description=_("par type"))
     def counts_table(self, obj: Run) -> SafeString | str:
         return counts_html(obj)
 
-    @admin.display(description="dérive par catégorie")
+    @admin.display(description=_("dérive par catégorie"))
     def drift_table(self, obj: Run) -> SafeString | str:
         drift = obj.drift or {}
         if not drift.get("total"):
@@ -285,7 +286,7 @@ class RunAdmin(ReadOnlyModelAdmin):
         return format_html("<p>pilote {} · ouvert {} · total {}</p><table>{}</table>",
                            drift["pilot"], drift["live"], drift["total"], rows)  # fmt: skip
 
-    @admin.display(description="contrôles non faits")
+    @admin.display(description=_("contrôles non faits"))
     def skipped(self, obj: Run) -> SafeString | str:
         if not obj.skipped_checks:
             return "aucun"
@@ -293,7 +294,7 @@ class RunAdmin(ReadOnlyModelAdmin):
             mark_safe("<br>"), "{} : {}", ((s.get("check"), s.get("why")) for s in obj.skipped_checks)
         )
 
-    @admin.display(description="actions sur ses écarts")
+    @admin.display(description=_("actions sur ses écarts"))
     def actions_taken(self, obj: Run) -> SafeString | str:
         actions = obj.actions.select_related("discrepancy").order_by("-at")[:50]
         if not actions:
@@ -358,7 +359,7 @@ class ThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "kind":
             return forms.ChoiceField(
-                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label="type"
+                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label=_("type")
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, note_action, register_admin_page
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
@@ -53,7 +54,7 @@ class ShopifyOrderInline(ReadOnlyInline):
     """A Shopify order's link on the order's page (:func:`orders.admin.order_inline_register`)."""
 
     model = ShopifyOrder
-    verbose_name = verbose_name_plural = "commande Shopify (livraison, remises, survente)"
+    verbose_name = verbose_name_plural = _("commande Shopify (livraison, remises, survente)")
     fields = readonly_fields = FIELDS
 
 
@@ -72,7 +73,7 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")
 
-    @admin.action(description="Annuler dans Shopify…", permissions=["act"])
+    @admin.action(description=_("Annuler dans Shopify…"), permissions=["act"])
     def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
@@ -87,7 +88,7 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
             submit="Annuler dans Shopify", apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
-    @admin.action(description="Envoyer quand même…", permissions=["act"])
+    @admin.action(description=_("Envoyer quand même…"), permissions=["act"])
     def send_anyway(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())

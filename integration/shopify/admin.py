@@ -21,6 +21,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
 from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
@@ -35,7 +36,7 @@ class ConfirmForm(forms.Form):
 class NoteForm(forms.Form):
     note = forms.CharField(
         max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Pourquoi (gardé avec l'appel).",
+        help_text=_("Pourquoi (gardé avec l'appel)."),
     )  # fmt: skip
 
 
@@ -88,11 +89,11 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["replay"]
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("dernière erreur"))
     def error(self, obj: WebhookEvent) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description="corps (tel que reçu)")
+    @admin.display(description=_("corps (tel que reçu)"))
     def pretty_body(self, obj: WebhookEvent) -> str:
         try:
             text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
@@ -103,7 +104,7 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shopify.change_webhookevent")
 
-    @admin.action(description="Rejouer les événements sélectionnés…", permissions=["act"])
+    @admin.action(description=_("Rejouer les événements sélectionnés…"), permissions=["act"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> HttpResponse | None:
         def apply(event: WebhookEvent, data: dict[str, Any]) -> str:
             replayed = webhook_replay(event)
@@ -146,15 +147,15 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["retry", "cancel"]
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("dernière erreur"))
     def error(self, obj: ShopifyCall) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description="données")
+    @admin.display(description=_("données"))
     def pretty_payload(self, obj: ShopifyCall) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
-    @admin.display(description="résultat")
+    @admin.display(description=_("résultat"))
     def pretty_result(self, obj: ShopifyCall) -> str:
         if obj.result is None:
             return "—"
@@ -168,7 +169,7 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
         detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
         return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
 
-    @admin.action(description="Relancer les appels abandonnés sélectionnés…", permissions=["act"])
+    @admin.action(description=_("Relancer les appels abandonnés sélectionnés…"), permissions=["act"])
     def retry(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_retry(call)
@@ -184,7 +185,7 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
             rows=self._rows, apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Annuler les appels sélectionnés (jamais envoyés)…", permissions=["act"])
+    @admin.action(description=_("Annuler les appels sélectionnés (jamais envoyés)…"), permissions=["act"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_cancel(call, note=data["note"])
@@ -217,12 +218,12 @@ class ConnectionStateAdmin(ReadOnlyModelAdmin):
         "last_error_at", "token_expires_at",
     )  # fmt: skip
 
-    @admin.display(description="points disponibles / maximum")
+    @admin.display(description=_("points disponibles / maximum"))
     def bucket(self, obj: ConnectionState) -> str:
         if obj.bucket_available is None or obj.bucket_maximum is None:
             return "—"
         return f"{obj.bucket_available:g} / {obj.bucket_maximum:g}"
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("dernière erreur"))
     def error(self, obj: ConnectionState) -> str:
         return _short(obj.last_error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccessToken(models.Model):
@@ -22,8 +23,8 @@ class AccessToken(models.Model):
     expires_at = models.DateTimeField("expire le")
 
     class Meta:
-        verbose_name = "jeton d'accès Shopify"
-        verbose_name_plural = "jetons d'accès Shopify"
+        verbose_name = _("jeton d'accès Shopify")
+        verbose_name_plural = _("jetons d'accès Shopify")
 
     def __str__(self) -> str:  # never the token itself
         return f"{self.shop} (expire le {self.expires_at:%Y-%m-%d %H:%M})"
@@ -44,8 +45,8 @@ class ConnectionState(models.Model):
     token_expires_at = models.DateTimeField("le jeton expire le", null=True, blank=True)
 
     class Meta:
-        verbose_name = "état de la connexion Shopify"
-        verbose_name_plural = "état de la connexion Shopify"
+        verbose_name = _("état de la connexion Shopify")
+        verbose_name_plural = _("état de la connexion Shopify")
 
     def __str__(self) -> str:
         return f"{self.shop} ({self.api_version})"
@@ -60,10 +61,10 @@ class WebhookEvent(models.Model):
     """
 
     class State(models.TextChoices):
-        RECEIVED = "received", "Reçu (à appliquer)"
-        APPLIED = "applied", "Appliqué"
-        IGNORED = "ignored", "Ignoré (sujet non pris en charge)"
-        FAILED = "failed", "En échec"
+        RECEIVED = "received", _("Reçu (à appliquer)")
+        APPLIED = "applied", _("Appliqué")
+        IGNORED = "ignored", _("Ignoré (sujet non pris en charge)")
+        FAILED = "failed", _("En échec")
 
     event_id = models.CharField("identifiant d'événement", max_length=100, unique=True)
     topic = models.CharField("sujet", max_length=100)
@@ -81,8 +82,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "webhook reçu de Shopify"
-        verbose_name_plural = "webhooks reçus de Shopify"
+        verbose_name = _("webhook reçu de Shopify")
+        verbose_name_plural = _("webhooks reçus de Shopify")
         indexes = [
             models.Index(
                 fields=["state", "next_attempt_at"],
@@ -104,14 +105,14 @@ class ShopifyCall(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "En attente"
-        DONE = "done", "Fait"
-        DEAD = "dead", "Abandonné"
-        CANCELLED = "cancelled", "Annulé"
+        PENDING = "pending", _("En attente")
+        DONE = "done", _("Fait")
+        DEAD = "dead", _("Abandonné")
+        CANCELLED = "cancelled", _("Annulé")
 
     kind = models.CharField("type", max_length=50)
     subject = models.CharField(
-        "objet", max_length=100, blank=True, help_text="Par exemple un numéro de commande"
+        "objet", max_length=100, blank=True, help_text=_("Par exemple un numéro de commande")
     )
     payload = models.JSONField("données", default=dict, blank=True)
     idempotency_key = models.CharField("clé d'idempotence", max_length=100, unique=True)
@@ -125,8 +126,8 @@ class ShopifyCall(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = "appel à Shopify"
-        verbose_name_plural = "appels à Shopify"
+        verbose_name = _("appel à Shopify")
+        verbose_name_plural = _("appels à Shopify")
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="shopify_call_due"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Category, ItemMapping, Product, ReservationLine, StockLevel
 from inventory.selectors import sellable_products
@@ -18,7 +19,7 @@ ROLLED_OUT = (Category.Stage.PILOT, Category.Stage.LIVE)
 
 class UnmappedWithStock(Check):
     code = "item_unmapped_with_stock"
-    title = "Article en stock sans correspondance web"
+    title = _("Article en stock sans correspondance web")
     severity = Severity.LOW
     needs = ("ITMMST",)
 
@@ -42,7 +43,7 @@ class UnmappedWithStock(Check):
 
 class MappingToDelisted(Check):
     code = "mapping_to_delisted"
-    title = "Correspondance vers un article déréférencé"
+    title = _("Correspondance vers un article déréférencé")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -64,7 +65,7 @@ class MappingToDelisted(Check):
 
 class WithoutContent(Check):
     code = "product_without_content"
-    title = "Produit vendable sans contenu"
+    title = _("Produit vendable sans contenu")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -85,7 +86,7 @@ class WithoutContent(Check):
 
 class DuplicateEan(Check):
     code = "duplicate_ean"
-    title = "EAN en double"
+    title = _("EAN en double")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -112,7 +113,7 @@ class DuplicateEan(Check):
 
 class PriceChanged(Check):
     code = "price_changed_open"
-    title = "Réservation ou commande ouverte à un prix périmé"
+    title = _("Réservation ou commande ouverte à un prix périmé")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 

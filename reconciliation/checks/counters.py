@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from orders.lifecycle import LineCounts, order_status_of
 from orders.models import As400Event, Order, OrderCancellation, OrderLine
@@ -28,7 +29,7 @@ CHUNK = 5000
 
 class LineEventsCounter(Check):
     code = "counter_line_events"
-    title = "Compteurs de ligne différents des évènements AS400"
+    title = _("Compteurs de ligne différents des évènements AS400")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -57,7 +58,7 @@ class LineEventsCounter(Check):
 
 class OrderStatusCounter(Check):
     code = "counter_order_status"
-    title = "Statut de commande différent de celui de ses lignes"
+    title = _("Statut de commande différent de celui de ses lignes")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
