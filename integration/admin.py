@@ -155,8 +155,8 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     def webhook_secret_state(self, obj: StorefrontClient) -> str:
         # Never the secret itself: it was shown once, when generated or rotated.
         if not obj.webhook_secret:
-            return "none (one is generated when a webhook URL is set)"
-        return "set (shown once; rotate it with the action to get a new one)"
+            return _("none (one is generated when a webhook URL is set)")
+        return _("set (shown once; rotate it with the action to get a new one)")
 
     def get_readonly_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> list[str]:
         # The name holds the client's reservations: it does not change once created.
@@ -243,7 +243,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
 
 
 _WHERE = {
-    Location.IN: "IN/ (waiting for the AS400)",
+    Location.IN: _("IN/ (waiting for the AS400)"),
     Location.IN_DONE: "IN/DONE/ (read)",
     Location.IN_ERR: "IN/ERR/ (refused)",
 }
@@ -273,7 +273,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
             state: SentState | None = get_exchange_folder().sent_state()
             unavailable = ""
         except OSError as exc:
-            state, unavailable = None, f"exchange folder unavailable: {exc}"
+            state, unavailable = None, _("exchange folder unavailable: {exc}").format(exc=exc)
 
         @admin.display(description=_("where"))
         def where(obj: OutboundFile) -> str:
@@ -282,7 +282,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
             if state is None:
                 return unavailable
             location = state.where(PairName(obj.file, obj.seq))
-            return _WHERE.get(location, "not found whole") if location else "not found whole"
+            return _WHERE.get(location, "not found whole") if location else _("not found whole")
 
         return where
 
@@ -367,8 +367,7 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
             webhook_replay(delivery=delivery)
             messages.success(
                 request,
-                f"Delivery #{delivery.pk} ({delivery.event.type} of {delivery.event.order_number} to "
-                f"{delivery.client}) is pending again and goes out within seconds.",
+                _("Delivery #{delivery_pk} ({event_type} of {order_number} to {client}) is pending again and goes out within seconds.").format(delivery_pk=delivery.pk, event_type=delivery.event.type, order_number=delivery.event.order_number, client=delivery.client),
             )
 
 

@@ -205,7 +205,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("any", "Needs attention (any reason)"), *reason_choices()]
+        return [("any", _("Needs attention (any reason)")), *reason_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         value = self.value()
@@ -291,7 +291,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         ),
         ("Customer", {"fields": ["customer_as_sent", "country"]}),
         ("Storefront", {"fields": ["storefront_events"]}),
-        ("Outbox messages (retry or cancel them from Outbox messages)", {"fields": ["outbox_messages"]}),
+        (_("Outbox messages (retry or cancel them from Outbox messages)"), {"fields": ["outbox_messages"]}),
         ("Record", {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
@@ -338,7 +338,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         try:
             sent = order_as_sent(obj)
         except EncodeError as exc:  # the page must still open for an order the codec would refuse now
-            return f"cannot be encoded for the AS400: {exc}"
+            return _("cannot be encoded for the AS400: {exc}").format(exc=exc)
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -386,7 +386,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             ),
         )
         if not rows:
-            return "none yet"
+            return _("none yet")
         return format_html(
             "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
             "</thead><tbody>{}</tbody></table>",
@@ -432,22 +432,22 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def resolve_attention(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             result = order_attention_resolve(order=order, user=request.user, note=data["note"])
-            done = f"{order}: resolved ({', '.join(r.phrase for r in Reason if r in result.resolved)})"
+            done = _("{order}: resolved ({join})").format(order=order, join=', '.join(r.phrase for r in Reason if r in result.resolved))
             if result.events_resolved:
-                done += f", {result.events_resolved} AS400 event(s) resolved with it"
+                done += _(", {events_resolved} AS400 event(s) resolved with it").format(events_resolved=result.events_resolved)
             if Reason.DEAD_MESSAGE in result.remaining:
-                done += "; it still has dead outbox messages: retry or cancel them"
+                done += _("; it still has dead outbox messages: retry or cancel them")
             return done + "."
 
         return note_action(
             self, request, queryset,
             action="resolve_attention",
-            title="Mark orders resolved",
-            intro="Your note is kept on each order with your name and the time, and in its history. The "
+            title=_("Mark orders resolved"),
+            intro=_("Your note is kept on each order with your name and the time, and in its history. The "
             "order's open AS400-event discrepancies are resolved with the same note; its refusal and "
-            "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled.",
-            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or "nothing needs attention")],
-            submit="Mark resolved",
+            "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled."),
+            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or _("nothing needs attention"))],
+            submit=_("Mark resolved"),
             apply=apply,
         )  # fmt: skip
 
@@ -460,7 +460,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 names = ", ".join(f"{m.kind} #{m.pk}" for m in retried)
-                messages.success(request, f"{order}: {names} pending again.")
+                messages.success(request, _("{order}: {names} pending again.").format(order=order, names=names))
 
     @admin.action(
         description=_("Resolve the AS400-event discrepancies of the selected orders…"), permissions=["act"]
@@ -473,15 +473,15 @@ class OrderAdmin(ReadOnlyModelAdmin):
         def rows(order: Order) -> list[tuple[str, str]]:
             open_events = as400_discrepancies().filter(order=order).order_by("pk")
             return [(str(order), str(e) + f" — {e.get_outcome_display()}") for e in open_events] or [
-                (str(order), "no open discrepancy")
+                (str(order), _("no open discrepancy"))
             ]
 
         return note_action(
             self, request, queryset,
             action="resolve_discrepancies",
-            title="Resolve AS400-event discrepancies",
-            intro="Each open discrepancy of these orders is marked resolved with your note, your name and "
-            "the time, and the order's history says so. Nothing is applied to the order's lines.",
+            title=_("Resolve AS400-event discrepancies"),
+            intro=_("Each open discrepancy of these orders is marked resolved with your note, your name and "
+            "the time, and the order's history says so. Nothing is applied to the order's lines."),
             rows=rows,
             submit="Resolve",
             apply=apply,
@@ -500,13 +500,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="cancel_orders",
-            title="Cancel orders",
-            intro="Each whole order is cancelled as a storefront's request would be "
+            title=_("Cancel orders"),
+            intro=_("Each whole order is cancelled as a storefront's request would be "
             "(orders.cancellation): one that has not left for the AS400 is cancelled here at once and its "
             "units released; one the AS400 has is asked of it (ORDANN) and stays 'cancellation requested' "
-            "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused.",
+            "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused."),
             rows=lambda o: [(str(o), o.get_status_display())],
-            submit="Cancel these orders",
+            submit=_("Cancel these orders"),
             apply=apply,
             form_class=CancelForm,
         )  # fmt: skip
@@ -521,9 +521,9 @@ class DiscrepancyFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            ("open", "Open discrepancies"),
-            ("resolved", "Resolved discrepancies"),
-            ("none", "Applied as read"),
+            ("open", _("Open discrepancies")),
+            ("resolved", _("Resolved discrepancies")),
+            ("none", _("Applied as read")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> QuerySet[As400Event]:
@@ -585,9 +585,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="resolve",
-            title="Resolve AS400-event discrepancies",
-            intro="Each event is marked resolved with your note, your name and the time (and in its order's "
-            "history when the order is ours). Nothing is applied to any order.",
+            title=_("Resolve AS400-event discrepancies"),
+            intro=_("Each event is marked resolved with your note, your name and the time (and in its order's "
+            "history when the order is ours). Nothing is applied to any order."),
             rows=lambda e: [(f"{e.source}#{e.record} {e.order_number}", f"{e.get_outcome_display()} {e.note}")],
             submit="Resolve",
             apply=apply,
@@ -598,7 +598,7 @@ class As400EventAdmin(ReadOnlyModelAdmin):
 
 ATTENTION_URL_NAME = "orders_attention"
 ATTENTION_TEMPLATE = "admin/orders/attention.html"
-ATTENTION_TITLE = "Orders needing attention"
+ATTENTION_TITLE = _("Orders needing attention")
 ATTENTION_SHOWN = 50
 ATTENTION_PERMISSION = "orders.view_order"  # the page lists orders
 

@@ -89,7 +89,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(
-                    request, f"{message.kind} #{message.pk} of {message.order_number} is pending again."  # type: ignore[attr-defined]
+                    request, _("{message_kind} #{message_pk} of {order_number} is pending again.").format(message_kind=message.kind, message_pk=message.pk, order_number=message.order_number)  # type: ignore[attr-defined]
                 )
 
     @admin.action(description=_("Cancel the selected messages (never sent)…"), permissions=["act"])
@@ -98,7 +98,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": "Cancel outbox messages",
+                "title": _("Cancel outbox messages"),
                 "opts": self.opts,
                 "outbox_messages": queryset.order_by("id"),
                 "form": form,
@@ -116,6 +116,6 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 continue
             done = f"{message.kind} #{message.pk} of {message.order_number} cancelled"  # type: ignore[attr-defined]
             if result.order_cancelled:
-                done += f"; the order is cancelled and {result.units_released} unit(s) released"
+                done += _("; the order is cancelled and {units_released} unit(s) released").format(units_released=result.units_released)
             messages.success(request, done + ".")
         return None

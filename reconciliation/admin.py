@@ -40,16 +40,16 @@ from reconciliation.services import threshold_save
 
 #: What each action will do, said on its confirmation page.
 WHAT = {
-    "accept": "La valeur de l'AS400 est acceptée là où elle corrige la nôtre (ce que cela fait dépend du type "
-    "d'écart : voir « accepter » ci-dessous) ; un écart dont le type n'a rien à accepter est refusé.",
-    "resend": "La commande de chaque écart est renvoyée à l'AS400 sous le même numéro web (il répond D s'il "
-    "l'avait) ; ses unités ouvertes comptent de nouveau « en vol » jusqu'à l'extrait suivant.",
-    "cancel": "La commande de chaque écart est annulée par le service d'annulation (ORDANN si l'AS400 l'a).",
-    "ignore": "Chaque écart est ignoré avec votre note ; les nuits suivantes ne le rouvrent pas.",
-    "reopen": "Chaque écart redevient ouvert.",
+    "accept": _("La valeur de l'AS400 est acceptée là où elle corrige la nôtre (ce que cela fait dépend du type "
+    "d'écart : voir « accepter » ci-dessous) ; un écart dont le type n'a rien à accepter est refusé."),
+    "resend": _("La commande de chaque écart est renvoyée à l'AS400 sous le même numéro web (il répond D s'il "
+    "l'avait) ; ses unités ouvertes comptent de nouveau « en vol » jusqu'à l'extrait suivant."),
+    "cancel": _("La commande de chaque écart est annulée par le service d'annulation (ORDANN si l'AS400 l'a)."),
+    "ignore": _("Chaque écart est ignoré avec votre note ; les nuits suivantes ne le rouvrent pas."),
+    "reopen": _("Chaque écart redevient ouvert."),
 }
-TITLES = {"accept": "Accepter la valeur de l'AS400", "resend": "Renvoyer la commande à l'AS400",
-          "cancel": "Annuler la commande", "ignore": "Ignorer", "reopen": "Rouvrir"}  # fmt: skip
+TITLES = {"accept": _("Accepter la valeur de l'AS400"), "resend": _("Renvoyer la commande à l'AS400"),
+          "cancel": _("Annuler la commande"), "ignore": "Ignorer", "reopen": "Rouvrir"}  # fmt: skip
 
 
 class ResolveForm(forms.Form):
@@ -72,7 +72,7 @@ class AgeFilter(admin.SimpleListFilter):
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("1", "vu une seule nuit"), ("3", "ouvert depuis 3 nuits ou plus"), ("7", "7 nuits ou plus")]
+        return [("1", _("vu une seule nuit")), ("3", _("ouvert depuis 3 nuits ou plus")), ("7", _("7 nuits ou plus"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         value = self.value()
@@ -124,7 +124,7 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("accepter la valeur de l'AS400"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return (check.accept if check else "") or "rien à accepter pour ce type"
+        return (check.accept if check else "") or _("rien à accepter pour ce type")
 
     @admin.display(description=_("commande"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
@@ -156,14 +156,14 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         chosen = list(queryset.order_by("pk"))
         if not form.is_valid() or (action == "ignore" and not form.cleaned_data["note"].strip()):
             if form.is_bound and form.is_valid():
-                form.add_error("note", "Ignorer un écart demande une note qui dise pourquoi.")
+                form.add_error("note", _("Ignorer un écart demande une note qui dise pourquoi."))
             context = {
                 **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
                 "intro": f"{len(chosen)} écart(s) sélectionné(s). {WHAT[action]}",
                 "rows": [(str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
                 "objects": chosen, "form": form, "submit": TITLES[action],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
-                "back": "Retour aux écarts",
+                "back": _("Retour aux écarts"),
             }  # fmt: skip
             return TemplateResponse(request, NOTE_TEMPLATE, context)
         try:
@@ -234,7 +234,7 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
         if i % 5 == 0:
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT + 14}" font-size="10">{night["night"]:%d/%m}</text>')
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#111" stroke-dasharray="4 2"/>')
-    legend = [*kinds, "dérive (unités)"]
+    legend = [*kinds, _("dérive (unités)")]
     for k, kind in enumerate(legend):
         colour = COLOURS[k % len(COLOURS)] if k < len(kinds) else "#111"
         x = PAD + (k % 4) * 170
@@ -337,7 +337,7 @@ def counts_html(run: Run) -> SafeString | str:
         rows.append((url, check.title if check else kind, c.get("total", 0), c.get("high", 0), c.get("medium", 0),
                      c.get("low", 0), c.get("pilot", 0), c.get("live", 0), c.get("units", 0), c.get("amount", 0)))  # fmt: skip
     if not rows:
-        return "aucun écart"
+        return _("aucun écart")
     body = format_html_join(
         "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td><td>{}</td></tr>", rows,

@@ -50,7 +50,7 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Overdue (not received in time)"), ("no", "Not overdue")]
+        return [("yes", _("Overdue (not received in time)")), ("no", _("Not overdue"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Return]) -> QuerySet[Return]:
         if self.value() == "yes":
@@ -149,7 +149,7 @@ class ReturnAdmin(ReadOnlyModelAdmin):
             except ReturnAttentionError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"{ret.rma}: {message.kind} #{message.pk} is pending again.")
+                messages.success(request, _("{rma}: {message_kind} #{message_pk} is pending again.").format(rma=ret.rma, message_kind=message.kind, message_pk=message.pk))
 
 
 class OrderReturnInline(ReadOnlyInline):

@@ -77,30 +77,30 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
+            return _("{link_name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="cancel_in_shopify", title="Annuler dans Shopify",
-            intro="Chaque commande survendue est annulée ici (elle n'est pas partie pour l'AS400) et son "
+            self, request, queryset, action="cancel_in_shopify", title=_("Annuler dans Shopify"),
+            intro=_("Chaque commande survendue est annulée ici (elle n'est pas partie pour l'AS400) et son "
             "annulation est demandée à Shopify : remise en stock, remboursement, client prévenu. Votre note "
-            "est gardée dans l'historique de la commande avec votre nom.",
-            rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Annuler dans Shopify", apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            "est gardée dans l'historique de la commande avec votre nom."),
+            rows=lambda link: [(str(link), link.oversold_reason or _("non survendue"))],
+            submit=_("Annuler dans Shopify"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
     @admin.action(description=_("Envoyer quand même…"), permissions=["act"])
     def send_anyway(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return f"{link.name} : envoyée à l'AS400 quand même (ORDIMP en file)."
+            return _("{link_name} : envoyée à l'AS400 quand même (ORDIMP en file).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="send_anyway", title="Envoyer quand même",
-            intro="Les unités de chaque commande survendue sont comptées en cours d'envoi, même au-delà du "
+            self, request, queryset, action="send_anyway", title=_("Envoyer quand même"),
+            intro=_("Les unités de chaque commande survendue sont comptées en cours d'envoi, même au-delà du "
             "disponible, et son ORDIMP part : l'AS400 dira ce qu'il peut expédier. Votre note est gardée "
-            "dans l'historique de la commande avec votre nom.",
-            rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Envoyer quand même", apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            "dans l'historique de la commande avec votre nom."),
+            rows=lambda link: [(str(link), link.oversold_reason or _("non survendue"))],
+            submit=_("Envoyer quand même"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
 

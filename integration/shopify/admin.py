@@ -57,7 +57,7 @@ def confirm_action(
     return note_action(
         model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=title,
         apply=apply, form_class=form_class, refused=(WebhookReplayRefused, CallActionRefused),
-        refusal=lambda exc: f"Refusé : {exc}.", extra={"back": "Retour à la liste"},
+        refusal=lambda exc: f"Refusé : {exc}.", extra={"back": _("Retour à la liste")},
     )  # fmt: skip
 
 
@@ -114,9 +114,8 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
             return f"{event.topic} {event.event_id} rejoué : {outcome}."
 
         return confirm_action(
-            self, request, queryset, action="replay", title="Rejouer des webhooks",
-            intro=f"{queryset.count()} événement(s) sélectionné(s). Chacun est appliqué de nouveau, maintenant, "
-            "par ce que son sujet signifie ici ; un événement déjà appliqué est refusé (il ne l'est jamais deux fois).",
+            self, request, queryset, action="replay", title=_("Rejouer des webhooks"),
+            intro=_("{count} événement(s) sélectionné(s). Chacun est appliqué de nouveau, maintenant, par ce que son sujet signifie ici ; un événement déjà appliqué est refusé (il ne l'est jamais deux fois).").format(count=queryset.count()),
             rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
             apply=apply,
         )  # fmt: skip
@@ -174,14 +173,12 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_retry(call)
             return (
-                f"L'appel #{call.pk} ({call.kind} {call.subject}) est de nouveau en attente et part sous peu."
+                _("L'appel #{call_pk} ({call_kind} {call_subject}) est de nouveau en attente et part sous peu.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
             )
 
         return confirm_action(
-            self, request, queryset, action="retry", title="Relancer des appels à Shopify",
-            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel abandonné est envoyé de nouveau, "
-            "maintenant, avec la même clé d'idempotence (Shopify ne le fait pas deux fois) ; s'il échoue encore "
-            "après ses tentatives, il est de nouveau abandonné. Les autres sont refusés.",
+            self, request, queryset, action="retry", title=_("Relancer des appels à Shopify"),
+            intro=_("{count} appel(s) sélectionné(s). Chaque appel abandonné est envoyé de nouveau, maintenant, avec la même clé d'idempotence (Shopify ne le fait pas deux fois) ; s'il échoue encore après ses tentatives, il est de nouveau abandonné. Les autres sont refusés.").format(count=queryset.count()),
             rows=self._rows, apply=apply,
         )  # fmt: skip
 
@@ -189,12 +186,11 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_cancel(call, note=data["note"])
-            return f"L'appel #{call.pk} ({call.kind} {call.subject}) est annulé : il ne partira pas."
+            return _("L'appel #{call_pk} ({call_kind} {call_subject}) est annulé : il ne partira pas.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
 
         return confirm_action(
-            self, request, queryset, action="cancel", title="Annuler des appels à Shopify",
-            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel en attente ou abandonné est annulé : "
-            "il n'est plus envoyé. Ce que Shopify devait faire reste à faire à la main.",
+            self, request, queryset, action="cancel", title=_("Annuler des appels à Shopify"),
+            intro=_("{count} appel(s) sélectionné(s). Chaque appel en attente ou abandonné est annulé : il n'est plus envoyé. Ce que Shopify devait faire reste à faire à la main.").format(count=queryset.count()),
             rows=self._rows, apply=apply, form_class=NoteForm,
         )  # fmt: skip
 
