@@ -188,7 +188,7 @@ class OutboundFile(models.Model):
     seq = models.PositiveIntegerField(_("seq"))
     state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.WRITING)
     records = models.PositiveIntegerField(_("records"), default=0)
-    sha256 = models.CharField(_("sha256"), max_length=64, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     probe = models.BooleanField(_("probe"),
         default=False, help_text=_("Sent while the circuit breaker was open, to test the AS400")
     )
@@ -299,7 +299,7 @@ class StorefrontEvent(models.Model):
         max_length=64, db_index=True, help_text=_("Storefront client the order belongs to")
     )
     order_number = models.CharField(_("order number"), max_length=20)
-    rma = models.CharField(_("rma"), max_length=12, blank=True)
+    rma = models.CharField(_("RMA"), max_length=12, blank=True)
     payload = models.JSONField(_("payload"), default=dict, help_text=_("The event's data, as sent"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -328,7 +328,7 @@ class WebhookDelivery(models.Model):
 
     event = models.ForeignKey(StorefrontEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event"))
     client = models.ForeignKey(StorefrontClient, on_delete=models.CASCADE, related_name="webhook_deliveries", verbose_name=_("client"))
-    url = models.URLField(_("url"), help_text=_("The endpoint at the time the event was emitted"))
+    url = models.URLField(_("URL"), help_text=_("The endpoint at the time the event was emitted"))
     state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)

@@ -27,8 +27,8 @@ class Location(models.Model):
     """A store (001-030) or the central warehouse (900), by its AS400 number."""
 
     class Kind(models.TextChoices):
-        STORE = "store", _("Magasin")
-        WAREHOUSE = "warehouse", _("Entrepôt")
+        STORE = "store", _("Store")
+        WAREHOUSE = "warehouse", _("Warehouse")
 
     code = models.PositiveSmallIntegerField(_("code"), primary_key=True, help_text=_("AS400 location number (SBMAG)"))
     name = models.CharField(_("name"), max_length=80)
@@ -72,20 +72,20 @@ class Product(models.Model):
     """An AS400 item with its storefront content. Who may write which field: integration.core.ownership."""
 
     class Status(models.TextChoices):
-        ACTIVE = "A", _("Actif")
-        SUSPENDED = "S", _("Suspendu")
-        DELISTED = "D", _("Supprimé")
+        ACTIVE = "A", _("Active")
+        SUSPENDED = "S", _("Suspended")
+        DELISTED = "D", _("Deleted")
 
     # AS400-owned
     item_number = models.CharField(_("item number"), max_length=15, unique=True, help_text=_("AS400 item code (IMITEM)"))
-    ean = models.CharField(_("ean"), max_length=13, blank=True, db_index=True)
-    as400_description = models.CharField(_("as400 description"), max_length=30, blank=True)
+    ean = models.CharField(_("EAN"), max_length=13, blank=True, db_index=True)
+    as400_description = models.CharField(_("AS400 description"), max_length=30, blank=True)
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
     price = models.DecimalField(_("price"), max_digits=9, decimal_places=2, default=0, help_text=_("Price incl. VAT, euros"))
     vat_code = models.CharField(_("vat code"), max_length=1, blank=True)
     status = models.CharField(_("status"), max_length=1, choices=Status.choices, default=Status.ACTIVE)
-    as400_changed_on = models.DateField(_("as400 changed on"), null=True, blank=True)
+    as400_changed_on = models.DateField(_("changed on the AS400"), null=True, blank=True)
     # storefront-owned
     title = models.CharField(_("title"), max_length=200, blank=True)
     long_description = models.TextField(_("long description"), blank=True)
@@ -110,7 +110,7 @@ class ItemMapping(models.Model):
     """AS400 item number ↔ storefront SKU. An unmapped item does not exist for the storefront."""
 
     product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="mapping", verbose_name=_("product"))
-    sku = models.CharField(_("sku"), max_length=64, unique=True)
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -44,15 +44,15 @@ class Order(models.Model):
     # The customer, exactly as given.
     last_name = models.CharField(_("last name"), max_length=200)
     first_name = models.CharField(_("first name"), max_length=200, blank=True)
-    address_line1 = models.CharField(_("address line1"), max_length=300, blank=True)
-    address_line2 = models.CharField(_("address line2"), max_length=300, blank=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=300, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=300, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=200, blank=True)
     country = models.CharField(_("country"), max_length=2, default="FR")
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     email = models.EmailField(_("email"), blank=True)
     total = models.DecimalField(_("total"), max_digits=11, decimal_places=2)
-    as400_order_number = models.CharField(_("as400 order number"), max_length=10, blank=True, db_index=True)
+    as400_order_number = models.CharField(_("AS400 order number"), max_length=10, blank=True, db_index=True)
     refusal_reason = models.CharField(_("refusal reason"), max_length=60, blank=True)
     # Staff's handling of an order that needed attention (refused, a discrepancy, a dead message...).
     attention_resolved_at = models.DateTimeField(_("attention resolved at"), null=True, blank=True)
@@ -223,7 +223,7 @@ class As400Event(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     code = models.CharField(_("code"), max_length=1, help_text=_("OSEVT or SRTYPE as read"))
     order_number = models.CharField(_("order number"), max_length=20, db_index=True)
-    as400_order_number = models.CharField(_("as400 order number"), max_length=10, blank=True)
+    as400_order_number = models.CharField(_("AS400 order number"), max_length=10, blank=True)
     line_number = models.PositiveSmallIntegerField(_("line number"))
     item = models.CharField(_("item"), max_length=15, blank=True)
     quantity = models.IntegerField(_("quantity"))
@@ -247,8 +247,8 @@ class As400Event(models.Model):
     resolution = models.CharField(_("resolution"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = _("as 400 event")
-        verbose_name_plural = _("as 400 events")
+        verbose_name = _("AS400 event")
+        verbose_name_plural = _("AS400 events")
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(

@@ -40,22 +40,20 @@ from reconciliation.services import threshold_save
 
 #: What each action will do, said on its confirmation page.
 WHAT = {
-    "accept": _("La valeur de l'AS400 est acceptée là où elle corrige la nôtre (ce que cela fait dépend du type "
-    "d'écart : voir « accepter » ci-dessous) ; un écart dont le type n'a rien à accepter est refusé."),
-    "resend": _("La commande de chaque écart est renvoyée à l'AS400 sous le même numéro web (il répond D s'il "
-    "l'avait) ; ses unités ouvertes comptent de nouveau « en vol » jusqu'à l'extrait suivant."),
-    "cancel": _("La commande de chaque écart est annulée par le service d'annulation (ORDANN si l'AS400 l'a)."),
-    "ignore": _("Chaque écart est ignoré avec votre note ; les nuits suivantes ne le rouvrent pas."),
-    "reopen": _("Chaque écart redevient ouvert."),
+    "accept": _("The AS400's value is accepted where it corrects ours (what that does depends on the kind of discrepancy: see \"accept\" below); a discrepancy whose kind has nothing to accept is refused."),
+    "resend": _("The order of each discrepancy is sent to the AS400 again under the same web number (it answers D if it had it); its open units count as \"in flight\" again until the next extract."),
+    "cancel": _("The order of each discrepancy is cancelled by the cancellation service (ORDANN if the AS400 has it)."),
+    "ignore": _("Each discrepancy is ignored with your note; the following nights do not reopen it."),
+    "reopen": _("Each discrepancy is open again."),
 }
-TITLES = {"accept": _("Accepter la valeur de l'AS400"), "resend": _("Renvoyer la commande à l'AS400"),
-          "cancel": _("Annuler la commande"), "ignore": "Ignorer", "reopen": "Rouvrir"}  # fmt: skip
+TITLES = {"accept": _("Accept the AS400's value"), "resend": _("Send the order to the AS400 again"),
+          "cancel": _("Cancel the order"), "ignore": _("Ignore"), "reopen": _("Reopen")}  # fmt: skip
 
 
 class ResolveForm(forms.Form):
     note = forms.CharField(
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text=_("Ce qui a été vu ou décidé ; gardé avec votre nom et l'heure (obligatoire pour ignorer)."),
+        help_text=_("What was seen or decided; kept with your name and the time (required to ignore)."),
     )  # fmt: skip
 
 
@@ -68,11 +66,11 @@ def _link(name: str, obj: Any, label: str | None = None) -> SafeString | str:
 
 
 class AgeFilter(admin.SimpleListFilter):
-    title = _("ancienneté")
+    title = _("age")
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("1", _("vu une seule nuit")), ("3", _("ouvert depuis 3 nuits ou plus")), ("7", _("7 nuits ou plus"))]
+        return [("1", _("seen one night only")), ("3", _("open for 3 nights or more")), ("7", _("7 nights or more"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         value = self.value()
@@ -121,28 +119,28 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         check = check_of(obj.kind)
         return check.title if check else obj.kind
 
-    @admin.display(description=_("accepter la valeur de l'AS400"))
+    @admin.display(description=_("accept the AS400's value"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return (check.accept if check else "") or _("rien à accepter pour ce type")
+        return (check.accept if check else "") or _("nothing to accept for this kind")
 
-    @admin.display(description=_("commande"))
+    @admin.display(description=_("order"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("orders_order", obj.order)
 
-    @admin.display(description=_("produit"))
+    @admin.display(description=_("product"))
     def product_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("inventory_product", obj.product)
 
-    @admin.display(description=_("fichier AS400"))
+    @admin.display(description=_("AS400 file"))
     def file_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("integration_filerun", obj.file_run)
 
-    @admin.display(description=_("premier rapprochement"))
+    @admin.display(description=_("first reconciliation"))
     def first_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.first_run)
 
-    @admin.display(description=_("dernier rapprochement"))
+    @admin.display(description=_("last reconciliation"))
     def last_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.last_run)
 
@@ -156,14 +154,14 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         chosen = list(queryset.order_by("pk"))
         if not form.is_valid() or (action == "ignore" and not form.cleaned_data["note"].strip()):
             if form.is_bound and form.is_valid():
-                form.add_error("note", _("Ignorer un écart demande une note qui dise pourquoi."))
+                form.add_error("note", _("Ignoring a discrepancy needs a note that says why."))
             context = {
                 **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
-                "intro": f"{len(chosen)} écart(s) sélectionné(s). {WHAT[action]}",
+                "intro": _("{count} discrepancy(ies) selected. {what}").format(count=len(chosen), what=WHAT[action]),
                 "rows": [(str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
                 "objects": chosen, "form": form, "submit": TITLES[action],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
-                "back": _("Retour aux écarts"),
+                "back": _("Back to the discrepancies"),
             }  # fmt: skip
             return TemplateResponse(request, NOTE_TEMPLATE, context)
         try:
@@ -176,26 +174,26 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         for d, outcome in report.done:
             messages.success(request, f"{d} : {outcome}.")
         for d, why in report.refused:
-            messages.error(request, f"{d} : refusé — {why}")
+            messages.error(request, _("{discrepancy}: refused — {why}").format(discrepancy=d, why=why))
         return None
 
-    @admin.action(description=_("Accepter la valeur de l'AS400…"), permissions=["resolve"])
+    @admin.action(description=_("Accept the AS400's value…"), permissions=["resolve"])
     def accept(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "accept")
 
-    @admin.action(description=_("Renvoyer la commande à l'AS400…"), permissions=["resolve"])
+    @admin.action(description=_("Send the order to the AS400 again…"), permissions=["resolve"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "resend")
 
-    @admin.action(description=_("Annuler la commande…"), permissions=["resolve"])
+    @admin.action(description=_("Cancel the order…"), permissions=["resolve"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "cancel")
 
-    @admin.action(description=_("Ignorer (avec une note)…"), permissions=["resolve"])
+    @admin.action(description=_("Ignore (with a note)…"), permissions=["resolve"])
     def ignore(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "ignore")
 
-    @admin.action(description=_("Rouvrir…"), permissions=["resolve"])
+    @admin.action(description=_("Reopen…"), permissions=["resolve"])
     def reopen(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "reopen")
 
@@ -234,7 +232,7 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
         if i % 5 == 0:
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT + 14}" font-size="10">{night["night"]:%d/%m}</text>')
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#111" stroke-dasharray="4 2"/>')
-    legend = [*kinds, _("dérive (unités)")]
+    legend = [*kinds, _("drift (units)")]
     for k, kind in enumerate(legend):
         colour = COLOURS[k % len(COLOURS)] if k < len(kinds) else "#111"
         x = PAD + (k % 4) * 170
@@ -259,11 +257,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               "actions_taken", "error")  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description=_("dérive (unités)"))
+    @admin.display(description=_("drift (units)"))
     def drift_units(self, obj: Run) -> int:
         return int((obj.drift or {}).get("total", 0))
 
-    @admin.display(description=_("fichiers comparés"))
+    @admin.display(description=_("files compared"))
     def files_compared(self, obj: Run) -> SafeString | str:
         if not obj.files:
             return "aucun"
@@ -273,11 +271,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               f["taken_at"]) for f in obj.files),
         )  # fmt: skip
 
-    @admin.display(description=_("par type"))
+    @admin.display(description=_("by kind"))
     def counts_table(self, obj: Run) -> SafeString | str:
         return counts_html(obj)
 
-    @admin.display(description=_("dérive par catégorie"))
+    @admin.display(description=_("drift by category"))
     def drift_table(self, obj: Run) -> SafeString | str:
         drift = obj.drift or {}
         if not drift.get("total"):
@@ -286,7 +284,7 @@ class RunAdmin(ReadOnlyModelAdmin):
         return format_html("<p>pilote {} · ouvert {} · total {}</p><table>{}</table>",
                            drift["pilot"], drift["live"], drift["total"], rows)  # fmt: skip
 
-    @admin.display(description=_("contrôles non faits"))
+    @admin.display(description=_("checks not run"))
     def skipped(self, obj: Run) -> SafeString | str:
         if not obj.skipped_checks:
             return "aucun"
@@ -294,7 +292,7 @@ class RunAdmin(ReadOnlyModelAdmin):
             mark_safe("<br>"), "{} : {}", ((s.get("check"), s.get("why")) for s in obj.skipped_checks)
         )
 
-    @admin.display(description=_("actions sur ses écarts"))
+    @admin.display(description=_("actions on its discrepancies"))
     def actions_taken(self, obj: Run) -> SafeString | str:
         actions = obj.actions.select_related("discrepancy").order_by("-at")[:50]
         if not actions:
@@ -337,7 +335,7 @@ def counts_html(run: Run) -> SafeString | str:
         rows.append((url, check.title if check else kind, c.get("total", 0), c.get("high", 0), c.get("medium", 0),
                      c.get("low", 0), c.get("pilot", 0), c.get("live", 0), c.get("units", 0), c.get("amount", 0)))  # fmt: skip
     if not rows:
-        return _("aucun écart")
+        return _("no discrepancy")
     body = format_html_join(
         "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td><td>{}</td></tr>", rows,

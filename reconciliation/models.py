@@ -23,7 +23,7 @@ class WebOrderPicture(models.Model):
 
     seq = models.PositiveIntegerField(_("seq"), help_text=_("The WEBORD pair it came in (its sequence)"))
     order_number = models.CharField(_("order number"), max_length=20, unique=True, help_text=_("The web order number"))
-    as400_order_number = models.CharField(_("as400 order number"), max_length=10, blank=True, help_text=_("The AS400's order number"))
+    as400_order_number = models.CharField(_("AS400 order number"), max_length=10, blank=True, help_text=_("The AS400's order number"))
     status = models.CharField(_("status"),
         max_length=1, help_text=_("O open, E shipped, A cancelled, S closed (shipped and cancelled)")
     )
@@ -34,8 +34,8 @@ class WebOrderPicture(models.Model):
     ordered_on = models.DateField(_("ordered on"), null=True, blank=True, help_text=_("Day ordered"))
 
     class Meta:
-        verbose_name = _("commande vue par l'AS400")
-        verbose_name_plural = _("commandes vues par l'AS400")
+        verbose_name = _("order as seen by the AS400")
+        verbose_name_plural = _("orders as seen by the AS400")
 
     def __str__(self) -> str:
         return f"{self.order_number} ({self.status})"
@@ -76,10 +76,10 @@ class Run(models.Model):
     """One comparison of a night's full extracts with our database."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", _("En cours")
-        DONE = "done", _("Terminé")
-        INCOMPLETE = "incomplete", _("Incomplet (fichiers manquants)")
-        FAILED = "failed", _("Échec")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        INCOMPLETE = "incomplete", _("Incomplete (files missing)")
+        FAILED = "failed", _("Failed")
 
     night = models.DateField(_("night"), db_index=True, help_text=_("The Paris date of the nightly extracts compared"))
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
@@ -107,9 +107,9 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        verbose_name = _("rapprochement")
-        verbose_name_plural = _("rapprochements")
-        permissions = [("run_reconciliation", _("Peut lancer un rapprochement"))]
+        verbose_name = _("reconciliation")
+        verbose_name_plural = _("reconciliations")
+        permissions = [("run_reconciliation", _("Can run a reconciliation"))]
 
     def __str__(self) -> str:
         return f"rapprochement de la nuit du {self.night:%d/%m/%Y}"
@@ -119,15 +119,15 @@ class Discrepancy(models.Model):
     """One difference between the AS400 and us, per subject and kind, kept across nights."""
 
     class Severity(models.TextChoices):
-        HIGH = "high", _("Haute")
-        MEDIUM = "medium", _("Moyenne")
-        LOW = "low", _("Basse")
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
 
     class State(models.TextChoices):
-        OPEN = "open", _("Ouverte")
-        RESOLVED = "resolved", _("Résolue")
-        IGNORED = "ignored", _("Ignorée")
-        CLOSED = "closed", _("Disparue d'elle-même")
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+        IGNORED = "ignored", _("Ignored")
+        CLOSED = "closed", _("Gone by itself")
 
     key = models.CharField(_("key"), max_length=200, unique=True, help_text=_("kind:subject, stable across nights"))
     kind = models.CharField(_("kind"), max_length=40, db_index=True)
@@ -161,9 +161,9 @@ class Discrepancy(models.Model):
     class Meta:
         ordering = ["state", "-last_seen_at", "id"]
         indexes = [models.Index(fields=["state", "kind"], name="discrepancy_state_kind")]
-        verbose_name = _("écart")
-        verbose_name_plural = _("écarts")
-        permissions = [("resolve_discrepancy", _("Peut résoudre les écarts"))]
+        verbose_name = _("discrepancy")
+        verbose_name_plural = _("discrepancies")
+        permissions = [("resolve_discrepancy", _("Can resolve discrepancies"))]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
@@ -173,12 +173,12 @@ class Action(models.Model):
     """What was done to a discrepancy, by whom, when (staff's actions and the runs' own)."""
 
     class Kind(models.TextChoices):
-        ACCEPT = "accept", _("Valeur de l'AS400 acceptée")
-        RESEND = "resend", _("Commande renvoyée à l'AS400")
-        CANCEL = "cancel", _("Commande annulée")
-        IGNORE = "ignore", _("Ignorée")
-        REOPEN = "reopen", _("Rouverte")
-        CLOSED = "closed", _("Disparue d'elle-même")
+        ACCEPT = "accept", _("AS400 value accepted")
+        RESEND = "resend", _("Order sent to the AS400 again")
+        CANCEL = "cancel", _("Order cancelled")
+        IGNORE = "ignore", _("Ignored")
+        REOPEN = "reopen", _("Reopened")
+        CLOSED = "closed", _("Gone by itself")
 
     discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="actions", verbose_name=_("discrepancy"))
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions", verbose_name=_("run"))
@@ -190,8 +190,8 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = _("action sur un écart")
-        verbose_name_plural = _("actions sur les écarts")
+        verbose_name = _("action on a discrepancy")
+        verbose_name_plural = _("actions on discrepancies")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} par {self.by}"
@@ -211,8 +211,8 @@ class Threshold(models.Model):
 
     class Meta:
         ordering = ["kind"]
-        verbose_name = _("seuil d'alerte")
-        verbose_name_plural = _("seuils d'alerte")
+        verbose_name = _("alert threshold")
+        verbose_name_plural = _("alert thresholds")
 
     def __str__(self) -> str:
         return self.kind

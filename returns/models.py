@@ -28,7 +28,7 @@ class Return(models.Model):
         PARTIALLY_RECEIVED = "partially_received", _("Partly received")
         RECEIVED = "received", _("Received")
 
-    rma = models.CharField(_("rma"), max_length=12, unique=True, help_text=_("Return authorisation number (RIRMA)"))
+    rma = models.CharField(_("RMA"), max_length=12, unique=True, help_text=_("Return authorisation number (RIRMA)"))
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order"))
     client = models.CharField(_("client"), max_length=64, help_text=_("Storefront client of the order"))
     source = models.CharField(_("source"), max_length=5, choices=Source.choices)
@@ -60,7 +60,7 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
-    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", verbose_name=_("ret"))
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return"))
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines", verbose_name=_("order line"))
     quantity = models.PositiveIntegerField(_("quantity"))
     received_quantity = models.PositiveIntegerField(_("received quantity"), default=0)

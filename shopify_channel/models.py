@@ -26,8 +26,8 @@ class ShopifyLocation(models.Model):
     pickup = models.BooleanField(_("pickup"), default=False, help_text=_("Customers pick up Shopify orders here"))
 
     class Meta:
-        verbose_name = _("emplacement Shopify")
-        verbose_name_plural = _("emplacements Shopify")
+        verbose_name = _("Shopify location")
+        verbose_name_plural = _("Shopify locations")
 
     def __str__(self) -> str:
         return f"{self.location_id:03d} = {self.shopify_location_id}"
@@ -36,8 +36,8 @@ class ShopifyLocation(models.Model):
 class ShopifyOrder(models.Model):
     class Resolution(models.TextChoices):
         NONE = "", _("—")
-        CANCELLED = "cancelled_in_shopify", _("Annulée dans Shopify")
-        SENT_ANYWAY = "sent_anyway", _("Envoyée quand même")
+        CANCELLED = "cancelled_in_shopify", _("Cancelled in Shopify")
+        SENT_ANYWAY = "sent_anyway", _("Sent anyway")
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="shopify", verbose_name=_("order"))
     shopify_id = models.BigIntegerField(_("shopify id"), unique=True, help_text=_("Shopify's order id (the REST id)"))
@@ -75,8 +75,8 @@ class ShopifyOrder(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("commande Shopify")
-        verbose_name_plural = _("commandes Shopify")
+        verbose_name = _("Shopify order")
+        verbose_name_plural = _("Shopify orders")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -92,8 +92,8 @@ class ShopifyRefund(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("remboursement Shopify")
-        verbose_name_plural = _("remboursements Shopify")
+        verbose_name = _("Shopify refund")
+        verbose_name_plural = _("Shopify refunds")
 
     def __str__(self) -> str:
         return f"refund {self.shopify_id}"
@@ -106,9 +106,9 @@ class ShopifyProduct(models.Model):
     """A product as it exists in Shopify: its ids there and what we last pushed of the AS400's fields."""
 
     class State(models.TextChoices):
-        PUSHED = "pushed", _("Publié")
-        FAILED = "failed", _("En échec")
-        UNPUBLISHED = "unpublished", _("Dépublié")
+        PUSHED = "pushed", _("Published")
+        FAILED = "failed", _("Failed")
+        UNPUBLISHED = "unpublished", _("Unpublished")
 
     product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="shopify", verbose_name=_("product"))
     shopify_product_id = models.CharField(_("shopify product id"), max_length=80, blank=True, db_index=True)
@@ -123,8 +123,8 @@ class ShopifyProduct(models.Model):
 
     class Meta:
         ordering = ["product"]
-        verbose_name = _("produit Shopify")
-        verbose_name_plural = _("produits Shopify")
+        verbose_name = _("Shopify product")
+        verbose_name_plural = _("Shopify products")
 
     def __str__(self) -> str:
         return f"{self.product_id} → {self.shopify_product_id or '(not created)'} ({self.state})"
@@ -142,8 +142,8 @@ class OwnershipViolation(models.Model):
 
     class Meta:
         ordering = ["-seen_at", "-pk"]
-        verbose_name = _("violation de propriété")
-        verbose_name_plural = _("violations de propriété")
+        verbose_name = _("ownership violation")
+        verbose_name_plural = _("ownership violations")
         indexes = [
             models.Index(fields=["product"], condition=models.Q(fixed_at__isnull=True), name="violation_open")
         ]
@@ -200,7 +200,7 @@ class StockDirty(models.Model):
 
     class Meta:
         verbose_name = _("stock dirty")
-        verbose_name_plural = _("stock dirties")
+        verbose_name_plural = _("stocks to push")
         constraints = [
             models.UniqueConstraint(fields=["product_id", "location_code"], name="stock_dirty_unique_pair")
         ]
@@ -225,8 +225,8 @@ class PollCursor(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
-        verbose_name = _("curseur de relève Shopify")
-        verbose_name_plural = _("curseurs de relève Shopify")
+        verbose_name = _("Shopify polling cursor")
+        verbose_name_plural = _("Shopify polling cursors")
 
     def __str__(self) -> str:
         return f"{self.name}: {self.updated_at}"

@@ -36,7 +36,7 @@ class ConfirmForm(forms.Form):
 class NoteForm(forms.Form):
     note = forms.CharField(
         max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text=_("Pourquoi (gardé avec l'appel)."),
+        help_text=_("Why (kept with the call)."),
     )  # fmt: skip
 
 
@@ -57,7 +57,7 @@ def confirm_action(
     return note_action(
         model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=title,
         apply=apply, form_class=form_class, refused=(WebhookReplayRefused, CallActionRefused),
-        refusal=lambda exc: f"Refusé : {exc}.", extra={"back": _("Retour à la liste")},
+        refusal=lambda exc: _("Refused: {exc}.").format(exc=exc), extra={"back": _("Back to the list")},
     )  # fmt: skip
 
 
@@ -89,11 +89,11 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["replay"]
 
-    @admin.display(description=_("dernière erreur"))
+    @admin.display(description=_("last error"))
     def error(self, obj: WebhookEvent) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description=_("corps (tel que reçu)"))
+    @admin.display(description=_("body (as received)"))
     def pretty_body(self, obj: WebhookEvent) -> str:
         try:
             text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
@@ -104,18 +104,18 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shopify.change_webhookevent")
 
-    @admin.action(description=_("Rejouer les événements sélectionnés…"), permissions=["act"])
+    @admin.action(description=_("Replay the selected events…"), permissions=["act"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> HttpResponse | None:
         def apply(event: WebhookEvent, data: dict[str, Any]) -> str:
             replayed = webhook_replay(event)
             outcome = replayed.get_state_display().lower()
             if replayed.state == WebhookEvent.State.FAILED:
                 outcome += f" ({replayed.last_error})"
-            return f"{event.topic} {event.event_id} rejoué : {outcome}."
+            return _("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
 
         return confirm_action(
-            self, request, queryset, action="replay", title=_("Rejouer des webhooks"),
-            intro=_("{count} événement(s) sélectionné(s). Chacun est appliqué de nouveau, maintenant, par ce que son sujet signifie ici ; un événement déjà appliqué est refusé (il ne l'est jamais deux fois).").format(count=queryset.count()),
+            self, request, queryset, action="replay", title=_("Replay webhooks"),
+            intro=_("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
             rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
             apply=apply,
         )  # fmt: skip
@@ -146,15 +146,15 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["retry", "cancel"]
 
-    @admin.display(description=_("dernière erreur"))
+    @admin.display(description=_("last error"))
     def error(self, obj: ShopifyCall) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description=_("données"))
+    @admin.display(description=_("data"))
     def pretty_payload(self, obj: ShopifyCall) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
-    @admin.display(description=_("résultat"))
+    @admin.display(description=_("result"))
     def pretty_result(self, obj: ShopifyCall) -> str:
         if obj.result is None:
             return "—"
@@ -168,29 +168,29 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
         detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
         return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
 
-    @admin.action(description=_("Relancer les appels abandonnés sélectionnés…"), permissions=["act"])
+    @admin.action(description=_("Retry the selected abandoned calls…"), permissions=["act"])
     def retry(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_retry(call)
             return (
-                _("L'appel #{call_pk} ({call_kind} {call_subject}) est de nouveau en attente et part sous peu.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
+                _("Call #{call_pk} ({call_kind} {call_subject}) is pending again and goes out shortly.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
             )
 
         return confirm_action(
-            self, request, queryset, action="retry", title=_("Relancer des appels à Shopify"),
-            intro=_("{count} appel(s) sélectionné(s). Chaque appel abandonné est envoyé de nouveau, maintenant, avec la même clé d'idempotence (Shopify ne le fait pas deux fois) ; s'il échoue encore après ses tentatives, il est de nouveau abandonné. Les autres sont refusés.").format(count=queryset.count()),
+            self, request, queryset, action="retry", title=_("Retry calls to Shopify"),
+            intro=_("{count} call(s) selected. Each abandoned call is sent again, now, with the same idempotency key (Shopify does not do it twice); if it fails again after its attempts, it is abandoned again. The others are refused.").format(count=queryset.count()),
             rows=self._rows, apply=apply,
         )  # fmt: skip
 
-    @admin.action(description=_("Annuler les appels sélectionnés (jamais envoyés)…"), permissions=["act"])
+    @admin.action(description=_("Cancel the selected calls (never sent)…"), permissions=["act"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_cancel(call, note=data["note"])
-            return _("L'appel #{call_pk} ({call_kind} {call_subject}) est annulé : il ne partira pas.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
+            return _("Call #{call_pk} ({call_kind} {call_subject}) is cancelled: it will not go out.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
 
         return confirm_action(
-            self, request, queryset, action="cancel", title=_("Annuler des appels à Shopify"),
-            intro=_("{count} appel(s) sélectionné(s). Chaque appel en attente ou abandonné est annulé : il n'est plus envoyé. Ce que Shopify devait faire reste à faire à la main.").format(count=queryset.count()),
+            self, request, queryset, action="cancel", title=_("Cancel calls to Shopify"),
+            intro=_("{count} call(s) selected. Each pending or abandoned call is cancelled: it is no longer sent. What Shopify was to do is left to do by hand.").format(count=queryset.count()),
             rows=self._rows, apply=apply, form_class=NoteForm,
         )  # fmt: skip
 
@@ -214,12 +214,12 @@ class ConnectionStateAdmin(ReadOnlyModelAdmin):
         "last_error_at", "token_expires_at",
     )  # fmt: skip
 
-    @admin.display(description=_("points disponibles / maximum"))
+    @admin.display(description=_("points available / maximum"))
     def bucket(self, obj: ConnectionState) -> str:
         if obj.bucket_available is None or obj.bucket_maximum is None:
             return "—"
         return f"{obj.bucket_available:g} / {obj.bucket_maximum:g}"
 
-    @admin.display(description=_("dernière erreur"))
+    @admin.display(description=_("last error"))
     def error(self, obj: ConnectionState) -> str:
         return _short(obj.last_error)

@@ -19,7 +19,7 @@ ROLLED_OUT = (Category.Stage.PILOT, Category.Stage.LIVE)
 
 class UnmappedWithStock(Check):
     code = "item_unmapped_with_stock"
-    title = _("Article en stock sans correspondance web")
+    title = _("Item in stock with no web mapping")
     severity = Severity.LOW
     needs = ("ITMMST",)
 
@@ -43,7 +43,7 @@ class UnmappedWithStock(Check):
 
 class MappingToDelisted(Check):
     code = "mapping_to_delisted"
-    title = _("Correspondance vers un article déréférencé")
+    title = _("Mapping to a delisted item")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -65,7 +65,7 @@ class MappingToDelisted(Check):
 
 class WithoutContent(Check):
     code = "product_without_content"
-    title = _("Produit vendable sans contenu")
+    title = _("Sellable product without content")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -86,7 +86,7 @@ class WithoutContent(Check):
 
 class DuplicateEan(Check):
     code = "duplicate_ean"
-    title = _("EAN en double")
+    title = _("Duplicate EAN")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -113,7 +113,7 @@ class DuplicateEan(Check):
 
 class PriceChanged(Check):
     code = "price_changed_open"
-    title = _("Réservation ou commande ouverte à un prix périmé")
+    title = _("Reservation or open order at an outdated price")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 

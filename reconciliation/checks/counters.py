@@ -29,7 +29,7 @@ CHUNK = 5000
 
 class LineEventsCounter(Check):
     code = "counter_line_events"
-    title = _("Compteurs de ligne différents des évènements AS400")
+    title = _("Line counters differ from the AS400 events")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -58,7 +58,7 @@ class LineEventsCounter(Check):
 
 class OrderStatusCounter(Check):
     code = "counter_order_status"
-    title = _("Statut de commande différent de celui de ses lignes")
+    title = _("Order status differs from its lines'")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:

@@ -58,7 +58,7 @@ def _finding(order: Any, **values: Any) -> Finding:
 
 class OrderMissingAtAs400(Check):
     code = "order_missing_at_as400"
-    title = _("Commande acceptée absente de l'AS400")
+    title = _("Accepted order missing from the AS400")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -82,7 +82,7 @@ class OrderMissingAtAs400(Check):
 
 class OrderNotAcknowledged(Check):
     code = "order_not_acknowledged"
-    title = _("Commande envoyée jamais acquittée")
+    title = _("Sent order never acknowledged")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -118,7 +118,7 @@ class OrderNotAcknowledged(Check):
 
 class OrderUnknownHere(Check):
     code = "order_unknown_here"
-    title = _("Commande de l'AS400 inconnue ici")
+    title = _("AS400 order unknown here")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -206,7 +206,7 @@ class _AgainstPicture(Check):
 
 class OrderStatusDiffers(_AgainstPicture):
     code = "order_status_differs"
-    title = _("Statut différent sur l'AS400")
+    title = _("Different status on the AS400")
     severity = Severity.MEDIUM
     accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
     differs = ~Q(w_status=F("expected"))
@@ -232,7 +232,7 @@ class OrderStatusDiffers(_AgainstPicture):
 
 class OrderQuantitiesDiffer(_AgainstPicture):
     code = "order_quantities_differ"
-    title = _("Quantités commandées ou expédiées différentes")
+    title = _("Ordered or shipped quantities differ")
     severity = Severity.MEDIUM
     accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
     differs = ~Q(w_ordered=F("due_units")) | ~Q(w_shipped=F("handed_units"))
@@ -257,7 +257,7 @@ class OrderQuantitiesDiffer(_AgainstPicture):
 
 class OrderLinesDiffer(_AgainstPicture):
     code = "order_lines_differ"
-    title = _("Nombre de lignes différent")
+    title = _("Different number of lines")
     severity = Severity.MEDIUM
     differs = ~Q(w_lines=F("line_count"))
 
@@ -272,7 +272,7 @@ class OrderLinesDiffer(_AgainstPicture):
 
 class OrderTotalDiffers(_AgainstPicture):
     code = "order_total_differs"
-    title = _("Montant dû différent")
+    title = _("Different amount due")
     severity = Severity.MEDIUM
     differs = ~Q(w_total=F("due_amount"))
 

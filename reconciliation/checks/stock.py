@@ -28,7 +28,7 @@ HELD = (Order.Status.PLACED, Order.Status.SENT, Order.Status.REFUSED, Order.Stat
 
 class PromisedShort(Check):
     code = "stock_promised_short"
-    title = _("Commandes acceptées absentes du réservé AS400")
+    title = _("Accepted orders missing from the AS400's promised stock")
     severity = Severity.HIGH
     needs = ("STKBAL",)
 
@@ -72,7 +72,7 @@ class PromisedShort(Check):
 
 class InFlightAfterAck(Check):
     code = "stock_in_flight_after_ack"
-    title = _("Unités encore « en vol » après l'acquittement")
+    title = _("Units still \"in flight\" after the acknowledgement")
     severity = Severity.MEDIUM
     needs = ("STKBAL",)
     accept = "Solder les unités en vol : l'extrait complet les compte déjà."
@@ -121,7 +121,7 @@ def drift_by_category() -> dict[int | None, int]:
 
 class DayDrift(Check):
     code = "stock_drift"
-    title = _("Dérive du stock de la journée")
+    title = _("The day's stock drift")
     severity = Severity.LOW
     needs = ("STKBAL",)
     accept = "Prendre acte : l'extrait complet a déjà corrigé le stock."
@@ -147,7 +147,7 @@ class DayDrift(Check):
 
 class InFlightCounter(Check):
     code = "counter_in_flight"
-    title = _("Compteur « en vol » différent de ses lignes")
+    title = _("\"In flight\" counter differs from its lines")
     severity = Severity.HIGH
     accept = "Recalculer le compteur à partir des lignes de commande."
 
