@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_q.admin import resubmit_task
 from django_q.models import Failure, Success
@@ -155,8 +156,8 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     def webhook_secret_state(self, obj: StorefrontClient) -> str:
         # Never the secret itself: it was shown once, when generated or rotated.
         if not obj.webhook_secret:
-            return _("none (one is generated when a webhook URL is set)")
-        return _("set (shown once; rotate it with the action to get a new one)")
+            return gettext("none (one is generated when a webhook URL is set)")
+        return gettext("set (shown once; rotate it with the action to get a new one)")
 
     def get_readonly_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> list[str]:
         # The name holds the client's reservations: it does not change once created.
@@ -273,16 +274,16 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
             state: SentState | None = get_exchange_folder().sent_state()
             unavailable = ""
         except OSError as exc:
-            state, unavailable = None, _("exchange folder unavailable: {exc}").format(exc=exc)
+            state, unavailable = None, gettext("exchange folder unavailable: {exc}").format(exc=exc)
 
-        @admin.display(description=_("where"))
+        @admin.display(description=gettext("where"))
         def where(obj: OutboundFile) -> str:
             if obj.state != OutboundFile.State.WRITTEN:
                 return "-"
             if state is None:
                 return unavailable
             location = state.where(PairName(obj.file, obj.seq))
-            return _WHERE.get(location, "not found whole") if location else _("not found whole")
+            return str(_WHERE.get(location, gettext("not found whole"))) if location else gettext("not found whole")
 
         return where
 
@@ -367,7 +368,7 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
             webhook_replay(delivery=delivery)
             messages.success(
                 request,
-                _("Delivery #{delivery_pk} ({event_type} of {order_number} to {client}) is pending again and goes out within seconds.").format(delivery_pk=delivery.pk, event_type=delivery.event.type, order_number=delivery.event.order_number, client=delivery.client),
+                gettext("Delivery #{delivery_pk} ({event_type} of {order_number} to {client}) is pending again and goes out within seconds.").format(delivery_pk=delivery.pk, event_type=delivery.event.type, order_number=delivery.event.order_number, client=delivery.client),
             )
 
 

@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
@@ -107,7 +108,7 @@ class ReferenceAdmin(ImportExportModelAdmin):
         if result.has_errors() or result.has_validation_errors():
             problems = import_problems(result)
             shown = "; ".join(str(p) for p in problems[:5]) + (" …" if len(problems) > 5 else "")
-            messages.error(request, _("Nothing was imported: {shown}").format(shown=shown))
+            messages.error(request, gettext("Nothing was imported: {shown}").format(shown=shown))
             return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
         return super().process_result(result, request)
 
@@ -214,7 +215,7 @@ class CategoryAdmin(ReferenceAdmin):
         obj.rollout_stage = form.initial.get("rollout_stage", stage)
         category_details_update(category=obj, name=obj.name, safety_stock=obj.safety_stock)
         if "rollout_stage" in form.changed_data:  # else a stage changed meanwhile elsewhere is kept
-            note = form.cleaned_data.get("note") or _("changed on the category's page")
+            note = form.cleaned_data.get("note") or gettext("changed on the category's page")
             category_set_stage(category=obj, stage=stage, user=request.user, note=note)
 
     @admin.action(description=_("Set the rollout stage of the selected categories…"), permissions=["change"])
@@ -228,14 +229,14 @@ class CategoryAdmin(ReferenceAdmin):
                 if category_set_stage(category=category, stage=stage, user=request.user, note=note)
             ]
             unchanged = queryset.count() - len(moved)
-            text = _("{len} moved to {stage}").format(len=len(moved), stage=stage) + (f" ({', '.join(moved)})" if moved else "")
+            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=stage) + (f" ({', '.join(moved)})" if moved else "")
             if unchanged:
-                text += _("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=stage)
+                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=stage)
             self.message_user(request, text + ".", messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Set the rollout stage"),
+            "title": gettext("Set the rollout stage"),
             "opts": self.opts,
             "categories": queryset.order_by("family_code"),
             "form": form,
@@ -360,7 +361,7 @@ class ProductAdmin(admin.ModelAdmin):
     def sku(self, obj: Product) -> str:
         mapping = getattr(obj, "mapping", None)
         if mapping is None:
-            return _("not mapped: the storefront does not see this item")
+            return gettext("not mapped: the storefront does not see this item")
         url = reverse("admin:inventory_itemmapping_change", args=[mapping.pk])
         return format_html('<a href="{}">{}</a>', url, mapping.sku)
 
@@ -396,12 +397,12 @@ class RolloutChangeAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("what"), ordering="category__family_code")
     def subject(self, obj: RolloutChange) -> str:
         if obj.what == SWITCH_FIELD:
-            return _("online selling")
+            return gettext("online selling")
         return f"{obj.category} stage" if obj.category else obj.what
 
     @admin.display(description=_("who"), ordering="changed_by_name")
     def who(self, obj: RolloutChange) -> str:
-        return obj.changed_by_name + ("" if obj.changed_by_id else _(" (command line)"))
+        return obj.changed_by_name + ("" if obj.changed_by_id else gettext(" (command line)"))
 
 
 class SwitchForm(forms.Form):
@@ -439,7 +440,7 @@ class SellingSwitchAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Online selling"),
+            "title": gettext("Online selling"),
             "opts": self.opts,
             "status": switch_status(),
             "form": form,
@@ -454,12 +455,12 @@ class SellingSwitchAdmin(admin.ModelAdmin):
         try:
             if op == "pause":
                 change = selling_pause(reason=reason, user=request.user)
-                done, already = _("Online selling is paused."), _("Online selling was already paused.")
+                done, already = gettext("Online selling is paused."), gettext("Online selling was already paused.")
             elif op == "resume":
                 change = selling_resume(reason=reason, user=request.user)
-                done, already = _("Online selling is resumed."), _("Online selling was not paused.")
+                done, already = gettext("Online selling is resumed."), gettext("Online selling was not paused.")
             else:
-                messages.error(request, _("Choose pause or resume."))
+                messages.error(request, gettext("Choose pause or resume."))
                 return
         except RolloutError as exc:
             messages.error(request, str(exc))

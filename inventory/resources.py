@@ -28,7 +28,6 @@ from typing import Any
 import tablib
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, QuerySet
-from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
 from import_export.formats.base_formats import CSV
@@ -362,11 +361,11 @@ class LocationResource(ReferenceResource):
     required_columns = ("code",)
 
     code = Field(attribute="code", column_name="code", widget=LocationCodeWidget())
-    name = Field(attribute="name", column_name="name", widget=TextWidget(label=_("name"), max_length=80))
+    name = Field(attribute="name", column_name="name", widget=TextWidget(label="name", max_length=80))
     kind = Field(
         attribute="kind",
         column_name="kind",
-        widget=ChoiceWidget(label=_("kind of location"), choices=Location.Kind.values),
+        widget=ChoiceWidget(label="kind of location", choices=Location.Kind.values),
     )
     click_and_collect = Field(
         attribute="click_and_collect", column_name="click_and_collect", widget=YesNoWidget()
@@ -415,18 +414,18 @@ class CategoryResource(ReferenceResource):
     family_code = Field(
         attribute="family_code",
         column_name="family_code",
-        widget=TextWidget(label=_("family code"), max_length=4),
+        widget=TextWidget(label="family code", max_length=4),
     )
     name = Field(
-        attribute="name", column_name="name", widget=TextWidget(label=_("name"), max_length=80, required=False)
+        attribute="name", column_name="name", widget=TextWidget(label="name", max_length=80, required=False)
     )
     rollout_stage = Field(
         attribute="rollout_stage",
         column_name="rollout_stage",
-        widget=ChoiceWidget(label=_("rollout stage"), choices=Category.Stage.values),
+        widget=ChoiceWidget(label="rollout stage", choices=Category.Stage.values),
     )
     safety_stock = Field(
-        attribute="safety_stock", column_name="safety_stock", widget=UnitsWidget(label=_("safety stock"))
+        attribute="safety_stock", column_name="safety_stock", widget=UnitsWidget(label="safety stock")
     )
 
     class Meta:
@@ -487,7 +486,7 @@ class ItemMappingResource(ReferenceResource):
     required_columns = ("item_number", "sku")
 
     item_number = Field(attribute="product", column_name="item_number", widget=ItemWidget())
-    sku = Field(attribute="sku", column_name="sku", widget=TextWidget(label=_("SKU"), max_length=64))
+    sku = Field(attribute="sku", column_name="sku", widget=TextWidget(label="SKU", max_length=64))
 
     class Meta:
         model = ItemMapping
@@ -567,7 +566,7 @@ class SafetyStockOverrideResource(ReferenceResource):
 
     item_number = Field(attribute="product", column_name="item_number", widget=ItemWidget())
     location = Field(attribute="location", column_name="location", widget=LocationWidget(everywhere=True))
-    quantity = Field(attribute="quantity", column_name="quantity", widget=UnitsWidget(label=_("quantity")))
+    quantity = Field(attribute="quantity", column_name="quantity", widget=UnitsWidget(label="quantity"))
 
     class Meta:
         model = SafetyStockOverride

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.as400.codec import EncodeError
@@ -205,7 +206,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("any", _("Needs attention (any reason)")), *reason_choices()]
+        return [("any", gettext("Needs attention (any reason)")), *reason_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         value = self.value()
@@ -338,7 +339,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         try:
             sent = order_as_sent(obj)
         except EncodeError as exc:  # the page must still open for an order the codec would refuse now
-            return _("cannot be encoded for the AS400: {exc}").format(exc=exc)
+            return gettext("cannot be encoded for the AS400: {exc}").format(exc=exc)
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -386,7 +387,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             ),
         )
         if not rows:
-            return _("none yet")
+            return gettext("none yet")
         return format_html(
             "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
             "</thead><tbody>{}</tbody></table>",
@@ -432,22 +433,22 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def resolve_attention(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             result = order_attention_resolve(order=order, user=request.user, note=data["note"])
-            done = _("{order}: resolved ({join})").format(order=order, join=', '.join(r.phrase for r in Reason if r in result.resolved))
+            done = gettext("{order}: resolved ({join})").format(order=order, join=', '.join(r.phrase for r in Reason if r in result.resolved))
             if result.events_resolved:
-                done += _(", {events_resolved} AS400 event(s) resolved with it").format(events_resolved=result.events_resolved)
+                done += gettext(", {events_resolved} AS400 event(s) resolved with it").format(events_resolved=result.events_resolved)
             if Reason.DEAD_MESSAGE in result.remaining:
-                done += _("; it still has dead outbox messages: retry or cancel them")
+                done += gettext("; it still has dead outbox messages: retry or cancel them")
             return done + "."
 
         return note_action(
             self, request, queryset,
             action="resolve_attention",
-            title=_("Mark orders resolved"),
-            intro=_("Your note is kept on each order with your name and the time, and in its history. The "
+            title=gettext("Mark orders resolved"),
+            intro=gettext("Your note is kept on each order with your name and the time, and in its history. The "
             "order's open AS400-event discrepancies are resolved with the same note; its refusal and "
             "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled."),
-            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or _("nothing needs attention"))],
-            submit=_("Mark resolved"),
+            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or gettext("nothing needs attention"))],
+            submit=gettext("Mark resolved"),
             apply=apply,
         )  # fmt: skip
 
@@ -460,7 +461,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 names = ", ".join(f"{m.kind} #{m.pk}" for m in retried)
-                messages.success(request, _("{order}: {names} pending again.").format(order=order, names=names))
+                messages.success(request, gettext("{order}: {names} pending again.").format(order=order, names=names))
 
     @admin.action(
         description=_("Resolve the AS400-event discrepancies of the selected orders…"), permissions=["act"]
@@ -473,14 +474,14 @@ class OrderAdmin(ReadOnlyModelAdmin):
         def rows(order: Order) -> list[tuple[str, str]]:
             open_events = as400_discrepancies().filter(order=order).order_by("pk")
             return [(str(order), str(e) + f" — {e.get_outcome_display()}") for e in open_events] or [
-                (str(order), _("no open discrepancy"))
+                (str(order), gettext("no open discrepancy"))
             ]
 
         return note_action(
             self, request, queryset,
             action="resolve_discrepancies",
-            title=_("Resolve AS400-event discrepancies"),
-            intro=_("Each open discrepancy of these orders is marked resolved with your note, your name and "
+            title=gettext("Resolve AS400-event discrepancies"),
+            intro=gettext("Each open discrepancy of these orders is marked resolved with your note, your name and "
             "the time, and the order's history says so. Nothing is applied to the order's lines."),
             rows=rows,
             submit="Resolve",
@@ -500,13 +501,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="cancel_orders",
-            title=_("Cancel orders"),
-            intro=_("Each whole order is cancelled as a storefront's request would be "
+            title=gettext("Cancel orders"),
+            intro=gettext("Each whole order is cancelled as a storefront's request would be "
             "(orders.cancellation): one that has not left for the AS400 is cancelled here at once and its "
             "units released; one the AS400 has is asked of it (ORDANN) and stays 'cancellation requested' "
             "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused."),
             rows=lambda o: [(str(o), o.get_status_display())],
-            submit=_("Cancel these orders"),
+            submit=gettext("Cancel these orders"),
             apply=apply,
             form_class=CancelForm,
         )  # fmt: skip
@@ -521,9 +522,9 @@ class DiscrepancyFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            ("open", _("Open discrepancies")),
-            ("resolved", _("Resolved discrepancies")),
-            ("none", _("Applied as read")),
+            ("open", gettext("Open discrepancies")),
+            ("resolved", gettext("Resolved discrepancies")),
+            ("none", gettext("Applied as read")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> QuerySet[As400Event]:
@@ -585,8 +586,8 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="resolve",
-            title=_("Resolve AS400-event discrepancies"),
-            intro=_("Each event is marked resolved with your note, your name and the time (and in its order's "
+            title=gettext("Resolve AS400-event discrepancies"),
+            intro=gettext("Each event is marked resolved with your note, your name and the time (and in its order's "
             "history when the order is ours). Nothing is applied to any order."),
             rows=lambda e: [(f"{e.source}#{e.record} {e.order_number}", f"{e.get_outcome_display()} {e.note}")],
             submit="Resolve",

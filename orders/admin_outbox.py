@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
@@ -89,7 +90,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(
-                    request, _("{message_kind} #{message_pk} of {order_number} is pending again.").format(message_kind=message.kind, message_pk=message.pk, order_number=message.order_number)  # type: ignore[attr-defined]
+                    request, gettext("{message_kind} #{message_pk} of {order_number} is pending again.").format(message_kind=message.kind, message_pk=message.pk, order_number=message.order_number)  # type: ignore[attr-defined]
                 )
 
     @admin.action(description=_("Cancel the selected messages (never sent)…"), permissions=["act"])
@@ -98,7 +99,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": _("Cancel outbox messages"),
+                "title": gettext("Cancel outbox messages"),
                 "opts": self.opts,
                 "outbox_messages": queryset.order_by("id"),
                 "form": form,
@@ -116,6 +117,6 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 continue
             done = f"{message.kind} #{message.pk} of {message.order_number} cancelled"  # type: ignore[attr-defined]
             if result.order_cancelled:
-                done += _("; the order is cancelled and {units_released} unit(s) released").format(units_released=result.units_released)
+                done += gettext("; the order is cancelled and {units_released} unit(s) released").format(units_released=result.units_released)
             messages.success(request, done + ".")
         return None

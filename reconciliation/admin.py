@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import NOTE_TEMPLATE, ReadOnlyInline, ReadOnlyModelAdmin
@@ -70,7 +71,7 @@ class AgeFilter(admin.SimpleListFilter):
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("1", _("seen one night only")), ("3", _("open for 3 nights or more")), ("7", _("7 nights or more"))]
+        return [("1", gettext("seen one night only")), ("3", gettext("open for 3 nights or more")), ("7", gettext("7 nights or more"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         value = self.value()
@@ -86,7 +87,7 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(code, check.title) for code, check in CHECKS.items()]
+        return [(code, str(check.title)) for code, check in CHECKS.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         return queryset.filter(kind=self.value()) if self.value() else queryset
@@ -117,12 +118,12 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("type"), ordering="kind")
     def kind_title(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return check.title if check else obj.kind
+        return str(check.title) if check else obj.kind
 
     @admin.display(description=_("accept the AS400's value"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return (check.accept if check else "") or _("nothing to accept for this kind")
+        return (check.accept if check else "") or gettext("nothing to accept for this kind")
 
     @admin.display(description=_("order"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
@@ -154,14 +155,14 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         chosen = list(queryset.order_by("pk"))
         if not form.is_valid() or (action == "ignore" and not form.cleaned_data["note"].strip()):
             if form.is_bound and form.is_valid():
-                form.add_error("note", _("Ignoring a discrepancy needs a note that says why."))
+                form.add_error("note", gettext("Ignoring a discrepancy needs a note that says why."))
             context = {
                 **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
-                "intro": _("{count} discrepancy(ies) selected. {what}").format(count=len(chosen), what=WHAT[action]),
+                "intro": gettext("{count} discrepancy(ies) selected. {what}").format(count=len(chosen), what=WHAT[action]),
                 "rows": [(str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
                 "objects": chosen, "form": form, "submit": TITLES[action],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
-                "back": _("Back to the discrepancies"),
+                "back": gettext("Back to the discrepancies"),
             }  # fmt: skip
             return TemplateResponse(request, NOTE_TEMPLATE, context)
         try:
@@ -174,7 +175,7 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         for d, outcome in report.done:
             messages.success(request, f"{d} : {outcome}.")
         for d, why in report.refused:
-            messages.error(request, _("{discrepancy}: refused — {why}").format(discrepancy=d, why=why))
+            messages.error(request, gettext("{discrepancy}: refused — {why}").format(discrepancy=d, why=why))
         return None
 
     @admin.action(description=_("Accept the AS400's value…"), permissions=["resolve"])
@@ -232,7 +233,7 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
         if i % 5 == 0:
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT + 14}" font-size="10">{night["night"]:%d/%m}</text>')
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#111" stroke-dasharray="4 2"/>')
-    legend = [*kinds, _("drift (units)")]
+    legend = [*kinds, gettext("drift (units)")]
     for k, kind in enumerate(legend):
         colour = COLOURS[k % len(COLOURS)] if k < len(kinds) else "#111"
         x = PAD + (k % 4) * 170
@@ -335,7 +336,7 @@ def counts_html(run: Run) -> SafeString | str:
         rows.append((url, check.title if check else kind, c.get("total", 0), c.get("high", 0), c.get("medium", 0),
                      c.get("low", 0), c.get("pilot", 0), c.get("live", 0), c.get("units", 0), c.get("amount", 0)))  # fmt: skip
     if not rows:
-        return _("no discrepancy")
+        return gettext("no discrepancy")
     body = format_html_join(
         "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td><td>{}</td></tr>", rows,
@@ -357,7 +358,7 @@ class ThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "kind":
             return forms.ChoiceField(
-                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label=_("type")
+                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label=gettext("type")
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
@@ -50,7 +51,7 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", _("Overdue (not received in time)")), ("no", _("Not overdue"))]
+        return [("yes", gettext("Overdue (not received in time)")), ("no", gettext("Not overdue"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Return]) -> QuerySet[Return]:
         if self.value() == "yes":
@@ -149,7 +150,7 @@ class ReturnAdmin(ReadOnlyModelAdmin):
             except ReturnAttentionError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, _("{rma}: {message_kind} #{message_pk} is pending again.").format(rma=ret.rma, message_kind=message.kind, message_pk=message.pk))
+                messages.success(request, gettext("{rma}: {message_kind} #{message_pk} is pending again.").format(rma=ret.rma, message_kind=message.kind, message_pk=message.pk))
 
 
 class OrderReturnInline(ReadOnlyInline):

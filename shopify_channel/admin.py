@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, note_action, register_admin_page
@@ -77,26 +78,26 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return _("{link_name}: cancelled here, cancellation asked of Shopify (restock, refund).").format(link_name=link.name)
+            return gettext("{link_name}: cancelled here, cancellation asked of Shopify (restock, refund).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="cancel_in_shopify", title=_("Cancel in Shopify"),
-            intro=_("Each oversold order is cancelled here (it has not left for the AS400) and its cancellation is asked of Shopify: restock, refund, customer notified. Your note is kept in the order's history with your name."),
-            rows=lambda link: [(str(link), link.oversold_reason or _("not oversold"))],
-            submit=_("Cancel in Shopify"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            self, request, queryset, action="cancel_in_shopify", title=gettext("Cancel in Shopify"),
+            intro=gettext("Each oversold order is cancelled here (it has not left for the AS400) and its cancellation is asked of Shopify: restock, refund, customer notified. Your note is kept in the order's history with your name."),
+            rows=lambda link: [(str(link), link.oversold_reason or gettext("not oversold"))],
+            submit=gettext("Cancel in Shopify"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
     @admin.action(description=_("Send anyway…"), permissions=["act"])
     def send_anyway(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return _("{link_name}: sent to the AS400 anyway (ORDIMP queued).").format(link_name=link.name)
+            return gettext("{link_name}: sent to the AS400 anyway (ORDIMP queued).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="send_anyway", title=_("Send anyway"),
-            intro=_("The units of each oversold order are counted as in flight, even beyond what is available, and its ORDIMP goes out: the AS400 will say what it can ship. Your note is kept in the order's history with your name."),
-            rows=lambda link: [(str(link), link.oversold_reason or _("not oversold"))],
-            submit=_("Send anyway"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            self, request, queryset, action="send_anyway", title=gettext("Send anyway"),
+            intro=gettext("The units of each oversold order are counted as in flight, even beyond what is available, and its ORDIMP goes out: the AS400 will say what it can ship. Your note is kept in the order's history with your name."),
+            rows=lambda link: [(str(link), link.oversold_reason or gettext("not oversold"))],
+            submit=gettext("Send anyway"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
@@ -57,7 +58,7 @@ def confirm_action(
     return note_action(
         model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=title,
         apply=apply, form_class=form_class, refused=(WebhookReplayRefused, CallActionRefused),
-        refusal=lambda exc: _("Refused: {exc}.").format(exc=exc), extra={"back": _("Back to the list")},
+        refusal=lambda exc: gettext("Refused: {exc}.").format(exc=exc), extra={"back": gettext("Back to the list")},
     )  # fmt: skip
 
 
@@ -111,11 +112,11 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
             outcome = replayed.get_state_display().lower()
             if replayed.state == WebhookEvent.State.FAILED:
                 outcome += f" ({replayed.last_error})"
-            return _("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
+            return gettext("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
 
         return confirm_action(
-            self, request, queryset, action="replay", title=_("Replay webhooks"),
-            intro=_("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
+            self, request, queryset, action="replay", title=gettext("Replay webhooks"),
+            intro=gettext("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
             rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
             apply=apply,
         )  # fmt: skip
@@ -173,12 +174,12 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_retry(call)
             return (
-                _("Call #{call_pk} ({call_kind} {call_subject}) is pending again and goes out shortly.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
+                gettext("Call #{call_pk} ({call_kind} {call_subject}) is pending again and goes out shortly.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
             )
 
         return confirm_action(
-            self, request, queryset, action="retry", title=_("Retry calls to Shopify"),
-            intro=_("{count} call(s) selected. Each abandoned call is sent again, now, with the same idempotency key (Shopify does not do it twice); if it fails again after its attempts, it is abandoned again. The others are refused.").format(count=queryset.count()),
+            self, request, queryset, action="retry", title=gettext("Retry calls to Shopify"),
+            intro=gettext("{count} call(s) selected. Each abandoned call is sent again, now, with the same idempotency key (Shopify does not do it twice); if it fails again after its attempts, it is abandoned again. The others are refused.").format(count=queryset.count()),
             rows=self._rows, apply=apply,
         )  # fmt: skip
 
@@ -186,11 +187,11 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_cancel(call, note=data["note"])
-            return _("Call #{call_pk} ({call_kind} {call_subject}) is cancelled: it will not go out.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
+            return gettext("Call #{call_pk} ({call_kind} {call_subject}) is cancelled: it will not go out.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
 
         return confirm_action(
-            self, request, queryset, action="cancel", title=_("Cancel calls to Shopify"),
-            intro=_("{count} call(s) selected. Each pending or abandoned call is cancelled: it is no longer sent. What Shopify was to do is left to do by hand.").format(count=queryset.count()),
+            self, request, queryset, action="cancel", title=gettext("Cancel calls to Shopify"),
+            intro=gettext("{count} call(s) selected. Each pending or abandoned call is cancelled: it is no longer sent. What Shopify was to do is left to do by hand.").format(count=queryset.count()),
             rows=self._rows, apply=apply, form_class=NoteForm,
         )  # fmt: skip
 

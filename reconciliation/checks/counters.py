@@ -105,7 +105,7 @@ class OrderStatusCounter(Check):
             if derived == status:
                 continue
             yield Finding(
-                subject=number, ours=Order.Status(status).label,
+                subject=number, ours=str(Order.Status(status).label),
                 theirs=f"ses lignes disent {Order.Status(derived).label}", order_id=pk,
                 category_id=rows[0][8] if rows else None,
                 suggestion="Le statut enregistré ne suit pas ses lignes : vérifier l'historique de la commande.",
