@@ -114,6 +114,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # locale/fr/LC_MESSAGES/django.po (compiled to .mo by bin/bootstrap, bin/compile-translations).
 LANGUAGE_CODE = "fr-fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+# One way to write a moment per language, everywhere in the admin (integration.core.admin_formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -4,11 +4,12 @@ the storefront events and their webhook deliveries (read-only; replayed by an ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from integration.alerts import alert_resolve
 from integration.as400.exchange import Location, SentState, get_exchange_folder
 from integration.as400.files import PairName
 from integration.as400.simulator.admin import register_simulator_admin
+from integration.core.admin_formats import as400_time
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from integration.models import (
     Alert,
@@ -32,6 +34,7 @@ from integration.models import (
     StorefrontEvent,
     WebhookAttempt,
     WebhookDelivery,
+    file_runs_quiet,
 )
 from integration.monitoring.health_admin import register_health_admin
 from integration.storefront.clients import (
@@ -45,6 +48,40 @@ from integration.storefront.clients import (
 )
 from integration.storefront.webhooks import webhook_replay
 
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+
+
+class QuietRunFilter(admin.SimpleListFilter):
+    """Quiet runs (:func:`~integration.models.file_runs_quiet`) are folded away unless asked for."""
+
+    title = _("quiet runs (empty STKBAL deltas)")
+    parameter_name = "quiet"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("shown", gettext("Shown with the others")), ("only", gettext("Only the quiet runs"))]
+
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
+        """The default (no parameter) is "folded away", not Django's "All"."""
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": gettext("Folded away"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FileRun]) -> QuerySet[FileRun]:
+        if self.value() == "shown":
+            return queryset
+        if self.value() == "only":
+            return queryset.filter(file_runs_quiet())
+        return queryset.exclude(file_runs_quiet())
+
 
 @admin.register(FileRun)
 class FileRunAdmin(admin.ModelAdmin):
@@ -53,15 +90,19 @@ class FileRunAdmin(admin.ModelAdmin):
         "direction",
         "kind",
         "record_count",
-        "taken_at",
+        "taken_at_as400",
         "started_at",
         "duration",
         "outcome",
     ]
-    list_filter = ["outcome", "direction", "file", "kind"]
+    list_filter = [QuietRunFilter, "outcome", "direction", "file", "kind"]
     search_fields = ["file", "checksum", "error"]
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in FileRun._meta.fields]
+
+    @admin.display(description=_("taken at (AS400 clock)"), ordering="taken_at")
+    def taken_at_as400(self, obj: FileRun) -> str:
+        return as400_time(obj.taken_at)
 
     @admin.display(description=_("duration (s)"))
     def duration(self, obj: FileRun) -> str:

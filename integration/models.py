@@ -71,6 +71,16 @@ class FileRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def file_runs_quiet() -> Q:
+    """The runs that changed nothing: a STKBAL delta applied with no figure created, updated or
+    settled and nothing wrong in its data (the AS400 sends one every few minutes, most of them
+    empty). Kept like every run, but folded away in the admin's list by default."""
+    unchanged = Q()
+    for key in ("created", "updated", "in_flight_settled"):
+        unchanged &= Q(**{f"counts__{key}": 0}) | ~Q(counts__has_key=key)
+    return Q(file="STKBAL", kind="D", outcome=FileRun.Outcome.APPLIED, quality={}) & (Q(record_count=0) | unchanged)
+
+
 class Alert(models.Model):
     """Something staff must see: a quarantined file, a sequence gap, a dead message...
 

@@ -34,9 +34,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.as400.codec import EncodeError
+from integration.core.admin_formats import as400_time, euros, paris
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
 from integration.core.admin_pages import note_action as admin_note_action
 from integration.models import OutboxMessage, StorefrontEvent
+from inventory.labels import product_label
 from orders.as400_imports import FREE_TEXT
 from orders.attention import (
     NOTE_MAX,
@@ -58,6 +60,14 @@ from orders.models import As400Event, Order, OrderCancellation, OrderEvent, Orde
 from orders.services import order_as_sent
 
 
+def status_label(value: str) -> str:
+    """An order status as staff read it ("Partly shipped"), not its code (``partially_shipped``)."""
+    try:
+        return str(Order.Status(value).label)
+    except ValueError:
+        return value
+
+
 def _link(url_name: str, pk: Any, text: object) -> SafeString:
     return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
 
@@ -66,10 +76,10 @@ class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = readonly_fields = (
         "line_number",
-        "product",
+        "product_label",
         "location",
         "quantity",
-        "unit_price",
+        "unit_price_euros",
         "acked_at",
         "in_flight",
         "picked",
@@ -80,11 +90,37 @@ class OrderLineInline(ReadOnlyInline):
     )
 
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("product__mapping", "location")
+
+    @admin.display(description=_("product"))
+    def product_label(self, obj: OrderLine) -> str:
+        return product_label(obj.product)
+
+    @admin.display(description=_("unit price"))
+    def unit_price_euros(self, obj: OrderLine) -> str:
+        return euros(obj.unit_price)
+
+
 class OrderEventInline(ReadOnlyInline):
+    """The order's own status changes, with their labels. A line's changes (one per AS400 event) are
+    not repeated here: the AS400 events below show them, line by line."""
+
     model = OrderEvent
     verbose_name_plural = _("history")
-    fields = readonly_fields = ("at", "line", "status_from", "status_to", "cause")
+    fields = readonly_fields = ("at", "status_from_label", "status_to_label", "cause")
     ordering = ["at", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).filter(line__isnull=True)
+
+    @admin.display(description=_("status from"))
+    def status_from_label(self, obj: OrderEvent) -> str:
+        return status_label(obj.status_from) if obj.status_from else "-"
+
+    @admin.display(description=_("status to"))
+    def status_to_label(self, obj: OrderEvent) -> str:
+        return status_label(obj.status_to)
 
 
 class As400EventInline(ReadOnlyInline):
@@ -99,7 +135,7 @@ class As400EventInline(ReadOnlyInline):
         "applied_quantity",
         "tracking",
         "store",
-        "occurred_at",
+        "occurred_at_as400",
         "outcome",
         "note",
         "resolved",
@@ -109,6 +145,10 @@ class As400EventInline(ReadOnlyInline):
     @admin.display(description=_("event"))
     def event(self, obj: As400Event) -> str:
         return _link("admin:orders_as400event_change", obj.pk, f"{obj.source}#{obj.record}")
+
+    @admin.display(description=_("occurred at"))
+    def occurred_at_as400(self, obj: As400Event) -> str:
+        return as400_time(obj.occurred_at)
 
     @admin.display(description=_("resolved"))
     def resolved(self, obj: As400Event) -> str:
@@ -145,7 +185,7 @@ def _resolved(obj: As400Event) -> str:
         return "-"
     if obj.resolved_at is None:
         return "open"
-    return f"{obj.resolved_at:%Y-%m-%d %H:%M} by {obj.resolved_by}: {obj.resolution}"
+    return gettext("{at} by {who}: {resolution}").format(at=paris(obj.resolved_at), who=obj.resolved_by, resolution=obj.resolution)
 
 
 # --- Actions that ask for a note first ---------------------------------------------------------
@@ -229,7 +269,7 @@ CHANNEL_HEADLESS = "Headless"
 class ChannelFilter(admin.SimpleListFilter):
     """Shopify's orders or the headless storefront's, by the order's client."""
 
-    title = _("canal")
+    title = _("channel")
     parameter_name = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -252,10 +292,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "customer",
         "status",
         "delivery",
-        "total",
+        "total_euros",
         "placed_at",
         "attention",
     ]
+    list_display_links = ["order_number", "as400_order_number"]
     list_filter = [NeedsAttentionFilter, ChannelFilter, "status", "delivery", "client", "created_at"]
     search_fields = [
         "=order_number",
@@ -287,13 +328,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
             },
         ),
         (
-            "Attention",
+            _("Attention"),
             {"fields": ["attention", "attention_resolved_at", "attention_resolved_by", "attention_note"]},
         ),
-        ("Customer", {"fields": ["customer_as_sent", "country"]}),
-        ("Storefront", {"fields": ["storefront_events"]}),
+        (_("Customer"), {"fields": ["customer_as_sent", "country"]}),
+        (_("Storefront"), {"fields": ["storefront_events"]}),
         (_("Outbox messages (retry or cancel them from Outbox messages)"), {"fields": ["outbox_messages"]}),
-        ("Record", {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
+        (_("Record"), {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
         *(f.name for f in Order._meta.fields),
@@ -317,9 +358,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
         """Ours, then other apps' rows about the order (:func:`order_inline_register`)."""
         return [*self.inlines, *_OTHER_INLINES]
 
-    @admin.display(description=_("Canal"), ordering="client")
+    @admin.display(description=_("channel"), ordering="client")
     def channel(self, obj: Order) -> str:
         return order_channel(obj)
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_euros(self, obj: Order) -> str:
+        return euros(obj.total)
 
     @admin.display(description=_("customer"), ordering="last_name")
     def customer(self, obj: Order) -> str:
@@ -373,7 +418,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+                    paris(event.created_at, seconds=True),
                     event.type,
                     event.rma or "",
                     event.event_id,
@@ -408,8 +453,8 @@ class OrderAdmin(ReadOnlyModelAdmin):
                     m.attempts,
                     m.last_error or "-",
                     m.outbound_file or "-",
-                    f"{m.sent_at:%Y-%m-%d %H:%M:%S}" if m.sent_at else "-",
-                    f"{m.acked_at:%Y-%m-%d %H:%M:%S}" if m.acked_at else "-",
+                    paris(m.sent_at, seconds=True) or "-",
+                    paris(m.acked_at, seconds=True) or "-",
                 )
                 for m in messages
             ),
@@ -550,9 +595,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         "quantity",
         "applied_quantity",
         "outcome",
-        "note",
         "resolved",
     ]
+    list_display_links = ["received_at", "event"]
     list_filter = [DiscrepancyFilter, "outcome", "file", "kind"]
     search_fields = ["=order_number", "=as400_order_number", "=source", "tracking"]
     list_select_related = ["order"]
@@ -567,7 +612,7 @@ class As400EventAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("order"), ordering="order_number")
     def order_link(self, obj: As400Event) -> str:
         if obj.order_id is None:
-            return f"{obj.order_number} (unknown)"
+            return gettext("{order_number} (unknown)").format(order_number=obj.order_number)
         return _link("admin:orders_order_change", obj.order_id, obj.order_number)
 
     @admin.display(description=_("resolved"))

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from inventory.models import Location, Product, Reservation
 
@@ -27,7 +28,7 @@ class Order(models.Model):
         PARTIALLY_RETURNED = "partially_returned", _("Partly returned")
         RETURNED = "returned", _("Returned")
         CANCELLATION_REQUESTED = "cancellation_requested", _("Cancellation requested")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     class Delivery(models.TextChoices):
         HOME = "home", _("Home delivery (warehouse)")
