@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The admin speaks French unless the user picked English (the language switch in its user
+    # tools, kept in a cookie) or the browser asks only for English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,7 +110,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Time and language --------------------------------------------------------------------
 # The AS400 runs on Paris time and stores no offset; everything here is aware datetimes.
+# French first, English too: our texts are written in English and translated in each app's
+# locale/fr/LC_MESSAGES/django.po (compiled to .mo by bin/bootstrap, bin/compile-translations).
 LANGUAGE_CODE = "fr-fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+# One way to write a moment per language, everywhere in the admin (integration.core.admin_formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

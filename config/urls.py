@@ -11,6 +11,7 @@ from reconciliation.views import reconciliation_health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the admin's language switch
     path("health/outbox", outbox_health_view, name="health-outbox"),  # monitoring: 200 ok / 503 unhealthy
     path("metrics", metrics_view, name="metrics"),  # Prometheus (protected as health is)
     path("health/reconciliation", reconciliation_health_view, name="health-reconciliation"),

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def _task_started(sender: object, func: object, task: dict[str, Any], **kwargs: object) -> None:
@@ -20,6 +21,7 @@ def _task_done(sender: object, func: object, task: dict[str, Any], **kwargs: obj
 class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "integration"
+    verbose_name = _("Integration (AS400 exchange)")
 
     def ready(self) -> None:
         from django_q.signals import post_execute_in_worker, pre_execute

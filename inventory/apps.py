@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "inventory"
+    verbose_name = _("Catalogue and stock")
 
     def ready(self) -> None:
         # ITMMST and STKBAL are applied by the catalogue (see integration.as400.appliers).

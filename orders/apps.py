@@ -2,11 +2,13 @@ from datetime import datetime
 
 from django.apps import AppConfig
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
+    verbose_name = _("Orders")
 
     def ready(self) -> None:
         # An ORDIMP written to the AS400's folder: its orders are sent (see orders.services).

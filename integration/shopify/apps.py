@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ShopifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "integration.shopify"
     label = "shopify"
-    verbose_name = "Shopify (connecteur)"
+    verbose_name = _("Shopify (connector)")
 
     def ready(self) -> None:
         from integration.shopify import bulk

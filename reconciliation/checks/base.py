@@ -24,9 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from integration.models import FileRun
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Check:
     """A check: subclass it, set the class attributes, write :meth:`find`, register it."""
 
     code: ClassVar[str]
-    title: ClassVar[str]  # in French, for staff
+    title: ClassVar[StrOrPromise]  # translatable (gettext_lazy), for staff
     severity: ClassVar[str]  # Discrepancy.Severity's value
     needs: ClassVar[tuple[str, ...]] = ()  # the night's full extracts it compares with
     #: What "accept the AS400's value" does for this kind ("" when there is nothing to accept).
