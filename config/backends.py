@@ -51,12 +51,19 @@ def q_cluster_config(
     retry: int = 180,
     max_attempts: int = 3,
     save_limit: int = 5000,
+    scheduler: bool = True,
 ) -> dict[str, object]:
     """django-q2's Q_CLUSTER: the Redis broker when redis_url is set, else the database (ORM) broker.
 
     The timeout is below retry so that a task is never handed to a second worker while the first
     may still be running it; attempts are bounded so that a poisoned task ends up failed (and
     visible in the admin) instead of looping; results are kept for the admin.
+
+    ``scheduler``: whether this cluster turns due schedules into tasks. Every cluster does by
+    default; a deployment of several machines leaves it on in one host's clusters only (the schedule
+    owner, ``Q_SCHEDULER``), so that one process decides when each schedule runs. Two owners by
+    mistake still make one task per due run (django-q2 locks the schedule rows while it reads
+    them), and the tasks themselves never overlap (``integration.core.locks.one_at_a_time``).
     """
     if timeout >= retry:
         raise ValueError(f"Q_TIMEOUT ({timeout}) must be below Q_RETRY ({retry})")
@@ -71,6 +78,7 @@ def q_cluster_config(
         "catch_up": False,
         "label": "Task queue",
         "poll": 0.5,
+        "scheduler": scheduler,
     }
     if redis_url:
         config["redis"] = redis_url

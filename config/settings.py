@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The admin speaks French unless the user picked English (the language switch in its user
+    # tools, kept in a cookie) or the browser asks only for English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,7 +110,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Time and language --------------------------------------------------------------------
 # The AS400 runs on Paris time and stores no offset; everything here is aware datetimes.
+# French first, English too: our texts are written in English and translated in each app's
+# locale/fr/LC_MESSAGES/django.po (compiled to .mo by bin/bootstrap, bin/compile-translations).
 LANGUAGE_CODE = "fr-fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+# One way to write a moment per language, everywhere in the admin (integration.core.admin_formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
@@ -155,7 +163,7 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 i
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
 # The health and metrics endpoints are probed over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]  # probes and the Prometheus scrape
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail integration platform API",
     "DESCRIPTION": "Catalogue, availability, reservations and orders for the storefronts.",
@@ -210,6 +218,8 @@ Q_CLUSTER = q_cluster_config(
     retry=env.int("Q_RETRY", default=180),
     max_attempts=env.int("Q_MAX_ATTEMPTS", default=3),
     save_limit=env.int("Q_SAVE_LIMIT", default=5000),
+    # One host owns the schedules (deploy/README.md): true there, false on every other host.
+    scheduler=env.bool("Q_SCHEDULER", default=True),
 )
 
 # --- The AS400 ----------------------------------------------------------------------------
@@ -218,9 +228,21 @@ AS400_EXCHANGE_DIR = env.path("AS400_EXCHANGE_DIR", default=str(VAR_DIR / "excha
 AS400_CCSID = env.int("AS400_CCSID", default=297)
 # The layouts are read from DDS sources; a site whose AS400 differs edits a .dds file.
 AS400_DDS_DIR = env.path("AS400_DDS_DIR", default=str(BASE_DIR / "integration" / "as400" / "dds"))
-# Which implementation of each port: the exchange folder ("local" or a dotted path to a class),
+# Which implementation of each port: the exchange folder ("local", "sftp", "ftp", "ftps" or a dotted
+# path to a class),
 # and the live stock reader ("none", "simulator", or "legacy" for the DB2 alias).
 AS400_EXCHANGE_BACKEND = env.str("AS400_EXCHANGE_BACKEND", default="local")
+# The remote backends ("sftp", "ftp", "ftps": the AS400's IFS through its OpenSSH or FTP server,
+# integration/as400/exchange/sftp.py and ftp.py): where, as whom, and what to trust. The URL holds
+# no password (sftp://USER@HOST:22/exchange, ftps://USER@HOST:21/exchange); the password and the key
+# are never logged. SFTP refuses any host key but the pinned one (a known_hosts line or a SHA256:
+# fingerprint); FTPS checks the server's certificate against the CA file (the system's when empty).
+AS400_EXCHANGE_URL = env.str("AS400_EXCHANGE_URL", default="")
+AS400_EXCHANGE_PASSWORD = env.str("AS400_EXCHANGE_PASSWORD", default="")
+AS400_EXCHANGE_SSH_KEY_FILE = env.str("AS400_EXCHANGE_SSH_KEY_FILE", default="")
+AS400_EXCHANGE_SSH_HOST_KEY = env.str("AS400_EXCHANGE_SSH_HOST_KEY", default="")
+AS400_EXCHANGE_TLS_CA_FILE = env.str("AS400_EXCHANGE_TLS_CA_FILE", default="")
+AS400_EXCHANGE_TIMEOUT = env.float("AS400_EXCHANGE_TIMEOUT", default=30.0)  # seconds, each request
 AS400_LIVE_READER = env.str("AS400_LIVE_READER", default="none")
 AS400_LIVE_TIMEOUT = env.float("AS400_LIVE_TIMEOUT", default=0.5)  # seconds; then the projection decides
 AS400_LIVE_TABLE = env.str("AS400_LIVE_TABLE", default="ERPLIB.STKBAL")
@@ -295,6 +317,16 @@ SHOPIFY_WEBHOOK_URL = env.str("SHOPIFY_WEBHOOK_URL", default="")
 # "Shopify orders poll"): how far before the cursor it reads again, so that an order updated in the
 # cursor's second is not skipped.
 SHOPIFY_POLL_OVERLAP_SECONDS = env.int("SHOPIFY_POLL_OVERLAP_SECONDS", default=120)
+# Bulk operations (the first catalogue sync, the nightly reconciliation's snapshot) end with the
+# bulk_operations/finish webhook; the operation is also read every SHOPIFY_BULK_POLL_SECONDS in case
+# that webhook is late or lost, and given up (the caller retries later) after the timeout.
+SHOPIFY_BULK_POLL_SECONDS = env.float("SHOPIFY_BULK_POLL_SECONDS", default=10.0)
+SHOPIFY_BULK_TIMEOUT_SECONDS = env.float("SHOPIFY_BULK_TIMEOUT_SECONDS", default=3600.0)
+# The nightly reconciliation compares the Shopify orders updated in this many hours before the run
+# (a day, and the batch window) with ours; orders updated in the last SHOPIFY_RECONCILE_GRACE_SECONDS
+# before the snapshot are left to the webhooks and the poll (timing alone is no discrepancy).
+SHOPIFY_RECONCILE_LOOK_BACK_HOURS = env.int("SHOPIFY_RECONCILE_LOOK_BACK_HOURS", default=27)
+SHOPIFY_RECONCILE_GRACE_SECONDS = env.int("SHOPIFY_RECONCILE_GRACE_SECONDS", default=900)
 
 # --- Reconciliation (reconciliation/) --------------------------------------------------------
 # By this Paris time the night must have been reconciled: the fallback schedule runs it then, and
@@ -317,11 +349,26 @@ HEALTH_MAX_UNCONSUMED_FILES = env.int("HEALTH_MAX_UNCONSUMED_FILES", default=0)
 HEALTH_MAX_SECONDS_SINCE_ACK = env.int("HEALTH_MAX_SECONDS_SINCE_ACK", default=3600)  # while acks are awaited
 HEALTH_MAX_STOCK_AGE_SECONDS = env.int("HEALTH_MAX_STOCK_AGE_SECONDS", default=3600)  # newest applied STKBAL
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for the log shipper; every line
+# carries order_number, file_name and task where the code works on one (integration/core/log_context.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"log_context": {"()": "integration.core.log_context.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # httpx logs every request at INFO: a webhook's outcome is logged (and kept) by our delivery
     # code instead, once, without a line per request in a sales peak.

@@ -4,14 +4,16 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration.monitoring.views import outbox_health_view
+from integration.monitoring.views import metrics_view, outbox_health_view
 from integration.shopify.views import shopify_webhook_view
 from integration.storefront.api import errors
 from reconciliation.views import reconciliation_health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the admin's language switch
     path("health/outbox", outbox_health_view, name="health-outbox"),  # monitoring: 200 ok / 503 unhealthy
+    path("metrics", metrics_view, name="metrics"),  # Prometheus (protected as health is)
     path("health/reconciliation", reconciliation_health_view, name="health-reconciliation"),
     path("shopify/webhooks", shopify_webhook_view, name="shopify-webhooks"),  # Shopify's webhooks in (signed)
     # The storefront API: version 1, its OpenAPI document and a page to browse it.

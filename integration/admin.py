@@ -4,16 +4,19 @@ the storefront events and their webhook deliveries (read-only; replayed by an ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_q.admin import resubmit_task
 from django_q.models import Failure, Success
 
@@ -21,6 +24,7 @@ from integration.alerts import alert_resolve
 from integration.as400.exchange import Location, SentState, get_exchange_folder
 from integration.as400.files import PairName
 from integration.as400.simulator.admin import register_simulator_admin
+from integration.core.admin_formats import as400_time
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from integration.models import (
     Alert,
@@ -30,6 +34,7 @@ from integration.models import (
     StorefrontEvent,
     WebhookAttempt,
     WebhookDelivery,
+    file_runs_quiet,
 )
 from integration.monitoring.health_admin import register_health_admin
 from integration.storefront.clients import (
@@ -43,6 +48,40 @@ from integration.storefront.clients import (
 )
 from integration.storefront.webhooks import webhook_replay
 
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+
+
+class QuietRunFilter(admin.SimpleListFilter):
+    """Quiet runs (:func:`~integration.models.file_runs_quiet`) are folded away unless asked for."""
+
+    title = _("quiet runs (empty STKBAL deltas)")
+    parameter_name = "quiet"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("shown", gettext("Shown with the others")), ("only", gettext("Only the quiet runs"))]
+
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
+        """The default (no parameter) is "folded away", not Django's "All"."""
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": gettext("Folded away"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FileRun]) -> QuerySet[FileRun]:
+        if self.value() == "shown":
+            return queryset
+        if self.value() == "only":
+            return queryset.filter(file_runs_quiet())
+        return queryset.exclude(file_runs_quiet())
+
 
 @admin.register(FileRun)
 class FileRunAdmin(admin.ModelAdmin):
@@ -51,17 +90,21 @@ class FileRunAdmin(admin.ModelAdmin):
         "direction",
         "kind",
         "record_count",
-        "taken_at",
+        "taken_at_as400",
         "started_at",
         "duration",
         "outcome",
     ]
-    list_filter = ["outcome", "direction", "file", "kind"]
+    list_filter = [QuietRunFilter, "outcome", "direction", "file", "kind"]
     search_fields = ["file", "checksum", "error"]
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in FileRun._meta.fields]
 
-    @admin.display(description="duration (s)")
+    @admin.display(description=_("taken at (AS400 clock)"), ordering="taken_at")
+    def taken_at_as400(self, obj: FileRun) -> str:
+        return as400_time(obj.taken_at)
+
+    @admin.display(description=_("duration (s)"))
     def duration(self, obj: FileRun) -> str:
         seconds = obj.duration_seconds
         return "" if seconds is None else f"{seconds:.2f}"
@@ -81,7 +124,7 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Alert._meta.fields]
     actions = ["resolve"]
 
-    @admin.action(description="Mark the selected alerts resolved", permissions=["change"])
+    @admin.action(description=_("Mark the selected alerts resolved"), permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset.filter(resolved_at__isnull=True):
             alert_resolve(alert=alert, user=request.user)
@@ -110,7 +153,7 @@ class StorefrontClientForm(forms.ModelForm):
         choices=StorefrontEvent.Type.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Event types its webhooks carry; none ticked: all of them.",
+        help_text=_("Event types its webhooks carry; none ticked: all of them."),
     )
 
     class Meta:
@@ -142,20 +185,20 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         # free the name for a new client that would then see them. Deactivate instead.
         return False
 
-    @admin.display(description="token")
+    @admin.display(description=_("token"))
     def token(self, obj: StorefrontClient) -> str:
         return f"{obj.token_prefix}…" if obj.token_prefix else ""
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, obj: StorefrontClient) -> str:
         return ", ".join(obj.scopes)
 
-    @admin.display(description="webhook secret")
+    @admin.display(description=_("webhook secret"))
     def webhook_secret_state(self, obj: StorefrontClient) -> str:
         # Never the secret itself: it was shown once, when generated or rotated.
         if not obj.webhook_secret:
-            return "none (one is generated when a webhook URL is set)"
-        return "set (shown once; rotate it with the action to get a new one)"
+            return gettext("none (one is generated when a webhook URL is set)")
+        return gettext("set (shown once; rotate it with the action to get a new one)")
 
     def get_readonly_fields(self, request: HttpRequest, obj: StorefrontClient | None = None) -> list[str]:
         # The name holds the client's reservations: it does not change once created.
@@ -215,7 +258,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Rotate the token of the selected clients (the old ones stop at once)",
+        description=_("Rotate the token of the selected clients (the old ones stop at once)"),
         permissions=["change"],
     )
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
@@ -224,7 +267,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             self._show_token(request, client, token)
 
     @admin.action(
-        description="Rotate the webhook secret of the selected clients (the old ones stop at once)",
+        description=_("Rotate the webhook secret of the selected clients (the old ones stop at once)"),
         permissions=["change"],
     )
     def rotate_webhook_secrets(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
@@ -232,7 +275,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
             client, secret = storefront_client_webhook_secret_rotate(client=client)
             self._show_webhook_secret(request, client, secret)
 
-    @admin.action(description="Deactivate the selected clients", permissions=["change"])
+    @admin.action(description=_("Deactivate the selected clients"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[StorefrontClient]) -> None:
         for client in queryset.filter(active=True):
             storefront_client_deactivate(client=client)
@@ -242,7 +285,7 @@ class StorefrontClientAdmin(admin.ModelAdmin):
 
 
 _WHERE = {
-    Location.IN: "IN/ (waiting for the AS400)",
+    Location.IN: _("IN/ (waiting for the AS400)"),
     Location.IN_DONE: "IN/DONE/ (read)",
     Location.IN_ERR: "IN/ERR/ (refused)",
 }
@@ -261,7 +304,7 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundFile]:
         return super().get_queryset(request).annotate(message_total=Count("messages"))
 
-    @admin.display(description="messages", ordering="message_total")
+    @admin.display(description=_("messages"), ordering="message_total")
     def message_count(self, obj: Any) -> str:
         url = reverse("admin:integration_outboxmessage_changelist") + f"?outbound_file__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, obj.message_total)
@@ -272,16 +315,16 @@ class OutboundFileAdmin(ReadOnlyModelAdmin):
             state: SentState | None = get_exchange_folder().sent_state()
             unavailable = ""
         except OSError as exc:
-            state, unavailable = None, f"exchange folder unavailable: {exc}"
+            state, unavailable = None, gettext("exchange folder unavailable: {exc}").format(exc=exc)
 
-        @admin.display(description="where")
+        @admin.display(description=gettext("where"))
         def where(obj: OutboundFile) -> str:
             if obj.state != OutboundFile.State.WRITTEN:
                 return "-"
             if state is None:
                 return unavailable
             location = state.where(PairName(obj.file, obj.seq))
-            return _WHERE.get(location, "not found whole") if location else "not found whole"
+            return str(_WHERE.get(location, gettext("not found whole"))) if location else gettext("not found whole")
 
         return where
 
@@ -302,7 +345,7 @@ register_health_admin(admin.site)
 class WebhookDeliveryInline(ReadOnlyInline):
     model = WebhookDelivery
     show_change_link = True
-    verbose_name_plural = "webhook deliveries (replay them from Webhook deliveries)"
+    verbose_name_plural = _("webhook deliveries (replay them from Webhook deliveries)")
     fields = readonly_fields = (
         "client", "url", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at",
     )  # fmt: skip
@@ -322,7 +365,7 @@ class StorefrontEventAdmin(ReadOnlyModelAdmin):
 
 class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    verbose_name_plural = "attempts (newest first)"
+    verbose_name_plural = _("attempts (newest first)")
     fields = readonly_fields = ("at", "status_code", "error", "duration_ms", "response_excerpt")
 
 
@@ -341,16 +384,16 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["replay"]
 
-    @admin.display(description="event", ordering="event__type")
+    @admin.display(description=_("event"), ordering="event__type")
     def event_type(self, obj: WebhookDelivery) -> str:
         url = reverse("admin:integration_storefrontevent_change", args=[obj.event_id])
         return format_html('<a href="{}">{}</a>', url, obj.event.type)
 
-    @admin.display(description="order", ordering="event__order_number")
+    @admin.display(description=_("order"), ordering="event__order_number")
     def order(self, obj: WebhookDelivery) -> str:
         return obj.event.order_number
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj: WebhookDelivery) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
 
@@ -359,15 +402,14 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
         return request.user.has_perm("integration.change_webhookdelivery")
 
     @admin.action(
-        description="Replay the selected deliveries (send again now, same event id)", permissions=["act"]
+        description=_("Replay the selected deliveries (send again now, same event id)"), permissions=["act"]
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         for delivery in queryset.select_related("event", "client").order_by("id"):
             webhook_replay(delivery=delivery)
             messages.success(
                 request,
-                f"Delivery #{delivery.pk} ({delivery.event.type} of {delivery.event.order_number} to "
-                f"{delivery.client}) is pending again and goes out within seconds.",
+                gettext("Delivery #{delivery_pk} ({event_type} of {order_number} to {client}) is pending again and goes out within seconds.").format(delivery_pk=delivery.pk, event_type=delivery.event.type, order_number=delivery.event.order_number, client=delivery.client),
             )
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.identifiers import storefront_client_name_validate
 
@@ -19,32 +20,34 @@ class FileRun(models.Model):
     """
 
     class Direction(models.TextChoices):
-        OUT = "OUT", "From the AS400 (OUT/)"
-        IN = "IN", "To the AS400 (IN/)"
+        OUT = "OUT", _("From the AS400 (OUT/)")
+        IN = "IN", _("To the AS400 (IN/)")
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", "Running"
-        APPLIED = "applied", "Applied"
-        IGNORED = "ignored", "Ignored"
-        QUARANTINED = "quarantined", "Quarantined"
-        FAILED = "failed", "Failed (will be retried)"
+        RUNNING = "running", _("Running")
+        APPLIED = "applied", _("Applied")
+        IGNORED = "ignored", _("Ignored")
+        QUARANTINED = "quarantined", _("Quarantined")
+        FAILED = "failed", _("Failed (will be retried)")
 
-    file = models.CharField(max_length=10, help_text="ITMMST, STKBAL, ORDACK...")
-    seq = models.PositiveIntegerField()
-    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.OUT)
-    kind = models.CharField(max_length=1, blank=True, help_text="F full, D delta")
-    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the .DAT")
-    size_bytes = models.BigIntegerField(default=0)
-    record_count = models.PositiveIntegerField(default=0)
-    taken_at = models.DateTimeField(null=True, blank=True, help_text="CTCDAT/CTCTIM of the control record")
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
-    counts = models.JSONField(default=dict, blank=True, help_text="What the run did: created, updated...")
-    quality = models.JSONField(default=dict, blank=True, help_text="Data quality findings")
-    error = models.TextField(blank=True)
+    file = models.CharField(_("file"), max_length=10, help_text=_("ITMMST, STKBAL, ORDACK..."))
+    seq = models.PositiveIntegerField(_("seq"))
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, default=Direction.OUT)
+    kind = models.CharField(_("kind"), max_length=1, blank=True, help_text=_("F full, D delta"))
+    checksum = models.CharField(_("checksum"), max_length=64, blank=True, help_text=_("SHA-256 of the .DAT"))
+    size_bytes = models.BigIntegerField(_("size bytes"), default=0)
+    record_count = models.PositiveIntegerField(_("record count"), default=0)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True, help_text=_("CTCDAT/CTCTIM of the control record"))
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True, help_text=_("What the run did: created, updated..."))
+    quality = models.JSONField(_("quality"), default=dict, blank=True, help_text=_("Data quality findings"))
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("file run")
+        verbose_name_plural = _("file runs")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -56,7 +59,7 @@ class FileRun(models.Model):
         indexes = [models.Index(fields=["direction", "file", "seq"], name="filerun_name")]
         # The AS400 simulator's admin page (integration.as400.simulator.admin) writes exchange files, as
         # the AS400 would: only for those given this, and only where AS400_SIMULATOR_ADMIN is on.
-        permissions = [("use_as400_simulator", "Can use the AS400 simulator's admin page")]
+        permissions = [("use_as400_simulator", _("Can use the AS400 simulator's admin page"))]
 
     def __str__(self) -> str:
         return f"{self.file}_{self.seq:06d} ({self.outcome})"
@@ -68,6 +71,16 @@ class FileRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def file_runs_quiet() -> Q:
+    """The runs that changed nothing: a STKBAL delta applied with no figure created, updated or
+    settled and nothing wrong in its data (the AS400 sends one every few minutes, most of them
+    empty). Kept like every run, but folded away in the admin's list by default."""
+    unchanged = Q()
+    for key in ("created", "updated", "in_flight_settled"):
+        unchanged &= Q(**{f"counts__{key}": 0}) | ~Q(counts__has_key=key)
+    return Q(file="STKBAL", kind="D", outcome=FileRun.Outcome.APPLIED, quality={}) & (Q(record_count=0) | unchanged)
+
+
 class Alert(models.Model):
     """Something staff must see: a quarantined file, a sequence gap, a dead message...
 
@@ -76,23 +89,24 @@ class Alert(models.Model):
     """
 
     class Severity(models.TextChoices):
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        CRITICAL = "critical", "Critical"
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
 
-    kind = models.CharField(max_length=40, db_index=True)
-    subject = models.CharField(max_length=120, blank=True, help_text="What it is about: a file, an order...")
-    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
-    message = models.TextField()
-    occurrences = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=40, db_index=True)
+    subject = models.CharField(_("subject"), max_length=120, blank=True, help_text=_("What it is about: a file, an order..."))
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField(_("message"))
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("resolved by"))
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["resolved_at", "-last_seen_at"]
         constraints = [
             models.UniqueConstraint(
@@ -115,37 +129,39 @@ class StorefrontClient(models.Model):
     """
 
     class Scope(models.TextChoices):
-        CATALOG_READ = "catalog:read", "Read the catalogue"
-        CATALOG_WRITE = "catalog:write", "Write storefront content"
-        AVAILABILITY_READ = "availability:read", "Read availability"
-        RESERVATIONS_WRITE = "reservations:write", "Hold and release stock"
-        ORDERS_WRITE = "orders:write", "Place and cancel orders"
+        CATALOG_READ = "catalog:read", _("Read the catalogue")
+        CATALOG_WRITE = "catalog:write", _("Write storefront content")
+        AVAILABILITY_READ = "availability:read", _("Read availability")
+        RESERVATIONS_WRITE = "reservations:write", _("Hold and release stock")
+        ORDERS_WRITE = "orders:write", _("Place and cancel orders")
 
-    name = models.CharField(
+    name = models.CharField(_("name"),
         max_length=64, unique=True, validators=[storefront_client_name_validate],
-        help_text="Also the holder of its reservations; ASCII letters, digits, '.', '_', '-' (no blank)",
+        help_text=_("Also the holder of its reservations; ASCII letters, digits, '.', '_', '-' (no blank)"),
     )  # fmt: skip
-    token_prefix = models.CharField(max_length=8, db_index=True, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256, hex")
-    scopes = models.JSONField(default=list, blank=True, help_text="What the client may do")
-    can_see_pilot = models.BooleanField(default=False, help_text="Sees and sells pilot categories")
-    rate_limit = models.PositiveIntegerField(default=600, help_text="Requests per minute")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    token_rotated_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    token_prefix = models.CharField(_("token prefix"), max_length=8, db_index=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False, help_text=_("SHA-256, hex"))
+    scopes = models.JSONField(_("scopes"), default=list, blank=True, help_text=_("What the client may do"))
+    can_see_pilot = models.BooleanField(_("can see pilot"), default=False, help_text=_("Sees and sells pilot categories"))
+    rate_limit = models.PositiveIntegerField(_("rate limit"), default=600, help_text=_("Requests per minute"))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    token_rotated_at = models.DateTimeField(_("token rotated at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     # Webhooks: where the client wants to be told of its orders, and with what it checks our signature.
-    webhook_url = models.URLField(
-        blank=True, help_text="HTTPS endpoint that receives the events; empty: none"
+    webhook_url = models.URLField(_("webhook url"),
+        blank=True, help_text=_("HTTPS endpoint that receives the events; empty: none")
     )
-    webhook_secret = models.CharField(
-        max_length=64, blank=True, help_text="HMAC-SHA256 key of the signature (shown to the client once)"
+    webhook_secret = models.CharField(_("webhook secret"),
+        max_length=64, blank=True, help_text=_("HMAC-SHA256 key of the signature (shown to the client once)")
     )
-    webhook_events = models.JSONField(
-        default=list, blank=True, help_text="Event types it subscribed to; empty: all of them"
+    webhook_events = models.JSONField(_("webhook events"),
+        default=list, blank=True, help_text=_("Event types it subscribed to; empty: all of them")
     )
 
     class Meta:
+        verbose_name = _("storefront client")
+        verbose_name_plural = _("storefront clients")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(rate_limit__gte=1), name="storefront_client_rate_positive")
@@ -174,22 +190,24 @@ class OutboundFile(models.Model):
     """
 
     class State(models.TextChoices):
-        WRITING = "writing", "Being written"
-        WRITTEN = "written", "Written"
-        ABANDONED = "abandoned", "Could not be written (its messages were sent again later)"
+        WRITING = "writing", _("Being written")
+        WRITTEN = "written", _("Written")
+        ABANDONED = "abandoned", _("Could not be written (its messages were sent again later)")
 
-    file = models.CharField(max_length=6, help_text="ORDIMP, ORDANN or RTNIMP")
-    seq = models.PositiveIntegerField()
-    state = models.CharField(max_length=9, choices=State.choices, default=State.WRITING)
-    records = models.PositiveIntegerField(default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
-    probe = models.BooleanField(
-        default=False, help_text="Sent while the circuit breaker was open, to test the AS400"
+    file = models.CharField(_("file"), max_length=6, help_text=_("ORDIMP, ORDANN or RTNIMP"))
+    seq = models.PositiveIntegerField(_("seq"))
+    state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.WRITING)
+    records = models.PositiveIntegerField(_("records"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    probe = models.BooleanField(_("probe"),
+        default=False, help_text=_("Sent while the circuit breaker was open, to test the AS400")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    written_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    written_at = models.DateTimeField(_("written at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("outbound file")
+        verbose_name_plural = _("outbound files")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -214,46 +232,47 @@ class OutboxMessage(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ORDIMP = "ORDIMP", "Order"
-        ORDANN = "ORDANN", "Cancellation"
-        RTNIMP = "RTNIMP", "Return"
+        ORDIMP = "ORDIMP", _("Order")
+        ORDANN = "ORDANN", _("Cancellation")
+        RTNIMP = "RTNIMP", _("Return")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        ACKED = "acked", "Acknowledged"
-        DEAD = "dead", "Dead (attempts exhausted)"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        ACKED = "acked", _("Acknowledged")
+        DEAD = "dead", _("Dead (attempts exhausted)")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    kind = models.CharField(max_length=6, choices=Kind.choices)
-    subject = models.PositiveBigIntegerField(
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    subject = models.PositiveBigIntegerField(_("subject"),
         db_index=True,
-        help_text="What the message is about, as the app that wrote it numbers it (an order's id): the outbox "
-        "only compares it, to send a message after its subject's acknowledged ORDIMP",
+        help_text=_("What the message is about, as the app that wrote it numbers it (an order's id): the outbox "
+        "only compares it, to send a message after its subject's acknowledged ORDIMP"),
     )
-    payload = models.JSONField(default=dict, blank=True, help_text="What to send beyond the order itself")
-    state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
+    payload = models.JSONField(_("payload"), default=dict, blank=True, help_text=_("What to send beyond the order itself"))
+    state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
     outbound_file = models.ForeignKey(
         OutboundFile,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="messages",
-        help_text="The pair it went in last",
-    )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    acked_at = models.DateTimeField(null=True, blank=True)
-    left_in_failed_write = models.BooleanField(
+        help_text=_("The pair it went in last"), verbose_name=_("outbound file"),)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    acked_at = models.DateTimeField(_("acked at"), null=True, blank=True)
+    left_in_failed_write = models.BooleanField(_("left in failed write"),
         default=False,
-        help_text="A write of its file failed, yet its .OK lay where the AS400 reads (or that could not be "
-        "checked): the AS400 may have it",
+        help_text=_("A write of its file failed, yet its .OK lay where the AS400 reads (or that could not be "
+        "checked): the AS400 may have it"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
         ordering = ["id"]
         indexes = [
             models.Index(
@@ -275,26 +294,28 @@ class StorefrontEvent(models.Model):
     """
 
     class Type(models.TextChoices):
-        ORDER_ACCEPTED = "order.accepted", "Order accepted by the AS400"
-        ORDER_REFUSED = "order.refused", "Order refused by the AS400"
-        ORDER_PICKED = "order.picked", "Order being picked"
-        ORDER_SHIPPED = "order.shipped", "Order shipped (with tracking)"
-        ORDER_READY_IN_STORE = "order.ready_in_store", "Order ready in store"
-        ORDER_CANCELLED = "order.cancelled", "Order (or lines) cancelled"
-        ORDER_RETURNED = "order.returned", "Order (or lines) returned"
-        RETURN_RECEIVED = "return.received", "Return received"
+        ORDER_ACCEPTED = "order.accepted", _("Order accepted by the AS400")
+        ORDER_REFUSED = "order.refused", _("Order refused by the AS400")
+        ORDER_PICKED = "order.picked", _("Order being picked")
+        ORDER_SHIPPED = "order.shipped", _("Order shipped (with tracking)")
+        ORDER_READY_IN_STORE = "order.ready_in_store", _("Order ready in store")
+        ORDER_CANCELLED = "order.cancelled", _("Order (or lines) cancelled")
+        ORDER_RETURNED = "order.returned", _("Order (or lines) returned")
+        RETURN_RECEIVED = "return.received", _("Return received")
 
-    event_id = models.UUIDField(unique=True, editable=False)
-    type = models.CharField(max_length=32, choices=Type.choices)
-    client = models.CharField(
-        max_length=64, db_index=True, help_text="Storefront client the order belongs to"
+    event_id = models.UUIDField(_("event id"), unique=True, editable=False)
+    type = models.CharField(_("type"), max_length=32, choices=Type.choices)
+    client = models.CharField(_("client"),
+        max_length=64, db_index=True, help_text=_("Storefront client the order belongs to")
     )
-    order_number = models.CharField(max_length=20)
-    rma = models.CharField(max_length=12, blank=True)
-    payload = models.JSONField(default=dict, help_text="The event's data, as sent")
-    created_at = models.DateTimeField(default=timezone.now)
+    order_number = models.CharField(_("order number"), max_length=20)
+    rma = models.CharField(_("RMA"), max_length=12, blank=True)
+    payload = models.JSONField(_("payload"), default=dict, help_text=_("The event's data, as sent"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("storefront event")
+        verbose_name_plural = _("storefront events")
         ordering = ["id"]
         indexes = [models.Index(fields=["order_number", "id"], name="storefront_event_order")]
 
@@ -311,22 +332,24 @@ class WebhookDelivery(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        DEAD = "dead", "Dead (given up)"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        DEAD = "dead", _("Dead (given up)")
 
-    event = models.ForeignKey(StorefrontEvent, on_delete=models.CASCADE, related_name="deliveries")
-    client = models.ForeignKey(StorefrontClient, on_delete=models.CASCADE, related_name="webhook_deliveries")
-    url = models.URLField(help_text="The endpoint at the time the event was emitted")
-    state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Last HTTP status")
-    last_error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    event = models.ForeignKey(StorefrontEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event"))
+    client = models.ForeignKey(StorefrontClient, on_delete=models.CASCADE, related_name="webhook_deliveries", verbose_name=_("client"))
+    url = models.URLField(_("URL"), help_text=_("The endpoint at the time the event was emitted"))
+    state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_status = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True, help_text=_("Last HTTP status"))
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-id"]
         indexes = [
             models.Index(
@@ -341,14 +364,16 @@ class WebhookDelivery(models.Model):
 class WebhookAttempt(models.Model):
     """One HTTP attempt of a delivery, kept for staff: when, what came back, how long it took."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    at = models.DateTimeField(default=timezone.now)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    response_excerpt = models.CharField(max_length=500, blank=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("delivery"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration ms"), default=0)
+    response_excerpt = models.CharField(_("response excerpt"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from integration.as400.sync import exchange_sync
+from integration.core.locks import one_at_a_time
 
 
 def as400_sync() -> list[str]:
@@ -10,6 +11,7 @@ def as400_sync() -> list[str]:
     return exchange_sync().lines()
 
 
+@one_at_a_time("Outbox dispatch")
 def outbox_dispatch() -> dict[str, object]:
     """For each import file: follow up on what was sent (refused, unacknowledged), then send what is pending."""
     from integration.models import OutboxMessage

@@ -26,6 +26,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
@@ -106,7 +108,7 @@ class ReferenceAdmin(ImportExportModelAdmin):
         if result.has_errors() or result.has_validation_errors():
             problems = import_problems(result)
             shown = "; ".join(str(p) for p in problems[:5]) + (" …" if len(problems) > 5 else "")
-            messages.error(request, f"Nothing was imported: {shown}")
+            messages.error(request, gettext("Nothing was imported: {shown}").format(shown=shown))
             return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
         return super().process_result(result, request)
 
@@ -120,15 +122,15 @@ class LocationAdmin(ReferenceAdmin):
     list_filter = ["kind", "click_and_collect"]
     search_fields = ["name", "=code"]
 
-    @admin.display(description="number", ordering="code")
+    @admin.display(description=_("number"), ordering="code")
     def number(self, obj: Location) -> str:
         return f"{obj.code:03d}"
 
 
 class RolloutChangeInline(admin.TabularInline):
     model = RolloutChange
-    verbose_name = "rollout change"
-    verbose_name_plural = "rollout history"
+    verbose_name = _("rollout change")
+    verbose_name_plural = _("rollout history")
     fields = readonly_fields = ("changed_at", "old_value", "new_value", "changed_by_name", "note")
     ordering = ["-changed_at", "-pk"]
     extra = 0
@@ -142,13 +144,13 @@ class RolloutChangeInline(admin.TabularInline):
 
 
 class StageForm(forms.Form):
-    stage = forms.ChoiceField(choices=Category.Stage.choices, label="New stage")
-    note = forms.CharField(max_length=200, required=False, label="Note", help_text="Why, for the record.")
+    stage = forms.ChoiceField(choices=Category.Stage.choices, label=_("New stage"))
+    note = forms.CharField(max_length=200, required=False, label=_("Note"), help_text=_("Why, for the record."))
 
 
 class CategoryForm(ModelForm):
     note = forms.CharField(
-        max_length=200, required=False, help_text="Why the stage changes, for the record (when it does)."
+        max_length=200, required=False, help_text=_("Why the stage changes, for the record (when it does).")
     )
 
     class Meta:
@@ -188,15 +190,15 @@ class CategoryAdmin(ReferenceAdmin):
             )
         )
 
-    @admin.display(description="products", ordering="product_count")
+    @admin.display(description=_("products"), ordering="product_count")
     def product_total(self, obj: Any) -> int:
         return obj.product_count
 
-    @admin.display(description="active and mapped", ordering="ready_count")
+    @admin.display(description=_("active and mapped"), ordering="ready_count")
     def ready_total(self, obj: Any) -> int:
         return obj.ready_count
 
-    @admin.display(description="rollout history")
+    @admin.display(description=_("rollout history"))
     def history(self, obj: Category) -> str:
         url = reverse("admin:inventory_rolloutchange_changelist") + f"?category__id__exact={obj.pk}"
         return format_html('<a href="{}">history</a>', url)
@@ -213,10 +215,10 @@ class CategoryAdmin(ReferenceAdmin):
         obj.rollout_stage = form.initial.get("rollout_stage", stage)
         category_details_update(category=obj, name=obj.name, safety_stock=obj.safety_stock)
         if "rollout_stage" in form.changed_data:  # else a stage changed meanwhile elsewhere is kept
-            note = form.cleaned_data.get("note") or "changed on the category's page"
+            note = form.cleaned_data.get("note") or gettext("changed on the category's page")
             category_set_stage(category=obj, stage=stage, user=request.user, note=note)
 
-    @admin.action(description="Set the rollout stage of the selected categories…", permissions=["change"])
+    @admin.action(description=_("Set the rollout stage of the selected categories…"), permissions=["change"])
     def set_stage(self, request: HttpRequest, queryset: QuerySet[Category]) -> HttpResponse | None:
         form = StageForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -227,14 +229,14 @@ class CategoryAdmin(ReferenceAdmin):
                 if category_set_stage(category=category, stage=stage, user=request.user, note=note)
             ]
             unchanged = queryset.count() - len(moved)
-            text = f"{len(moved)} moved to {stage}" + (f" ({', '.join(moved)})" if moved else "")
+            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=stage) + (f" ({', '.join(moved)})" if moved else "")
             if unchanged:
-                text += f"; {unchanged} already {stage}, left as they were"
+                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=stage)
             self.message_user(request, text + ".", messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Set the rollout stage",
+            "title": gettext("Set the rollout stage"),
             "opts": self.opts,
             "categories": queryset.order_by("family_code"),
             "form": form,
@@ -253,15 +255,15 @@ class ItemMappingAdmin(ReferenceAdmin):
     list_select_related = ["product__category"]
     autocomplete_fields = ["product"]
 
-    @admin.display(description="item", ordering="product__item_number")
+    @admin.display(description=_("item"), ordering="product__item_number")
     def item(self, obj: ItemMapping) -> str:
         return obj.product.item_number
 
-    @admin.display(description="AS400 description")
+    @admin.display(description=_("AS400 description"))
     def description(self, obj: ItemMapping) -> str:
         return obj.product.as400_description
 
-    @admin.display(description="category", ordering="product__category__family_code")
+    @admin.display(description=_("category"), ordering="product__category__family_code")
     def category(self, obj: ItemMapping) -> str:
         category = obj.product.category
         return f"{category} ({category.rollout_stage})" if category else "-"
@@ -276,11 +278,11 @@ class SafetyStockOverrideAdmin(ReferenceAdmin):
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
 
-    @admin.display(description="item", ordering="product__item_number")
+    @admin.display(description=_("item"), ordering="product__item_number")
     def item(self, obj: SafetyStockOverride) -> str:
         return obj.product.item_number
 
-    @admin.display(description="location", ordering="location_id")
+    @admin.display(description=_("location"), ordering="location_id")
     def where(self, obj: SafetyStockOverride) -> str:
         return _location(obj.location_id)
 
@@ -322,11 +324,11 @@ class StockLevelInline(admin.TabularInline):
             cache.update(availability_by_pair(list(pairs)))
         return cache[pair]
 
-    @admin.display(description="safety stock")
+    @admin.display(description=_("safety stock"))
     def safety_stock(self, obj: StockLevel) -> int:
         return self._figures(obj).safety_stock
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available(self, obj: StockLevel) -> int:
         return self._figures(obj).available
 
@@ -335,7 +337,7 @@ class SafetyStockOverrideInline(admin.TabularInline):
     model = SafetyStockOverride
     fields = ["location", "quantity"]
     extra = 0
-    verbose_name_plural = "safety stock overrides (no location: everywhere)"
+    verbose_name_plural = _("safety stock overrides (no location: everywhere)")
 
 
 @admin.register(Product)
@@ -348,18 +350,18 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category", "mapping"]
     readonly_fields = [*AS400_FIELDS, "sku", "created_at", "updated_at"]
     fieldsets = [
-        ("From the AS400 (read-only)", {"fields": AS400_FIELDS}),
+        (_("From the AS400 (read-only)"), {"fields": AS400_FIELDS}),
         ("Storefront", {"fields": STOREFRONT_FIELDS}),
         ("Mapping", {"fields": ["sku"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [StockLevelInline, SafetyStockOverrideInline]
 
-    @admin.display(description="SKU", ordering="mapping__sku")
+    @admin.display(description=_("SKU"), ordering="mapping__sku")
     def sku(self, obj: Product) -> str:
         mapping = getattr(obj, "mapping", None)
         if mapping is None:
-            return "not mapped: the storefront does not see this item"
+            return gettext("not mapped: the storefront does not see this item")
         url = reverse("admin:inventory_itemmapping_change", args=[mapping.pk])
         return format_html('<a href="{}">{}</a>', url, mapping.sku)
 
@@ -392,15 +394,15 @@ class RolloutChangeAdmin(ReadOnlyModelAdmin):
     list_select_related = ["category", "changed_by"]
     readonly_fields = [f.name for f in RolloutChange._meta.fields]
 
-    @admin.display(description="what", ordering="category__family_code")
+    @admin.display(description=_("what"), ordering="category__family_code")
     def subject(self, obj: RolloutChange) -> str:
         if obj.what == SWITCH_FIELD:
-            return "online selling"
+            return gettext("online selling")
         return f"{obj.category} stage" if obj.category else obj.what
 
-    @admin.display(description="who", ordering="changed_by_name")
+    @admin.display(description=_("who"), ordering="changed_by_name")
     def who(self, obj: RolloutChange) -> str:
-        return obj.changed_by_name + ("" if obj.changed_by_id else " (command line)")
+        return obj.changed_by_name + ("" if obj.changed_by_id else gettext(" (command line)"))
 
 
 class SwitchForm(forms.Form):
@@ -438,7 +440,7 @@ class SellingSwitchAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Online selling",
+            "title": gettext("Online selling"),
             "opts": self.opts,
             "status": switch_status(),
             "form": form,
@@ -453,12 +455,12 @@ class SellingSwitchAdmin(admin.ModelAdmin):
         try:
             if op == "pause":
                 change = selling_pause(reason=reason, user=request.user)
-                done, already = "Online selling is paused.", "Online selling was already paused."
+                done, already = gettext("Online selling is paused."), gettext("Online selling was already paused.")
             elif op == "resume":
                 change = selling_resume(reason=reason, user=request.user)
-                done, already = "Online selling is resumed.", "Online selling was not paused."
+                done, already = gettext("Online selling is resumed."), gettext("Online selling was not paused.")
             else:
-                messages.error(request, "Choose pause or resume.")
+                messages.error(request, gettext("Choose pause or resume."))
                 return
         except RolloutError as exc:
             messages.error(request, str(exc))
@@ -502,6 +504,6 @@ class ReservationAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
         return super().get_queryset(request).annotate(unit_count=Sum("lines__quantity"))
 
-    @admin.display(description="units", ordering="unit_count")
+    @admin.display(description=_("units"), ordering="unit_count")
     def units(self, obj: Any) -> int:
         return obj.unit_count or 0

@@ -43,6 +43,7 @@ from inventory.errors import (
     Shortage,
 )
 from inventory.locks import reservation_lines_locked, reservations_locked
+from inventory.metrics import reservation_shortage_count
 from inventory.models import ItemMapping, LiveCheckCounter, Product, Reservation, ReservationLine, StockLevel
 from inventory.moves import availability_moved, cause_uri
 from inventory.selectors import (
@@ -249,10 +250,12 @@ def _with_one_sweep(
         return attempt()
     except _Short as short:
         if not reservations_sweep_expired(now=now, pairs=short.pairs):
+            reservation_shortage_count()
             raise _shortages(lines, short.pairs, now, live_free) from None
     try:
         return attempt()
     except _Short as short:
+        reservation_shortage_count()
         raise _shortages(lines, short.pairs, now, live_free) from None
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from integration.core.locks import one_at_a_time
 from inventory.reservations import reservations_sweep_expired
 
 
+@one_at_a_time("Expired reservations clean-up")
 def reservations_clean_up() -> int:
     """Free the units of expired reservations (scheduled every minute); returns the units freed.
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
 from integration.as400.records import AckRecord
+from integration.core.log_context import log_context
 from integration.models import Alert, OutboxMessage, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import cancellations_close_on_refusal
@@ -83,7 +84,7 @@ def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None
             no_number.append(f"{webn} (A, AKCDE blank)")
             continue
         at = ack.processed_at
-        with transaction.atomic():
+        with log_context(order_number=webn), transaction.atomic():
             order = orders_locked().filter(order_number=webn).first()
             if order is None:
                 unknown.append(f"{webn} ({status})")

@@ -30,11 +30,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.as400.codec import EncodeError
+from integration.core.admin_formats import as400_time, euros, paris
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, register_admin_page
 from integration.core.admin_pages import note_action as admin_note_action
 from integration.models import OutboxMessage, StorefrontEvent
+from inventory.labels import product_label
 from orders.as400_imports import FREE_TEXT
 from orders.attention import (
     NOTE_MAX,
@@ -56,6 +60,14 @@ from orders.models import As400Event, Order, OrderCancellation, OrderEvent, Orde
 from orders.services import order_as_sent
 
 
+def status_label(value: str) -> str:
+    """An order status as staff read it ("Partly shipped"), not its code (``partially_shipped``)."""
+    try:
+        return str(Order.Status(value).label)
+    except ValueError:
+        return value
+
+
 def _link(url_name: str, pk: Any, text: object) -> SafeString:
     return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
 
@@ -64,10 +76,10 @@ class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = readonly_fields = (
         "line_number",
-        "product",
+        "product_label",
         "location",
         "quantity",
-        "unit_price",
+        "unit_price_euros",
         "acked_at",
         "in_flight",
         "picked",
@@ -78,17 +90,43 @@ class OrderLineInline(ReadOnlyInline):
     )
 
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("product__mapping", "location")
+
+    @admin.display(description=_("product"))
+    def product_label(self, obj: OrderLine) -> str:
+        return product_label(obj.product)
+
+    @admin.display(description=_("unit price"))
+    def unit_price_euros(self, obj: OrderLine) -> str:
+        return euros(obj.unit_price)
+
+
 class OrderEventInline(ReadOnlyInline):
+    """The order's own status changes, with their labels. A line's changes (one per AS400 event) are
+    not repeated here: the AS400 events below show them, line by line."""
+
     model = OrderEvent
-    verbose_name_plural = "history"
-    fields = readonly_fields = ("at", "line", "status_from", "status_to", "cause")
+    verbose_name_plural = _("history")
+    fields = readonly_fields = ("at", "status_from_label", "status_to_label", "cause")
     ordering = ["at", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).filter(line__isnull=True)
+
+    @admin.display(description=_("status from"))
+    def status_from_label(self, obj: OrderEvent) -> str:
+        return status_label(obj.status_from) if obj.status_from else "-"
+
+    @admin.display(description=_("status to"))
+    def status_to_label(self, obj: OrderEvent) -> str:
+        return status_label(obj.status_to)
 
 
 class As400EventInline(ReadOnlyInline):
     model = As400Event
     fk_name = "order"
-    verbose_name_plural = "AS400 events (ORDSTS, STRRTN)"
+    verbose_name_plural = _("AS400 events (ORDSTS, STRRTN)")
     fields = readonly_fields = (
         "event",
         "kind",
@@ -97,25 +135,29 @@ class As400EventInline(ReadOnlyInline):
         "applied_quantity",
         "tracking",
         "store",
-        "occurred_at",
+        "occurred_at_as400",
         "outcome",
         "note",
         "resolved",
     )
     ordering = ["received_at", "id"]
 
-    @admin.display(description="event")
+    @admin.display(description=_("event"))
     def event(self, obj: As400Event) -> str:
         return _link("admin:orders_as400event_change", obj.pk, f"{obj.source}#{obj.record}")
 
-    @admin.display(description="resolved")
+    @admin.display(description=_("occurred at"))
+    def occurred_at_as400(self, obj: As400Event) -> str:
+        return as400_time(obj.occurred_at)
+
+    @admin.display(description=_("resolved"))
     def resolved(self, obj: As400Event) -> str:
         return _resolved(obj)
 
 
 class OrderCancellationInline(ReadOnlyInline):
     model = OrderCancellation
-    verbose_name_plural = "cancellations"
+    verbose_name_plural = _("cancellations")
     fields = readonly_fields = (
         "line",
         "quantity",
@@ -143,7 +185,7 @@ def _resolved(obj: As400Event) -> str:
         return "-"
     if obj.resolved_at is None:
         return "open"
-    return f"{obj.resolved_at:%Y-%m-%d %H:%M} by {obj.resolved_by}: {obj.resolution}"
+    return gettext("{at} by {who}: {resolution}").format(at=paris(obj.resolved_at), who=obj.resolved_by, resolution=obj.resolution)
 
 
 # --- Actions that ask for a note first ---------------------------------------------------------
@@ -153,7 +195,7 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="What was done or decided; kept with your name and the time.",
+        help_text=_("What was done or decided; kept with your name and the time."),
     )
 
 
@@ -162,12 +204,12 @@ class CancelForm(forms.Form):
         regex=r"^[A-Z0-9]{1,4}$",
         required=False,
         max_length=4,
-        help_text="Reason code sent to the AS400 (OARSN): 1 to 4 capital letters or digits; may be empty.",
+        help_text=_("Reason code sent to the AS400 (OARSN): 1 to 4 capital letters or digits; may be empty."),
     )
     note = forms.CharField(
         max_length=150,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Why, for the order's history (with your name and the time).",
+        help_text=_("Why, for the order's history (with your name and the time)."),
     )
 
 
@@ -200,11 +242,11 @@ def note_action(
 class NeedsAttentionFilter(admin.SimpleListFilter):
     """Orders someone must look at (:func:`orders.attention.attention_orders`), for any reason or one."""
 
-    title = "needs attention"
+    title = _("needs attention")
     parameter_name = "attention"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("any", "Needs attention (any reason)"), *reason_choices()]
+        return [("any", gettext("Needs attention (any reason)")), *reason_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         value = self.value()
@@ -227,7 +269,7 @@ CHANNEL_HEADLESS = "Headless"
 class ChannelFilter(admin.SimpleListFilter):
     """Shopify's orders or the headless storefront's, by the order's client."""
 
-    title = "canal"
+    title = _("channel")
     parameter_name = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -250,10 +292,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "customer",
         "status",
         "delivery",
-        "total",
+        "total_euros",
         "placed_at",
         "attention",
     ]
+    list_display_links = ["order_number", "as400_order_number"]
     list_filter = [NeedsAttentionFilter, ChannelFilter, "status", "delivery", "client", "created_at"]
     search_fields = [
         "=order_number",
@@ -285,13 +328,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
             },
         ),
         (
-            "Attention",
+            _("Attention"),
             {"fields": ["attention", "attention_resolved_at", "attention_resolved_by", "attention_note"]},
         ),
-        ("Customer", {"fields": ["customer_as_sent", "country"]}),
-        ("Storefront", {"fields": ["storefront_events"]}),
-        ("Outbox messages (retry or cancel them from Outbox messages)", {"fields": ["outbox_messages"]}),
-        ("Record", {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
+        (_("Customer"), {"fields": ["customer_as_sent", "country"]}),
+        (_("Storefront"), {"fields": ["storefront_events"]}),
+        (_("Outbox messages (retry or cancel them from Outbox messages)"), {"fields": ["outbox_messages"]}),
+        (_("Record"), {"fields": ["idempotency_key", "content_hash"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
         *(f.name for f in Order._meta.fields),
@@ -315,29 +358,33 @@ class OrderAdmin(ReadOnlyModelAdmin):
         """Ours, then other apps' rows about the order (:func:`order_inline_register`)."""
         return [*self.inlines, *_OTHER_INLINES]
 
-    @admin.display(description="Canal", ordering="client")
+    @admin.display(description=_("channel"), ordering="client")
     def channel(self, obj: Order) -> str:
         return order_channel(obj)
 
-    @admin.display(description="customer", ordering="last_name")
+    @admin.display(description=_("total"), ordering="total")
+    def total_euros(self, obj: Order) -> str:
+        return euros(obj.total)
+
+    @admin.display(description=_("customer"), ordering="last_name")
     def customer(self, obj: Order) -> str:
         return f"{obj.last_name} {obj.first_name}".strip()
 
-    @admin.display(description="placed at", ordering="created_at")
+    @admin.display(description=_("placed at"), ordering="created_at")
     def placed_at(self, obj: Order) -> Any:
         return obj.created_at
 
-    @admin.display(description="needs attention")
+    @admin.display(description=_("needs attention"))
     def attention(self, obj: Order) -> str:
         return "; ".join(attention_reasons(obj))
 
-    @admin.display(description="as given / as sent to the AS400")
+    @admin.display(description=_("as given / as sent to the AS400"))
     def customer_as_sent(self, obj: Order) -> str:
         """Each free-text field as the storefront gave it and as ORDIMP carries it (folded, cut)."""
         try:
             sent = order_as_sent(obj)
         except EncodeError as exc:  # the page must still open for an order the codec would refuse now
-            return f"cannot be encoded for the AS400: {exc}"
+            return gettext("cannot be encoded for the AS400: {exc}").format(exc=exc)
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -358,7 +405,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             rows,
         )
 
-    @admin.display(description="storefront events (webhooks)")
+    @admin.display(description=_("storefront events (webhooks)"))
     def storefront_events(self, obj: Order) -> str:
         """What the storefront was told of this order, and how each webhook delivery went."""
         events = (
@@ -371,7 +418,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+                    paris(event.created_at, seconds=True),
                     event.type,
                     event.rma or "",
                     event.event_id,
@@ -385,14 +432,14 @@ class OrderAdmin(ReadOnlyModelAdmin):
             ),
         )
         if not rows:
-            return "none yet"
+            return gettext("none yet")
         return format_html(
             "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
             "</thead><tbody>{}</tbody></table>",
             rows,
         )
 
-    @admin.display(description="outbox messages")
+    @admin.display(description=_("outbox messages"))
     def outbox_messages(self, obj: Order) -> str:
         """The order's messages to the AS400 (their ``subject`` is its id: the outbox has no relation to it)."""
         messages = OutboxMessage.objects.filter(subject=obj.pk).select_related("outbound_file").order_by("id")
@@ -406,8 +453,8 @@ class OrderAdmin(ReadOnlyModelAdmin):
                     m.attempts,
                     m.last_error or "-",
                     m.outbound_file or "-",
-                    f"{m.sent_at:%Y-%m-%d %H:%M:%S}" if m.sent_at else "-",
-                    f"{m.acked_at:%Y-%m-%d %H:%M:%S}" if m.acked_at else "-",
+                    paris(m.sent_at, seconds=True) or "-",
+                    paris(m.acked_at, seconds=True) or "-",
                 )
                 for m in messages
             ),
@@ -427,30 +474,30 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("integration.change_outboxmessage")
 
-    @admin.action(description="Mark the selected orders' attention resolved…", permissions=["act"])
+    @admin.action(description=_("Mark the selected orders' attention resolved…"), permissions=["act"])
     def resolve_attention(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             result = order_attention_resolve(order=order, user=request.user, note=data["note"])
-            done = f"{order}: resolved ({', '.join(r.phrase for r in Reason if r in result.resolved)})"
+            done = gettext("{order}: resolved ({join})").format(order=order, join=', '.join(r.phrase for r in Reason if r in result.resolved))
             if result.events_resolved:
-                done += f", {result.events_resolved} AS400 event(s) resolved with it"
+                done += gettext(", {events_resolved} AS400 event(s) resolved with it").format(events_resolved=result.events_resolved)
             if Reason.DEAD_MESSAGE in result.remaining:
-                done += "; it still has dead outbox messages: retry or cancel them"
+                done += gettext("; it still has dead outbox messages: retry or cancel them")
             return done + "."
 
         return note_action(
             self, request, queryset,
             action="resolve_attention",
-            title="Mark orders resolved",
-            intro="Your note is kept on each order with your name and the time, and in its history. The "
+            title=gettext("Mark orders resolved"),
+            intro=gettext("Your note is kept on each order with your name and the time, and in its history. The "
             "order's open AS400-event discrepancies are resolved with the same note; its refusal and "
-            "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled.",
-            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or "nothing needs attention")],
-            submit="Mark resolved",
+            "overdue returns no longer count. Dead outbox messages stay until they are retried or cancelled."),
+            rows=lambda o: [(str(o), "; ".join(attention_reasons(o)) or gettext("nothing needs attention"))],
+            submit=gettext("Mark resolved"),
             apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Retry the dead outbox messages of the selected orders", permissions=["retry"])
+    @admin.action(description=_("Retry the dead outbox messages of the selected orders"), permissions=["retry"])
     def retry_dead_messages(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset.order_by("pk"):
             try:
@@ -459,10 +506,10 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 names = ", ".join(f"{m.kind} #{m.pk}" for m in retried)
-                messages.success(request, f"{order}: {names} pending again.")
+                messages.success(request, gettext("{order}: {names} pending again.").format(order=order, names=names))
 
     @admin.action(
-        description="Resolve the AS400-event discrepancies of the selected orders…", permissions=["act"]
+        description=_("Resolve the AS400-event discrepancies of the selected orders…"), permissions=["act"]
     )
     def resolve_discrepancies(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
@@ -472,21 +519,21 @@ class OrderAdmin(ReadOnlyModelAdmin):
         def rows(order: Order) -> list[tuple[str, str]]:
             open_events = as400_discrepancies().filter(order=order).order_by("pk")
             return [(str(order), str(e) + f" — {e.get_outcome_display()}") for e in open_events] or [
-                (str(order), "no open discrepancy")
+                (str(order), gettext("no open discrepancy"))
             ]
 
         return note_action(
             self, request, queryset,
             action="resolve_discrepancies",
-            title="Resolve AS400-event discrepancies",
-            intro="Each open discrepancy of these orders is marked resolved with your note, your name and "
-            "the time, and the order's history says so. Nothing is applied to the order's lines.",
+            title=gettext("Resolve AS400-event discrepancies"),
+            intro=gettext("Each open discrepancy of these orders is marked resolved with your note, your name and "
+            "the time, and the order's history says so. Nothing is applied to the order's lines."),
             rows=rows,
             submit="Resolve",
             apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Cancel the selected orders…", permissions=["act"])
+    @admin.action(description=_("Cancel the selected orders…"), permissions=["act"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             cancellations = order_cancel_by_staff(
@@ -499,13 +546,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="cancel_orders",
-            title="Cancel orders",
-            intro="Each whole order is cancelled as a storefront's request would be "
+            title=gettext("Cancel orders"),
+            intro=gettext("Each whole order is cancelled as a storefront's request would be "
             "(orders.cancellation): one that has not left for the AS400 is cancelled here at once and its "
             "units released; one the AS400 has is asked of it (ORDANN) and stays 'cancellation requested' "
-            "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused.",
+            "until the AS400 answers. Refused, shipped, returned or cancelled orders are refused."),
             rows=lambda o: [(str(o), o.get_status_display())],
-            submit="Cancel these orders",
+            submit=gettext("Cancel these orders"),
             apply=apply,
             form_class=CancelForm,
         )  # fmt: skip
@@ -515,14 +562,14 @@ class OrderAdmin(ReadOnlyModelAdmin):
 
 
 class DiscrepancyFilter(admin.SimpleListFilter):
-    title = "discrepancy"
+    title = _("discrepancy")
     parameter_name = "discrepancy"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            ("open", "Open discrepancies"),
-            ("resolved", "Resolved discrepancies"),
-            ("none", "Applied as read"),
+            ("open", gettext("Open discrepancies")),
+            ("resolved", gettext("Resolved discrepancies")),
+            ("none", gettext("Applied as read")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> QuerySet[As400Event]:
@@ -548,9 +595,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         "quantity",
         "applied_quantity",
         "outcome",
-        "note",
         "resolved",
     ]
+    list_display_links = ["received_at", "event"]
     list_filter = [DiscrepancyFilter, "outcome", "file", "kind"]
     search_fields = ["=order_number", "=as400_order_number", "=source", "tracking"]
     list_select_related = ["order"]
@@ -558,24 +605,24 @@ class As400EventAdmin(ReadOnlyModelAdmin):
     readonly_fields = [f.name for f in As400Event._meta.fields]
     actions = ["resolve"]
 
-    @admin.display(description="event", ordering="source")
+    @admin.display(description=_("event"), ordering="source")
     def event(self, obj: As400Event) -> str:
         return f"{obj.source}#{obj.record}"
 
-    @admin.display(description="order", ordering="order_number")
+    @admin.display(description=_("order"), ordering="order_number")
     def order_link(self, obj: As400Event) -> str:
         if obj.order_id is None:
-            return f"{obj.order_number} (unknown)"
+            return gettext("{order_number} (unknown)").format(order_number=obj.order_number)
         return _link("admin:orders_order_change", obj.order_id, obj.order_number)
 
-    @admin.display(description="resolved")
+    @admin.display(description=_("resolved"))
     def resolved(self, obj: As400Event) -> str:
         return _resolved(obj)
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_as400event")
 
-    @admin.action(description="Resolve the selected discrepancies…", permissions=["act"])
+    @admin.action(description=_("Resolve the selected discrepancies…"), permissions=["act"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> HttpResponse | None:
         def apply(event: As400Event, data: dict[str, Any]) -> str:
             as400_event_resolve(event=event, user=request.user, note=data["note"])
@@ -584,9 +631,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         return note_action(
             self, request, queryset,
             action="resolve",
-            title="Resolve AS400-event discrepancies",
-            intro="Each event is marked resolved with your note, your name and the time (and in its order's "
-            "history when the order is ours). Nothing is applied to any order.",
+            title=gettext("Resolve AS400-event discrepancies"),
+            intro=gettext("Each event is marked resolved with your note, your name and the time (and in its order's "
+            "history when the order is ours). Nothing is applied to any order."),
             rows=lambda e: [(f"{e.source}#{e.record} {e.order_number}", f"{e.get_outcome_display()} {e.note}")],
             submit="Resolve",
             apply=apply,
@@ -597,7 +644,7 @@ class As400EventAdmin(ReadOnlyModelAdmin):
 
 ATTENTION_URL_NAME = "orders_attention"
 ATTENTION_TEMPLATE = "admin/orders/attention.html"
-ATTENTION_TITLE = "Orders needing attention"
+ATTENTION_TITLE = _("Orders needing attention")
 ATTENTION_SHOWN = 50
 ATTENTION_PERMISSION = "orders.view_order"  # the page lists orders
 

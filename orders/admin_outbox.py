@@ -13,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.models import OutboxMessage
@@ -23,7 +25,7 @@ from orders.selectors import messages_with_order
 
 class CancelMessageForm(forms.Form):
     note = forms.CharField(
-        max_length=150, required=False, label="Note", help_text="Why, for the order's history."
+        max_length=150, required=False, label=_("Note"), help_text=_("Why, for the order's history.")
     )
 
 
@@ -66,12 +68,12 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
             queryset = queryset.filter(Q(last_error__icontains=bit) | Q(subject__in=orders))
         return queryset, False
 
-    @admin.display(description="order", ordering="order_number")
+    @admin.display(description=_("order"), ordering="order_number")
     def order_link(self, obj: OutboxMessage) -> str:
         url = reverse("admin:orders_order_change", args=[obj.subject])
         return format_html('<a href="{}">{}</a>', url, obj.order_number)  # type: ignore[attr-defined]
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj: OutboxMessage) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
 
@@ -79,7 +81,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         """Retry and cancel: for those allowed to change messages (the form itself stays read-only)."""
         return request.user.has_perm("integration.change_outboxmessage")
 
-    @admin.action(description="Retry the selected dead messages", permissions=["act"])
+    @admin.action(description=_("Retry the selected dead messages"), permissions=["act"])
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         for message in queryset.order_by("id"):
             try:
@@ -88,16 +90,16 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(
-                    request, f"{message.kind} #{message.pk} of {message.order_number} is pending again."  # type: ignore[attr-defined]
+                    request, gettext("{message_kind} #{message_pk} of {order_number} is pending again.").format(message_kind=message.kind, message_pk=message.pk, order_number=message.order_number)  # type: ignore[attr-defined]
                 )
 
-    @admin.action(description="Cancel the selected messages (never sent)…", permissions=["act"])
+    @admin.action(description=_("Cancel the selected messages (never sent)…"), permissions=["act"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> HttpResponse | None:
         form = CancelMessageForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": "Cancel outbox messages",
+                "title": gettext("Cancel outbox messages"),
                 "opts": self.opts,
                 "outbox_messages": queryset.order_by("id"),
                 "form": form,
@@ -115,6 +117,6 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
                 continue
             done = f"{message.kind} #{message.pk} of {message.order_number} cancelled"  # type: ignore[attr-defined]
             if result.order_cancelled:
-                done += f"; the order is cancelled and {result.units_released} unit(s) released"
+                done += gettext("; the order is cancelled and {units_released} unit(s) released").format(units_released=result.units_released)
             messages.success(request, done + ".")
         return None

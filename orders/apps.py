@@ -2,11 +2,13 @@ from datetime import datetime
 
 from django.apps import AppConfig
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
+    verbose_name = _("Orders")
 
     def ready(self) -> None:
         # An ORDIMP written to the AS400's folder: its orders are sent (see orders.services).
@@ -20,6 +22,11 @@ class OrdersConfig(AppConfig):
         as400_exports.register()
         # How its ORDIMP and ORDANN messages become records (see integration.outbox.dispatch).
         as400_imports.register()
+        # The orders' figures of /metrics (see integration.monitoring.metrics).
+        from integration.monitoring.metrics import metrics_register
+        from orders.metrics import orders_metrics
+
+        metrics_register("orders", orders_metrics)
 
         # Orders needing attention and orders per hour on the admin's home page.
         from orders import console

@@ -37,6 +37,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.actors import actor_name
 from integration.core.errors import DomainError
@@ -63,20 +64,20 @@ class Reason(StrEnum):
     @property
     def phrase(self) -> str:
         """In a sentence: "refused by the AS400"."""
-        return REASON_PHRASES[self]
+        return str(REASON_PHRASES[self])  # in the active language
 
     @property
     def label(self) -> str:
         """As a title: "Refused by the AS400"."""
-        return capfirst(REASON_PHRASES[self])
+        return capfirst(str(REASON_PHRASES[self]))
 
 
 REASON_PHRASES = {
-    Reason.REFUSED: "refused by the AS400",
-    Reason.DISCREPANCY: "AS400 event not applied as read",
-    Reason.OVERDUE_RETURN: "web return not received in time",
-    Reason.DEAD_MESSAGE: "dead outbox message",
-    Reason.SHOPIFY_OVERSOLD: "Shopify order oversold: cancel it in Shopify or send it anyway",
+    Reason.REFUSED: _("refused by the AS400"),
+    Reason.DISCREPANCY: _("AS400 event not applied as read"),
+    Reason.OVERDUE_RETURN: _("web return not received in time"),
+    Reason.DEAD_MESSAGE: _("dead outbox message"),
+    Reason.SHOPIFY_OVERSOLD: _("Shopify order oversold: cancel it in Shopify or send it anyway"),
 }
 
 #: The annotation :func:`attention_annotate` adds for each reason (a boolean).

@@ -9,58 +9,62 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from inventory.models import Location, Product, Reservation
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PLACED = "placed", "Placed (not yet sent to the AS400)"
-        SENT = "sent", "Sent to the AS400"
-        ACCEPTED = "accepted", "Accepted by the AS400"
-        REFUSED = "refused", "Refused by the AS400"
-        PICKED = "picked", "Being picked"
-        PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
-        SHIPPED = "shipped", "Shipped"
-        READY_IN_STORE = "ready_in_store", "Ready in store"
-        PARTIALLY_RETURNED = "partially_returned", "Partly returned"
-        RETURNED = "returned", "Returned"
-        CANCELLATION_REQUESTED = "cancellation_requested", "Cancellation requested"
-        CANCELLED = "cancelled", "Cancelled"
+        PLACED = "placed", _("Placed (not yet sent to the AS400)")
+        SENT = "sent", _("Sent to the AS400")
+        ACCEPTED = "accepted", _("Accepted by the AS400")
+        REFUSED = "refused", _("Refused by the AS400")
+        PICKED = "picked", _("Being picked")
+        PARTIALLY_SHIPPED = "partially_shipped", _("Partly shipped")
+        SHIPPED = "shipped", _("Shipped")
+        READY_IN_STORE = "ready_in_store", _("Ready in store")
+        PARTIALLY_RETURNED = "partially_returned", _("Partly returned")
+        RETURNED = "returned", _("Returned")
+        CANCELLATION_REQUESTED = "cancellation_requested", _("Cancellation requested")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     class Delivery(models.TextChoices):
-        HOME = "home", "Home delivery (warehouse)"
-        CLICK_AND_COLLECT = "click_and_collect", "Click and collect (store)"
+        HOME = "home", _("Home delivery (warehouse)")
+        CLICK_AND_COLLECT = "click_and_collect", _("Click and collect (store)")
 
-    order_number = models.CharField(max_length=20, unique=True, help_text="The storefront's number (OHWEBN)")
-    client = models.CharField(max_length=64, help_text="Storefront client that placed it")
-    idempotency_key = models.CharField(max_length=128, blank=True)
-    content_hash = models.CharField(max_length=64, help_text="What was asked, to tell a replay from a clash")
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PLACED, db_index=True)
-    delivery = models.CharField(max_length=20, choices=Delivery.choices)
-    pickup_location = models.ForeignKey(Location, on_delete=models.PROTECT, help_text="900 for home delivery")
-    reservation = models.OneToOneField(Reservation, null=True, blank=True, on_delete=models.SET_NULL)
+    order_number = models.CharField(_("order number"), max_length=20, unique=True, help_text=_("The storefront's number (OHWEBN)"))
+    client = models.CharField(_("client"), max_length=64, help_text=_("Storefront client that placed it"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64, help_text=_("What was asked, to tell a replay from a clash"))
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.PLACED, db_index=True)
+    delivery = models.CharField(_("delivery"), max_length=20, choices=Delivery.choices)
+    pickup_location = models.ForeignKey(Location, on_delete=models.PROTECT, help_text=_("900 for home delivery"), verbose_name=_("pickup location"))
+    reservation = models.OneToOneField(Reservation, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("reservation"))
     # The customer, exactly as given.
-    last_name = models.CharField(max_length=200)
-    first_name = models.CharField(max_length=200, blank=True)
-    address_line1 = models.CharField(max_length=300, blank=True)
-    address_line2 = models.CharField(max_length=300, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    city = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=2, default="FR")
-    phone = models.CharField(max_length=30, blank=True)
-    email = models.EmailField(blank=True)
-    total = models.DecimalField(max_digits=11, decimal_places=2)
-    as400_order_number = models.CharField(max_length=10, blank=True, db_index=True)
-    refusal_reason = models.CharField(max_length=60, blank=True)
+    last_name = models.CharField(_("last name"), max_length=200)
+    first_name = models.CharField(_("first name"), max_length=200, blank=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=300, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="FR")
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    total = models.DecimalField(_("total"), max_digits=11, decimal_places=2)
+    as400_order_number = models.CharField(_("AS400 order number"), max_length=10, blank=True, db_index=True)
+    refusal_reason = models.CharField(_("refusal reason"), max_length=60, blank=True)
     # Staff's handling of an order that needed attention (refused, a discrepancy, a dead message...).
-    attention_resolved_at = models.DateTimeField(null=True, blank=True)
-    attention_resolved_by = models.CharField(max_length=150, blank=True)
-    attention_note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    attention_resolved_at = models.DateTimeField(_("attention resolved at"), null=True, blank=True)
+    attention_resolved_by = models.CharField(_("attention resolved by"), max_length=150, blank=True)
+    attention_note = models.CharField(_("attention note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -77,28 +81,30 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """One line. Its units are ``in_flight`` from placement until a STKBAL extract counts them."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    line_number = models.PositiveSmallIntegerField()
-    product = models.ForeignKey(Product, on_delete=models.PROTECT)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, help_text="Picking location (OLMAG)")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=9, decimal_places=2)
-    acked_at = models.DateTimeField(null=True, blank=True, help_text="ORDACK time (AKDATE/AKTIME)")
-    in_flight = models.PositiveIntegerField(
-        default=0, help_text="Units still counted in the stock's in_flight for this line"
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    line_number = models.PositiveSmallIntegerField(_("line number"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, verbose_name=_("product"))
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, help_text=_("Picking location (OLMAG)"), verbose_name=_("location"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=9, decimal_places=2)
+    acked_at = models.DateTimeField(_("acked at"), null=True, blank=True, help_text=_("ORDACK time (AKDATE/AKTIME)"))
+    in_flight = models.PositiveIntegerField(_("in flight"),
+        default=0, help_text=_("Units still counted in the stock's in_flight for this line")
     )
     # What the AS400 (ORDSTS) and the stores (STRRTN) reported of the line's units. Each counter
     # only grows, and never past the line's quantity: an event that arrives late cannot undo one
     # that came before it.
-    picked = models.PositiveIntegerField(default=0, help_text="Units picked (ORDSTS P, or shipped/ready)")
-    shipped = models.PositiveIntegerField(default=0, help_text="Units shipped home (ORDSTS E)")
-    ready = models.PositiveIntegerField(default=0, help_text="Units ready in store (ORDSTS L)")
-    cancelled = models.PositiveIntegerField(
-        default=0, help_text="Units cancelled (ORDSTS A, STRRTN C, or before leaving)"
+    picked = models.PositiveIntegerField(_("picked"), default=0, help_text=_("Units picked (ORDSTS P, or shipped/ready)"))
+    shipped = models.PositiveIntegerField(_("shipped"), default=0, help_text=_("Units shipped home (ORDSTS E)"))
+    ready = models.PositiveIntegerField(_("ready"), default=0, help_text=_("Units ready in store (ORDSTS L)"))
+    cancelled = models.PositiveIntegerField(_("cancelled"),
+        default=0, help_text=_("Units cancelled (ORDSTS A, STRRTN C, or before leaving)")
     )
-    returned = models.PositiveIntegerField(default=0, help_text="Units returned (ORDSTS R, STRRTN R)")
+    returned = models.PositiveIntegerField(_("returned"), default=0, help_text=_("Units returned (ORDSTS R, STRRTN R)"))
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ["order", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="order_line_unique_number"),
@@ -122,14 +128,16 @@ class OrderLine(models.Model):
 class OrderEvent(models.Model):
     """A change of an order's (or a line's) status: when, from what to what, and why."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.CASCADE)
-    status_from = models.CharField(max_length=24, blank=True)
-    status_to = models.CharField(max_length=24)
-    cause = models.CharField(max_length=200)
-    at = models.DateTimeField(default=timezone.now)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("line"))
+    status_from = models.CharField(_("status from"), max_length=24, blank=True)
+    status_to = models.CharField(_("status to"), max_length=24)
+    cause = models.CharField(_("cause"), max_length=200)
+    at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -146,25 +154,26 @@ class OrderCancellation(models.Model):
     """
 
     class State(models.TextChoices):
-        RELEASED = "released", "Released before the order left"
-        REQUESTED = "requested", "Sent to the AS400, awaiting its answer"
-        CONFIRMED = "confirmed", "Confirmed by the AS400"
-        TOO_LATE = "too_late", "Too late: the units had already left"
+        RELEASED = "released", _("Released before the order left")
+        REQUESTED = "requested", _("Sent to the AS400, awaiting its answer")
+        CONFIRMED = "confirmed", _("Confirmed by the AS400")
+        TOO_LATE = "too_late", _("Too late: the units had already left")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancellations")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancellations", verbose_name=_("order"))
     line = models.ForeignKey(
-        OrderLine, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: the whole order"
-    )
-    quantity = models.PositiveIntegerField(help_text="Units asked to cancel (whole order: all open units)")
-    confirmed_quantity = models.PositiveIntegerField(default=0)
-    reason = models.CharField(max_length=4, blank=True, help_text="Reason code (OARSN)")
-    requested_by = models.CharField(max_length=64, help_text="Storefront client or staff member")
-    idempotency_key = models.CharField(max_length=128, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+        OrderLine, null=True, blank=True, on_delete=models.CASCADE, help_text=_("Empty: the whole order"), verbose_name=_("line"))
+    quantity = models.PositiveIntegerField(_("quantity"), help_text=_("Units asked to cancel (whole order: all open units)"))
+    confirmed_quantity = models.PositiveIntegerField(_("confirmed quantity"), default=0)
+    reason = models.CharField(_("reason"), max_length=4, blank=True, help_text=_("Reason code (OARSN)"))
+    requested_by = models.CharField(_("requested by"), max_length=64, help_text=_("Storefront client or staff member"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("order cancellation")
+        verbose_name_plural = _("order cancellations")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -189,57 +198,58 @@ class As400Event(models.Model):
     """
 
     class Kind(models.TextChoices):
-        PICKED = "picked", "Picked (ORDSTS P)"
-        SHIPPED = "shipped", "Shipped (ORDSTS E)"
-        READY = "ready", "Ready in store (ORDSTS L)"
-        CANCELLED = "cancelled", "Cancelled by the AS400 (ORDSTS A)"
-        RETURN_RECEIVED = "return_received", "Return received (ORDSTS R)"
-        STORE_RETURN = "store_return", "Returned at a store counter (STRRTN R)"
-        STORE_CANCEL = "store_cancel", "Cancelled at a store counter (STRRTN C)"
-        UNKNOWN = "unknown", "Unknown event code"
+        PICKED = "picked", _("Picked (ORDSTS P)")
+        SHIPPED = "shipped", _("Shipped (ORDSTS E)")
+        READY = "ready", _("Ready in store (ORDSTS L)")
+        CANCELLED = "cancelled", _("Cancelled by the AS400 (ORDSTS A)")
+        RETURN_RECEIVED = "return_received", _("Return received (ORDSTS R)")
+        STORE_RETURN = "store_return", _("Returned at a store counter (STRRTN R)")
+        STORE_CANCEL = "store_cancel", _("Cancelled at a store counter (STRRTN C)")
+        UNKNOWN = "unknown", _("Unknown event code")
 
     class Outcome(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        PARTLY_APPLIED = "partly_applied", "Applied in part (more units than the line had left)"
-        STALE = "stale", "Already counted (arrived after a later event)"
-        UNKNOWN_ORDER = "unknown_order", "Unknown order"
-        UNKNOWN_LINE = "unknown_line", "Unknown line"
-        REJECTED = "rejected", "Not applicable (e.g. an unknown code, a return of nothing shipped)"
+        APPLIED = "applied", _("Applied")
+        PARTLY_APPLIED = "partly_applied", _("Applied in part (more units than the line had left)")
+        STALE = "stale", _("Already counted (arrived after a later event)")
+        UNKNOWN_ORDER = "unknown_order", _("Unknown order")
+        UNKNOWN_LINE = "unknown_line", _("Unknown line")
+        REJECTED = "rejected", _("Not applicable (e.g. an unknown code, a return of nothing shipped)")
 
     DISCREPANCIES = (Outcome.PARTLY_APPLIED, Outcome.UNKNOWN_ORDER, Outcome.UNKNOWN_LINE, Outcome.REJECTED)
 
-    file = models.CharField(max_length=6, help_text="ORDSTS or STRRTN")
-    source = models.CharField(max_length=20, help_text="The pair it came in first, e.g. ORDSTS_000012")
-    record = models.PositiveIntegerField(help_text="Its position in that file, from 1")
-    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the record's fields")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    code = models.CharField(max_length=1, help_text="OSEVT or SRTYPE as read")
-    order_number = models.CharField(max_length=20, db_index=True)
-    as400_order_number = models.CharField(max_length=10, blank=True)
-    line_number = models.PositiveSmallIntegerField()
-    item = models.CharField(max_length=15, blank=True)
-    quantity = models.IntegerField()
-    applied_quantity = models.PositiveIntegerField(default=0)
-    tracking = models.CharField(max_length=30, blank=True)
-    store = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="the store of a STRRTN record (its SRMAG)"
+    file = models.CharField(_("file"), max_length=6, help_text=_("ORDSTS or STRRTN"))
+    source = models.CharField(_("source"), max_length=20, help_text=_("The pair it came in first, e.g. ORDSTS_000012"))
+    record = models.PositiveIntegerField(_("record"), help_text=_("Its position in that file, from 1"))
+    key = models.CharField(_("key"), max_length=64, unique=True, help_text=_("SHA-256 of the record's fields"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    code = models.CharField(_("code"), max_length=1, help_text=_("OSEVT or SRTYPE as read"))
+    order_number = models.CharField(_("order number"), max_length=20, db_index=True)
+    as400_order_number = models.CharField(_("AS400 order number"), max_length=10, blank=True)
+    line_number = models.PositiveSmallIntegerField(_("line number"))
+    item = models.CharField(_("item"), max_length=15, blank=True)
+    quantity = models.IntegerField(_("quantity"))
+    applied_quantity = models.PositiveIntegerField(_("applied quantity"), default=0)
+    tracking = models.CharField(_("tracking"), max_length=30, blank=True)
+    store = models.PositiveSmallIntegerField(_("store"),
+        null=True, blank=True, help_text=_("the store of a STRRTN record (its SRMAG)")
     )
-    reason = models.CharField(
-        max_length=4, blank=True, help_text="the reason code of a STRRTN record (its SRRSN)"
+    reason = models.CharField(_("reason"),
+        max_length=4, blank=True, help_text=_("the reason code of a STRRTN record (its SRRSN)")
     )
-    occurred_at = models.DateTimeField(null=True, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
     order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="as400_events"
-    )
-    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.SET_NULL)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
-    note = models.CharField(max_length=300, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.CharField(max_length=150, blank=True)
-    resolution = models.CharField(max_length=300, blank=True)
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="as400_events", verbose_name=_("order"))
+    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("line"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, db_index=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("AS400 event")
+        verbose_name_plural = _("AS400 events")
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(

@@ -30,6 +30,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.as400.codec import EncodeError, RecordCodec
+from integration.core.errors import DomainError
+from integration.core.log_context import log_context
 from integration.models import OutboxMessage
 from inventory.errors import InventoryError, ReservationNotActive
 from inventory.models import Location, Reservation, StockLevel
@@ -47,6 +49,7 @@ from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
 from orders.countries import ISO_3166_ALPHA2
 from orders.errors import OrderError, OrderErrorCode
 from orders.locks import order_lines_locked, orders_locked
+from orders.metrics import checkout_refused_count
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
 from orders.selectors import line_sku
@@ -220,6 +223,15 @@ def order_place(
 ) -> tuple[Order, bool]:
     """Place the order; returns it and whether it was created now (False: a replay of the same order)."""
     now = now or timezone.now()
+    with log_context(order_number=data.order_number):
+        try:
+            return _order_place(data, client, idempotency_key, now)
+        except DomainError as refused:  # nothing was written: counted for /metrics (orders.metrics)
+            checkout_refused_count(refused.code)
+            raise
+
+
+def _order_place(data: OrderInput, client: str, idempotency_key: str, now: datetime) -> tuple[Order, bool]:
     location, digest, existing = _checked(data, client, idempotency_key)
     if existing is not None:
         return existing, False

@@ -29,6 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import NOTE_TEMPLATE, ReadOnlyInline, ReadOnlyModelAdmin
 from reconciliation.checks import CHECKS, check_of
@@ -39,22 +41,20 @@ from reconciliation.services import threshold_save
 
 #: What each action will do, said on its confirmation page.
 WHAT = {
-    "accept": "La valeur de l'AS400 est acceptée là où elle corrige la nôtre (ce que cela fait dépend du type "
-    "d'écart : voir « accepter » ci-dessous) ; un écart dont le type n'a rien à accepter est refusé.",
-    "resend": "La commande de chaque écart est renvoyée à l'AS400 sous le même numéro web (il répond D s'il "
-    "l'avait) ; ses unités ouvertes comptent de nouveau « en vol » jusqu'à l'extrait suivant.",
-    "cancel": "La commande de chaque écart est annulée par le service d'annulation (ORDANN si l'AS400 l'a).",
-    "ignore": "Chaque écart est ignoré avec votre note ; les nuits suivantes ne le rouvrent pas.",
-    "reopen": "Chaque écart redevient ouvert.",
+    "accept": _("The AS400's value is accepted where it corrects ours (what that does depends on the kind of discrepancy: see \"accept\" below); a discrepancy whose kind has nothing to accept is refused."),
+    "resend": _("The order of each discrepancy is sent to the AS400 again under the same web number (it answers D if it had it); its open units count as \"in flight\" again until the next extract."),
+    "cancel": _("The order of each discrepancy is cancelled by the cancellation service (ORDANN if the AS400 has it)."),
+    "ignore": _("Each discrepancy is ignored with your note; the following nights do not reopen it."),
+    "reopen": _("Each discrepancy is open again."),
 }
-TITLES = {"accept": "Accepter la valeur de l'AS400", "resend": "Renvoyer la commande à l'AS400",
-          "cancel": "Annuler la commande", "ignore": "Ignorer", "reopen": "Rouvrir"}  # fmt: skip
+TITLES = {"accept": _("Accept the AS400's value"), "resend": _("Send the order to the AS400 again"),
+          "cancel": _("Cancel the order"), "ignore": _("Ignore"), "reopen": _("Reopen")}  # fmt: skip
 
 
 class ResolveForm(forms.Form):
     note = forms.CharField(
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Ce qui a été vu ou décidé ; gardé avec votre nom et l'heure (obligatoire pour ignorer).",
+        help_text=_("What was seen or decided; kept with your name and the time (required to ignore)."),
     )  # fmt: skip
 
 
@@ -67,11 +67,11 @@ def _link(name: str, obj: Any, label: str | None = None) -> SafeString | str:
 
 
 class AgeFilter(admin.SimpleListFilter):
-    title = "ancienneté"
+    title = _("age")
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("1", "vu une seule nuit"), ("3", "ouvert depuis 3 nuits ou plus"), ("7", "7 nuits ou plus")]
+        return [("1", gettext("seen one night only")), ("3", gettext("open for 3 nights or more")), ("7", gettext("7 nights or more"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         value = self.value()
@@ -83,11 +83,11 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 class KindFilter(admin.SimpleListFilter):
-    title = "type"
+    title = _("type")
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(code, check.title) for code, check in CHECKS.items()]
+        return [(code, str(check.title)) for code, check in CHECKS.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> QuerySet[Discrepancy]:
         return queryset.filter(kind=self.value()) if self.value() else queryset
@@ -115,33 +115,33 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
               "closed_at", "closed_by")  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description="type", ordering="kind")
+    @admin.display(description=_("type"), ordering="kind")
     def kind_title(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return check.title if check else obj.kind
+        return str(check.title) if check else obj.kind
 
-    @admin.display(description="accepter la valeur de l'AS400")
+    @admin.display(description=_("accept the AS400's value"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return (check.accept if check else "") or "rien à accepter pour ce type"
+        return (check.accept if check else "") or gettext("nothing to accept for this kind")
 
-    @admin.display(description="commande")
+    @admin.display(description=_("order"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("orders_order", obj.order)
 
-    @admin.display(description="produit")
+    @admin.display(description=_("product"))
     def product_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("inventory_product", obj.product)
 
-    @admin.display(description="fichier AS400")
+    @admin.display(description=_("AS400 file"))
     def file_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("integration_filerun", obj.file_run)
 
-    @admin.display(description="premier rapprochement")
+    @admin.display(description=_("first reconciliation"))
     def first_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.first_run)
 
-    @admin.display(description="dernier rapprochement")
+    @admin.display(description=_("last reconciliation"))
     def last_run_link(self, obj: Discrepancy) -> SafeString | str:
         return _link("reconciliation_run", obj.last_run)
 
@@ -155,14 +155,14 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         chosen = list(queryset.order_by("pk"))
         if not form.is_valid() or (action == "ignore" and not form.cleaned_data["note"].strip()):
             if form.is_bound and form.is_valid():
-                form.add_error("note", "Ignorer un écart demande une note qui dise pourquoi.")
+                form.add_error("note", gettext("Ignoring a discrepancy needs a note that says why."))
             context = {
                 **self.admin_site.each_context(request), "opts": self.opts, "title": TITLES[action],
-                "intro": f"{len(chosen)} écart(s) sélectionné(s). {WHAT[action]}",
+                "intro": gettext("{count} discrepancy(ies) selected. {what}").format(count=len(chosen), what=WHAT[action]),
                 "rows": [(str(d), f"{d.get_state_display()} — {d.ours} / {d.theirs}") for d in chosen],
                 "objects": chosen, "form": form, "submit": TITLES[action],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action_name": action,
-                "back": "Retour aux écarts",
+                "back": gettext("Back to the discrepancies"),
             }  # fmt: skip
             return TemplateResponse(request, NOTE_TEMPLATE, context)
         try:
@@ -175,26 +175,26 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
         for d, outcome in report.done:
             messages.success(request, f"{d} : {outcome}.")
         for d, why in report.refused:
-            messages.error(request, f"{d} : refusé — {why}")
+            messages.error(request, gettext("{discrepancy}: refused — {why}").format(discrepancy=d, why=why))
         return None
 
-    @admin.action(description="Accepter la valeur de l'AS400…", permissions=["resolve"])
+    @admin.action(description=_("Accept the AS400's value…"), permissions=["resolve"])
     def accept(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "accept")
 
-    @admin.action(description="Renvoyer la commande à l'AS400…", permissions=["resolve"])
+    @admin.action(description=_("Send the order to the AS400 again…"), permissions=["resolve"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "resend")
 
-    @admin.action(description="Annuler la commande…", permissions=["resolve"])
+    @admin.action(description=_("Cancel the order…"), permissions=["resolve"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "cancel")
 
-    @admin.action(description="Ignorer (avec une note)…", permissions=["resolve"])
+    @admin.action(description=_("Ignore (with a note)…"), permissions=["resolve"])
     def ignore(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "ignore")
 
-    @admin.action(description="Rouvrir…", permissions=["resolve"])
+    @admin.action(description=_("Reopen…"), permissions=["resolve"])
     def reopen(self, request: HttpRequest, queryset: QuerySet[Discrepancy]) -> HttpResponse | None:
         return self._resolve(request, queryset, "reopen")
 
@@ -233,7 +233,7 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
         if i % 5 == 0:
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT + 14}" font-size="10">{night["night"]:%d/%m}</text>')
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#111" stroke-dasharray="4 2"/>')
-    legend = [*kinds, "dérive (unités)"]
+    legend = [*kinds, gettext("drift (units)")]
     for k, kind in enumerate(legend):
         colour = COLOURS[k % len(COLOURS)] if k < len(kinds) else "#111"
         x = PAD + (k % 4) * 170
@@ -258,11 +258,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               "actions_taken", "error")  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description="dérive (unités)")
+    @admin.display(description=_("drift (units)"))
     def drift_units(self, obj: Run) -> int:
         return int((obj.drift or {}).get("total", 0))
 
-    @admin.display(description="fichiers comparés")
+    @admin.display(description=_("files compared"))
     def files_compared(self, obj: Run) -> SafeString | str:
         if not obj.files:
             return "aucun"
@@ -272,11 +272,11 @@ class RunAdmin(ReadOnlyModelAdmin):
               f["taken_at"]) for f in obj.files),
         )  # fmt: skip
 
-    @admin.display(description="par type")
+    @admin.display(description=_("by kind"))
     def counts_table(self, obj: Run) -> SafeString | str:
         return counts_html(obj)
 
-    @admin.display(description="dérive par catégorie")
+    @admin.display(description=_("drift by category"))
     def drift_table(self, obj: Run) -> SafeString | str:
         drift = obj.drift or {}
         if not drift.get("total"):
@@ -285,7 +285,7 @@ class RunAdmin(ReadOnlyModelAdmin):
         return format_html("<p>pilote {} · ouvert {} · total {}</p><table>{}</table>",
                            drift["pilot"], drift["live"], drift["total"], rows)  # fmt: skip
 
-    @admin.display(description="contrôles non faits")
+    @admin.display(description=_("checks not run"))
     def skipped(self, obj: Run) -> SafeString | str:
         if not obj.skipped_checks:
             return "aucun"
@@ -293,7 +293,7 @@ class RunAdmin(ReadOnlyModelAdmin):
             mark_safe("<br>"), "{} : {}", ((s.get("check"), s.get("why")) for s in obj.skipped_checks)
         )
 
-    @admin.display(description="actions sur ses écarts")
+    @admin.display(description=_("actions on its discrepancies"))
     def actions_taken(self, obj: Run) -> SafeString | str:
         actions = obj.actions.select_related("discrepancy").order_by("-at")[:50]
         if not actions:
@@ -336,7 +336,7 @@ def counts_html(run: Run) -> SafeString | str:
         rows.append((url, check.title if check else kind, c.get("total", 0), c.get("high", 0), c.get("medium", 0),
                      c.get("low", 0), c.get("pilot", 0), c.get("live", 0), c.get("units", 0), c.get("amount", 0)))  # fmt: skip
     if not rows:
-        return "aucun écart"
+        return gettext("no discrepancy")
     body = format_html_join(
         "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td><td>{}</td></tr>", rows,
@@ -358,7 +358,7 @@ class ThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "kind":
             return forms.ChoiceField(
-                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label="type"
+                choices=[(c, f"{c} — {k.title}") for c, k in CHECKS.items()], label=gettext("type")
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

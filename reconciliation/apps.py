@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReconciliationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reconciliation"
-    verbose_name = "Rapprochement AS400"
+    verbose_name = _("AS400 reconciliation")
 
     def ready(self) -> None:
         # WEBORD, and what a full STKBAL replaces, are kept by reconciliation (see

@@ -139,6 +139,9 @@ def _accept(d: Discrepancy, user: object | None, note: str, now: datetime) -> st
         raise ResolutionRefused(
             f"rien à accepter pour un écart {d.kind} : le renvoyer, l'annuler ou l'ignorer"
         )
+    done = check.accept_apply(d, user=user, now=now)
+    if done is not None:
+        return done
     if d.kind == "stock_drift":
         return "pris acte : l'extrait complet a déjà remis le stock à la valeur de l'AS400"
     if d.kind == "stock_in_flight_after_ack":

@@ -37,7 +37,7 @@ from integration.core.locks import try_lock
 from integration.models import Alert, FileRun
 from inventory.models import Category
 from reconciliation.as400_exports import NIGHT_FILES
-from reconciliation.checks import CHECKS, Finding, Night
+from reconciliation.checks import CHECKS, CheckUnavailable, Finding, Night
 from reconciliation.checks.stock import drift_by_category
 from reconciliation.locks import discrepancies_locked
 from reconciliation.models import Action, Discrepancy, Run, StockPicture, Threshold, WebOrderPicture
@@ -149,7 +149,18 @@ def _reconcile(
             if lacking:
                 skipped.append({"check": code, "why": "fichier absent : " + ", ".join(lacking)})
                 continue
-            findings[code] = list(check.find(context))
+            why = check.unavailable(context)
+            if why:
+                skipped.append({"check": code, "why": why})
+                continue
+            try:
+                findings[code] = list(check.find(context))
+            except CheckUnavailable as exc:
+                skipped.append({"check": code, "why": str(exc)})
+                alert_raise(kind="reconciliation_check_unavailable", subject=f"{night}:{code}",
+                            severity=Alert.Severity.WARNING, now=now,
+                            message=f"night {night}: the check {code} did not run: {exc}")  # fmt: skip
+                continue
             if progress:
                 progress(code, len(findings[code]))
         drift = _drift(files)

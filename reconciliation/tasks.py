@@ -13,6 +13,7 @@ from datetime import date
 from django.utils import timezone
 
 from integration.alerts import alert_raise
+from integration.core.locks import one_at_a_time
 from integration.models import Alert, FileRun
 from reconciliation.as400_exports import NIGHT_FILES
 from reconciliation.models import Run
@@ -47,6 +48,7 @@ def reconcile_night(night: str, trigger: str = "files") -> str:
     return f"{run}: {run.found} findings, {run.opened} new, {run.closed} closed ({run.outcome})"
 
 
+@one_at_a_time("Reconciliation fallback")
 def reconcile_fallback() -> str:
     """The morning's safety net: the night not reconciled yet is reconciled now (files or not)."""
     from reconciliation.services import night_files, night_of, reconcile

@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from orders.admin import order_inline_register
@@ -32,11 +34,11 @@ class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
     fields = readonly_fields = ("line", "product", "quantity", "received_quantity")
 
-    @admin.display(description="order line")
+    @admin.display(description=_("order line"))
     def line(self, obj: ReturnLine) -> int:
         return obj.order_line.line_number
 
-    @admin.display(description="product")
+    @admin.display(description=_("product"))
     def product(self, obj: ReturnLine) -> str:
         return str(obj.order_line.product)
 
@@ -45,11 +47,11 @@ class ReturnLineInline(ReadOnlyInline):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = "overdue"
+    title = _("overdue")
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Overdue (not received in time)"), ("no", "Not overdue")]
+        return [("yes", gettext("Overdue (not received in time)")), ("no", gettext("Not overdue"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Return]) -> QuerySet[Return]:
         if self.value() == "yes":
@@ -100,16 +102,16 @@ class ReturnAdmin(ReadOnlyModelAdmin):
         overdue = returns_overdue().filter(pk=OuterRef("pk"))
         return super().get_queryset(request).annotate(is_overdue=Exists(overdue))
 
-    @admin.display(description="order", ordering="order__order_number")
+    @admin.display(description=_("order"), ordering="order__order_number")
     def order_link(self, obj: Return) -> str:
         url = reverse("admin:orders_order_change", args=[obj.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.order)
 
-    @admin.display(description="overdue", boolean=True, ordering="is_overdue")
+    @admin.display(description=_("overdue"), boolean=True, ordering="is_overdue")
     def overdue(self, obj: Any) -> bool:
         return bool(getattr(obj, "is_overdue", False))
 
-    @admin.display(description="announcements to the AS400 (RTNIMP)")
+    @admin.display(description=_("announcements to the AS400 (RTNIMP)"))
     def announcements(self, obj: Return) -> str:
         rows = format_html_join(
             "",
@@ -140,7 +142,7 @@ class ReturnAdmin(ReadOnlyModelAdmin):
             "integration.change_outboxmessage"
         )
 
-    @admin.action(description="Send the announcement of the selected web returns again", permissions=["act"])
+    @admin.action(description=_("Send the announcement of the selected web returns again"), permissions=["act"])
     def resend_announcement(self, request: HttpRequest, queryset: QuerySet[Return]) -> None:
         for ret in queryset.order_by("pk"):
             try:
@@ -148,14 +150,14 @@ class ReturnAdmin(ReadOnlyModelAdmin):
             except ReturnAttentionError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"{ret.rma}: {message.kind} #{message.pk} is pending again.")
+                messages.success(request, gettext("{rma}: {message_kind} #{message_pk} is pending again.").format(rma=ret.rma, message_kind=message.kind, message_pk=message.pk))
 
 
 class OrderReturnInline(ReadOnlyInline):
     """An order's returns, on the order's page (:func:`orders.admin.order_inline_register`)."""
 
     model = Return
-    verbose_name_plural = "returns"
+    verbose_name_plural = _("returns")
     fields = readonly_fields = (
         "return_link",
         "source",
@@ -167,11 +169,11 @@ class OrderReturnInline(ReadOnlyInline):
         "overdue",
     )
 
-    @admin.display(description="RMA")
+    @admin.display(description=_("RMA"))
     def return_link(self, obj: Return) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.rma)
 
-    @admin.display(description="overdue", boolean=True)
+    @admin.display(description=_("overdue"), boolean=True)
     def overdue(self, obj: Return) -> bool:
         return return_is_overdue(obj)
 

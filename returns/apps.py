@@ -1,11 +1,13 @@
 from datetime import datetime
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "returns"
+    verbose_name = _("Returns")
 
     def ready(self) -> None:
         # An RTNIMP written to the AS400's folder announces its return (see returns.services).

@@ -8,16 +8,17 @@ comment, which stays here and is not sent.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnReason(models.TextChoices):
-    DEFECTIVE = "DEFE", "Defective"
-    DAMAGED = "ABIM", "Damaged in delivery"
-    WRONG_ITEM = "ERRA", "Not the item ordered"
-    WRONG_SIZE = "TAIL", "Wrong size"
-    NOT_AS_DESCRIBED = "NCON", "Not as described"
-    CHANGED_MIND = "RETR", "Changed mind (withdrawal)"
-    OTHER = "AUTR", "Other (see the comment)"
+    DEFECTIVE = "DEFE", _("Defective")
+    DAMAGED = "ABIM", _("Damaged in delivery")
+    WRONG_ITEM = "ERRA", _("Not the item ordered")
+    WRONG_SIZE = "TAIL", _("Wrong size")
+    NOT_AS_DESCRIBED = "NCON", _("Not as described")
+    CHANGED_MIND = "RETR", _("Changed mind (withdrawal)")
+    OTHER = "AUTR", _("Other (see the comment)")
 
 
 def reasons_described() -> str:

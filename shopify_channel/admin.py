@@ -25,6 +25,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, note_action, register_admin_page
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
@@ -53,7 +55,7 @@ class ShopifyOrderInline(ReadOnlyInline):
     """A Shopify order's link on the order's page (:func:`orders.admin.order_inline_register`)."""
 
     model = ShopifyOrder
-    verbose_name = verbose_name_plural = "commande Shopify (livraison, remises, survente)"
+    verbose_name = verbose_name_plural = _("Shopify order (delivery, discounts, overselling)")
     fields = readonly_fields = FIELDS
 
 
@@ -72,34 +74,30 @@ class ShopifyOrderAdmin(ReadOnlyModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")
 
-    @admin.action(description="Annuler dans Shopify…", permissions=["act"])
+    @admin.action(description=_("Cancel in Shopify…"), permissions=["act"])
     def cancel_in_shopify(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_cancel_in_shopify(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return f"{link.name} : annulée ici, annulation demandée à Shopify (remise en stock, remboursement)."
+            return gettext("{link_name}: cancelled here, cancellation asked of Shopify (restock, refund).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="cancel_in_shopify", title="Annuler dans Shopify",
-            intro="Chaque commande survendue est annulée ici (elle n'est pas partie pour l'AS400) et son "
-            "annulation est demandée à Shopify : remise en stock, remboursement, client prévenu. Votre note "
-            "est gardée dans l'historique de la commande avec votre nom.",
-            rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Annuler dans Shopify", apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            self, request, queryset, action="cancel_in_shopify", title=gettext("Cancel in Shopify"),
+            intro=gettext("Each oversold order is cancelled here (it has not left for the AS400) and its cancellation is asked of Shopify: restock, refund, customer notified. Your note is kept in the order's history with your name."),
+            rows=lambda link: [(str(link), link.oversold_reason or gettext("not oversold"))],
+            submit=gettext("Cancel in Shopify"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
-    @admin.action(description="Envoyer quand même…", permissions=["act"])
+    @admin.action(description=_("Send anyway…"), permissions=["act"])
     def send_anyway(self, request: HttpRequest, queryset: QuerySet[ShopifyOrder]) -> HttpResponse | None:
         def apply(link: ShopifyOrder, data: dict[str, Any]) -> str:
             oversold_send_anyway(link=link, user=request.user, note=data["note"], now=timezone.now())
-            return f"{link.name} : envoyée à l'AS400 quand même (ORDIMP en file)."
+            return gettext("{link_name}: sent to the AS400 anyway (ORDIMP queued).").format(link_name=link.name)
 
         return note_action(
-            self, request, queryset, action="send_anyway", title="Envoyer quand même",
-            intro="Les unités de chaque commande survendue sont comptées en cours d'envoi, même au-delà du "
-            "disponible, et son ORDIMP part : l'AS400 dira ce qu'il peut expédier. Votre note est gardée "
-            "dans l'historique de la commande avec votre nom.",
-            rows=lambda link: [(str(link), link.oversold_reason or "non survendue")],
-            submit="Envoyer quand même", apply=apply, form_class=NoteForm, refused=(OversoldError,),
+            self, request, queryset, action="send_anyway", title=gettext("Send anyway"),
+            intro=gettext("The units of each oversold order are counted as in flight, even beyond what is available, and its ORDIMP goes out: the AS400 will say what it can ship. Your note is kept in the order's history with your name."),
+            rows=lambda link: [(str(link), link.oversold_reason or gettext("not oversold"))],
+            submit=gettext("Send anyway"), apply=apply, form_class=NoteForm, refused=(OversoldError,),
         )  # fmt: skip
 
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ShopifyChannelConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "shopify_channel"
-    verbose_name = "Shopify"
+    verbose_name = _("Shopify")
 
     def ready(self) -> None:
         # An oversold Shopify order needs attention (orders.attention tells the others).

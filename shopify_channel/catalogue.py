@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from django.utils import timezone
 
 from integration.core.ownership import System, check_product_write
 from integration.models import StorefrontClient
+from integration.shopify.bulk import bulk_lines, bulk_wait
 from inventory.models import Product
 from inventory.selectors import sellable_products
 from inventory.services import product_content_update
@@ -55,8 +55,6 @@ logger = logging.getLogger(__name__)
 
 BULK_FROM = 200  # products to create from which the first sync is one bulk operation
 SMALL_BATCH = 50  # productSet calls per catalogue run for later changes
-POLL_SECONDS = 0.2
-POLL_TIMEOUT = 3600.0
 TAXABLE_VAT_CODES = {"1", "2", "3", "4"}
 
 #: Shopify's field → ours, for the AS400-owned fields we push (and watch).
@@ -206,6 +204,9 @@ class CatalogueReport:
     calls: int = 0
     bulk: bool = False
     errors: list[str] = field(default_factory=list)
+
+    def note_call(self) -> None:
+        self.calls += 1
 
 
 def _data(answer: Any) -> dict[str, Any]:
@@ -377,27 +378,11 @@ def catalogue_bulk_push(
     )["bulkOperationRunMutation"]
     if run.get("userErrors"):
         raise RuntimeError(f"bulk operation refused: {run['userErrors']}")
-    operation = run["bulkOperation"]
-    started = time.monotonic()
-    while operation.get("status") not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
-        if time.monotonic() - started > POLL_TIMEOUT:
-            raise TimeoutError(f"bulk operation {operation['id']} still {operation.get('status')}")
-        time.sleep(POLL_SECONDS)
-        report.calls += 1
-        operation = _data(client.execute("bulk_operation", {"id": operation["id"]}))["node"]
-    if operation["status"] != "COMPLETED":
-        raise RuntimeError(
-            f"bulk operation {operation['id']} {operation['status']}: {operation.get('errorCode')}"
-        )
+    operation = bulk_wait(client, run["bulkOperation"], on_call=report.note_call)
     results: dict[int, dict[str, Any]] = {}
-    if operation.get("url"):
-        text = httpx.get(operation["url"], timeout=120).text
-        for n, line in enumerate(text.splitlines()):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            index = row.get("__lineNumber", n)
-            results[int(index)] = (row.get("data") or {}).get("productSet") or {}
+    for n, row in enumerate(bulk_lines(operation)):
+        index = row.get("__lineNumber", n)
+        results[int(index)] = (row.get("data") or {}).get("productSet") or {}
     with transaction.atomic():  # one commit, one stock push queued for all the new products
         for index, product in enumerate(products):
             _record(product, values[product.pk], results.get(index), report, now, created=True)

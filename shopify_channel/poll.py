@@ -184,6 +184,15 @@ def _apply(payload: dict[str, Any], now: datetime) -> bool:
     return known != after
 
 
+def shopify_order_fetch_apply(client: ShopifyClient, gid: str, *, now: datetime) -> bool:
+    """Read one order from Shopify (``order``) and apply it as its webhooks would; True when it was
+    new or changed here."""
+    full = _data(client.execute("order", {"id": gid}))["order"]
+    if full is None:
+        raise ShopifyQueryError(f"Shopify no longer has the order {gid}")
+    return _apply(order_payload(full), now)
+
+
 def shopify_orders_poll(
     *, now: datetime, client: ShopifyClient | None = None, limit: int = 1000
 ) -> PollReport:
@@ -206,10 +215,7 @@ def shopify_orders_poll(
             report.seen += 1
             updated = parse_datetime(node["updatedAt"])
             try:
-                full = _data(client.execute("order", {"id": node["id"]}))["order"]
-                if full is None:
-                    raise ValueError("Shopify no longer has it")
-                if _apply(order_payload(full), now):
+                if shopify_order_fetch_apply(client, node["id"], now=now):
                     report.applied += 1
                 else:
                     report.unchanged += 1

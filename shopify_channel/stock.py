@@ -74,7 +74,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -330,13 +330,31 @@ def _push_chunk(
         _clear([d for d in chunk if (d.product_id, d.location_code) in done])
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a push would set now for a pair: the target, and the accounting behind it."""
+
+    target: int
+    unseen: int  # U once the Shopify orders that reached us since the last accounting are deducted
+    orders: int  # T now
+
+
+def stock_targets(levels: Mapping[Pair, ShopifyStockLevel], *, now: datetime) -> dict[Pair, Target]:
+    """Per pair, what Shopify should hold now: ``max(0, A - max(U, 0))`` (see the module)."""
+    available = platform_available(levels, now=now)
+    orders = shopify_order_units(levels)
+    out: dict[Pair, Target] = {}
+    for pair, level in levels.items():
+        held = orders.get(pair, 0)
+        unseen = level.unseen_sales - (held - level.orders_units)
+        out[pair] = Target(max(0, available.get(pair, 0) - max(unseen, 0)), unseen, held)
+    return out
+
+
 def _compute(pending: dict[Pair, _Pair], now: datetime) -> None:
-    available = platform_available(pending, now=now)
-    orders = shopify_order_units(pending)
+    targets = stock_targets({pair: w.level for pair, w in pending.items()}, now=now)
     for pair, w in pending.items():
-        w.orders = orders.get(pair, 0)
-        w.unseen = w.level.unseen_sales - (w.orders - w.level.orders_units)
-        w.target = max(0, available.get(pair, 0) - max(w.unseen, 0))
+        w.target, w.unseen, w.orders = targets[pair].target, targets[pair].unseen, targets[pair].orders
 
 
 def _settle(w: _Pair, now: datetime, *, pushed: bool) -> None:
@@ -456,3 +474,14 @@ def stock_mark_all(*, cause: str, now: datetime | None = None) -> int:
         for code in ShopifyLocation.objects.values_list("location_id", flat=True)
     ]
     return stock_mark_dirty(pairs, cause, now=now)
+
+
+def stock_levels_reread(pairs: Sequence[Pair], *, cause: str, now: datetime | None = None) -> int:
+    """Staff say no order explains Shopify's figure for these pairs (an edit in Shopify's admin, a
+    lost count): forget what we knew of it (``K``, ``U``), so that the next push reads Shopify's
+    figure afresh and sets the platform's. Returns the pairs marked for that push."""
+    for product_id, code in pairs:
+        ShopifyStockLevel.objects.filter(product_id=product_id, location__location_id=code).update(
+            shopify_available=None, unseen_sales=0, last_error=""
+        )
+    return stock_mark_dirty(list(pairs), cause, now=now)

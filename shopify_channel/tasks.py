@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from integration.core.locks import one_at_a_time
+
 
 def shopify_stock_push() -> dict[str, object]:
     """Push the dirty stock pairs (queued after every move; also the every-minute sweep)."""
@@ -14,6 +16,7 @@ def shopify_stock_push() -> dict[str, object]:
     return stock_push().as_dict()
 
 
+@one_at_a_time("Shopify catalogue push")
 def shopify_catalogue_push() -> dict[str, object]:
     """Push the catalogue's changes (every few minutes; also queued after an ownership violation)."""
     from django.conf import settings
@@ -26,6 +29,7 @@ def shopify_catalogue_push() -> dict[str, object]:
     return {k: getattr(report, k) for k in ("created", "updated", "unpublished", "failed", "calls", "bulk")}
 
 
+@one_at_a_time("Shopify orders poll")
 def shopify_orders_poll() -> dict[str, object]:
     """Apply the orders Shopify updated since the cursor (what webhooks missed; every few minutes)."""
     from django.conf import settings
@@ -38,6 +42,7 @@ def shopify_orders_poll() -> dict[str, object]:
     return poll(now=timezone.now()).as_dict()
 
 
+@one_at_a_time("Shopify subscriptions check")
 def shopify_subscriptions_ensure() -> dict[str, object]:
     """The webhook subscriptions checked and the missing ones (re-)created (every hour; also at start)."""
     from django.utils import timezone

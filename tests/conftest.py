@@ -91,3 +91,10 @@ def processes() -> Iterator[Processes]:
     running gets SIGTERM, a grace period, SIGKILL, and is reaped."""
     with Processes() as owner:
         yield owner
+
+
+@pytest.fixture
+def english(settings: Settings) -> None:
+    """The admin (and every text of ours) in English, for the tests that read its English texts:
+    French is the default (LANGUAGE_CODE), which a request without a language choice falls back to."""
+    settings.LANGUAGE_CODE = "en"

@@ -46,6 +46,7 @@ from integration.as400.exchange import (
 from integration.as400.exchange.base import VerifiedPair
 from integration.as400.files import PairName
 from integration.core.locks import try_lock
+from integration.core.log_context import log_context
 from integration.models import Alert, FileRun
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ def exchange_sync(
         for file in files:
             _finish_interrupted_moves(folder, file, timezone.now())
             for name in folder.ready_pairs("OUT", file=file):
-                run = _sync_pair(folder, name, progress_factory)
+                with log_context(file_name=name.stem):
+                    run = _sync_pair(folder, name, progress_factory)
                 if run is not None:
                     runs.append(run)
         _alert_loose_files(folder, timezone.now())

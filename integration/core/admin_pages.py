@@ -5,7 +5,7 @@ in the admin with an index entry."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,6 +15,9 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 APP_LABEL = "integration"
 NOTE_TEMPLATE = "admin/note_action.html"
@@ -26,7 +29,7 @@ def note_action(
     queryset: QuerySet[Any],
     *,
     action: str,
-    title: str,
+    title: StrOrPromise,
     intro: str,
     rows: Callable[[Any], Iterable[tuple[str, str]]],
     submit: str,
@@ -92,7 +95,7 @@ def register_admin_page(
     *,
     route: str,
     url_name: str,
-    title: str,
+    title: StrOrPromise,
     object_name: str,
     view: Callable[..., HttpResponse],
     permission: str,

@@ -3,17 +3,19 @@
 On PostgreSQL a session advisory lock (every process of every machine shares the server); on
 SQLite a ``flock`` on a file beside the database (every process shares the file). Both are
 released by the operating system or the server if the holder dies, so a killed worker never
-leaves a lock behind.
+leaves a lock behind. :func:`one_at_a_time` makes a scheduled task one run at a time with it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from django.db import connection
 
@@ -53,3 +55,31 @@ def try_lock(name: str) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_at_a_time(name: str) -> Callable[[Callable[P, R]], Callable[P, R | str]]:
+    """A scheduled task that never overlaps itself, on any number of clusters and machines.
+
+    django-q2 makes one task per due run of a schedule, but does not wait for the last run to end:
+    a run slower than its interval (a long catalogue push, a poll against a slow Shopify) would
+    have a second one start beside it. Wrapped in this, the second run finds the lock ``name``
+    (:func:`try_lock`: released by the server if the holder dies, so a killed worker never keeps
+    it) taken and returns at once, saying so; the next due run tries again. Missed runs are not
+    made up for either (``catch_up`` is off in ``Q_CLUSTER``).
+    """
+
+    def wrap(task: Callable[P, R]) -> Callable[P, R | str]:
+        @functools.wraps(task)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R | str:
+            with try_lock(f"schedule:{name}") as taken:
+                if not taken:
+                    return f"skipped: {name} is still running elsewhere"
+                return task(*args, **kwargs)
+
+        return guarded
+
+    return wrap

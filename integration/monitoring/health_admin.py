@@ -14,13 +14,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import register_admin_page
 from integration.monitoring.health import outbox_health
 
 URL_NAME = "outbox_health"
 TEMPLATE = "admin/integration/outbox_health.html"
-TITLE = "Outbox health"
+TITLE = _("Outbox health")
 PERMISSION = "integration.view_outboxmessage"  # the page shows the outbox's figures
 
 

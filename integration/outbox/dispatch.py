@@ -45,6 +45,7 @@ from integration.as400.exchange import (
     get_exchange_folder,
 )
 from integration.as400.files import PairName
+from integration.core.log_context import log_context
 from integration.models import Alert, OutboundFile, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -213,7 +214,8 @@ def _write_if_ours(folder: ExchangeFolder, outbound_id: int, now: datetime) -> O
         outbound = query.first()  # on SQLite this transaction already holds the database's write lock
         if outbound is None:
             return None
-        _write(folder, outbound, now)
+        with log_context(file_name=str(outbound)):
+            _write(folder, outbound, now)
     return outbound
 
 

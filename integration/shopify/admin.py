@@ -21,6 +21,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
 from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
@@ -35,7 +37,7 @@ class ConfirmForm(forms.Form):
 class NoteForm(forms.Form):
     note = forms.CharField(
         max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Pourquoi (gardé avec l'appel).",
+        help_text=_("Why (kept with the call)."),
     )  # fmt: skip
 
 
@@ -56,7 +58,7 @@ def confirm_action(
     return note_action(
         model_admin, request, queryset, action=action, title=title, intro=intro, rows=rows, submit=title,
         apply=apply, form_class=form_class, refused=(WebhookReplayRefused, CallActionRefused),
-        refusal=lambda exc: f"Refusé : {exc}.", extra={"back": "Retour à la liste"},
+        refusal=lambda exc: gettext("Refused: {exc}.").format(exc=exc), extra={"back": gettext("Back to the list")},
     )  # fmt: skip
 
 
@@ -88,11 +90,11 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["replay"]
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("last error"))
     def error(self, obj: WebhookEvent) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description="corps (tel que reçu)")
+    @admin.display(description=_("body (as received)"))
     def pretty_body(self, obj: WebhookEvent) -> str:
         try:
             text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
@@ -103,19 +105,18 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shopify.change_webhookevent")
 
-    @admin.action(description="Rejouer les événements sélectionnés…", permissions=["act"])
+    @admin.action(description=_("Replay the selected events…"), permissions=["act"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> HttpResponse | None:
         def apply(event: WebhookEvent, data: dict[str, Any]) -> str:
             replayed = webhook_replay(event)
             outcome = replayed.get_state_display().lower()
             if replayed.state == WebhookEvent.State.FAILED:
                 outcome += f" ({replayed.last_error})"
-            return f"{event.topic} {event.event_id} rejoué : {outcome}."
+            return gettext("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
 
         return confirm_action(
-            self, request, queryset, action="replay", title="Rejouer des webhooks",
-            intro=f"{queryset.count()} événement(s) sélectionné(s). Chacun est appliqué de nouveau, maintenant, "
-            "par ce que son sujet signifie ici ; un événement déjà appliqué est refusé (il ne l'est jamais deux fois).",
+            self, request, queryset, action="replay", title=gettext("Replay webhooks"),
+            intro=gettext("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
             rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
             apply=apply,
         )  # fmt: skip
@@ -146,15 +147,15 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     )  # fmt: skip
     actions = ["retry", "cancel"]
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("last error"))
     def error(self, obj: ShopifyCall) -> str:
         return _short(obj.last_error)
 
-    @admin.display(description="données")
+    @admin.display(description=_("data"))
     def pretty_payload(self, obj: ShopifyCall) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
-    @admin.display(description="résultat")
+    @admin.display(description=_("result"))
     def pretty_result(self, obj: ShopifyCall) -> str:
         if obj.result is None:
             return "—"
@@ -168,32 +169,29 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
         detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
         return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
 
-    @admin.action(description="Relancer les appels abandonnés sélectionnés…", permissions=["act"])
+    @admin.action(description=_("Retry the selected abandoned calls…"), permissions=["act"])
     def retry(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_retry(call)
             return (
-                f"L'appel #{call.pk} ({call.kind} {call.subject}) est de nouveau en attente et part sous peu."
+                gettext("Call #{call_pk} ({call_kind} {call_subject}) is pending again and goes out shortly.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
             )
 
         return confirm_action(
-            self, request, queryset, action="retry", title="Relancer des appels à Shopify",
-            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel abandonné est envoyé de nouveau, "
-            "maintenant, avec la même clé d'idempotence (Shopify ne le fait pas deux fois) ; s'il échoue encore "
-            "après ses tentatives, il est de nouveau abandonné. Les autres sont refusés.",
+            self, request, queryset, action="retry", title=gettext("Retry calls to Shopify"),
+            intro=gettext("{count} call(s) selected. Each abandoned call is sent again, now, with the same idempotency key (Shopify does not do it twice); if it fails again after its attempts, it is abandoned again. The others are refused.").format(count=queryset.count()),
             rows=self._rows, apply=apply,
         )  # fmt: skip
 
-    @admin.action(description="Annuler les appels sélectionnés (jamais envoyés)…", permissions=["act"])
+    @admin.action(description=_("Cancel the selected calls (never sent)…"), permissions=["act"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[ShopifyCall]) -> HttpResponse | None:
         def apply(call: ShopifyCall, data: dict[str, Any]) -> str:
             shopify_call_cancel(call, note=data["note"])
-            return f"L'appel #{call.pk} ({call.kind} {call.subject}) est annulé : il ne partira pas."
+            return gettext("Call #{call_pk} ({call_kind} {call_subject}) is cancelled: it will not go out.").format(call_pk=call.pk, call_kind=call.kind, call_subject=call.subject)
 
         return confirm_action(
-            self, request, queryset, action="cancel", title="Annuler des appels à Shopify",
-            intro=f"{queryset.count()} appel(s) sélectionné(s). Chaque appel en attente ou abandonné est annulé : "
-            "il n'est plus envoyé. Ce que Shopify devait faire reste à faire à la main.",
+            self, request, queryset, action="cancel", title=gettext("Cancel calls to Shopify"),
+            intro=gettext("{count} call(s) selected. Each pending or abandoned call is cancelled: it is no longer sent. What Shopify was to do is left to do by hand.").format(count=queryset.count()),
             rows=self._rows, apply=apply, form_class=NoteForm,
         )  # fmt: skip
 
@@ -217,12 +215,12 @@ class ConnectionStateAdmin(ReadOnlyModelAdmin):
         "last_error_at", "token_expires_at",
     )  # fmt: skip
 
-    @admin.display(description="points disponibles / maximum")
+    @admin.display(description=_("points available / maximum"))
     def bucket(self, obj: ConnectionState) -> str:
         if obj.bucket_available is None or obj.bucket_maximum is None:
             return "—"
         return f"{obj.bucket_available:g} / {obj.bucket_maximum:g}"
 
-    @admin.display(description="dernière erreur")
+    @admin.display(description=_("last error"))
     def error(self, obj: ConnectionState) -> str:
         return _short(obj.last_error)

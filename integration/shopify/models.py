@@ -9,21 +9,22 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccessToken(models.Model):
     """The Admin API's access token of a shop, got by the client credentials grant and shared by
     every process (it expires after a day: renewed before it does, and once on a 401)."""
 
-    shop = models.CharField("boutique", max_length=255, unique=True)
-    token = models.CharField("jeton", max_length=255)
-    scope = models.TextField("droits", blank=True)
-    obtained_at = models.DateTimeField("obtenu le", default=timezone.now)
-    expires_at = models.DateTimeField("expire le")
+    shop = models.CharField(_("shop"), max_length=255, unique=True)
+    token = models.CharField(_("token"), max_length=255)
+    scope = models.TextField(_("scopes"), blank=True)
+    obtained_at = models.DateTimeField(_("obtained at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
 
     class Meta:
-        verbose_name = "jeton d'accès Shopify"
-        verbose_name_plural = "jetons d'accès Shopify"
+        verbose_name = _("Shopify access token")
+        verbose_name_plural = _("Shopify access tokens")
 
     def __str__(self) -> str:  # never the token itself
         return f"{self.shop} (expire le {self.expires_at:%Y-%m-%d %H:%M})"
@@ -32,20 +33,20 @@ class AccessToken(models.Model):
 class ConnectionState(models.Model):
     """What staff see of the connection to a shop: the last call, the last error, the bucket."""
 
-    shop = models.CharField("boutique", max_length=255, unique=True)
-    api_version = models.CharField("version de l'API", max_length=20, blank=True)
-    last_call_at = models.DateTimeField("dernier appel", null=True, blank=True)
-    last_success_at = models.DateTimeField("dernier appel réussi", null=True, blank=True)
-    last_error = models.TextField("dernière erreur", blank=True)
-    last_error_at = models.DateTimeField("date de la dernière erreur", null=True, blank=True)
-    bucket_available = models.FloatField("points disponibles", null=True, blank=True)
-    bucket_maximum = models.FloatField("points au maximum", null=True, blank=True)
-    restore_rate = models.FloatField("points rendus par seconde", null=True, blank=True)
-    token_expires_at = models.DateTimeField("le jeton expire le", null=True, blank=True)
+    shop = models.CharField(_("shop"), max_length=255, unique=True)
+    api_version = models.CharField(_("API version"), max_length=20, blank=True)
+    last_call_at = models.DateTimeField(_("last call at"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    bucket_available = models.FloatField(_("available points"), null=True, blank=True)
+    bucket_maximum = models.FloatField(_("maximum points"), null=True, blank=True)
+    restore_rate = models.FloatField(_("points restored per second"), null=True, blank=True)
+    token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "état de la connexion Shopify"
-        verbose_name_plural = "état de la connexion Shopify"
+        verbose_name = _("Shopify connection state")
+        verbose_name_plural = _("Shopify connection state")
 
     def __str__(self) -> str:
         return f"{self.shop} ({self.api_version})"
@@ -60,29 +61,29 @@ class WebhookEvent(models.Model):
     """
 
     class State(models.TextChoices):
-        RECEIVED = "received", "Reçu (à appliquer)"
-        APPLIED = "applied", "Appliqué"
-        IGNORED = "ignored", "Ignoré (sujet non pris en charge)"
-        FAILED = "failed", "En échec"
+        RECEIVED = "received", _("Received (to apply)")
+        APPLIED = "applied", _("Applied")
+        IGNORED = "ignored", _("Ignored (subject not handled)")
+        FAILED = "failed", _("Failed")
 
-    event_id = models.CharField("identifiant d'événement", max_length=100, unique=True)
-    topic = models.CharField("sujet", max_length=100)
-    webhook_id = models.CharField("identifiant de webhook", max_length=100, blank=True)
-    triggered_at = models.DateTimeField("déclenché le", null=True, blank=True)
-    shop_domain = models.CharField("boutique", max_length=255, blank=True)
-    api_version = models.CharField("version de l'API", max_length=20, blank=True)
-    body = models.TextField("corps (tel que reçu)")
-    received_at = models.DateTimeField("reçu le", default=timezone.now)
-    state = models.CharField("état", max_length=8, choices=State.choices, default=State.RECEIVED)
-    attempts = models.PositiveIntegerField("tentatives", default=0)
-    next_attempt_at = models.DateTimeField("prochaine tentative", null=True, blank=True)
-    last_error = models.TextField("dernière erreur", blank=True)
-    applied_at = models.DateTimeField("appliqué le", null=True, blank=True)
+    event_id = models.CharField(_("event id"), max_length=100, unique=True)
+    topic = models.CharField(_("subject"), max_length=100)
+    webhook_id = models.CharField(_("webhook id"), max_length=100, blank=True)
+    triggered_at = models.DateTimeField(_("triggered at"), null=True, blank=True)
+    shop_domain = models.CharField(_("shop"), max_length=255, blank=True)
+    api_version = models.CharField(_("API version"), max_length=20, blank=True)
+    body = models.TextField(_("body (as received)"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "webhook reçu de Shopify"
-        verbose_name_plural = "webhooks reçus de Shopify"
+        verbose_name = _("webhook received from Shopify")
+        verbose_name_plural = _("webhooks received from Shopify")
         indexes = [
             models.Index(
                 fields=["state", "next_attempt_at"],
@@ -104,29 +105,29 @@ class ShopifyCall(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "En attente"
-        DONE = "done", "Fait"
-        DEAD = "dead", "Abandonné"
-        CANCELLED = "cancelled", "Annulé"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        DEAD = "dead", _("Abandoned")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    kind = models.CharField("type", max_length=50)
+    kind = models.CharField(_("type"), max_length=50)
     subject = models.CharField(
-        "objet", max_length=100, blank=True, help_text="Par exemple un numéro de commande"
+        _("subject"), max_length=100, blank=True, help_text=_("For instance an order number")
     )
-    payload = models.JSONField("données", default=dict, blank=True)
-    idempotency_key = models.CharField("clé d'idempotence", max_length=100, unique=True)
-    state = models.CharField("état", max_length=9, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField("tentatives", default=0)
-    next_attempt_at = models.DateTimeField("prochaine tentative", default=timezone.now)
-    last_error = models.TextField("dernière erreur", blank=True)
-    result = models.JSONField("résultat", null=True, blank=True)
-    created_at = models.DateTimeField("créé le", default=timezone.now)
-    done_at = models.DateTimeField("fait le", null=True, blank=True)
+    payload = models.JSONField(_("data"), default=dict, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = "appel à Shopify"
-        verbose_name_plural = "appels à Shopify"
+        verbose_name = _("call to Shopify")
+        verbose_name_plural = _("calls to Shopify")
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="shopify_call_due"

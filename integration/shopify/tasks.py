@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from integration.core.locks import one_at_a_time
+
 
 def webhook_event_apply(event_id: int) -> str:
     """Apply one stored webhook event (queued when it commits)."""
@@ -10,6 +12,7 @@ def webhook_event_apply(event_id: int) -> str:
     return apply(event_id=event_id)
 
 
+@one_at_a_time("Shopify webhooks sweep")
 def webhook_events_sweep() -> dict[str, int]:
     """Apply what was left received or failed with attempts left (every minute)."""
     from integration.shopify.webhooks import webhook_events_sweep as sweep

@@ -11,7 +11,11 @@ timing alone never raises a discrepancy: what changed here after an extract was 
 compared with that extract.
 
 A new check (the Shopify connector's, say) is a new unit registered with :func:`check_register`:
-the run, the models and the admin do not change.
+the run, the models and the admin do not change. A check that compares with another system than
+the AS400's files says when it cannot run (:meth:`Check.unavailable`, or :class:`CheckUnavailable`
+raised from :meth:`Check.find` when that system does not answer): it is then skipped with the
+reason, and the run's other checks go on. What its "accept" does is its own
+(:meth:`Check.accept_apply`). Checks of one run share what they read through ``Night.cache``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from integration.models import FileRun
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class Night:
     night: date
     now: datetime
     files: dict[str, FileRun] = field(default_factory=dict)  # ITMMST, STKBAL, WEBORD → its applied full
+    #: What the run's checks read once and share (e.g. the Shopify snapshot), by name.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def taken_at(self, file: str) -> datetime:
         run = self.files[file]
@@ -57,11 +66,15 @@ class Finding:
     file: str = ""  # the extract the AS400's value comes from (ITMMST, STKBAL, WEBORD)
 
 
+class CheckUnavailable(Exception):
+    """The system a check compares with could not be read tonight (the message says why)."""
+
+
 class Check:
     """A check: subclass it, set the class attributes, write :meth:`find`, register it."""
 
     code: ClassVar[str]
-    title: ClassVar[str]  # in French, for staff
+    title: ClassVar[StrOrPromise]  # translatable (gettext_lazy), for staff
     severity: ClassVar[str]  # Discrepancy.Severity's value
     needs: ClassVar[tuple[str, ...]] = ()  # the night's full extracts it compares with
     #: What "accept the AS400's value" does for this kind ("" when there is nothing to accept).
@@ -72,6 +85,15 @@ class Check:
 
     def missing(self, night: Night) -> list[str]:
         return [f for f in self.needs if f not in night.files]
+
+    def unavailable(self, night: Night) -> str:
+        """Why this check cannot run tonight besides missing files (in French; "" when it can)."""
+        return ""
+
+    def accept_apply(self, discrepancy: Any, *, user: object | None, now: datetime) -> str | None:
+        """Do what "accept" means for this kind and say what was done (in French); ``None``: the
+        kind has no accept of its own (:mod:`reconciliation.resolution` knows the AS400's)."""
+        return None
 
 
 CHECKS: dict[str, Check] = {}

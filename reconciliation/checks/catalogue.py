@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Category, ItemMapping, Product, ReservationLine, StockLevel
 from inventory.selectors import sellable_products
@@ -18,7 +19,7 @@ ROLLED_OUT = (Category.Stage.PILOT, Category.Stage.LIVE)
 
 class UnmappedWithStock(Check):
     code = "item_unmapped_with_stock"
-    title = "Article en stock sans correspondance web"
+    title = _("Item in stock with no web mapping")
     severity = Severity.LOW
     needs = ("ITMMST",)
 
@@ -42,7 +43,7 @@ class UnmappedWithStock(Check):
 
 class MappingToDelisted(Check):
     code = "mapping_to_delisted"
-    title = "Correspondance vers un article déréférencé"
+    title = _("Mapping to a delisted item")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -64,7 +65,7 @@ class MappingToDelisted(Check):
 
 class WithoutContent(Check):
     code = "product_without_content"
-    title = "Produit vendable sans contenu"
+    title = _("Sellable product without content")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -85,7 +86,7 @@ class WithoutContent(Check):
 
 class DuplicateEan(Check):
     code = "duplicate_ean"
-    title = "EAN en double"
+    title = _("Duplicate EAN")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 
@@ -112,7 +113,7 @@ class DuplicateEan(Check):
 
 class PriceChanged(Check):
     code = "price_changed_open"
-    title = "Réservation ou commande ouverte à un prix périmé"
+    title = _("Reservation or open order at an outdated price")
     severity = Severity.MEDIUM
     needs = ("ITMMST",)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from orders.lifecycle import LineCounts, order_status_of
 from orders.models import As400Event, Order, OrderCancellation, OrderLine
@@ -28,7 +29,7 @@ CHUNK = 5000
 
 class LineEventsCounter(Check):
     code = "counter_line_events"
-    title = "Compteurs de ligne différents des évènements AS400"
+    title = _("Line counters differ from the AS400 events")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -57,7 +58,7 @@ class LineEventsCounter(Check):
 
 class OrderStatusCounter(Check):
     code = "counter_order_status"
-    title = "Statut de commande différent de celui de ses lignes"
+    title = _("Order status differs from its lines'")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -104,7 +105,7 @@ class OrderStatusCounter(Check):
             if derived == status:
                 continue
             yield Finding(
-                subject=number, ours=Order.Status(status).label,
+                subject=number, ours=str(Order.Status(status).label),
                 theirs=f"ses lignes disent {Order.Status(derived).label}", order_id=pk,
                 category_id=rows[0][8] if rows else None,
                 suggestion="Le statut enregistré ne suit pas ses lignes : vérifier l'historique de la commande.",

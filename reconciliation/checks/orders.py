@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from integration.models import OutboxMessage
 from orders.models import As400Event, Order, OrderLine
@@ -57,7 +58,7 @@ def _finding(order: Any, **values: Any) -> Finding:
 
 class OrderMissingAtAs400(Check):
     code = "order_missing_at_as400"
-    title = "Commande acceptée absente de l'AS400"
+    title = _("Accepted order missing from the AS400")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -81,7 +82,7 @@ class OrderMissingAtAs400(Check):
 
 class OrderNotAcknowledged(Check):
     code = "order_not_acknowledged"
-    title = "Commande envoyée jamais acquittée"
+    title = _("Sent order never acknowledged")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -117,7 +118,7 @@ class OrderNotAcknowledged(Check):
 
 class OrderUnknownHere(Check):
     code = "order_unknown_here"
-    title = "Commande de l'AS400 inconnue ici"
+    title = _("AS400 order unknown here")
     severity = Severity.HIGH
     needs = ("WEBORD",)
 
@@ -205,7 +206,7 @@ class _AgainstPicture(Check):
 
 class OrderStatusDiffers(_AgainstPicture):
     code = "order_status_differs"
-    title = "Statut différent sur l'AS400"
+    title = _("Different status on the AS400")
     severity = Severity.MEDIUM
     accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
     differs = ~Q(w_status=F("expected"))
@@ -231,7 +232,7 @@ class OrderStatusDiffers(_AgainstPicture):
 
 class OrderQuantitiesDiffer(_AgainstPicture):
     code = "order_quantities_differ"
-    title = "Quantités commandées ou expédiées différentes"
+    title = _("Ordered or shipped quantities differ")
     severity = Severity.MEDIUM
     accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
     differs = ~Q(w_ordered=F("due_units")) | ~Q(w_shipped=F("handed_units"))
@@ -256,7 +257,7 @@ class OrderQuantitiesDiffer(_AgainstPicture):
 
 class OrderLinesDiffer(_AgainstPicture):
     code = "order_lines_differ"
-    title = "Nombre de lignes différent"
+    title = _("Different number of lines")
     severity = Severity.MEDIUM
     differs = ~Q(w_lines=F("line_count"))
 
@@ -271,7 +272,7 @@ class OrderLinesDiffer(_AgainstPicture):
 
 class OrderTotalDiffers(_AgainstPicture):
     code = "order_total_differs"
-    title = "Montant dû différent"
+    title = _("Different amount due")
     severity = Severity.MEDIUM
     differs = ~Q(w_total=F("due_amount"))
 

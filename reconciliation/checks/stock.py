@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Category, Product, StockLevel
 from orders.models import As400Event, Order, OrderLine
@@ -27,7 +28,7 @@ HELD = (Order.Status.PLACED, Order.Status.SENT, Order.Status.REFUSED, Order.Stat
 
 class PromisedShort(Check):
     code = "stock_promised_short"
-    title = "Commandes acceptées absentes du réservé AS400"
+    title = _("Accepted orders missing from the AS400's promised stock")
     severity = Severity.HIGH
     needs = ("STKBAL",)
 
@@ -71,7 +72,7 @@ class PromisedShort(Check):
 
 class InFlightAfterAck(Check):
     code = "stock_in_flight_after_ack"
-    title = "Unités encore « en vol » après l'acquittement"
+    title = _("Units still \"in flight\" after the acknowledgement")
     severity = Severity.MEDIUM
     needs = ("STKBAL",)
     accept = "Solder les unités en vol : l'extrait complet les compte déjà."
@@ -120,7 +121,7 @@ def drift_by_category() -> dict[int | None, int]:
 
 class DayDrift(Check):
     code = "stock_drift"
-    title = "Dérive du stock de la journée"
+    title = _("The day's stock drift")
     severity = Severity.LOW
     needs = ("STKBAL",)
     accept = "Prendre acte : l'extrait complet a déjà corrigé le stock."
@@ -146,7 +147,7 @@ class DayDrift(Check):
 
 class InFlightCounter(Check):
     code = "counter_in_flight"
-    title = "Compteur « en vol » différent de ses lignes"
+    title = _("\"In flight\" counter differs from its lines")
     severity = Severity.HIGH
     accept = "Recalculer le compteur à partir des lignes de commande."
 

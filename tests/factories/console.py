@@ -34,7 +34,7 @@ def roles_ensure() -> None:
     # registry's are put back, or a later flush would create no permissions for those apps.
     kept = {config.label: config.models_module for config in django_apps.get_app_configs()}
     try:
-        for name, function in (("0003_staff_groups", "create_groups"), ("0004_roles", "create_roles")):
+        for name, function in (("0003_staff_groups", "create_groups"), ("0005_roles", "create_roles")):
             getattr(import_module(f"reconciliation.migrations.{name}"), function)(django_apps, None)
     finally:
         for config in django_apps.get_app_configs():

@@ -56,7 +56,8 @@ from tests.races import race
 
 from .webhook_receiver import Answer, Receiver, running_receiver
 
-pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
+# These tests read the admin's English texts (French is the default): see tests/admin for French.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY), pytest.mark.usefixtures("english")]
 
 Type = StorefrontEvent.Type
 T0 = datetime.fromisoformat("2026-11-24T10:00:00+01:00")

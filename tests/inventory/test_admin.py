@@ -38,7 +38,8 @@ from inventory.models import (
 from inventory.reference import locations_seed_default
 from inventory.selectors import selling_enabled
 
-pytestmark = pytest.mark.django_db
+# These tests read the admin's English texts (French is the default): see tests/admin for French.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 REFERENCE_MODELS = ["location", "category", "itemmapping", "safetystockoverride"]
 

@@ -32,7 +32,8 @@ from orders.selectors import message_order
 from tests.factories.orders import place, warehouse_items
 from tests.moments import TUESDAY
 
-pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
+# These tests read the admin's English texts (French is the default): see tests/admin for French.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY), pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ def shopify_sim(settings: Any) -> Iterator[ShopifySimulator]:
     settings.SHOPIFY_ADMIN_URL = url
     settings.SHOPIFY_CLIENT_ID = CLIENT_ID
     settings.SHOPIFY_CLIENT_SECRET = CLIENT_SECRET
+    settings.SHOPIFY_BULK_POLL_SECONDS = 0.2  # no finish webhook unless the test subscribes
     try:
         yield sim
     finally:

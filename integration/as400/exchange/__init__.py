@@ -22,6 +22,7 @@ from integration.as400.exchange.base import (
     ExchangeFile,
     ExchangeFolder,
     ExchangeUnavailable,
+    ExchangeUnreachable,
     FileInfo,
     FolderListing,
     Location,
@@ -32,6 +33,7 @@ from integration.as400.exchange.base import (
     PairRefused,
     RefusalKind,
     SentState,
+    TransferRefused,
     VerifiedPair,
 )
 
@@ -43,6 +45,7 @@ __all__ = [
     "ExchangeFile",
     "ExchangeFolder",
     "ExchangeUnavailable",
+    "ExchangeUnreachable",
     "FileInfo",
     "FolderListing",
     "Location",
@@ -53,6 +56,7 @@ __all__ = [
     "PairRefused",
     "RefusalKind",
     "SentState",
+    "TransferRefused",
     "VerifiedPair",
     "exchange_folder_class",
     "get_exchange_folder",
@@ -61,6 +65,10 @@ __all__ = [
 #: Short names of the adapters that ship with the project.
 BACKENDS = {
     "local": "integration.as400.exchange.local.LocalExchangeFolder",
+    # The AS400's IFS through its OpenSSH (AS400_EXCHANGE_URL sftp://...) or its FTP server.
+    "sftp": "integration.as400.exchange.sftp.SftpExchangeFolder",
+    "ftp": "integration.as400.exchange.ftp.FtpExchangeFolder",
+    "ftps": "integration.as400.exchange.ftp.FtpsExchangeFolder",
     # bin/run's: the local folders the simulator writes, with its (fast) clock as the AS400's.
     "simulator": "integration.as400.simulator.exchange.SimulatorExchangeFolder",
 }

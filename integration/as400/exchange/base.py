@@ -45,6 +45,7 @@ __all__ = [
     "ExchangeFile",
     "ExchangeFolder",
     "ExchangeUnavailable",
+    "ExchangeUnreachable",
     "FileInfo",
     "FolderListing",
     "Location",
@@ -55,6 +56,7 @@ __all__ = [
     "PairRefused",
     "RefusalKind",
     "SentState",
+    "TransferRefused",
     "VerifiedPair",
 ]
 
@@ -117,6 +119,19 @@ class ExchangeError(Exception):
 
 class ExchangeUnavailable(ExchangeError):
     """A folder of the exchange is missing: nothing may be read or written until it is back."""
+
+
+class ExchangeUnreachable(ExchangeUnavailable, ConnectionError):
+    """The file server holding the folders cannot be reached now (refused, dropped, timed out).
+
+    A failed run to try again: an ``OSError`` for the callers that treat a failed write as one,
+    an :class:`ExchangeUnavailable` for those that hold everything while the share is away.
+    """
+
+
+class TransferRefused(ExchangeError, OSError):
+    """The file server answered an operation with a refusal (disk full, permission denied, a
+    rename it would not do, a transfer cut short); the connection itself is still good."""
 
 
 class PairNotFound(ExchangeError):
@@ -350,6 +365,16 @@ class ExchangeFolder(ABC):
 
     def __init__(self, ccsid: int) -> None:
         self.ccsid = ccsid
+
+    def close(self) -> None:  # noqa: B027 - not abstract: most adapters hold nothing open
+        """End what the adapter holds open (a remote connection); nothing for a local folder.
+        The folder may be used again afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @classmethod
     @abstractmethod

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 
 from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.engine import Simulator
@@ -83,7 +84,7 @@ def _act(request: HttpRequest) -> None:
             elif action == "seed":
                 messages.success(request, sim.seed().message)
             else:
-                messages.error(request, f"Unknown action {action!r}.")
+                messages.error(request, gettext("Unknown action {action!r}.").format(action=action))
     except SimulatorError as exc:
         messages.error(request, str(exc))
 

@@ -27,7 +27,8 @@ register_simulator_admin(site)  # twice is harmless
 urlpatterns = [path("admin/", site.urls)]
 
 PAGE = "/admin/as400-simulator/"
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+# These tests read the admin's English texts (French is the default): see tests/admin for French.
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__), pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

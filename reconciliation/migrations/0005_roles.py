@@ -86,7 +86,7 @@ GIVEN_BY_0003 = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reconciliation", "0003_staff_groups"),
+        ("reconciliation", "0004_verbose_names_translatable"),
         ("integration", "0013_outbox_message_subject"),
         ("shopify", "0002_schedules"),
         ("inventory", "0008_product_attributes_limits"),
