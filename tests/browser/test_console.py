@@ -19,6 +19,7 @@ from integration.as400.simulator.engine import Simulator
 from integration.models import OutboxMessage
 from inventory.models import Category, ItemMapping, RolloutChange
 from orders.models import Order
+from orders.selectors import message_order
 from tests.factories.console import BUSINESS, OPERATIONS, PASSWORD, SUPPORT, member, orders_needing_staff
 
 # serialized_rollback: the database is emptied after each test (it is committed), and the roles'
@@ -130,7 +131,7 @@ def test_operations_retry_a_dead_message(page: Any, live_server: Any, simulator:
     follow(page, '[data-tile="dead_messages"] a')
     act(page, "retry", dead.pk)
 
-    assert f"#{dead.pk}" in messages(page)
+    assert f"n° {dead.pk} de {message_order(dead).order_number} est de nouveau en attente" in messages(page)  # in French
     assert OutboxMessage.objects.get(pk=dead.pk).state == OutboxMessage.State.PENDING
     page.goto(f"{live_server.url}/admin/")
     assert count(page, "dead_messages") == 0
