@@ -15,9 +15,14 @@ def product_name(product: Product) -> str:
     return product.title or product.as400_description or product.item_number
 
 
+def product_sku(product: Product) -> str:
+    """The storefronts' SKU of the product (its mapping's), or its AS400 item number while unmapped."""
+    mapping = getattr(product, "mapping", None)
+    return mapping.sku if mapping is not None else product.item_number
+
+
 def product_label(product: Product) -> str:
     """The product's SKU (its item number when it is not mapped) and its name."""
-    mapping = getattr(product, "mapping", None)
-    code = mapping.sku if mapping is not None else product.item_number
+    code = product_sku(product)
     name = product_name(product)
     return code if name == code else f"{code} — {name}"

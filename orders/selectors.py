@@ -19,16 +19,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from integration.models import OutboxMessage
-from inventory.models import Product
+from inventory.labels import product_sku
 from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
 
 
 def line_sku(line: OrderLine) -> str:
     """The storefront's SKU of a line (its product's mapping), or the AS400 item if unmapped since."""
-    try:
-        return line.product.mapping.sku
-    except Product.mapping.RelatedObjectDoesNotExist:
-        return line.product.item_number
+    return product_sku(line.product)
 
 
 def message_order(message: OutboxMessage) -> Order:

@@ -45,6 +45,7 @@ from django.utils import timezone
 from integration.core.ownership import System, check_product_write
 from integration.models import StorefrontClient
 from integration.shopify.bulk import bulk_lines, bulk_wait
+from inventory.labels import product_sku
 from inventory.models import Product
 from inventory.selectors import sellable_products
 from inventory.services import product_content_update
@@ -91,9 +92,8 @@ def _status(product: Product, sellable: bool) -> str:
 
 def as400_values(product: Product, *, sellable: bool) -> dict[str, Any]:
     """The AS400-owned fields as Shopify names them, as we would push them now."""
-    mapping = getattr(product, "mapping", None)
     return {
-        "sku": mapping.sku if mapping else product.item_number,
+        "sku": product_sku(product),
         "barcode": product.ean,
         "price": f"{Decimal(product.price):.2f}",
         "taxable": product.vat_code in TAXABLE_VAT_CODES,

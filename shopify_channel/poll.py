@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from integration.alerts import alert_raise
 from integration.models import Alert
-from integration.shopify.client import GraphQLAnswer, ShopifyClient, ShopifyQueryError, shopify_client
+from integration.shopify.client import ShopifyClient, ShopifyQueryError, answer_data, shopify_client
 from integration.shopify.webhooks import webhook_topics
 from shopify_channel.models import PollCursor, ShopifyOrder
 
@@ -154,12 +154,6 @@ class PollReport:
                 "failed": list(self.failed), "cursor": self.cursor.isoformat() if self.cursor else None}  # fmt: skip
 
 
-def _data(answer: GraphQLAnswer) -> dict[str, Any]:
-    if answer.data is None:
-        raise ShopifyQueryError("Shopify answered no data")
-    return answer.data
-
-
 def _query(since: datetime) -> str:
     return f"updated_at:>'{since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'"
 
@@ -187,7 +181,7 @@ def _apply(payload: dict[str, Any], now: datetime) -> bool:
 def shopify_order_fetch_apply(client: ShopifyClient, gid: str, *, now: datetime) -> bool:
     """Read one order from Shopify (``order``) and apply it as its webhooks would; True when it was
     new or changed here."""
-    full = _data(client.execute("order", {"id": gid}))["order"]
+    full = answer_data(client.execute("order", {"id": gid}))["order"]
     if full is None:
         raise ShopifyQueryError(f"Shopify no longer has the order {gid}")
     return _apply(order_payload(full), now)
@@ -210,7 +204,7 @@ def shopify_orders_poll(
     moved_to, blocked, after = cursor.updated_at, False, None
     while report.seen < limit:
         page = client.execute("orders_updated_since", {"first": PAGE, "after": after, "query": _query(since)})
-        orders = _data(page)["orders"]
+        orders = answer_data(page)["orders"]
         for node in orders["nodes"]:
             report.seen += 1
             updated = parse_datetime(node["updatedAt"])
@@ -281,7 +275,7 @@ def shopify_subscriptions_ensure(
     existing: list[dict[str, Any]] = []
     after = None
     while True:
-        page = _data(client.execute("webhook_subscriptions", {"first": 100, "after": after}))[
+        page = answer_data(client.execute("webhook_subscriptions", {"first": 100, "after": after}))[
             "webhookSubscriptions"
         ]
         existing.extend(page["nodes"])

@@ -64,12 +64,6 @@ class ShopifySnapshot:
     levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (item gid, location gid) → available
     orders: dict[int, ShopifyOrderRow] = field(default_factory=dict)  # Shopify's order id → order
 
-    def variants_by_sku(self) -> dict[str, list[Variant]]:
-        out: dict[str, list[Variant]] = defaultdict(list)
-        for v in self.variants.values():
-            out[v.sku].append(v)
-        return out
-
 
 def _decimal(value: Any) -> Decimal | None:
     try:

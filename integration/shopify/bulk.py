@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import httpx
 from django.conf import settings
 
-from integration.shopify.client import ShopifyError, ShopifyQueryError, ShopifyUnavailable
+from integration.shopify.client import GraphQLAnswer, ShopifyError, ShopifyUnavailable, answer_data
 from integration.shopify.documents import DocumentInvalid, document, document_errors
 from integration.shopify.models import WebhookEvent
 from integration.shopify.webhooks import WebhookMeta, webhook_topic_register
@@ -51,21 +51,12 @@ _SAFE_VALUE = re.compile(r"[A-Za-z0-9:._+\- ]*")
 class Client(Protocol):
     def execute(
         self, name: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
-    ) -> Any: ...
+    ) -> GraphQLAnswer: ...
 
 
 class BulkFailed(ShopifyError):
     """A bulk operation Shopify refused to start, or that ended other than COMPLETED (the message
     says which operation and why)."""
-
-
-def _data(answer: Any) -> dict[str, Any]:
-    data = getattr(answer, "data", None)
-    if data is None and isinstance(answer, dict):
-        data = answer.get("data")
-    if data is None:
-        raise ShopifyQueryError("Shopify answered no data")
-    return data  # type: ignore[no-any-return]
 
 
 # --- The finish webhook ------------------------------------------------------------------------------
@@ -110,7 +101,7 @@ def bulk_wait(
         if bulk_finish_seen(operation["id"]) or time.monotonic() - last_read >= poll_seconds:
             if on_call:
                 on_call()
-            node = _data(client.execute("bulk_operation", {"id": operation["id"]})).get("node")
+            node = answer_data(client.execute("bulk_operation", {"id": operation["id"]})).get("node")
             if node is None:
                 raise BulkFailed(f"bulk operation {operation['id']}: Shopify no longer knows it")
             operation, last_read = node, time.monotonic()
@@ -175,7 +166,7 @@ def bulk_query_text(name: str, **values: str) -> str:
 def bulk_query(client: Client, text: str, **wait: Any) -> dict[str, Any]:
     """Run the bulk query ``text`` at Shopify and wait for it (see :func:`bulk_wait`); the finished
     operation, to read with :func:`bulk_lines`."""
-    run = _data(client.execute("bulk_run_query", {"query": text}))["bulkOperationRunQuery"]
+    run = answer_data(client.execute("bulk_run_query", {"query": text}))["bulkOperationRunQuery"]
     if run.get("userErrors"):
         problems = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in run["userErrors"])
         raise BulkFailed(f"Shopify refused the bulk query: {problems}")

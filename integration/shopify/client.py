@@ -96,6 +96,13 @@ class GraphQLAnswer:
     cost: dict[str, Any] | None = None
 
 
+def answer_data(answer: GraphQLAnswer) -> dict[str, Any]:
+    """The answer's ``data``; :class:`ShopifyQueryError` when Shopify answered none."""
+    if answer.data is None:
+        raise ShopifyQueryError("Shopify answered no data")
+    return answer.data
+
+
 class _Transient(Exception):
     """One attempt that may succeed if made again (5xx, timeout, transport)."""
 

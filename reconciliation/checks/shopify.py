@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,6 +38,7 @@ from django.db.models import Q
 
 from integration.core.errors import DomainError
 from integration.shopify.client import ShopifyError, shopify_client
+from inventory.labels import product_sku
 from inventory.models import Product
 from orders.models import OrderLine
 from orders.selectors import line_sku
@@ -58,6 +59,7 @@ from shopify_channel.stock import stock_levels_reread, stock_targets
 Severity = Discrepancy.Severity
 SNAPSHOT = "shopify.snapshot"
 STOCK = "shopify.stock"
+KNOWN = "shopify.known"
 CHUNK = 5000
 
 
@@ -136,11 +138,9 @@ class _StockGap:
     target: int
 
 
-def _unreceived_units(snapshot: ShopifySnapshot) -> dict[str, int]:
+def _unreceived_units(night: Night, snapshot: ShopifySnapshot) -> dict[str, int]:
     """Units per SKU of the Shopify orders in the snapshot that have not reached us."""
-    known = set(
-        ShopifyOrder.objects.filter(shopify_id__in=list(snapshot.orders)).values_list("shopify_id", flat=True)
-    )
+    known = _known(night, snapshot)
     units: dict[str, int] = defaultdict(int)
     for number, row in snapshot.orders.items():
         if number not in known and row.cancelled_at is None:
@@ -155,7 +155,7 @@ def _stock_gaps(night: Night) -> list[_StockGap]:
     snapshot = shopify_snapshot_of(night)
     started = snapshot.started_at
     dirty = set(StockDirty.objects.values_list("product_id", "location_code"))
-    unreceived = _unreceived_units(snapshot)
+    unreceived = _unreceived_units(night, snapshot)
     links = {
         s.product_id: s
         for s in ShopifyProduct.objects.filter(state=ShopifyProduct.State.PUSHED).exclude(
@@ -188,8 +188,7 @@ def _stock_gaps(night: Night) -> list[_StockGap]:
             if figure is None or figure == target:
                 continue
             product = products[product_id]
-            sku = getattr(getattr(product, "mapping", None), "sku", None) or product.item_number
-            if figure < target and target - figure <= unreceived.get(sku, 0):
+            if figure < target and target - figure <= unreceived.get(product_sku(product), 0):
                 continue  # Shopify sold them in orders still on their way to us
             gaps.append(_StockGap(product, code, figure, target))
     night.cache[STOCK] = gaps
@@ -307,11 +306,14 @@ class CatalogueDiffers(ShopifyCheck):
 # --- Orders -------------------------------------------------------------------------------------------------
 
 
-def _known(snapshot: ShopifySnapshot) -> dict[int, ShopifyOrder]:
-    return {
-        s.shopify_id: s
-        for s in ShopifyOrder.objects.filter(shopify_id__in=list(snapshot.orders)).select_related("order")
-    }
+def _known(night: Night, snapshot: ShopifySnapshot) -> dict[int, ShopifyOrder]:
+    """Our links to the snapshot's orders, by Shopify's id (read once per run, shared by the checks)."""
+    if KNOWN not in night.cache:
+        night.cache[KNOWN] = {
+            s.shopify_id: s
+            for s in ShopifyOrder.objects.filter(shopify_id__in=list(snapshot.orders)).select_related("order")
+        }
+    return night.cache[KNOWN]  # type: ignore[no-any-return]
 
 
 def _order_finding(row: ShopifyOrderRow, link: ShopifyOrder | None, **values: Any) -> Finding:
@@ -337,7 +339,7 @@ class OrderMissing(_OrderCheck):
 
     def find(self, night: Night) -> Iterable[Finding]:
         snapshot = shopify_snapshot_of(night)
-        cutoff, known = _cutoff(snapshot), _known(snapshot)
+        cutoff, known = _cutoff(snapshot), _known(night, snapshot)
         for number, row in sorted(snapshot.orders.items()):
             if number in known or row.cancelled_at is not None or not _settled(row, cutoff):
                 continue
@@ -356,7 +358,7 @@ class OrderCancelMissed(_OrderCheck):
 
     def find(self, night: Night) -> Iterable[Finding]:
         snapshot = shopify_snapshot_of(night)
-        cutoff, known = _cutoff(snapshot), _known(snapshot)
+        cutoff, known = _cutoff(snapshot), _known(night, snapshot)
         for number, row in sorted(snapshot.orders.items()):
             link = known.get(number)
             if (
@@ -381,7 +383,7 @@ class OrderBehind(_OrderCheck):
 
     def find(self, night: Night) -> Iterable[Finding]:
         snapshot = shopify_snapshot_of(night)
-        cutoff, known = _cutoff(snapshot), _known(snapshot)
+        cutoff, known = _cutoff(snapshot), _known(night, snapshot)
         for number, row in sorted(snapshot.orders.items()):
             link = known.get(number)
             if link is None or (row.cancelled_at is not None and link.cancelled_at is None):
@@ -406,7 +408,7 @@ class OrderQuantitiesDiffer(ShopifyCheck):
 
     def find(self, night: Night) -> Iterable[Finding]:
         snapshot = shopify_snapshot_of(night)
-        cutoff, known = _cutoff(snapshot), _known(snapshot)
+        cutoff, known = _cutoff(snapshot), _known(night, snapshot)
         current = {
             number: link for number, link in known.items()
             if _settled(snapshot.orders[number], cutoff)
@@ -448,17 +450,13 @@ class OrderGoneAtShopify(ShopifyCheck):
             .select_related("order")
             .order_by("name")
         )
-        for link in _iter(gone):
+        for link in gone.iterator(chunk_size=CHUNK):
             yield Finding(
                 subject=link.name or str(link.shopify_id), order_id=link.order_id,
                 ours=f"{link.order.order_number} : {link.order.get_status_display()}",
                 theirs="Shopify : introuvable", amount=link.total or Decimal(0),
                 suggestion="Supprimée dans Shopify ? Vérifier dans l'administration Shopify avant d'annuler ici.",
             )  # fmt: skip
-
-
-def _iter(queryset: Any) -> Iterator[Any]:
-    yield from queryset.iterator(chunk_size=CHUNK)
 
 
 for _check in (
