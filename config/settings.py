@@ -93,6 +93,11 @@ TEMPLATES = [
 # DATABASE_URL picks the backend: a SQLite file by default, postgres://... in production.
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")
 DATABASES = {"default": database_config(DATABASE_URL)}
+# Each process keeps its connection between requests and tasks (a new PostgreSQL backend per request
+# cost more CPU than the checkout itself); one older than this is closed at a request's or task's
+# end and opened again, and one found broken (PostgreSQL restarted) is replaced before it is used.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a
 # replica. Nothing is ever written or migrated there (integration.as400.live.legacy.LegacyRouter).
 LEGACY_DATABASE_URL = env.str("LEGACY_DATABASE_URL", default="")

@@ -18,6 +18,14 @@ class InventoryConfig(AppConfig):
 
         metrics_register("reservations", reservations_metrics)
 
+        # The switch and the selling locations are read on every checkout and kept a moment per
+        # process; any save or delete of theirs forgets them (integration.core.reference_cache).
+        from integration.core.reference_cache import reference_forget_on_change
+        from inventory.models import Location, SellingSwitch
+        from inventory.selectors import SELLING_ENABLED, SELLING_LOCATIONS
+
+        reference_forget_on_change(SellingSwitch, SELLING_ENABLED)
+        reference_forget_on_change(Location, SELLING_LOCATIONS)
         # The selling switch and the pilot categories on the admin's home page.
         from inventory import console
 

@@ -198,13 +198,26 @@ def product_page(
 # --- Reservations -----------------------------------------------------------------------------
 
 
+_WRITTEN = "_lines_written"  # the attribute of a reservation holding the lines just written
+
+
+def reservation_lines_written(reservation: Reservation, lines: list[ReservationLine]) -> None:
+    """These lines were just written as the reservation's current ones (with their products, when
+    the writer had them): :func:`reservation_lines` answers them without reading them back."""
+    setattr(reservation, _WRITTEN, list(lines))
+
+
 def reservation_lines(reservation: Reservation) -> list[ReservationLine]:
     """The reservation's current lines, with their products' SKUs.
 
     ``reservation_replace_lines`` deactivates the old lines and gives the new ones the
     reservation's new ``expires_at``; a release or an expiry deactivates the current ones. So the
-    current lines, active or not, are those that expire with the reservation.
+    current lines, active or not, are those that expire with the reservation. Lines just written
+    (:func:`reservation_lines_written`) are those, and are not read again.
     """
+    written: list[ReservationLine] | None = getattr(reservation, _WRITTEN, None)
+    if written is not None and all("product" in line._state.fields_cache for line in written):
+        return sorted(written, key=lambda line: (line.product_id, line.location_id))
     return list(
         ReservationLine.objects.filter(reservation=reservation, expires_at=reservation.expires_at)
         .select_related("product__mapping")

@@ -20,9 +20,10 @@ from django.db import transaction
 from import_export.formats.base_formats import XLSX
 from import_export.results import Result, RowResult
 
+from integration.core.reference_cache import reference_forget
 from inventory.models import Location
 from inventory.resources import RESOURCES, ReferenceResource, cell_text, csv_dataset, csv_text
-from inventory.selectors import warehouse_code
+from inventory.selectors import SELLING_LOCATIONS, warehouse_code
 
 TABLES = tuple(RESOURCES)
 FILE_FORMATS = ("csv", "xlsx")
@@ -213,4 +214,5 @@ def locations_seed_default(*, click_and_collect: Iterable[int] = range(1, 6)) ->
         existing = set(Location.objects.values_list("code", flat=True))
         missing = [loc for loc in wanted if loc.code not in existing]
         Location.objects.bulk_create(missing, ignore_conflicts=True)
+        reference_forget(SELLING_LOCATIONS)  # bulk_create sends no post_save
     return len(missing)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -34,6 +34,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integration.as400.live import LiveReadUnavailable, get_live_reader, live_check_enabled
+from inventory.catalogue import reservation_lines_written
 from inventory.errors import (
     InsufficientStock,
     InventoryError,
@@ -50,7 +51,7 @@ from inventory.selectors import (
     Pair,
     availability_by_pair,
     products_by_sku,
-    safety_stock_for,
+    safety_stock_expression,
     sellable_products,
     selling_enabled,
     selling_locations,
@@ -78,6 +79,7 @@ class _Line:
     location: int
     quantity: int
     unit_price: Decimal
+    product: Product | None = field(default=None, compare=False)  # when at hand, with its mapping
 
 
 def live_free_for(lines: Sequence[_Line], *, now: datetime) -> dict[Pair, int] | None:
@@ -154,21 +156,24 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
         merged[pair] += line.quantity
         sku_of[pair] = line.sku
     return [
-        _Line(sku_of[pair], pair[0], pair[1], quantity, products[sku_of[pair]].price)
+        _Line(sku_of[pair], pair[0], pair[1], quantity, products[sku_of[pair]].price, products[sku_of[pair]])
         for pair, quantity in sorted(merged.items())
     ]
 
 
 def _takeable(
-    pair: Pair, need: int, *, live_free: dict[Pair, int] | None = None, released: int = 0
+    pair: Pair, quantity: int, *, live_free: dict[Pair, int] | None = None, released: int = 0
 ) -> QuerySet[StockLevel]:
-    """The pair's stock row, only if it can give ``need`` more units (safety stock included in ``need``).
+    """The pair's stock row, only if it can give ``quantity`` more units above its safety stock.
 
     The one availability condition of every take (a reservation's, an expired reservation's
     commit, an order without reservation): ``on_hand >= promised + in_flight + reserved - released
-    + need``, and the AS400's own free figure when it was read live and is lower. ``released`` is
-    what the taker gives back in the same statement (an expired reservation's units still counted).
+    + safety + quantity``, and the AS400's own free figure when it was read live and is lower.
+    ``released`` is what the taker gives back in the same statement (an expired reservation's
+    units still counted). The safety stock is read in the same statement
+    (:func:`~inventory.selectors.safety_stock_expression`), so a take is one statement per pair.
     """
+    need = safety_stock_expression() + quantity
     rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
     rows = rows.filter(on_hand__gte=F("promised") + F("in_flight") + F("reserved") - released + need)
     if live_free is not None and pair in live_free:  # the AS400's own figure, when it is lower
@@ -189,13 +194,12 @@ def _take(
     Returns the pairs that were short (the caller rolls back). Decreases always apply. The moved
     pairs are told to the availability listeners (:mod:`inventory.moves`) with ``cause``.
     """
-    safety = safety_stock_for(p for p, q in changes.items() if q > 0)
     short: list[Pair] = []
     for pair, quantity in sorted(changes.items()):
         if quantity == 0:
             continue
         if quantity > 0:
-            rows = _takeable(pair, safety.get(pair, 0) + quantity, live_free=live_free)
+            rows = _takeable(pair, quantity, live_free=live_free)
         else:
             rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if rows.update(**{counter: F(counter) + quantity}) != 1 and quantity > 0:
@@ -206,7 +210,9 @@ def _take(
 
 
 def _add_lines(reservation: Reservation, lines: list[_Line], expires_at: datetime) -> None:
-    ReservationLine.objects.bulk_create(
+    """Write the reservation's lines; they are its current lines, kept on it for the answer
+    (:func:`inventory.catalogue.reservation_lines` reads them there instead of reading them back)."""
+    written = ReservationLine.objects.bulk_create(
         ReservationLine(
             reservation=reservation,
             product_id=line.product_id,
@@ -217,6 +223,10 @@ def _add_lines(reservation: Reservation, lines: list[_Line], expires_at: datetim
         )
         for line in lines
     )
+    for row, line in zip(written, lines, strict=True):
+        if line.product is not None:
+            row.product = line.product
+    reservation_lines_written(reservation, written)
 
 
 class _Short(Exception):
@@ -451,19 +461,46 @@ def reservation_is_expired(reservation: Reservation, *, now: datetime | None = N
     )
 
 
-def reservation_commit(*, reservation: Reservation, now: datetime | None = None) -> list[ReservationLine]:
+def reservation_lock(*, reservation_id: object, client: str) -> tuple[Reservation, list[ReservationLine]]:
+    """The client's reservation and all its lines (with their products and SKUs), locked in that
+    order, in the caller's transaction: what an order placed with it reads, once.
+
+    ReservationNotFound for any other id, malformed ones too, as :func:`reservation_get`.
+    """
+    try:
+        locked = reservations_locked().filter(client=client).get(pk=reservation_id)  # type: ignore[misc]
+    except (Reservation.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise ReservationNotFound(f"no reservation {reservation_id}") from None
+    lines = list(
+        ReservationLine.objects.select_for_update(of=("self",))
+        .filter(reservation=locked)
+        .select_related("product__mapping")
+        .order_by("pk")
+    )
+    return locked, lines
+
+
+def reservation_commit(
+    *, reservation: Reservation, lines: list[ReservationLine] | None = None, now: datetime | None = None
+) -> list[ReservationLine]:
     """Turn a reservation's units into in-flight units, in the caller's transaction: an order is placed.
 
     Unexpired, its units were held: they move from ``reserved`` to ``in_flight``. Expired, they are
     taken afresh if they are still available (:class:`InsufficientStock` otherwise, and the caller's
     transaction rolls back). Pairs are moved in (product, location) order, as every take is.
     Returns the reservation's lines; the reservation is marked converted.
+
+    ``lines``: the reservation (then locked) and its lines as :func:`reservation_lock` gave them in
+    this transaction; without them both are locked and read here.
     """
     now = now or timezone.now()
-    locked = reservations_locked().get(pk=reservation.pk)
+    if lines is None:
+        locked = reservations_locked().get(pk=reservation.pk)
+        lines = list(reservation_lines_locked().filter(reservation=locked).order_by("pk"))
+    else:
+        locked = reservation
     if locked.status not in (Reservation.Status.ACTIVE, Reservation.Status.EXPIRED):
         raise ReservationNotActive(f"reservation {locked.pk} is {locked.get_status_display().lower()}")
-    lines = list(reservation_lines_locked().filter(reservation=locked).order_by("pk"))
     expired = locked.status == Reservation.Status.EXPIRED or locked.expires_at <= now
     wanted: dict[Pair, int] = defaultdict(int)
     held: dict[Pair, int] = defaultdict(int)
@@ -472,11 +509,10 @@ def reservation_commit(*, reservation: Reservation, now: datetime | None = None)
         wanted[pair] += line.quantity
         if line.active:
             held[pair] += line.quantity
-    safety = safety_stock_for(wanted) if expired else {}
     short: list[Pair] = []
     for pair, quantity in sorted(wanted.items()):
         if expired:  # what it still held is given back and the whole quantity taken again, if there
-            rows = _takeable(pair, safety.get(pair, 0) + quantity, released=held[pair])
+            rows = _takeable(pair, quantity, released=held[pair])
         else:
             rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
         if rows.update(reserved=F("reserved") - held[pair], in_flight=F("in_flight") + quantity) != 1:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.core.reference_cache import reference
 from integration.models import FileRun
 from inventory.models import (
     Category,
@@ -37,6 +39,16 @@ def warehouse_code() -> int:
 
 
 def selling_enabled() -> bool:
+    """Whether online selling is on (the switch's first row; none yet: on). Kept a moment per process
+    (``integration.core.reference_cache``; forgotten when the switch is saved)."""
+    return reference(SELLING_ENABLED, _selling_enabled)
+
+
+SELLING_ENABLED = "inventory.selling_enabled"
+SELLING_LOCATIONS = "inventory.selling_locations"
+
+
+def _selling_enabled() -> bool:
     switch = SellingSwitch.objects.order_by("pk").first()
     return switch is None or switch.selling_enabled
 
@@ -56,17 +68,19 @@ def sellable_products(*, include_pilot: bool) -> Q:
 
 def products_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, Product]:
     """Sellable products by SKU; a SKU that is unknown or not sellable is simply absent."""
-    mappings = ItemMapping.objects.filter(sku__in=set(skus)).select_related("product__category")
-    allowed = set(
-        Product.objects.filter(
-            sellable_products(include_pilot=include_pilot), mapping__sku__in=set(skus)
-        ).values_list("pk", flat=True)
-    )
-    return {m.sku: m.product for m in mappings if m.product_id in allowed}
+    mappings = ItemMapping.objects.filter(
+        sku__in=set(skus), product__in=Product.objects.filter(sellable_products(include_pilot=include_pilot))
+    ).select_related("product__category")  # one query: the rule is a subquery
+    return {m.sku: m.product for m in mappings}
 
 
 def selling_locations() -> dict[int, Location]:
-    """The warehouse (home delivery) and the stores that do click and collect."""
+    """The warehouse (home delivery) and the stores that do click and collect. Kept a moment per
+    process, as :func:`selling_enabled` (forgotten when a location is saved or deleted)."""
+    return dict(reference(SELLING_LOCATIONS, _selling_locations))
+
+
+def _selling_locations() -> dict[int, Location]:
     return {
         loc.code: loc
         for loc in Location.objects.filter(
@@ -93,6 +107,21 @@ def safety_stock_for(pairs: Iterable[Pair]) -> dict[Pair, int]:
         pair: by_product_location.get(pair, by_product.get(pair[0], category.get(pair[0]) or 0))
         for pair in pairs
     }
+
+
+def safety_stock_expression() -> Coalesce:
+    """:func:`safety_stock_for`'s rule as SQL, for a query on stock rows: the override at the row's
+    location, else the product's override everywhere, else its category's, else 0.
+
+    So that a take checks the safety stock in its one conditional update, without reading it first.
+    """
+    overrides = SafetyStockOverride.objects.filter(product_id=OuterRef("product_id"))
+    return Coalesce(
+        Subquery(overrides.filter(location_id=OuterRef("location_id")).values("quantity")[:1]),
+        Subquery(overrides.filter(location_id__isnull=True).values("quantity")[:1]),
+        Subquery(Product.objects.filter(pk=OuterRef("product_id")).values("category__safety_stock")[:1]),
+        Value(0),
+    )
 
 
 def expired_reserved(pairs: Iterable[Pair], *, now: datetime) -> dict[Pair, int]:

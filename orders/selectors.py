@@ -74,6 +74,30 @@ def order_of_client(*, order_number: str, client: str) -> Order | None:
     )
 
 
+def order_as_written(order: Order, *, lines: list[OrderLine], events: list[OrderEvent]) -> Order:
+    """The order just placed, holding what :func:`order_of_client` would read of it: its lines (with
+    their products, when the caller gave them), its history, no cancellation and no shipment.
+
+    The checkout's answer is built from it without reading back what the checkout just wrote.
+    Django's prefetch caches are filled as ``prefetch_related`` fills them, so ``order.lines.all()``
+    and the others read them.
+    """
+    cache: dict[str, Any] = {}
+    parts: list[tuple[str, Any, list[Any]]] = [
+        ("lines", OrderLine, sorted(lines, key=lambda line: line.line_number)),
+        ("events", OrderEvent, list(events)),
+        ("cancellations", OrderCancellation, []),
+    ]
+    for name, model, rows in parts:
+        queryset: Any = model.objects.all()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    order.shipments = []  # type: ignore[attr-defined]
+    return order
+
+
 def applied_units(kind: str, *, per: str = "line") -> Coalesce:
     """The units the AS400 events of ``kind`` applied to each line (or order: ``per="order"``), 0
     when none: a subquery to annotate lines (or orders) with."""

@@ -33,8 +33,8 @@ from integration.as400.codec import EncodeError, RecordCodec
 from integration.core.errors import DomainError
 from integration.core.log_context import log_context
 from integration.models import OutboxMessage
-from inventory.errors import InventoryError, ReservationNotActive
-from inventory.models import Location, Reservation, StockLevel
+from inventory.errors import InventoryError
+from inventory.models import Location, Product, Reservation, StockLevel
 from inventory.moves import availability_moved, cause_uri
 from inventory.reservations import (
     LineRequest,
@@ -42,7 +42,7 @@ from inventory.reservations import (
     in_flight_lines,
     in_flight_take,
     reservation_commit,
-    reservation_get,
+    reservation_lock,
 )
 from inventory.selectors import warehouse_code
 from orders.as400_imports import FREE_TEXT, GIVEN, ordimp_given_fields
@@ -52,7 +52,7 @@ from orders.locks import order_lines_locked, orders_locked
 from orders.metrics import checkout_refused_count
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
-from orders.selectors import line_sku
+from orders.selectors import line_sku, order_as_written
 
 
 @dataclass(frozen=True)
@@ -197,13 +197,18 @@ def _picking_location(data: OrderInput) -> int:
     return store.code
 
 
-def _checked(data: OrderInput, client: str, idempotency_key: str) -> tuple[int, str, Order | None]:
+def _checked(
+    data: OrderInput, client: str, idempotency_key: str, *, look_up: bool = True
+) -> tuple[int, str, Order | None]:
     """What every placement checks before it writes: the picking location, the digest, and the order
-    already placed under this number (or key), if any — then the lines and the AS400's fields."""
+    already placed under this number (or key), if any — then the lines and the AS400's fields.
+
+    ``look_up=False`` skips the look-up: the caller finds a replay by its writes failing instead.
+    """
     _check_order_number(data.order_number)  # before any lookup: what is not one names no order
     location = _picking_location(data)
     digest = data.content_hash(location)
-    existing = _existing(data.order_number, client, idempotency_key, digest)
+    existing = _existing(data.order_number, client, idempotency_key, digest) if look_up else None
     if existing is not None:
         return location, digest, existing
     if not data.lines:
@@ -232,18 +237,19 @@ def order_place(
 
 
 def _order_place(data: OrderInput, client: str, idempotency_key: str, now: datetime) -> tuple[Order, bool]:
-    location, digest, existing = _checked(data, client, idempotency_key)
-    if existing is not None:
-        return existing, False
+    # No look-up first: a replay is rare, and the writes find it anyway. The same order placed
+    # before (or racing us and winning) converted the reservation, or holds the number or the key.
+    location, digest, _ = _checked(data, client, idempotency_key, look_up=False)
     try:
         with transaction.atomic():
             order = _place(data, client, idempotency_key, digest, location, now)
-    except (IntegrityError, ReservationNotActive):
-        # The same order (number or key) raced us and won: it converted the reservation, or it
-        # holds the number. A replay then, or a clash; anything else is the error it was.
+    except (IntegrityError, DomainError) as refused:
+        # The number or the key placed before wins over any other refusal: a replay then, or a
+        # clash (the same number or key with other content: refused, naming it). Otherwise the
+        # refusal is the error it was, and nothing was written.
         existing = _existing(data.order_number, client, idempotency_key, digest)
         if existing is None:
-            raise
+            raise refused from None
         return existing, False
     return order, True
 
@@ -324,8 +330,7 @@ def _existing(order_number: str, client: str, key: str, digest: str) -> Order | 
 
 
 def _place(data: OrderInput, client: str, key: str, digest: str, location: int, now: datetime) -> Order:
-    reservation = reservation_get(reservation_id=data.reservation_id, client=client)
-    held = list(reservation.lines.select_related("product__mapping"))
+    reservation, held = reservation_lock(reservation_id=data.reservation_id, client=client)
     skus = {line.pk: getattr(getattr(line.product, "mapping", None), "sku", None) for line in held}
     asked = Counter((line.sku, data.line_location(line, location), line.quantity) for line in data.lines)
     reserved = Counter((skus[line.pk], line.location_id, line.quantity) for line in held)
@@ -347,9 +352,9 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
             detail={"lines": [{"sku": w.sku, "asked": str(w.unit_price),
                                "price": str(prices[(w.sku, data.line_location(w, location))])} for w in wrong]},
         )  # fmt: skip
-    reservation_commit(reservation=reservation, now=now)
+    reservation_commit(reservation=reservation, lines=held, now=now)
     rows = [
-        _Row(line.product_id, line.location_id, line.quantity, line.unit_price, line.quantity)
+        _Row(line.product_id, line.location_id, line.quantity, line.unit_price, line.quantity, line.product)
         for line in sorted(held, key=lambda h: (h.product_id, h.location_id))
     ]
     return _write(data, client, key, digest, location, reservation, rows, now, cause=f"placed by {client}")
@@ -364,6 +369,7 @@ class _Row:
     quantity: int
     unit_price: Decimal
     in_flight: int
+    product: Product | None = None  # when at hand (with its mapping): the answer reads its SKU
 
 
 def _write(
@@ -378,7 +384,7 @@ def _write(
         total=sum((Decimal(line.unit_price) * line.quantity for line in data.lines), Decimal(0)), **customer,
         created_at=now, updated_at=now,
     )  # fmt: skip
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             line_number=n,
@@ -390,10 +396,13 @@ def _write(
         )
         for n, row in enumerate(rows, start=1)
     )
-    OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=cause[:200], at=now)
+    for line, row in zip(lines, rows, strict=True):
+        if row.product is not None:
+            line.product = row.product
+    event = OrderEvent.objects.create(order=order, status_to=Order.Status.PLACED, cause=cause[:200], at=now)
     if ordimp:
         ordimp_queue(order, now)
-    return order
+    return order_as_written(order, lines=lines, events=[event])
 
 
 def ordimp_queue(order: Order, now: datetime) -> OutboxMessage:

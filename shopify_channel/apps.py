@@ -18,4 +18,9 @@ class ShopifyChannelConfig(AppConfig):
         oversold.register()  # the order_cancel call to Shopify
         webhooks.register()  # the topics this app takes
         stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
+        from integration.core.reference_cache import reference_forget_on_change
+        from shopify_channel.models import ShopifyLocation
+        from shopify_channel.stock import SHOPIFY_LOCATION_CODES
+
+        reference_forget_on_change(ShopifyLocation, SHOPIFY_LOCATION_CODES)
         fulfilment_listeners_register()  # the AS400's events on Shopify orders → calls to Shopify

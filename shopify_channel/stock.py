@@ -84,6 +84,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from integration.core.reference_cache import reference
 from inventory.moves import Pair
 from inventory.selectors import availability_by_pair, selling_enabled
 from orders.models import OrderLine
@@ -106,12 +107,23 @@ class Client(Protocol):
 # --- Marking -------------------------------------------------------------------------------------
 
 
+SHOPIFY_LOCATION_CODES = "shopify_channel.location_codes"
+
+
+def shopify_location_codes() -> frozenset[int]:
+    """Our location codes that Shopify sells from: read on every take, so kept a moment per process
+    (``integration.core.reference_cache``; forgotten when a Shopify location is saved or deleted)."""
+    return reference(
+        SHOPIFY_LOCATION_CODES, lambda: frozenset(ShopifyLocation.objects.values_list("location_id", flat=True))
+    )
+
+
 def stock_mark_dirty(pairs: Sequence[Pair], cause: str, *, now: datetime | None = None) -> int:
     """The availability listener: note the pairs at Shopify locations, in the caller's transaction.
 
     Returns how many pairs were noted; queues a push after the commit when any was.
     """
-    codes = set(ShopifyLocation.objects.values_list("location_id", flat=True))
+    codes = shopify_location_codes()
     wanted = sorted({pair for pair in pairs if pair[1] in codes})  # pair order: rows locked in order
     if not wanted:
         return 0

@@ -30,6 +30,7 @@ import time_machine
 from django.conf import settings as django_settings
 from pytest_django import Settings
 
+from integration.core.reference_cache import reference_forget
 from tests.processes import Processes
 
 pytest_plugins = ["tests.plugins.simulator", "tests.plugins.storefront", "tests.plugins.shopify"]
@@ -73,6 +74,14 @@ def webhooks_to_this_machine(settings: Settings) -> None:
     """The tests' webhook receivers listen on 127.0.0.1: allowed here as in DEBUG (the guard's own
     tests switch it off)."""
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+
+@pytest.fixture(autouse=True)
+def reference_cache_fresh() -> Iterator[None]:
+    """No test sees reference data kept by the one before (its rows were rolled back since)."""
+    reference_forget()
+    yield
+    reference_forget()
 
 
 @pytest.fixture
