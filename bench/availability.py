@@ -1,0 +1,246 @@
+"""Availability under a storefront's load: ``GET /api/v1/availability/`` for 20 SKUs at a fixed rate.
+
+    DATABASE_URL=postgres://user@host:port/name .venv/bin/python bench/availability.py [--rate 200] [--seconds 20] [--repeat 3]
+
+In a database of its own: a simulated AS400's catalogue and stock applied (300 items, the 30 stores
+and the warehouse, 5 stores doing click and collect), every category live, a storefront client, and
+gunicorn serving the platform on a loopback port (``--workers``, 4 by default).
+
+The load is open: requests are started on a fixed schedule, ``--rate`` a second, each with 20
+SKUs drawn from the catalogue, whatever the answers' speed (a closed loop would slow down with
+the server and hide its queueing). Each latency is counted from the moment the request was due,
+not from when a thread got to send it, so a server that falls behind shows it. Printed per run:
+the rate reached, p50/p95/p99 and the worst; then best and median of the runs.
+
+Beside it, the floor measured in the same run: the same 20 SKUs' stock rows read by one plain
+psycopg query on a kept connection, at the same rate, in this process (what the database alone
+costs an answer); and the platform's answer without HTTP (the view called in this process), so
+that the figures say where the time goes.
+
+Aim (issue 15): p95 under 50 ms at 200 requests a second, through gunicorn, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "b" * 40)  # a bench, not a deployment
+os.environ.setdefault("DJANGO_HTTPS", "false")  # plain HTTP on loopback
+
+import django
+
+django.setup()
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from integration.as400.codec import PARIS  # noqa: E402
+from integration.as400.simulator.engine import Simulator  # noqa: E402
+from integration.as400.sync import exchange_sync  # noqa: E402
+from integration.storefront.clients import SCOPES, storefront_client_create  # noqa: E402
+from inventory.models import Category, ItemMapping, Location  # noqa: E402
+from inventory.reference import locations_seed_default  # noqa: E402
+
+SKUS_PER_REQUEST = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 2 else float("nan")
+
+
+def open_load(rate: float, seconds: float, call, threads: int = 64) -> tuple[list[float], int, float]:  # type: ignore[no-untyped-def]
+    """Start ``call(n)`` ``rate`` times a second for ``seconds``; latencies from each call's due time."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    count = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+
+    def one(n: int) -> None:
+        nonlocal errors
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        ok = call(n)
+        done = time.perf_counter()
+        with lock:
+            latencies.append(done - due)
+            if not ok:
+                errors += 1
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, range(count)))
+    elapsed = time.perf_counter() - start
+    return latencies, errors, count / elapsed
+
+
+def line(label: str, latencies: list[float], rate: float, errors: int) -> str:
+    return (
+        f"  {label:<34} {rate:6.1f} req/s  p50 {pct(latencies, 50):6.1f} ms  p95 {pct(latencies, 95):6.1f} ms  "
+        f"p99 {pct(latencies, 99):6.1f} ms  worst {max(latencies) * 1000:7.1f} ms  errors {errors}"
+    )
+
+
+def summary(label: str, runs: list[tuple[list[float], int, float]]) -> None:
+    p95s = [pct(latencies, 95) for latencies, _, _ in runs]
+    print(
+        f"  {label:<34} p95 best {min(p95s):6.1f} ms, median {statistics.median(p95s):6.1f} ms over {len(runs)} runs"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=200.0, help="requests a second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        print("This benchmark is about PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
+        return 2
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_availability"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run(args, Path(tmp))
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
+    settings.AS400_SIMULATOR_DB = tmp / "as400.sqlite3"
+    settings.AS400_EXCHANGE_DIR = tmp / "exchange"
+    sim = Simulator.from_settings(
+        items=300, auto_lifecycle=False, store_sales_per_hour=0, start=datetime.now(PARIS)
+    )
+    sim.seed(seed=5, items=300)
+    locations_seed_default()
+    sim.initial_exports()
+    exchange_sync()
+    sim.close()
+    Category.objects.update(rollout_stage=Category.Stage.LIVE)
+    skus = sorted(ItemMapping.objects.filter(product__status="A").values_list("sku", flat=True))
+    selling = [*sorted(Location.objects.filter(click_and_collect=True).values_list("code", flat=True)), 900]
+    _, token = storefront_client_create(name="bench", scopes=SCOPES, rate_limit=1_000_000)
+    rng = random.Random(7)
+    asks = [rng.sample(skus, SKUS_PER_REQUEST) for _ in range(int(args.rate * args.seconds) + 1)]
+    db = connection.settings_dict
+    dsn = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": dsn, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    print(
+        f"PostgreSQL {connection.pg_version}, gunicorn {args.workers} workers, {os.cpu_count()} CPUs; "
+        f"{len(skus)} SKUs, {SKUS_PER_REQUEST} a request, {len(selling)} selling locations; "
+        f"{args.rate:.0f} requests a second for {args.seconds:.0f} s, {args.repeat} runs\n"
+    )
+
+    # The floor: the stock rows of the same 20 SKUs, one plain query on a kept connection.
+    floor_runs = []
+    with psycopg.connect(dsn, autocommit=True) as raw:
+        raw_lock = threading.Lock()
+        query = (
+            "SELECT m.sku, s.location_id, s.on_hand, s.promised, s.in_flight, s.reserved FROM inventory_itemmapping m "
+            "JOIN inventory_stocklevel s ON s.product_id = m.product_id WHERE m.sku = ANY(%s) AND s.location_id = ANY(%s)"
+        )
+
+        def floor_call(n: int) -> bool:
+            with raw_lock:  # one connection, as one worker has
+                return raw.execute(query, (asks[n % len(asks)], selling)).fetchall() is not None
+
+        for _ in range(args.repeat):
+            floor_runs.append(open_load(args.rate, args.seconds, floor_call))
+            print(line("floor: one psycopg query", floor_runs[-1][0], floor_runs[-1][2], floor_runs[-1][1]))
+
+    # The platform's answer without HTTP: the view through Django's test client, in this process.
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    in_process = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        n = 500
+        for i in range(n):
+            r = client.get("/api/v1/availability/", {"sku": asks[i % len(asks)]})
+            assert r.status_code == 200, r.content[:200]
+        in_process.append((time.perf_counter() - started) / n)
+    print(
+        f"  {'in process, no HTTP, one at a time':<34} best {min(in_process) * 1000:6.2f} ms, "
+        f"median {statistics.median(in_process) * 1000:6.2f} ms an answer"
+    )
+    connection.close()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--log-level", "warning"],
+        cwd=str(Path(__file__).resolve().parents[1]), env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    runs = []
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/api/schema/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits
+        ) as http:
+            wrong: list[str] = []
+
+            def call(n: int) -> bool:
+                r = http.get("/api/v1/availability/", params=[("sku", s) for s in asks[n % len(asks)]])
+                if r.status_code != 200 or len(r.json()["results"]) != SKUS_PER_REQUEST:
+                    wrong.append(f"{r.status_code} {r.text[:100]}")
+                    return False
+                return True
+
+            for n in range(50):  # every worker warm
+                call(n)
+            for _ in range(args.repeat):
+                runs.append(open_load(args.rate, args.seconds, call))
+                print(line("through gunicorn", runs[-1][0], runs[-1][2], runs[-1][1]))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print()
+    summary("floor: one psycopg query", floor_runs)
+    summary("through gunicorn", runs)
+    best = min(pct(latencies, 95) for latencies, _, _ in runs)
+    errors = sum(e for _, e, _ in runs)
+    print(f"\naim: p95 under 50 ms at {args.rate:.0f} req/s: {'met' if best < 50 and not errors else 'NOT met'} "
+          f"(best run {best:.1f} ms, {errors} wrong answers)")  # fmt: skip
+    for w in sorted(set(wrong))[:5]:
+        print(f"  wrong: {w}")
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
