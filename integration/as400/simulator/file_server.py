@@ -252,7 +252,10 @@ def serve_ftp(root: Path, state: Path, env_file: Path, *, tls: bool) -> None:
     server = FTPServer(("127.0.0.1", 0), handler)
     port = server.socket.getsockname()[1]
     scheme = "ftps" if tls else "ftp"
-    env |= {"AS400_EXCHANGE_URL": f"{scheme}://{FTP_USER}@127.0.0.1:{port}/", "AS400_EXCHANGE_PASSWORD": password}
+    env |= {
+        "AS400_EXCHANGE_URL": f"{scheme}://{FTP_USER}@127.0.0.1:{port}/",
+        "AS400_EXCHANGE_PASSWORD": password,
+    }
     write_env(env_file, env)
     sys.stderr.write(f"serving {root} over {scheme.upper()}: {env['AS400_EXCHANGE_URL']} (pyftpdlib)\n")
     sys.stderr.flush()
@@ -263,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("protocol", choices=PROTOCOLS)
     parser.add_argument("--root", type=Path, required=True, help="the folder to serve (the simulator's)")
-    parser.add_argument("--state", type=Path, required=True, help="where keys, password, certificate are kept")
+    parser.add_argument(
+        "--state", type=Path, required=True, help="where keys, password, certificate are kept"
+    )
     parser.add_argument("--env-file", type=Path, required=True, help="written once the server listens")
     args = parser.parse_args(argv)
     root, state = args.root.resolve(), args.state.resolve()
