@@ -42,7 +42,7 @@ def test_a_dotted_path_names_the_class_and_a_root_overrides_the_setting(
 @pytest.mark.parametrize(
     ("backend", "message"),
     [
-        ("webdav", "AS400_EXCHANGE_BACKEND is 'webdav': expected one of ftp, ftps, local, sftp, simulator or the dotted path"),
+        ("webdav", "AS400_EXCHANGE_BACKEND is 'webdav': expected one of ftp, ftps, local, sftp, simulator, simulator-ftp, simulator-ftps, simulator-sftp or the dotted path"),
         (
             "integration.as400.exchange.nowhere.Folder",
             "'integration.as400.exchange.nowhere.Folder', which cannot be imported",
