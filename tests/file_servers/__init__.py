@@ -14,9 +14,7 @@ so, they never skip.
 
 from __future__ import annotations
 
-import getpass
 import os
-import shutil
 import socket
 import sys
 from dataclasses import dataclass
@@ -24,7 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from integration.as400.simulator.file_server import free_port, self_signed_certificate, sshd_config
+from integration.as400.simulator.file_server import (
+    CannotServe,
+    find_sshd,
+    free_port,
+    self_signed_certificate,
+    ssh_key,
+    sshd_setup,
+)
 from tests.processes import Owned, Processes, wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -87,50 +92,33 @@ class FtpServer:
         (self.faults / fault).touch()
 
 
-def _keygen(processes: Processes, path: Path) -> str:
-    processes.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", path], check=True)
-    return path.with_suffix(".pub").read_text().strip()
-
-
 def start_sshd(processes: Processes, where: Path) -> SshServer:
     """A private sshd on a free loopback port: its own host key, config and authorized key, and the
     fault relay in front of OpenSSH's sftp-server as its SFTP subsystem."""
-    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     sftp_server = next((p for p in SFTP_SERVER_CANDIDATES if os.path.exists(p)), None)
-    if sshd is None or sftp_server is None or shutil.which("ssh-keygen") is None:
+    try:
+        sshd = find_sshd()
+    except CannotServe as exc:
+        pytest.fail(f"{exc} (.ci/run installs it)")
+    if sftp_server is None:
         pytest.fail(
-            "OpenSSH's sshd and sftp-server are needed for the SFTP adapter's tests and are not installed: "
+            "OpenSSH's sftp-server is needed for the SFTP adapter's tests and is not installed: "
             "apt-get install openssh-server (.ci/run does)"
         )
     where.mkdir(parents=True, exist_ok=True)
     faults = where / "faults"
     faults.mkdir()
-    host_key = _keygen(processes, where / "host_ed25519")
-    other_host_key = _keygen(processes, where / "other_host_ed25519")
-    client_pub = _keygen(processes, where / "client_ed25519")
-    (where / "authorized_keys").write_text(client_pub + "\n")
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     port = free_port()
-    config = where / "sshd_config"
-    config.write_text(
-        sshd_config(
-            port=port,
-            host_key=where / "host_ed25519",
-            authorized_keys=where / "authorized_keys",
-            pid_file=where / "sshd.pid",
-            subsystem=f"{sys.executable} {HERE / 'sftp_proxy.py'} {faults} {sftp_server}",
-            user=getpass.getuser(),
-        )
+    setup = sshd_setup(
+        where, port, subsystem=f"{sys.executable} {HERE / 'sftp_proxy.py'} {faults} {sftp_server}"
     )
-    process = processes.start([sshd, "-D", "-e", "-f", config], label="sshd", log=where / "sshd.log")
+    other_host_key = ssh_key(where / "other_host_ed25519")
+    process = processes.start([sshd, "-D", "-e", "-f", setup.config], label="sshd", log=where / "sshd.log")
     wait_until(
         f"sshd on port {port} (log: {where / 'sshd.log'})",
         lambda: (process.poll() is None and accepts(port)) or _died(process),
     )
-    return SshServer(
-        port, getpass.getuser(), host_key, other_host_key, where / "client_ed25519", faults, process
-    )
+    return SshServer(port, setup.user, setup.host_key, other_host_key, setup.client_key, faults, process)
 
 
 def _died(process: Owned) -> bool:

@@ -40,6 +40,7 @@ import shutil
 import socket
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
@@ -179,42 +180,54 @@ def read_env(path: Path) -> dict[str, str]:
     return values
 
 
-def sftp_env(root: Path, state: Path, port: int) -> tuple[dict[str, str], Path]:
-    """The keys (made once), sshd's configuration, and the platform's settings; and the config's path."""
+@dataclass(frozen=True)
+class SshdSetup:
+    """A private sshd's files: its configuration, its host key (the known_hosts line to pin) and the
+    client key it accepts."""
+
+    config: Path
+    host_key: str
+    client_key: Path
+    user: str
+
+
+def sshd_setup(where: Path, port: int, *, subsystem: str = "internal-sftp") -> SshdSetup:
+    """The keys (made once, kept in ``where``), the authorized key and sshd's configuration."""
     user = getpass.getuser()
-    host_key = ssh_key(state / "ssh_host_ed25519_key")
-    client_pub = ssh_key(state / "client_ed25519_key")
-    (state / "authorized_keys").write_text(client_pub + "\n")
-    config = state / "sshd_config"
+    host_key = ssh_key(where / "ssh_host_ed25519_key")
+    client_pub = ssh_key(where / "client_ed25519_key")
+    (where / "authorized_keys").write_text(client_pub + "\n")
+    config = where / "sshd_config"
     config.write_text(
         sshd_config(
             port=port,
-            host_key=state / "ssh_host_ed25519_key",
-            authorized_keys=state / "authorized_keys",
-            pid_file=state / "sshd.pid",
-            subsystem="internal-sftp",
+            host_key=where / "ssh_host_ed25519_key",
+            authorized_keys=where / "authorized_keys",
+            pid_file=where / "sshd.pid",
+            subsystem=subsystem,
             user=user,
         )
     )
-    env = {
-        "AS400_EXCHANGE_BACKEND": "simulator-sftp",
-        "AS400_EXCHANGE_URL": f"sftp://{user}@127.0.0.1:{port}{root}",
-        "AS400_EXCHANGE_SSH_KEY_FILE": str(state / "client_ed25519_key"),
-        "AS400_EXCHANGE_SSH_HOST_KEY": host_key,
-    }
-    return env, config
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    return SshdSetup(config, host_key, where / "client_ed25519_key", user)
 
 
 def serve_sftp(root: Path, state: Path, env_file: Path) -> None:
     """Write the settings, then become sshd (in the foreground, logging to stderr)."""
     sshd = find_sshd()
-    env, config = sftp_env(root, state, free_port())
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    port = free_port()
+    setup = sshd_setup(state, port)
+    env = {
+        "AS400_EXCHANGE_BACKEND": "simulator-sftp",
+        "AS400_EXCHANGE_URL": f"sftp://{setup.user}@127.0.0.1:{port}{root}",
+        "AS400_EXCHANGE_SSH_KEY_FILE": str(setup.client_key),
+        "AS400_EXCHANGE_SSH_HOST_KEY": setup.host_key,
+    }
     write_env(env_file, env)
     sys.stderr.write(f"serving {root} over SFTP: {env['AS400_EXCHANGE_URL']} (OpenSSH's {sshd})\n")
     sys.stderr.flush()
-    os.execv(sshd, [sshd, "-D", "-e", "-f", str(config)])
+    os.execv(sshd, [sshd, "-D", "-e", "-f", str(setup.config)])
 
 
 def serve_ftp(root: Path, state: Path, env_file: Path, *, tls: bool) -> None:
