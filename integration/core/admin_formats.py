@@ -49,6 +49,6 @@ def simulator_time(moment: datetime | None, *, seconds: bool = False) -> str:
 
 def as400_time(moment: datetime | None) -> str:
     """A moment of the AS400's clock: the simulator's, and said so, when the exchange is the simulator's."""
-    if str(getattr(settings, "AS400_EXCHANGE_BACKEND", "local")) == "simulator":
+    if str(getattr(settings, "AS400_EXCHANGE_BACKEND", "local")).startswith("simulator"):  # -sftp, -ftp...
         return simulator_time(moment)
     return paris(moment)

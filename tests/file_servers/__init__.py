@@ -1,5 +1,8 @@
 """Real file servers on loopback for the exchange adapters: OpenSSH's sshd, pyftpdlib (FTP, FTPS).
 
+sshd's configuration and the FTPS certificate are bin/run's own
+(integration/as400/simulator/file_server.py); the tests' servers add the fault relays.
+
 Each is started through :class:`tests.processes.Processes` and waited for by its port, never by a
 fixed sleep. Both serve the real filesystem, so that a test puts and reads files in its own
 exchange directory as the AS400 does while the adapter goes through the server. Faults are armed by
@@ -11,11 +14,7 @@ so, they never skip.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
-import ipaddress
 import os
-import shutil
 import socket
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from integration.as400.simulator.file_server import (
+    CannotServe,
+    find_sshd,
+    free_port,
+    self_signed_certificate,
+    ssh_key,
+    sshd_setup,
+)
 from tests.processes import Owned, Processes, wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -31,12 +38,6 @@ SFTP_SERVER_CANDIDATES = (
     "/usr/libexec/openssh/sftp-server",
     "/usr/libexec/sftp-server",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def accepts(port: int) -> bool:
@@ -91,103 +92,39 @@ class FtpServer:
         (self.faults / fault).touch()
 
 
-def _keygen(processes: Processes, path: Path) -> str:
-    processes.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", path], check=True)
-    return path.with_suffix(".pub").read_text().strip()
-
-
 def start_sshd(processes: Processes, where: Path) -> SshServer:
     """A private sshd on a free loopback port: its own host key, config and authorized key, and the
     fault relay in front of OpenSSH's sftp-server as its SFTP subsystem."""
-    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     sftp_server = next((p for p in SFTP_SERVER_CANDIDATES if os.path.exists(p)), None)
-    if sshd is None or sftp_server is None or shutil.which("ssh-keygen") is None:
+    try:
+        sshd = find_sshd()
+    except CannotServe as exc:
+        pytest.fail(f"{exc} (.ci/run installs it)")
+    if sftp_server is None:
         pytest.fail(
-            "OpenSSH's sshd and sftp-server are needed for the SFTP adapter's tests and are not installed: "
+            "OpenSSH's sftp-server is needed for the SFTP adapter's tests and is not installed: "
             "apt-get install openssh-server (.ci/run does)"
         )
     where.mkdir(parents=True, exist_ok=True)
     faults = where / "faults"
     faults.mkdir()
-    host_key = _keygen(processes, where / "host_ed25519")
-    other_host_key = _keygen(processes, where / "other_host_ed25519")
-    client_pub = _keygen(processes, where / "client_ed25519")
-    (where / "authorized_keys").write_text(client_pub + "\n")
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     port = free_port()
-    config = where / "sshd_config"
-    config.write_text(
-        "\n".join([
-            f"Port {port}",
-            "ListenAddress 127.0.0.1",
-            f"HostKey {where / 'host_ed25519'}",
-            f"PidFile {where / 'sshd.pid'}",
-            f"AuthorizedKeysFile {where / 'authorized_keys'}",
-            "PubkeyAuthentication yes",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "PermitRootLogin prohibit-password",
-            "UsePAM no",
-            "StrictModes no",
-            "MaxStartups 100",
-            "LogLevel VERBOSE",
-            f"Subsystem sftp {sys.executable} {HERE / 'sftp_proxy.py'} {faults} {sftp_server}",
-        ]) + "\n"
-    )  # fmt: skip
-    process = processes.start([sshd, "-D", "-e", "-f", config], label="sshd", log=where / "sshd.log")
+    setup = sshd_setup(
+        where, port, subsystem=f"{sys.executable} {HERE / 'sftp_proxy.py'} {faults} {sftp_server}"
+    )
+    other_host_key = ssh_key(where / "other_host_ed25519")
+    process = processes.start([sshd, "-D", "-e", "-f", setup.config], label="sshd", log=where / "sshd.log")
     wait_until(
         f"sshd on port {port} (log: {where / 'sshd.log'})",
         lambda: (process.poll() is None and accepts(port)) or _died(process),
     )
-    return SshServer(
-        port, getpass.getuser(), host_key, other_host_key, where / "client_ed25519", faults, process
-    )
+    return SshServer(port, setup.user, setup.host_key, other_host_key, setup.client_key, faults, process)
 
 
 def _died(process: Owned) -> bool:
     if process.poll() is not None:
         raise AssertionError(f"{process.label} ended with {process.returncode}:\n{process.log_text()}")
     return False
-
-
-def self_signed_certificate(where: Path) -> Path:
-    """A certificate for 127.0.0.1 and its key in one PEM (the server's), also its own CA (the client's)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "as400 test server")])
-    # Valid ten years either side of Python's now: OpenSSL checks it against the machine's real clock,
-    # which the clock-ahead run (tests/clock_ahead) leaves two years behind Python's.
-    now = dt.datetime.now(dt.UTC)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=3650)).not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    pem = where / "server.pem"
-    pem.write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    ca = where / "ca.pem"
-    ca.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return ca
 
 
 def start_ftpd(processes: Processes, where: Path, *, tls: bool) -> FtpServer:

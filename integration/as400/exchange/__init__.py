@@ -71,6 +71,11 @@ BACKENDS = {
     "ftps": "integration.as400.exchange.ftp.FtpsExchangeFolder",
     # bin/run's: the local folders the simulator writes, with its (fast) clock as the AS400's.
     "simulator": "integration.as400.simulator.exchange.SimulatorExchangeFolder",
+    # bin/run's with AS400_EXCHANGE_BACKEND=sftp (ftp, ftps): the same folders through a file server
+    # on loopback (integration/as400/simulator/file_server.py), the simulator's clock still the AS400's.
+    "simulator-sftp": "integration.as400.simulator.exchange.SimulatorSftpExchangeFolder",
+    "simulator-ftp": "integration.as400.simulator.exchange.SimulatorFtpExchangeFolder",
+    "simulator-ftps": "integration.as400.simulator.exchange.SimulatorFtpsExchangeFolder",
 }
 
 
