@@ -31,13 +31,11 @@ from collections import Counter
 from importlib import import_module
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import translation
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -50,6 +48,7 @@ from integration.models import OutboxMessage
 from inventory.models import StockLevel
 from orders.models import Order
 from tests.factories.api import CUSTOMER, MakeApi
+from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, warehouse_items
 from tests.processes import Processes, wait_until
 
@@ -60,12 +59,6 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
 #: The migrations that create the schedules this test needs, and their functions.
 SCHEDULES = {"0005_outbox_schedule": "Outbox dispatch", "0002_sync_schedule": "AS400 exports sync"}
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{quote(str(db['USER'] or ''))}:{quote(str(db['PASSWORD'] or ''))}@{db['HOST']}{port}/{db['NAME']}"
 
 
 def free_port() -> int:
