@@ -153,7 +153,9 @@ def test_a_night_with_a_missing_extract_is_incomplete_alerted_and_unhealthy(
     assert {s["check"] for s in run.skipped_checks} >= {"order_missing_at_as400", "stock_drift"}
 
 
-def test_a_run_left_running_by_a_killed_worker_is_closed_as_failed_by_the_next_run(simulator: Simulator) -> None:
+def test_a_run_left_running_by_a_killed_worker_is_closed_as_failed_by_the_next_run(
+    simulator: Simulator,
+) -> None:
     night = night_of(simulator.now())
     # What a worker SIGKILLed mid-run leaves: its run recorded, never finished (the lock went with it).
     orphan = Run.objects.create(night=night, trigger="files")
