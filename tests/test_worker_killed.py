@@ -17,9 +17,10 @@ run of the task's schedule claims again. Each kind of task is shown here on Post
    happens, and it is checked to have happened exactly once.
 
 The kinds: the outbox dispatch (killed while it claims orders for a file), the AS400 sync
-applying an ORDACK (killed in the file's transaction), and the expired reservations' clean-up
-(killed while it frees units). Storefront webhooks and Shopify calls are leased rows as well
-(their own suites prove the lease); see README's "PostgreSQL and Redis".
+applying an ORDACK (killed in the file's transaction), the expired reservations' clean-up
+(killed while it frees units), and a webhook to a storefront (killed after the storefront took
+it, before the answer was recorded: sent again once its lease ends, under the same Webhook-Id,
+which the storefront dedupes on). See README's "The queue is a doorbell".
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ from django_q.tasks import async_task
 from integration.as400.codec import RecordCodec
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
-from integration.models import FileRun, OutboundFile, OutboxMessage
+from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
 from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
+from integration.storefront.events import event_emit
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import Order, OrderEvent
 from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -235,7 +239,7 @@ KINDS = {
 @pytest.fixture
 def cluster(
     simulator: Simulator, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: Processes
-) -> Iterator[Callable[[str], Owned]]:
+) -> Iterator[Callable[..., Owned]]:
     """Starts a ``qcluster`` (one worker) on this test's own queue; the queue is emptied at the end."""
     name = f"killed-{uuid.uuid4().hex[:12]}"
     monkeypatch.setattr(Conf, "PREFIX", name)  # the test enqueues on this cluster's queue
@@ -257,8 +261,8 @@ def cluster(
     logs = tmp_path / "logs"
     logs.mkdir()
 
-    def start(label: str) -> Owned:
-        return processes.manage("qcluster", label=label, env=env, log=logs / f"{label}.log")
+    def start(label: str, **more: str) -> Owned:
+        return processes.manage("qcluster", label=label, env={**env, **more}, log=logs / f"{label}.log")
 
     try:
         yield start
@@ -271,7 +275,7 @@ def cluster(
 
 @pytest.mark.parametrize("kind", list(KINDS.values()), ids=list(KINDS))
 def test_a_worker_killed_mid_task_loses_nothing_and_the_next_run_does_it_once(
-    simulator: Simulator, cluster: Callable[[str], Owned], kind: Kind
+    simulator: Simulator, cluster: Callable[..., Owned], kind: Kind
 ) -> None:
     sim = simulator
     ctx = kind.prepare(sim)
@@ -289,3 +293,53 @@ def test_a_worker_killed_mid_task_loses_nothing_and_the_next_run_does_it_once(
     wait_until("the effect, after a new cluster started", lambda: kind.done(sim, ctx), timeout=90, every=0.2)
     kind.once(sim, ctx)
     second.stop(grace=30, whole_group=False)
+
+
+#: The worker's HTTP timeout: far above the few milliseconds the storefront holds its answer
+#: here, never hit; the delivery's lease follows from it (3 × timeout + 30 s), and is waited out.
+WEBHOOKS = {
+    "WEBHOOK_TIMEOUT_SECONDS": "3",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+}  # the storefront on loopback
+
+
+def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_under_the_same_id(
+    simulator: Simulator, cluster: Callable[..., Owned]
+) -> None:
+    place(1, warehouse_items(1)[0])  # an order of the client "web"
+    order = Order.objects.get(order_number="WEB-000001")
+    with running_receiver() as receiver:
+        client, _ = storefront_client_create(name="web", scopes=["orders:write"])
+        _, secret = storefront_client_webhook_set(client=client, url=receiver.url)
+        assert secret is not None
+        receiver.secret = secret
+        arrived, answer = threading.Event(), threading.Event()
+        receiver.answer(Answer(arrived=arrived, hold=answer))  # the first request: held until told
+        first = cluster("first", **WEBHOOKS)
+        event = event_emit(order=order, type="order.shipped", data={"tracking": "6A12345678901"})
+        # its doorbell is queued as the event commits; the cluster's worker claims and sends it
+        assert arrived.wait(90), "the webhook never reached the storefront"
+        delivery = WebhookDelivery.objects.get(event=event)
+        with Hold(lambda: WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)):
+            answer.set()  # the storefront takes it (200); the worker waits to record that
+            wait_until("the worker to wait for the delivery's row", a_session_waits_for_a_lock, timeout=90)
+            first.kill()
+        delivery.refresh_from_db()
+        assert delivery.state == "pending"  # the 200 was never recorded: the lease says when to send again
+        assert get_broker().queue_size() == 0
+
+        second = cluster("second", **WEBHOOKS)
+        wait_until(
+            "the dead worker's lease to end", lambda: delivery.next_attempt_at <= timezone.now(), timeout=90
+        )
+        async_task("integration.tasks.webhooks_deliver")  # the schedule's next run
+        wait_until(
+            "the delivery recorded as delivered",
+            lambda: WebhookDelivery.objects.get(pk=delivery.pk).state == "delivered", timeout=90, every=0.2,
+        )  # fmt: skip
+        second.stop(grace=30, whole_group=False)
+        received = list(receiver.received)
+    assert len(received) == 2  # taken twice, at least once being the promise...
+    assert {r.event_id for r in received} == {str(event.event_id)}  # ...under one id: applied once
+    assert all(r.verified for r in received)
+    assert WebhookDelivery.objects.filter(event=event).count() == 1
