@@ -41,7 +41,6 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule, Task
 
-from integration.as400.codec import RecordCodec
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import OutboxMessage
@@ -49,7 +48,7 @@ from inventory.models import StockLevel
 from orders.models import Order
 from tests.factories.api import CUSTOMER, MakeApi
 from tests.factories.clusters import database_url
-from tests.factories.orders import as400_orders, warehouse_items
+from tests.factories.orders import as400_orders, ordimp_orders, warehouse_items
 from tests.processes import Processes, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -72,16 +71,6 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code in (200, 503)
     except httpx.HTTPError:
         return False
-
-
-def ordimp_orders(folder: Path) -> list[str]:
-    codec = RecordCodec.for_file("ORDIMP", int(django_settings.AS400_CCSID))
-    return [
-        str(r["OHWEBN"]).strip()
-        for dat in sorted(folder.glob("ORDIMP_*.DAT"))
-        for r in codec.iter_decode(dat.read_bytes())
-        if r.get("OHTYPE") == "H"
-    ]
 
 
 def schedules_as_migrated() -> None:

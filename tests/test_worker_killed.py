@@ -44,7 +44,6 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from integration.as400.codec import RecordCodec
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
@@ -55,7 +54,7 @@ from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import Order, OrderEvent
 from tests.factories.clusters import database_url
-from tests.factories.orders import as400_orders, place, warehouse_items
+from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
 
@@ -123,16 +122,6 @@ class Kind:
     once: Callable[[Simulator, dict[str, Any]], None]
 
 
-def ordimp_numbers(folder: Path) -> list[str]:
-    codec = RecordCodec.for_file("ORDIMP", int(django_settings.AS400_CCSID))
-    return [
-        str(r["OHWEBN"]).strip()
-        for dat in sorted(folder.glob("ORDIMP_*.DAT"))
-        for r in codec.iter_decode(dat.read_bytes())
-        if r.get("OHTYPE") == "H"
-    ]
-
-
 def accepted(order_number: str) -> bool:
     return Order.objects.filter(order_number=order_number, status="accepted").exists()
 
@@ -159,8 +148,8 @@ def dispatch_done(sim: Simulator, ctx: dict[str, Any]) -> bool:
 
 def dispatch_once(sim: Simulator, ctx: dict[str, Any]) -> None:
     exchange = Path(django_settings.AS400_EXCHANGE_DIR)
-    assert ordimp_numbers(exchange / "IN" / "DONE") == [ctx["order"]]  # in one file the AS400 read
-    assert ordimp_numbers(exchange / "IN" / "ERR") == []
+    assert ordimp_orders(exchange / "IN" / "DONE") == [ctx["order"]]  # in one file the AS400 read
+    assert ordimp_orders(exchange / "IN" / "ERR") == []
     assert as400_orders(sim) == [ctx["order"]]
     assert list(OutboundFile.objects.values_list("seq", "state")) == [(ctx["seq"], "written")]
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"acked"}
