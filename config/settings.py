@@ -223,7 +223,7 @@ Q_CLUSTER = q_cluster_config(
     retry=env.int("Q_RETRY", default=180),
     max_attempts=env.int("Q_MAX_ATTEMPTS", default=3),
     save_limit=env.int("Q_SAVE_LIMIT", default=5000),
-    # One host owns the schedules (deploy/README.md): true there, false on every other host.
+    # One host owns the schedules (README, "On several machines"): true there, false on every other host.
     scheduler=env.bool("Q_SCHEDULER", default=True),
 )
 

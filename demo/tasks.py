@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from integration.core.locks import one_at_a_time
 
+
+@one_at_a_time("Demo Shopify checkout")
 def demo_shopify_checkout() -> str:
     """One more demo customer buys at the Shopify simulator's checkout (every few minutes)."""
     from demo.shopify import demo_checkout, shopify_configured

@@ -125,6 +125,13 @@ def reconcile(
     with try_lock(LOCK) as taken:
         if not taken:
             raise ReconciliationBusy("another reconciliation run is in progress")
+        # Holding the lock, no run is in progress: one still marked running lost its worker
+        # (killed mid-run; the lock went with its session). It is closed as failed, and this run
+        # does its work (the morning's fallback runs a night that no run finished).
+        Run.objects.filter(outcome=Run.Outcome.RUNNING).update(
+            outcome=Run.Outcome.FAILED, finished_at=now,
+            error="interrupted: its worker stopped before the run ended",
+        )  # fmt: skip
         return _reconcile(night, dry_run, trigger, by, now, progress)
 
 

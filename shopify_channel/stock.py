@@ -148,7 +148,7 @@ def stock_push_kick() -> None:
     try:
         from django_q.tasks import async_task
 
-        async_task("shopify_channel.tasks.shopify_stock_push", task_name="Shopify stock push (after a move)")
+        async_task("shopify_channel.tasks.shopify_stock_push_doorbell", task_name="Shopify stock push (after a move)")
     except Exception:  # the broker is down: the sweep pushes anyway
         logger.warning("could not queue a Shopify stock push; the sweep will push", exc_info=True)
 

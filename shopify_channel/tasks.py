@@ -5,8 +5,14 @@ from __future__ import annotations
 from integration.core.locks import one_at_a_time
 
 
+@one_at_a_time("Shopify stock push")
 def shopify_stock_push() -> dict[str, object]:
-    """Push the dirty stock pairs (queued after every move; also the every-minute sweep)."""
+    """Push the dirty stock pairs (the every-minute sweep)."""
+    return shopify_stock_push_doorbell()
+
+
+def shopify_stock_push_doorbell() -> dict[str, object]:
+    """Push the dirty stock pairs now (queued after every move; the pairs are leased)."""
     from django.conf import settings
 
     if not settings.SHOPIFY_SHOP:

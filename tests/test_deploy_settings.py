@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.processes import Processes
+
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "Zx8-production-like-secret-key-of-sixty-characters-4f0aQ19cV",
@@ -53,3 +55,28 @@ def test_https_is_the_default_and_the_embedded_setup_turns_it_off() -> None:
 
     assert production.stdout.split() == ["True", "True", "True", "31536000"]
     assert embedded.stdout.split() == ["False", "False", "False", "0"]
+
+
+def environment_file(path: Path) -> dict[str, str]:
+    """The variables of a systemd EnvironmentFile (``KEY=value`` lines; ``#`` comments)."""
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_check_deploy_is_clean_with_the_units_environment_file(processes: Processes) -> None:
+    """What deploy/systemd/'s units start with (their EnvironmentFile, as shipped): any warning fails."""
+    env = environment_file(ROOT / "deploy" / "systemd" / "platform.env.example")
+    assert env["Q_SCHEDULER"] == "false"  # every host but the schedule owner's
+    assert "DJANGO_DEBUG" not in env
+
+    result = processes.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={"PATH": os.environ["PATH"], **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

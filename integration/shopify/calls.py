@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 State = ShopifyCall.State
-SEND_TASK = "integration.shopify.tasks.shopify_calls_send"
+SEND_TASK = "integration.shopify.tasks.shopify_calls_send_doorbell"  # the schedule runs shopify_calls_send
 _MIN_DELAY = timedelta(seconds=1)
 
 

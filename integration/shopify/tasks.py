@@ -20,8 +20,14 @@ def webhook_events_sweep() -> dict[str, int]:
     return sweep().as_dict()
 
 
+@one_at_a_time("Shopify calls")
 def shopify_calls_send() -> dict[str, object]:
-    """Send the due calls to Shopify (every minute; also queued after a call is queued)."""
+    """Send the due calls to Shopify (the every-minute sweep)."""
+    return shopify_calls_send_doorbell()
+
+
+def shopify_calls_send_doorbell() -> dict[str, object]:
+    """Send the due calls to Shopify now (queued after a call is queued; calls are leased)."""
     from integration.shopify.calls import shopify_calls_send as send
 
     return send().as_dict()

@@ -424,7 +424,7 @@ def webhooks_kick() -> None:
     try:
         from django_q.tasks import async_task
 
-        async_task("integration.tasks.webhooks_deliver", task_name="webhooks deliver (after an event)")
+        async_task("integration.tasks.webhooks_deliver_doorbell", task_name="webhooks deliver (after an event)")
     except Exception:  # the broker is down: the every-minute schedule delivers anyway
         logger.warning("could not queue a webhook delivery run; the schedule will send them", exc_info=True)
 

@@ -5,10 +5,17 @@
 - ``place(n, product, quantity=1)``: order ``WEB-{n:06d}`` placed through the real checkout for the
   "web" client (a reservation, then the order, home delivery).
 - ``as400_orders(sim)``: the web order numbers the AS400 holds in WEBORD, sorted.
+- ``ordimp_orders(folder)``: the web order numbers of the ORDIMP files in a folder (``IN/DONE``...),
+  file by file, in file order.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
+
+from integration.as400.codec import RecordCodec
 from integration.as400.simulator.engine import Simulator
 from inventory.models import Product
 from inventory.reservations import LineRequest, reservation_create
@@ -39,3 +46,13 @@ def place(n: int, product: Product, quantity: int = 1) -> None:
 
 def as400_orders(sim: Simulator) -> list[str]:
     return sorted(str(w).strip() for (w,) in sim.sql("SELECT WOWEBN FROM WEBORD"))
+
+
+def ordimp_orders(folder: Path) -> list[str]:
+    codec = RecordCodec.for_file("ORDIMP", int(settings.AS400_CCSID))
+    return [
+        str(r["OHWEBN"]).strip()
+        for dat in sorted(folder.glob("ORDIMP_*.DAT"))
+        for r in codec.iter_decode(dat.read_bytes())
+        if r.get("OHTYPE") == "H"
+    ]

@@ -577,7 +577,7 @@ def test_the_queued_run_is_the_delivery_task() -> None:
     webhooks_kick()
 
     [queued] = OrmQ.objects.all()
-    assert queued.task["func"] == "integration.tasks.webhooks_deliver"
+    assert queued.task["func"] == "integration.tasks.webhooks_deliver_doorbell"
 
 
 @pytest.mark.django_db(transaction=True)

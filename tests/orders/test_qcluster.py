@@ -36,11 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.db.models import Sum
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -54,6 +52,7 @@ from integration.models import Alert, OutboundFile, OutboxMessage
 from inventory.models import Product, StockLevel
 from orders.models import Order, OrderLine
 from orders.selectors import messages_with_order
+from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, place, warehouse_items
 from tests.processes import Owned, Processes
 
@@ -63,15 +62,6 @@ DISPATCH_TASK = "integration.tasks.outbox_dispatch"
 
 
 # --- The clusters -------------------------------------------------------------------------------
-
-
-def database_url() -> str:
-    """The test database, as DATABASE_URL for another process."""
-    db = connection.settings_dict
-    user = quote(str(db["USER"] or ""))
-    password = quote(str(db["PASSWORD"] or ""))
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{user}:{password}@{db['HOST']}{port}/{db['NAME']}"
 
 
 class QCluster:
@@ -527,6 +517,7 @@ PEAK_BACKLOG = 1000
 PLACER = """
 import sys
 sys.path.insert(0, {root!r})
+from tests.factories.clusters import database_url
 from tests.factories.orders import place
 from inventory.models import Product
 products = list(Product.objects.filter(pk__in={pks!r}).order_by("item_number"))

@@ -151,3 +151,20 @@ def test_a_night_with_a_missing_extract_is_incomplete_alerted_and_unhealthy(
     assert Alert.objects.filter(kind="reconciliation_files_late").exists()
     run = Run.objects.get()
     assert {s["check"] for s in run.skipped_checks} >= {"order_missing_at_as400", "stock_drift"}
+
+
+def test_a_run_left_running_by_a_killed_worker_is_closed_as_failed_by_the_next_run(
+    simulator: Simulator,
+) -> None:
+    night = night_of(simulator.now())
+    # What a worker SIGKILLed mid-run leaves: its run recorded, never finished (the lock went with it).
+    orphan = Run.objects.create(night=night, trigger="files")
+
+    run = reconcile(night=night, trigger="schedule")
+
+    orphan.refresh_from_db()
+    assert orphan.outcome == Run.Outcome.FAILED
+    assert orphan.error.startswith("interrupted")
+    assert orphan.finished_at is not None
+    assert run.outcome in (Run.Outcome.DONE, Run.Outcome.INCOMPLETE)
+    assert not Run.objects.filter(outcome=Run.Outcome.RUNNING).exists()

@@ -83,7 +83,7 @@ def test_the_queued_run_is_the_send_task() -> None:
     shopify_calls_kick()
 
     [queued] = OrmQ.objects.all()
-    assert queued.task["func"] == "integration.shopify.tasks.shopify_calls_send"
+    assert queued.task["func"] == "integration.shopify.tasks.shopify_calls_send_doorbell"
 
 
 def test_a_performed_call_is_done_with_its_result() -> None:

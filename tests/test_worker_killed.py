@@ -1,0 +1,334 @@
+"""A qcluster killed while its worker holds a task: the effect still happens, once, after a new one starts.
+
+django-q2's Redis broker keeps no receipts: the task a worker was running when it died is gone.
+What makes the work happen all the same is that every effect is driven by rows that the next
+run of the task's schedule claims again. Each kind of task is shown here on PostgreSQL + Redis:
+
+1. its rows are made as the platform makes them (an order placed, a file from the AS400, a
+   checkout abandoned...);
+2. a ``qcluster`` (one worker) is started and the task its schedule names is queued (what the
+   schedule owner does every minute: the test does it at once, signed with the tests' key);
+3. the worker is held mid-work by this test: a transaction of the test's holds a row the task
+   must write (or the next outbound file's number), and the test waits for the event "a server
+   session of this database waits for a lock", never for a time;
+4. the cluster's process group is SIGKILLed (sentinel, pusher, monitor, worker), then the hold
+   is released: the dead worker's transaction is rolled back by the server, the task is lost;
+5. a new cluster starts and the same task is queued again (the schedule's next run): the effect
+   happens, and it is checked to have happened exactly once.
+
+The kinds: the outbox dispatch (killed while it claims orders for a file), the AS400 sync
+applying an ORDACK (killed in the file's transaction), the expired reservations' clean-up
+(killed while it frees units), and a webhook to a storefront (killed after the storefront took
+it, before the answer was recorded: sent again once its lease ends, under the same Webhook-Id,
+which the storefront dedupes on). See README's "The queue is a doorbell".
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from integration.as400.simulator.engine import Simulator
+from integration.as400.sync import exchange_sync
+from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
+from integration.outbox.dispatch import outbox_dispatch
+from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
+from integration.storefront.events import event_emit
+from inventory.models import Reservation, StockLevel
+from inventory.reservations import LineRequest, reservation_create
+from orders.models import Order, OrderEvent
+from tests.factories.clusters import database_url
+from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
+from tests.integration.webhook_receiver import Answer, running_receiver
+from tests.processes import Owned, Processes, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+# --- The hold: a transaction of the test's own, in a thread with its own connection ------------
+
+
+class Hold:
+    """Runs ``take()`` in a transaction of its own connection and keeps it open until released."""
+
+    def __init__(self, take: Callable[[], object]) -> None:
+        self.take = take
+        self.taken, self.release = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="hold", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with transaction.atomic():
+                self.take()
+                self.taken.set()
+                self.release.wait(120)
+                transaction.set_rollback(True)  # what it took was only to hold: nothing stays
+        except BaseException as exc:
+            self.error = exc
+            self.taken.set()
+        finally:
+            connection.close()
+
+    def __enter__(self) -> Hold:
+        self.thread.start()
+        assert self.taken.wait(60), "the hold was never taken"
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.thread.join(60)
+
+
+def a_session_waits_for_a_lock() -> bool:
+    """Whether a server session of the test database waits for a lock (the held worker's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0]) > 0
+
+
+# --- The kinds of task ------------------------------------------------------------------------
+
+
+@dataclass
+class Kind:
+    """One kind of task: its rows, what holds it mid-work, its effect, and that it happened once."""
+
+    task: str  # what its schedule names
+    prepare: Callable[[Simulator], dict[str, Any]]
+    hold: Callable[[dict[str, Any]], object]  # run in the hold's transaction
+    done: Callable[[Simulator, dict[str, Any]], bool]  # polled; may play the AS400's part
+    once: Callable[[Simulator, dict[str, Any]], None]
+
+
+def accepted(order_number: str) -> bool:
+    return Order.objects.filter(order_number=order_number, status="accepted").exists()
+
+
+# 1. The outbox dispatch, killed while it claims: its INSERT of the next outbound file waits for
+#    the test's uncommitted file of the same number, the order's message claimed in its transaction.
+
+
+def dispatch_prepare(sim: Simulator) -> dict[str, Any]:
+    place(1, warehouse_items(1)[0])
+    assert not OutboundFile.objects.exists()
+    return {"order": "WEB-000001", "seq": (OutboundFile.objects.aggregate(m=Max("seq"))["m"] or 0) + 1}
+
+
+def dispatch_hold(ctx: dict[str, Any]) -> object:
+    return OutboundFile.objects.create(file="ORDIMP", seq=ctx["seq"], created_at=timezone.now())
+
+
+def dispatch_done(sim: Simulator, ctx: dict[str, Any]) -> bool:
+    sim.import_now()  # the AS400's import job, then its ORDACK applied
+    exchange_sync()
+    return accepted(ctx["order"])
+
+
+def dispatch_once(sim: Simulator, ctx: dict[str, Any]) -> None:
+    exchange = Path(django_settings.AS400_EXCHANGE_DIR)
+    assert ordimp_orders(exchange / "IN" / "DONE") == [ctx["order"]]  # in one file the AS400 read
+    assert ordimp_orders(exchange / "IN" / "ERR") == []
+    assert as400_orders(sim) == [ctx["order"]]
+    assert list(OutboundFile.objects.values_list("seq", "state")) == [(ctx["seq"], "written")]
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"acked"}
+
+
+# 2. The AS400 sync, killed while it applies an ORDACK: the order's row is held by the test.
+
+
+def ordack_prepare(sim: Simulator) -> dict[str, Any]:
+    place(1, warehouse_items(1)[0])
+    outbox_dispatch()
+    sim.import_now()  # the ORDACK is in OUT/, for the sync
+    before = set(FileRun.objects.filter(file="ORDACK").values_list("pk", flat=True))
+    assert not before
+    return {"order": "WEB-000001"}
+
+
+def ordack_hold(ctx: dict[str, Any]) -> object:
+    return Order.objects.select_for_update().get(order_number=ctx["order"])
+
+
+def ordack_done(sim: Simulator, ctx: dict[str, Any]) -> bool:
+    return accepted(ctx["order"])
+
+
+def ordack_once(sim: Simulator, ctx: dict[str, Any]) -> None:
+    runs = list(FileRun.objects.filter(file="ORDACK").values_list("seq", "outcome"))
+    assert [outcome for _, outcome in runs].count("applied") == 1
+    assert {outcome for _, outcome in runs} <= {"applied", "failed"}  # a run the kill interrupted, at most
+    order = Order.objects.get(order_number=ctx["order"])
+    assert OrderEvent.objects.filter(order=order, line=None, status_to="accepted").count() == 1
+    assert order.as400_order_number
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"acked"}
+
+
+# 3. The expired reservations' clean-up, killed while it frees units: the stock row is held.
+
+
+def clean_up_prepare(sim: Simulator) -> dict[str, Any]:
+    product = warehouse_items(1)[0]
+    before = StockLevel.objects.get(product=product, location_id=900).reserved
+    begun = timezone.now() - timedelta(seconds=int(django_settings.RESERVATION_TTL_SECONDS) + 60)
+    reservation = reservation_create(lines=[LineRequest(product.item_number, 2)], client="web", now=begun)
+    level = StockLevel.objects.get(product=product, location_id=900)
+    assert level.reserved == before + 2  # held until the clean-up frees them
+    return {"reservation": reservation.pk, "level": level.pk, "before": before}
+
+
+def clean_up_hold(ctx: dict[str, Any]) -> object:
+    return StockLevel.objects.select_for_update().get(pk=ctx["level"])
+
+
+def clean_up_done(sim: Simulator, ctx: dict[str, Any]) -> bool:
+    return Reservation.objects.get(pk=ctx["reservation"]).status == Reservation.Status.EXPIRED
+
+
+def clean_up_once(sim: Simulator, ctx: dict[str, Any]) -> None:
+    assert StockLevel.objects.get(pk=ctx["level"]).reserved == ctx["before"]  # freed once, not twice
+    reservation = Reservation.objects.get(pk=ctx["reservation"])
+    assert not reservation.lines.filter(active=True).exists()
+
+
+KINDS = {
+    "outbox dispatch": Kind("integration.tasks.outbox_dispatch", dispatch_prepare, dispatch_hold,
+                            dispatch_done, dispatch_once),
+    "AS400 sync (ORDACK)": Kind("integration.tasks.as400_sync", ordack_prepare, ordack_hold,
+                                ordack_done, ordack_once),
+    "expired reservations clean-up": Kind("inventory.tasks.reservations_clean_up", clean_up_prepare,
+                                          clean_up_hold, clean_up_done, clean_up_once),
+}  # fmt: skip
+
+
+# --- The test ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cluster(
+    simulator: Simulator, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: Processes
+) -> Iterator[Callable[..., Owned]]:
+    """Starts a ``qcluster`` (one worker) on this test's own queue; the queue is emptied at the end."""
+    name = f"killed-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setattr(Conf, "PREFIX", name)  # the test enqueues on this cluster's queue
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    Schedule.objects.all().delete()  # only the test's task runs: it plays the schedule owner
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SECRET_KEY": str(django_settings.SECRET_KEY),  # the key that signs the test's tasks
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": str(django_settings.REDIS_URL),
+        "Q_CLUSTER_NAME": name,
+        "Q_WORKERS": "1",
+        "AS400_EXCHANGE_DIR": str(settings.AS400_EXCHANGE_DIR),
+        "AS400_EXCHANGE_BACKEND": "simulator",
+        "AS400_SIMULATOR_DB": str(settings.AS400_SIMULATOR_DB),
+        "AS400_BATCH_WINDOW": "00:00-00:00",  # the cluster runs on the real clock
+    }
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def start(label: str, **more: str) -> Owned:
+        return processes.manage("qcluster", label=label, env={**env, **more}, log=logs / f"{label}.log")
+
+    try:
+        yield start
+    finally:
+        try:
+            processes.close()
+        finally:
+            get_broker().delete_queue()
+
+
+@pytest.mark.parametrize("kind", list(KINDS.values()), ids=list(KINDS))
+def test_a_worker_killed_mid_task_loses_nothing_and_the_next_run_does_it_once(
+    simulator: Simulator, cluster: Callable[..., Owned], kind: Kind
+) -> None:
+    sim = simulator
+    ctx = kind.prepare(sim)
+    with Hold(lambda: kind.hold(ctx)):
+        first = cluster("first")
+        async_task(kind.task)
+        wait_until("the worker to wait for the held row, mid-task", a_session_waits_for_a_lock, timeout=90)
+        assert not kind.done(sim, ctx)
+        first.kill()  # SIGKILL to its whole group: the task is gone from the queue with its worker
+    assert not kind.done(sim, ctx), "the killed worker's work was kept"
+    assert get_broker().queue_size() == 0  # nothing left to redeliver it: the rows must say it
+
+    second = cluster("second")
+    async_task(kind.task)  # the schedule's next run
+    wait_until("the effect, after a new cluster started", lambda: kind.done(sim, ctx), timeout=90, every=0.2)
+    kind.once(sim, ctx)
+    second.stop(grace=30, whole_group=False)
+
+
+#: The worker's HTTP timeout: far above the few milliseconds the storefront holds its answer
+#: here, never hit; the delivery's lease follows from it (3 × timeout + 30 s), and is waited out.
+WEBHOOKS = {
+    "WEBHOOK_TIMEOUT_SECONDS": "3",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+}  # the storefront on loopback
+
+
+def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_under_the_same_id(
+    simulator: Simulator, cluster: Callable[..., Owned]
+) -> None:
+    place(1, warehouse_items(1)[0])  # an order of the client "web"
+    order = Order.objects.get(order_number="WEB-000001")
+    with running_receiver() as receiver:
+        client, _ = storefront_client_create(name="web", scopes=["orders:write"])
+        _, secret = storefront_client_webhook_set(client=client, url=receiver.url)
+        assert secret is not None
+        receiver.secret = secret
+        arrived, answer = threading.Event(), threading.Event()
+        receiver.answer(Answer(arrived=arrived, hold=answer))  # the first request: held until told
+        first = cluster("first", **WEBHOOKS)
+        event = event_emit(order=order, type="order.shipped", data={"tracking": "6A12345678901"})
+        # its doorbell is queued as the event commits; the cluster's worker claims and sends it
+        assert arrived.wait(90), "the webhook never reached the storefront"
+        delivery = WebhookDelivery.objects.get(event=event)
+        with Hold(lambda: WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)):
+            answer.set()  # the storefront takes it (200); the worker waits to record that
+            wait_until("the worker to wait for the delivery's row", a_session_waits_for_a_lock, timeout=90)
+            first.kill()
+        delivery.refresh_from_db()
+        assert delivery.state == "pending"  # the 200 was never recorded: the lease says when to send again
+        assert get_broker().queue_size() == 0
+
+        second = cluster("second", **WEBHOOKS)
+        wait_until(
+            "the dead worker's lease to end", lambda: delivery.next_attempt_at <= timezone.now(), timeout=90
+        )
+        async_task("integration.tasks.webhooks_deliver")  # the schedule's next run
+        wait_until(
+            "the delivery recorded as delivered",
+            lambda: WebhookDelivery.objects.get(pk=delivery.pk).state == "delivered", timeout=90, every=0.2,
+        )  # fmt: skip
+        second.stop(grace=30, whole_group=False)
+        received = list(receiver.received)
+    assert len(received) == 2  # taken twice, at least once being the promise...
+    assert {r.event_id for r in received} == {str(event.event_id)}  # ...under one id: applied once
+    assert all(r.verified for r in received)
+    assert WebhookDelivery.objects.filter(event=event).count() == 1
