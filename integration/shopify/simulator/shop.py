@@ -64,6 +64,7 @@ def new_state(shop: str) -> dict[str, Any]:
 class Shop:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
+        self._skus: dict[str, str] | None = None  # SKU → variant key, kept by the variant writes
 
     # --- ids, time ---------------------------------------------------------------------------------
 
@@ -139,7 +140,10 @@ class Shop:
         return self.state["levels"].get(f"{item_id}:{location_id}")  # type: ignore[no-any-return]
 
     def levels_of_item(self, item_id: int) -> list[dict[str, Any]]:
-        return [lv for lv in self.state["levels"].values() if lv["item_id"] == item_id]
+        """The item's level at each location, looked up by key (not a scan of every level)."""
+        levels = self.state["levels"]
+        keys = (f"{item_id}:{location_id}" for location_id in self.state["locations"])
+        return [levels[key] for key in keys if key in levels]
 
     def level_change(self, item_id: int, location_id: int, **deltas: int) -> dict[str, Any]:
         level = self._level(item_id, location_id)
@@ -274,10 +278,12 @@ class Shop:
     # --- products ----------------------------------------------------------------------------------
 
     def variant_by_sku(self, sku: str) -> dict[str, Any] | None:
-        for variant in self.state["variants"].values():
-            if variant["sku"] == sku:
-                return variant  # type: ignore[no-any-return]
-        return None
+        """The variant holding this SKU, through an index (a first sync of 50,000 products looks
+        every SKU up: a scan each time made the simulator's bulk run quadratic)."""
+        if self._skus is None:
+            self._skus = {v["sku"]: key for key, v in self.state["variants"].items() if v["sku"]}
+        variant = self.state["variants"].get(self._skus.get(sku, ""))
+        return variant if variant is not None and variant["sku"] == sku else None
 
     def product_set(
         self, data: dict[str, Any], identifier: dict[str, Any] | None
@@ -415,6 +421,10 @@ class Shop:
         return variant
 
     def _variant_apply(self, variant: dict[str, Any], variant_in: dict[str, Any], position: int) -> None:
+        if variant_in.get("sku") is not None and self._skus is not None:
+            if self._skus.get(variant["sku"] or "") == str(variant["id"]):
+                del self._skus[variant["sku"]]
+            self._skus[variant_in["sku"]] = str(variant["id"])
         for key, field in (
             ("sku", "sku"),
             ("barcode", "barcode"),
