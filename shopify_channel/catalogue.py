@@ -129,7 +129,8 @@ def _as400_input(
     variant: dict[str, Any] = {
         "optionValues": [{"optionName": "Title", "name": "Default Title"}],
         "sku": values["sku"],
-        "barcode": values["barcode"],
+        # 2026-10: barcodes (a set, replaced whole; no type, so the AS400's EAN is stored as it is).
+        "barcodes": [{"value": values["barcode"]}] if values["barcode"] else [],
         "price": values["price"],
         "taxable": values["taxable"],
         "inventoryItem": {"tracked": True},
@@ -164,7 +165,7 @@ INPUT_FIELDS = {
     "tags": "attributes",
     "status": "status",
 }
-VARIANT_FIELDS = {"barcode": "ean", "price": "price", "taxable": "vat_code"}  # sku: the mapping's
+VARIANT_FIELDS = {"barcodes": "ean", "price": "price", "taxable": "vat_code"}  # sku: the mapping's
 
 
 def _check_ownership(data: dict[str, Any], *, creating: bool) -> None:

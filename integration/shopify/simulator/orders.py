@@ -48,7 +48,7 @@ def checkout(
                 f"{line['sku']}: only {level['available']} available at {location['name']}, {quantity} wanted"
             )
         wanted.append((variant, quantity, item))
-    now = shop.now().isoformat()
+    now = shop.now_z()
     subtotal = sum((Decimal(v["price"]) * q for v, q, _ in wanted), Decimal(0))
     discount_total = Decimal(money(discount["amount"] if isinstance(discount, dict) else discount or 0))
     discount_code = discount.get("code", "REMISE") if isinstance(discount, dict) else "REMISE"
@@ -237,7 +237,7 @@ def cancel(shop: Shop, order: dict[str, Any], *, reason: str, restock: bool, ref
         ln["current_quantity"] = 0
     for fo_id in order["fulfillment_order_ids"]:
         shop.state["fulfillment_orders"][str(fo_id)]["status"] = "CLOSED"
-    order["cancelled_at"] = order["updated_at"] = shop.now().isoformat()
+    order["cancelled_at"] = order["updated_at"] = shop.now_z()
     order["cancel_reason"] = reason.lower()
     if refund:
         order["financial_status"] = "refunded"
@@ -292,7 +292,7 @@ def refund_create(
     refund = {
         "id": shop.next_id(),
         "order_id": order["id"],
-        "created_at": shop.now().isoformat(),
+        "created_at": shop.now_z(),
         "note": note,
         "lines": made,
         "amount": money(amount),
@@ -303,7 +303,7 @@ def refund_create(
     order["financial_status"] = (
         "refunded" if all(ln["current_quantity"] == 0 for ln in order["lines"]) else "partially_refunded"
     )
-    order["updated_at"] = shop.now().isoformat()
+    order["updated_at"] = shop.now_z()
     return refund
 
 
@@ -511,7 +511,7 @@ class OrderViews:
                         ln["item_id"], fo["location_id"], committed=-quantity, on_hand=-quantity
                     )
                 fo["status"] = "CLOSED" if all(fl["remaining"] == 0 for fl in fo["lines"]) else "IN_PROGRESS"
-                fo["updated_at"] = shop.now().isoformat()
+                fo["updated_at"] = shop.now_z()
             tracking_in = fulfillment.get("trackingInfo") or {}
             numbers = tracking_in.get("numbers") or (
                 [tracking_in["number"]] if tracking_in.get("number") else []
@@ -524,12 +524,12 @@ class OrderViews:
                 "id": shop.next_id(),
                 "order_id": order["id"],
                 "location_id": plan[0][0]["location_id"],
-                "created_at": shop.now().isoformat(),
+                "created_at": shop.now_z(),
                 "tracking": tracking,
             }
             state["fulfillments"][str(f["id"])] = f
             order["fulfillment_ids"].append(f["id"])
-            order["updated_at"] = shop.now().isoformat()
+            order["updated_at"] = shop.now_z()
             root.outbox.append(("orders/updated", order_payload(shop, order)))
             if fulfillment_status(shop, order) == "fulfilled":
                 root.outbox.append(("orders/fulfilled", order_payload(shop, order)))
@@ -551,7 +551,7 @@ class OrderViews:
                 fo["prepared"] = True
                 fo["status"] = "IN_PROGRESS"
                 order = state["orders"][str(fo["order_id"])]
-                order["updated_at"] = fo["updated_at"] = shop.now().isoformat()
+                order["updated_at"] = fo["updated_at"] = shop.now_z()
                 root.outbox.append(("orders/updated", order_payload(shop, order)))
             return {"userErrors": []}
 

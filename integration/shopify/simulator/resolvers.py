@@ -168,7 +168,7 @@ def resolvers(root: Root) -> dict[str, Any]:
             "uri": uri,
             "format": webhookSubscription.get("format") or "JSON",
             "include_fields": webhookSubscription.get("includeFields") or [],
-            "created_at": shop.now().isoformat(),
+            "created_at": shop.now_z(),
         }
         state["subscriptions"][str(sub["id"])] = sub
         return {"webhookSubscription": views.subscription(sub), "userErrors": []}
@@ -290,7 +290,7 @@ def resolvers(root: Root) -> dict[str, Any]:
             "type": kind,
             "status": "CREATED",
             "query": text,
-            "created_at": shop.now().isoformat(),
+            "created_at": shop.now_z(),
             "object_count": 0,
             "root_object_count": 0,
         }

@@ -360,6 +360,32 @@ class ShopifySimulator:
         self._documents[query] = doc
         return doc
 
+    def _variables_refused(
+        self, operation: graphql.OperationDefinitionNode, variables: Any
+    ) -> dict[str, Any] | None:
+        """Shopify's answer to variables that do not fit the operation's declarations (HTTP 200, an
+        error naming each variable, no data), or None when they fit. Checked before anything else
+        reads them: the cost, the resolvers."""
+        if not isinstance(variables, dict):
+            return {
+                "errors": [
+                    {"message": "Variables must be a JSON object", "extensions": {"code": "BAD_REQUEST"}}
+                ]
+            }
+        coerced = graphql.execution.values.get_variable_values(
+            self.schema, operation.variable_definitions or (), variables
+        )
+        if not isinstance(coerced, list):
+            return None
+        errors = []
+        for error in coerced:
+            out = _error(error, "INVALID_VARIABLE")
+            name = re.match(r"Variable '\$(\w+)'", error.message)
+            if name:
+                out["extensions"]["value"] = variables.get(name.group(1))
+            errors.append(out)
+        return {"errors": errors}
+
     def graphql_answer(self, body: dict[str, Any], *, bulk: bool = False) -> dict[str, Any]:
         """The JSON Shopify answers for one GraphQL request (always HTTP 200)."""
         query, variables = body.get("query"), body.get("variables") or {}
@@ -378,6 +404,9 @@ class ShopifySimulator:
                     {"message": "An operation name is required", "extensions": {"code": "BAD_REQUEST"}}
                 ]
             }
+        refused = self._variables_refused(operation, variables)
+        if refused:
+            return refused
         with self.lock:
             requested = graph.query_cost(self.schema, doc, operation, variables)
             if not bulk:
@@ -628,7 +657,7 @@ class ShopifySimulator:
             op["result"] = "".join(line + "\n" for line in out)
             op["status"] = "FAILED" if error_code else "COMPLETED"
             op["error_code"] = error_code
-            op["completed_at"] = self.shop.now().isoformat()
+            op["completed_at"] = self.shop.now_z()
             op["object_count"] = len(out)
             op["root_object_count"] = roots
             op["file_size"] = len(op["result"].encode())

@@ -35,6 +35,11 @@ def money(value: Any) -> str:
     return str(Decimal(str(value)).quantize(CENT, ROUND_HALF_UP))
 
 
+def utc_z(moment: dt.datetime) -> str:
+    """A GraphQL ``DateTime`` as Shopify gives it ("2026-10-03T20:47:55Z": UTC, seconds, Z)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stamp(moment: dt.datetime) -> str:
     """Shopify's REST time stamps: the shop's zone, seconds, offset."""
     return moment.astimezone(PARIS).replace(microsecond=0).isoformat()
@@ -75,6 +80,11 @@ class Shop:
     @staticmethod
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
+
+    @classmethod
+    def now_z(cls) -> str:
+        """Now as the GraphQL Admin API writes a DateTime: ISO 8601 in UTC, seconds, ``Z``."""
+        return utc_z(cls.now())
 
     # --- locations ---------------------------------------------------------------------------------
 
@@ -131,7 +141,7 @@ class Shop:
                 "available": 0,
                 "committed": 0,
                 "on_hand": 0,
-                "updated_at": self.now().isoformat(),
+                "updated_at": self.now_z(),
             }
             self.state["levels"][key] = level
         return level  # type: ignore[no-any-return]
@@ -149,7 +159,7 @@ class Shop:
         level = self._level(item_id, location_id)
         for name, delta in deltas.items():
             level[name] += delta
-        level["updated_at"] = self.now().isoformat()
+        level["updated_at"] = self.now_z()
         return level
 
     def inventory_set_quantities(
@@ -228,7 +238,16 @@ class Shop:
                     }
                 )
                 continue
-            expected = row.get("changeFromQuantity")
+            if "changeFromQuantity" not in row:  # mandatory since 2026-04: a value, or null to skip
+                errors.append(
+                    {
+                        "field": [*field, "changeFromQuantity"],
+                        "code": None,
+                        "message": "changeFromQuantity must be given (null to skip the compare).",
+                    }
+                )
+                continue
+            expected = row["changeFromQuantity"]
             if expected is not None and expected != level[name]:
                 errors.append(
                     {
@@ -267,7 +286,7 @@ class Shop:
                 )
         group = {
             "id": self.next_id(),
-            "created_at": self.now().isoformat(),
+            "created_at": self.now_z(),
             "reason": reason,
             "reference_document_uri": data.get("referenceDocumentUri"),
             "changes": changes,
@@ -290,7 +309,7 @@ class Shop:
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
         """Shopify's productSet: creates or updates the product and makes its variants exactly the
         ones given. Returns (product, user errors, created)."""
-        now = self.now().isoformat()
+        now = self.now_z()
         product = None
         ref_id = (identifier or {}).get("id") or data.get("id")
         handle = (identifier or {}).get("handle") or data.get("handle")
@@ -339,6 +358,22 @@ class Shop:
                             "field": ["input", "variants", str(index), "sku"],
                             "code": "DUPLICATED_VALUE",
                             "message": f"SKU {sku} is already used by another product",
+                        }
+                    )
+                if variant_in.get("barcode") is not None and variant_in.get("barcodes") is not None:
+                    errors.append(
+                        {
+                            "field": ["input", "variants", str(index), "barcodes"],
+                            "code": "INVALID_INPUT",
+                            "message": "A variant input can't set both barcode and barcodes",
+                        }
+                    )
+                if len(variant_in.get("barcodes") or []) > 20:
+                    errors.append(
+                        {
+                            "field": ["input", "variants", str(index), "barcodes"],
+                            "code": "INVALID_INPUT",
+                            "message": "A variant accepts up to 20 barcodes",
                         }
                     )
                 if variant_in.get("price") is not None:
@@ -398,7 +433,7 @@ class Shop:
         return product, [], created
 
     def _variant_new(self, product: dict[str, Any], variant_in: dict[str, Any]) -> dict[str, Any]:
-        now = self.now().isoformat()
+        now = self.now_z()
         variant = {
             "id": self.next_id(),
             "product_id": product["id"],
@@ -433,13 +468,15 @@ class Shop:
         ):
             if variant_in.get(key) is not None:
                 variant[field] = variant_in[key]
+        if variant_in.get("barcodes") is not None:  # the set replaced; barcode reads the first
+            variant["barcode"] = next((b["value"] for b in variant_in["barcodes"]), None)
         if variant_in.get("price") is not None:
             variant["price"] = money(variant_in["price"])
         values = [v.get("name") for v in variant_in.get("optionValues") or [] if v.get("name")]
         if values:
             variant["title"] = " / ".join(values)
         variant["position"] = position
-        variant["updated_at"] = self.now().isoformat()
+        variant["updated_at"] = self.now_z()
         item = self.state["items"][str(variant["inventory_item_id"])]
         tracked = (variant_in.get("inventoryItem") or {}).get("tracked")
         if tracked is not None:
@@ -464,7 +501,7 @@ class Shop:
         if variant is None:
             raise ShopError(f"no variant with SKU {sku!r}")
         product = self.state["products"][str(variant["product_id"])]
-        now = self.now().isoformat()
+        now = self.now_z()
         for key in ("title", "status", "description_html", "tags"):
             if key in changes:
                 product[key] = changes[key]
