@@ -490,7 +490,7 @@ class OrderViews:
 
         def fulfillment_create(_i: Any, fulfillment: dict[str, Any], message: str | None = None) -> Any:
             groups = fulfillment["lineItemsByFulfillmentOrder"]
-            plan = []
+            plan: list[tuple[dict[str, Any], list[tuple[dict[str, Any], int]]]] = []
             for index, group in enumerate(groups):
                 fo = find("fulfillment_orders", "FulfillmentOrder", group["fulfillmentOrderId"])
                 if fo is None or fo["status"] in ("CLOSED", "CANCELLED"):
