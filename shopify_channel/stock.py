@@ -466,12 +466,13 @@ def _clear(rows: Iterable[StockDirty]) -> None:
 
 def stock_mark_all(*, cause: str, now: datetime | None = None) -> int:
     """Every published product at every Shopify location is to be pushed (a resync, a pause or resume)."""
+    codes = list(ShopifyLocation.objects.values_list("location_id", flat=True))  # once, not per product
     pairs = [
         (pid, code)
         for pid in ShopifyProduct.objects.filter(state=ShopifyProduct.State.PUSHED).values_list(
             "product_id", flat=True
         )
-        for code in ShopifyLocation.objects.values_list("location_id", flat=True)
+        for code in codes
     ]
     return stock_mark_dirty(pairs, cause, now=now)
 

@@ -214,3 +214,31 @@ def test_an_extract_marks_the_pairs_it_changed_at_shopify_locations_in_its_trans
         (changed.pk, 900, f"gid://platform/StockExtract/{taken_at.strftime('%Y%m%dT%H%M%S%z')}")
     ]
     assert same.pk != changed.pk
+
+
+def test_a_selling_pause_tells_shopify_zero_and_a_resume_gives_the_figures_back(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    # Given a product published with 6 at the warehouse and 3 in the pickup store
+    from inventory.rollout import selling_pause, selling_resume
+
+    product = _published(shop, catalogue, "PAUSE1", {900: 6, 1: 3})
+    assert (shop.available(product, 900), shop.available(product, 1)) == (6, 3)
+
+    # When online selling is paused, and the push runs
+    selling_pause(reason="incident caisse", actor_name="test")
+    paused_causes = set(StockDirty.objects.filter(product_id=product.pk).values_list("cause", flat=True))
+    paused = stock_push(client=shop.client)
+    at_pause = (shop.available(product, 900), shop.available(product, 1))
+
+    # Then: both pairs were marked by the switch's own change, and Shopify may sell none
+    assert len(paused_causes) == 1
+    assert "SellingSwitch" in paused_causes.pop()
+    assert paused.pushed == 2
+    assert at_pause == (0, 0)
+
+    # When selling resumes and the push runs: the figures come back
+    selling_resume(reason="réparé", actor_name="test")
+    assert StockDirty.objects.filter(product_id=product.pk).count() == 2
+    stock_push(client=shop.client)
+    assert (shop.available(product, 900), shop.available(product, 1)) == (6, 3)
