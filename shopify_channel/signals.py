@@ -53,7 +53,20 @@ def _switch_saved(sender: Any, instance: SellingSwitch, created: bool, **kwargs:
         stock_mark_all(cause=cause_uri("SellingSwitch", f"{instance.pk}-{state}"), now=instance.updated_at)
 
 
+def _location_mapped(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A Shopify location newly mapped (a pickup store opened to Shopify): every published product
+    is to be pushed there; the push stocks each item at it first (``inventoryActivate``)."""
+    from shopify_channel.models import ShopifyProduct
+
+    if not created:
+        return
+    products = ShopifyProduct.objects.filter(state=ShopifyProduct.State.PUSHED).values_list("product_id", flat=True)
+    stock_mark_dirty([(p, instance.location_id) for p in products], cause_uri("ShopifyLocation", instance.pk))
+
+
 def stock_listeners_register() -> None:
+    from shopify_channel.models import ShopifyLocation
+
     availability_listener_register(_availability_moved)
     post_save.connect(
         _override_changed, sender=SafetyStockOverride, dispatch_uid="shopify_safety_override_saved"
@@ -63,3 +76,4 @@ def stock_listeners_register() -> None:
     )
     post_save.connect(_category_saved, sender=Category, dispatch_uid="shopify_category_saved")
     post_save.connect(_switch_saved, sender=SellingSwitch, dispatch_uid="shopify_selling_switch_saved")
+    post_save.connect(_location_mapped, sender=ShopifyLocation, dispatch_uid="shopify_location_mapped")

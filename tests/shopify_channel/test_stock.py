@@ -15,7 +15,7 @@ from inventory.selectors import availability_by_pair
 from inventory.services import stock_apply_extract
 from orders.services import Customer, LineInput, OrderInput, order_place_unreserved
 from shopify_channel.catalogue import catalogue_push
-from shopify_channel.models import ShopifyLocation, ShopifyStockLevel, StockDirty
+from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty
 from shopify_channel.stock import BATCH, stock_mark_all, stock_push
 from tests.factories.inventory import Catalogue
 from tests.factories.shopify_channel import Shop
@@ -242,3 +242,34 @@ def test_a_selling_pause_tells_shopify_zero_and_a_resume_gives_the_figures_back(
     assert StockDirty.objects.filter(product_id=product.pk).count() == 2
     stock_push(client=shop.client)
     assert (shop.available(product, 900), shop.available(product, 1)) == (6, 3)
+
+
+def test_a_new_pickup_location_stocks_the_items_there_before_setting_them(shop: Shop, catalogue: Catalogue) -> None:
+    # Given a product published with 5 at the warehouse and 4 in our Lyon store, which opens to click
+    # and collect afterwards and is mapped to a Shopify pickup location that did not exist then
+    from inventory.models import Location
+
+    product = _published(shop, catalogue, "ACT1", {900: 5, 2: 4})
+    Location.objects.filter(code=2).update(click_and_collect=True)
+    lyon = shop.sim.location_add("Boutique Lyon Part-Dieu", pickup=True, fulfills_online_orders=False)
+    lyon_gid = f"gid://shopify/Location/{lyon['id']}"
+    item = ShopifyProduct.objects.get(product=product).inventory_item_id
+
+    def stocked_at_lyon() -> list[int]:
+        node = shop.client.execute("inventory_levels", {"ids": [item]}).data["nodes"][0]
+        return [int(q["quantity"]) for lv in node["inventoryLevels"]["nodes"] if lv["location"]["id"] == lyon_gid
+                for q in lv["quantities"] if q["name"] == "available"]  # fmt: skip
+
+    before = stocked_at_lyon()
+
+    # When the location is mapped, and the push runs (counting its calls)
+    ShopifyLocation.objects.create(location_id=2, shopify_location_id=lyon_gid, pickup=True)
+    counting = Counting(shop.client)
+    report = stock_push(client=counting)
+
+    # Then: not stocked there before; activated there, then set to our figure in one set call
+    assert before == []
+    assert counting.calls == ["inventory_levels", "inventory_activate", "inventory_set_quantities"]
+    assert not report.failed
+    assert stocked_at_lyon() == [4]
+    assert not StockDirty.objects.exists()

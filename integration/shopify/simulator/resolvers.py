@@ -139,6 +139,25 @@ def resolvers(root: Root) -> dict[str, Any]:
             "userErrors": errors,
         }
 
+    def inventory_activate(
+        _info: Any, inventoryItemId: str, locationId: str, available=None, onHand=None, stockAtLegacyLocation=False
+    ) -> Any:
+        item = gid_parse(inventoryItemId, "InventoryItem")
+        location = gid_parse(locationId, "Location")
+        if not item or str(item[1]) not in state["items"]:
+            return {"inventoryLevel": None, "userErrors": [
+                {"field": ["inventoryItemId"], "message": "The product couldn't be stocked because it wasn't found."}]}  # fmt: skip
+        if not location or str(location[1]) not in state["locations"]:
+            return {"inventoryLevel": None, "userErrors": [
+                {"field": ["locationId"], "message": "The location couldn't be found."}]}  # fmt: skip
+        level = shop.level(item[1], location[1])
+        if level is None:  # stocked from now on, at 0 unless quantities are given
+            level = shop.level_change(item[1], location[1])
+            quantity = available if available is not None else onHand
+            if quantity:
+                shop.level_change(item[1], location[1], available=quantity, on_hand=quantity)
+        return {"inventoryLevel": views.level(level), "userErrors": []}
+
     def webhook_subscriptions(_info: Any, first=None, after=None, topics=None) -> Any:
         rows = [s for s in state["subscriptions"].values() if not topics or s["topic"] in topics]
         return connection(rows, views.subscription, first_of(first), after)
@@ -330,6 +349,7 @@ def resolvers(root: Root) -> dict[str, Any]:
         "webhookSubscriptions": webhook_subscriptions,
         "productSet": product_set,
         "inventorySetQuantities": inventory_set_quantities,
+        "inventoryActivate": inventory_activate,
         "stagedUploadsCreate": staged_uploads_create,
         "bulkOperationRunMutation": bulk_run_mutation,
         "bulkOperationRunQuery": bulk_run_query,

@@ -103,8 +103,8 @@ class Shop:
             "city": city,
         }
         self.state["locations"][str(location["id"])] = location
-        for item in self.state["items"].values():  # every item is stocked everywhere (README)
-            self._level(item["id"], location["id"])
+        # As at Shopify, the items that exist are not stocked at a new location until activated there
+        # (inventoryActivate); the variants created from now on are stocked at every location.
         return dict(location)
 
     def locations_seed(self) -> list[dict[str, Any]]:
