@@ -273,3 +273,41 @@ def test_a_new_pickup_location_stocks_the_items_there_before_setting_them(shop: 
     assert not report.failed
     assert stocked_at_lyon() == [4]
     assert not StockDirty.objects.exists()
+
+
+@pytest.mark.postgres
+def test_two_pushers_at_once_share_the_pairs_and_never_overwrite_each_other(shop: Shop, catalogue: Catalogue) -> None:
+    # Given 600 dirty pairs (300 products at the warehouse and the pickup store, all moved), and a
+    # slow Shopify so that two pushers' calls overlap
+    from integration.shopify.client import shopify_client
+    from inventory.models import StockLevel
+    from tests.races import race
+
+    [catalogue.product(f"TWO{n:03d}", stock={900: 5, 1: 2}) for n in range(300)]
+    catalogue_push(client=shop.client, small_batch=None)
+    stock_push(client=shop.client)
+    StockDirty.objects.all().delete()
+    StockLevel.objects.update(on_hand=9)
+    assert stock_mark_all(cause="gid://platform/StockExtract/test") == 600
+    with shop.sim.lock:
+        groups_before = set(shop.sim.shop.state["adjustment_groups"])
+    shop.sim.fault_slow(0.3)
+
+    # When two pushers start at the same moment, each with its own client and connection
+    reports = [o.get() for o in race(lambda: stock_push(client=shopify_client()), [(), ()])]
+
+    # Then they shared the work (each pushed some), no pair was set twice nor answered stale (a
+    # compare-and-set of one never overwrote the other's), and Shopify holds every figure
+    shop.sim.faults_clear()
+    assert all(r.pushed > 0 for r in reports), [r.as_dict() for r in reports]
+    assert sum(r.pushed for r in reports) == 600
+    assert [(r.stale, r.failed) for r in reports] == [(0, 0), (0, 0)]
+    with shop.sim.lock:
+        state = shop.sim.shop.state
+        sets = [(c["item_id"], c["location_id"]) for key, g in state["adjustment_groups"].items()
+                if key not in groups_before for c in g["changes"] if c["name"] == "available"]  # fmt: skip
+        figures = {lv["available"] for key, lv in state["levels"].items()
+                   if int(key.split(":")[1]) in {int(g.rsplit("/", 1)[1]) for g in shop.gid.values()}}  # fmt: skip
+    assert len(sets) == len(set(sets)) == 600
+    assert figures == {9}
+    assert not StockDirty.objects.exists()
