@@ -430,8 +430,10 @@ def _activate(client: Client, pairs: dict[Pair, _Pair], report: PushReport) -> N
     for w in pairs.values():
         report.calls += 1
         try:
-            answer = client.execute(
-                "inventory_activate", {"inventoryItemId": w.item, "locationId": w.shopify_location}
+            answer = client.execute(  # the key is the pair's: activating it again replays the first
+                "inventory_activate",
+                {"inventoryItemId": w.item, "locationId": w.shopify_location},
+                idempotency_key=f"activate-{w.item.rsplit('/', 1)[-1]}-{w.shopify_location.rsplit('/', 1)[-1]}",
             )
         except Exception as exc:
             logger.warning("Shopify inventoryActivate of %s at %s failed: %s", w.item, w.shopify_location, exc)

@@ -116,3 +116,25 @@ def test_date_times_are_utc_with_z(shopify_sim: ShopifySimulator) -> None:
     assert op["status"] == "COMPLETED"
     assert all(Z_FORM.fullmatch(s) for s in stamps), stamps
     assert re.fullmatch(r".*[+-]\d\d:\d\d", order["created_at"])
+
+
+def test_inventory_activate_stocks_an_item_at_a_new_location_and_needs_a_key(shopify_sim: ShopifySimulator) -> None:
+    # given: an item made before a location opened (not stocked there)
+    admin = SimAdmin(shopify_sim)
+    item = admin.product_create("Bol", {"sku": "BOL-1", "price": "12.00"})["variants"]["nodes"][0]["inventoryItem"]["id"]
+    store = shopify_sim.location_add("Boutique Nantes", pickup=True, fulfills_online_orders=False)
+    location = f"gid://shopify/Location/{store['id']}"
+    variables = {"inventoryItemId": item, "locationId": location}
+
+    # when: activated without an idempotency key, then with one
+    keyless = admin.run("inventory_activate", variables)
+    keyed = admin.post(document("inventory_activate").replace(
+        "inventoryActivate(inventoryItemId: $inventoryItemId, locationId: $locationId)",
+        'inventoryActivate(inventoryItemId: $inventoryItemId, locationId: $locationId) @idempotent(key: "a-1")'),
+        variables).json()  # fmt: skip
+
+    # then: refused without a key; with it a level at 0 there
+    assert keyless["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    level = keyed["data"]["inventoryActivate"]["inventoryLevel"]
+    assert level["location"]["id"] == location
+    assert level["quantities"] == [{"name": "available", "quantity": 0}]

@@ -142,6 +142,11 @@ def resolvers(root: Root) -> dict[str, Any]:
     def inventory_activate(
         _info: Any, inventoryItemId: str, locationId: str, available=None, onHand=None, stockAtLegacyLocation=False
     ) -> Any:
+        if not any(d.name.value == "idempotent" for d in _info.field_nodes[0].directives or ()):
+            raise graphql.GraphQLError(  # required since 2026-04
+                "inventoryActivate requires an idempotency key: add @idempotent(key: ...)",
+                extensions={"code": "BAD_REQUEST"},
+            )
         item = gid_parse(inventoryItemId, "InventoryItem")
         location = gid_parse(locationId, "Location")
         if not item or str(item[1]) not in state["items"]:
