@@ -313,7 +313,7 @@ def main() -> int:
             try:
                 seconds, calls = first_sync(sim, args.items)
                 sync.append(seconds)
-                plan_s, push_s, runs, change_calls = later_changes(sim, ids, args.changes, repeat)
+                plan_s, push_s, runs, change_calls = later_changes(sim, ids, args.changes)
                 plans.append(plan_s)
                 pushes.append(push_s)
             finally:

@@ -283,7 +283,8 @@ def test_two_pushers_at_once_share_the_pairs_and_never_overwrite_each_other(shop
     from inventory.models import StockLevel
     from tests.races import race
 
-    [catalogue.product(f"TWO{n:03d}", stock={900: 5, 1: 2}) for n in range(300)]
+    for n in range(300):
+        catalogue.product(f"TWO{n:03d}", stock={900: 5, 1: 2})
     catalogue_push(client=shop.client, small_batch=None)
     stock_push(client=shop.client)
     StockDirty.objects.all().delete()
