@@ -105,18 +105,32 @@ def values_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
-def _variables(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
+def _variables(
+    values: dict[str, Any],
+    link: ShopifyProduct | None,
+    *,
+    title: str | None,
+    locations: list[str] | None = None,
+) -> dict[str, Any]:
     """``productSet``'s variables: the input, and the product's identifier when it exists."""
-    data = _as400_input(values, link, title=title)
+    data = _as400_input(values, link, title=title, locations=locations)
     return {"input": data, "identifier": {"id": data["id"]}} if "id" in data else {"input": data}
 
 
-def _as400_input(values: dict[str, Any], link: ShopifyProduct | None, *, title: str | None) -> dict[str, Any]:
-    """``productSet``'s input: the AS400's fields; a title only when creating."""
+def _as400_input(
+    values: dict[str, Any],
+    link: ShopifyProduct | None,
+    *,
+    title: str | None,
+    locations: list[str] | None = None,
+) -> dict[str, Any]:
+    """``productSet``'s input: the AS400's fields; a title only when creating (stocked at
+    ``locations``, the mapped Shopify locations' gids, read here when not given)."""
     variant: dict[str, Any] = {
         "optionValues": [{"optionName": "Title", "name": "Default Title"}],
         "sku": values["sku"],
-        "barcode": values["barcode"],
+        # 2026-10: barcodes (a set, replaced whole; no type, so the AS400's EAN is stored as it is).
+        "barcodes": [{"value": values["barcode"]}] if values["barcode"] else [],
         "price": values["price"],
         "taxable": values["taxable"],
         "inventoryItem": {"tracked": True},
@@ -134,9 +148,10 @@ def _as400_input(values: dict[str, Any], link: ShopifyProduct | None, *, title: 
         if title is not None:
             data["title"] = title  # the only Shopify-owned field we ever write: once, at creation
         # Stocked at every Shopify location from the start (0), so that the stock push can set it.
+        if locations is None:
+            locations = _mapped_locations()
         variant["inventoryQuantities"] = [
-            {"locationId": gid, "name": "available", "quantity": 0}
-            for gid in ShopifyLocation.objects.values_list("shopify_location_id", flat=True)
+            {"locationId": gid, "name": "available", "quantity": 0} for gid in locations
         ]
     _check_ownership(data, creating="id" not in data)
     return data
@@ -150,7 +165,7 @@ INPUT_FIELDS = {
     "tags": "attributes",
     "status": "status",
 }
-VARIANT_FIELDS = {"barcode": "ean", "price": "price", "taxable": "vat_code"}  # sku: the mapping's
+VARIANT_FIELDS = {"barcodes": "ean", "price": "price", "taxable": "vat_code"}  # sku: the mapping's
 
 
 def _check_ownership(data: dict[str, Any], *, creating: bool) -> None:
@@ -159,6 +174,10 @@ def _check_ownership(data: dict[str, Any], *, creating: bool) -> None:
     for variant in data.get("variants") or []:
         written += [VARIANT_FIELDS[k] for k in variant if k in VARIANT_FIELDS]
     check_product_write(System.AS400, written)
+
+
+def _mapped_locations() -> list[str]:
+    return list(ShopifyLocation.objects.values_list("shopify_location_id", flat=True))
 
 
 def _initial_title(product: Product) -> str:
@@ -230,6 +249,47 @@ def _ids(product_data: dict[str, Any] | None) -> tuple[str, str, str]:
     )
 
 
+def _apply(
+    link: ShopifyProduct,
+    product: Product,
+    values: dict[str, Any],
+    result: dict[str, Any] | None,
+    report: CatalogueReport,
+    now: datetime,
+    *,
+    created: bool,
+) -> bool | None:
+    """A productSet's answer for one product onto its link (not saved): its ids and hash, or its
+    failure. None when it failed; else whether the product has just been published (stock to push)."""
+    result = result or {}
+    errors = result.get("userErrors") or []
+    product_id, variant_id, item_id = _ids(result.get("product"))
+    if errors or not product_id:
+        link.state = ShopifyProduct.State.FAILED
+        link.last_error = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)[:2000] or (
+            "no product in Shopify's answer"
+        )
+        report.failed += 1
+        report.errors.append(f"{product.item_number}: {link.last_error}")
+        return None
+    was_published = link.state == ShopifyProduct.State.PUSHED and bool(link.inventory_item_id)
+    link.shopify_product_id = product_id
+    link.shopify_variant_id = variant_id or link.shopify_variant_id
+    link.inventory_item_id = item_id or link.inventory_item_id
+    link.pushed_hash = values_hash(values)
+    link.state = (
+        ShopifyProduct.State.PUSHED if values["status"] == "ACTIVE" else ShopifyProduct.State.UNPUBLISHED
+    )
+    link.last_pushed_at, link.last_error = now, ""
+    if values["status"] != "ACTIVE":
+        report.unpublished += 1
+    elif created:
+        report.created += 1
+    else:
+        report.updated += 1
+    return link.state == ShopifyProduct.State.PUSHED and not was_published
+
+
 def _record(
     product: Product,
     values: dict[str, Any],
@@ -239,43 +299,63 @@ def _record(
     *,
     created: bool,
 ) -> None:
-    """A productSet's answer for one product: its ids and hash, or its failure."""
-    result = result or {}
-    errors = result.get("userErrors") or []
-    product_id, variant_id, item_id = _ids(result.get("product"))
+    """A productSet's answer for one product, saved: its link, its violations fixed, its stock."""
     with transaction.atomic():
         link, _ = ShopifyProduct.objects.get_or_create(product=product)
-        if errors or not product_id:
-            link.state = ShopifyProduct.State.FAILED
-            link.last_error = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)[:2000] or (
-                "no product in Shopify's answer"
-            )
+        published = _apply(link, product, values, result, report, now, created=created)
+        if published is None:
             link.save(update_fields=["state", "last_error"])
-            report.failed += 1
-            report.errors.append(f"{product.item_number}: {link.last_error}")
             return
-        was_published = link.state == ShopifyProduct.State.PUSHED and bool(link.inventory_item_id)
-        link.shopify_product_id = product_id
-        link.shopify_variant_id = variant_id or link.shopify_variant_id
-        link.inventory_item_id = item_id or link.inventory_item_id
-        link.pushed_hash = values_hash(values)
-        link.state = (
-            ShopifyProduct.State.PUSHED if values["status"] == "ACTIVE" else ShopifyProduct.State.UNPUBLISHED
-        )
-        link.last_pushed_at, link.last_error = now, ""
         link.save()
         OwnershipViolation.objects.filter(product=product, fixed_at__isnull=True).update(fixed_at=now)
-        if values["status"] != "ACTIVE":
-            report.unpublished += 1
-        elif created:
-            report.created += 1
-        else:
-            report.updated += 1
-        if link.state == ShopifyProduct.State.PUSHED and not was_published:
+        if published:
             codes = ShopifyLocation.objects.values_list("location_id", flat=True)
             stock_mark_dirty(
                 [(product.pk, c) for c in codes], f"gid://platform/Product/{product.pk}", now=now
             )
+
+
+LINK_FIELDS = [
+    "shopify_product_id", "shopify_variant_id", "inventory_item_id", "pushed_hash", "state",
+    "last_pushed_at", "last_error",
+]  # fmt: skip
+
+
+def _record_many(
+    products: list[Product],
+    values: dict[int, dict[str, Any]],
+    results: dict[int, dict[str, Any]],
+    report: CatalogueReport,
+    now: datetime,
+) -> None:
+    """A bulk operation's answers (by line number, in ``products``' order), saved in batches: a
+    first sync of 50,000 products recorded one by one spent minutes in its own writes."""
+    codes = list(ShopifyLocation.objects.values_list("location_id", flat=True))
+    with transaction.atomic():  # one commit, one stock push queued for all the new products
+        for start in range(0, len(products), 2000):
+            chunk = products[start : start + 2000]
+            links = {link.product_id: link for link in ShopifyProduct.objects.filter(product__in=chunk)}
+            new: list[ShopifyProduct] = []
+            known: list[ShopifyProduct] = []
+            fixed: list[int] = []
+            dirty: list[tuple[int, int]] = []
+            for index, product in enumerate(chunk, start):
+                link = links.get(product.pk) or ShopifyProduct(product=product)
+                published = _apply(
+                    link, product, values[product.pk], results.get(index), report, now, created=True
+                )
+                (known if link.pk else new).append(link)
+                if published is not None:
+                    fixed.append(product.pk)
+                if published:
+                    dirty += [(product.pk, code) for code in codes]
+            ShopifyProduct.objects.bulk_create(new)
+            ShopifyProduct.objects.bulk_update(known, LINK_FIELDS)
+            OwnershipViolation.objects.filter(product_id__in=fixed, fixed_at__isnull=True).update(
+                fixed_at=now
+            )
+            if dirty:
+                stock_mark_dirty(dirty, f"gid://platform/CatalogueSync/{now:%Y%m%dT%H%M%SZ}", now=now)
 
 
 def catalogue_push(
@@ -334,6 +414,16 @@ def _default_upload(url: str, parameters: list[dict[str, str]], body: bytes) -> 
     response.raise_for_status()
 
 
+def catalogue_bulk_jsonl(products: list[Product], values: dict[int, dict[str, Any]]) -> bytes:
+    """The staged upload of a first sync: one line of ``productSet`` variables per product to create."""
+    locations = _mapped_locations()  # read once, not once per line
+    lines = [
+        json.dumps(_variables(values[p.pk], None, title=_initial_title(p), locations=locations))
+        for p in products
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def catalogue_bulk_push(
     *,
     client: Client,
@@ -346,8 +436,7 @@ def catalogue_bulk_push(
     """Create these products in one bulk operation: staged JSONL, run, poll, read the result."""
     from integration.shopify.documents import document
 
-    lines = [json.dumps(_variables(values[p.pk], None, title=_initial_title(p))) for p in products]
-    body = ("\n".join(lines) + "\n").encode()
+    body = catalogue_bulk_jsonl(products, values)
     report.calls += 1
     staged = _data(
         client.execute(
@@ -383,9 +472,7 @@ def catalogue_bulk_push(
     for n, row in enumerate(bulk_lines(operation)):
         index = row.get("__lineNumber", n)
         results[int(index)] = (row.get("data") or {}).get("productSet") or {}
-    with transaction.atomic():  # one commit, one stock push queued for all the new products
-        for index, product in enumerate(products):
-            _record(product, values[product.pk], results.get(index), report, now, created=True)
+    _record_many(products, values, results, report, now)
 
 
 # --- products/update -----------------------------------------------------------------------------

@@ -170,6 +170,7 @@ class _Item:
     line_item: str
     sku: str
     remaining: int
+    location: str = ""  # the fulfillment order's assigned location (gid)
 
 
 def _order_gid(call: ShopifyCall) -> str:
@@ -191,10 +192,11 @@ def _items(client: ShopifyClient, gid: str) -> list[_Item]:
         if fo["status"] not in OPEN_STATES:
             continue
         method = ((fo.get("deliveryMethod") or {}).get("methodType")) or ""
+        location = (((fo.get("assignedLocation") or {}).get("location")) or {}).get("id") or ""
         for node in fo["lineItems"]["nodes"]:
             items.append(
                 _Item(fo["id"], method, node["id"], (node.get("lineItem") or {}).get("id") or "",
-                      node.get("sku") or "", int(node.get("remainingQuantity") or 0))
+                      node.get("sku") or "", int(node.get("remainingQuantity") or 0), location)
             )  # fmt: skip
     return items
 
@@ -259,7 +261,9 @@ def _by_fulfillment_order(taken: list[tuple[_Item, int]]) -> list[dict[str, Any]
 
 
 def perform_fulfil(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
-    """``fulfillmentCreate`` of the shipped units still fulfillable, with the tracking."""
+    """``fulfillmentCreate`` of the shipped units still fulfillable, with the tracking: one per
+    location, since Shopify takes in one fulfillment only fulfillment orders assigned to the same
+    location (an order routed to several locations has a fulfillment order at each)."""
     gid = _order_gid(call)
     taken, short = _take(_items(client, gid), call.payload["lines"], call.subject, prefer="SHIPPING")
     if not taken:
@@ -270,21 +274,28 @@ def perform_fulfil(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     tracking = call.payload.get("tracking") or {}
     info = {k: v for k, v in (("number", tracking.get("tracking")), ("company", tracking.get("company")),
                               ("url", tracking.get("url"))) if v}  # fmt: skip
-    fulfillment: dict[str, Any] = {
-        "lineItemsByFulfillmentOrder": _by_fulfillment_order(taken),
-        "notifyCustomer": True,
-    }
-    if info:
-        fulfillment["trackingInfo"] = info
-    answer = client.execute(
-        "fulfillment_create", {"fulfillment": fulfillment}, idempotency_key=call.idempotency_key
-    )
-    result = (answer.data or {}).get("fulfillmentCreate") or {}
-    errors = _user_errors(result.get("userErrors"))
-    if errors:
-        raise CallRefused(errors)
-    done = result.get("fulfillment") or {}
-    return {"fulfillment": done.get("id"), "units": sum(u for _, u in taken), "short": short}
+    by_location: dict[str, list[tuple[_Item, int]]] = {}
+    for item, units in taken:
+        by_location.setdefault(item.location, []).append((item, units))
+    done = []
+    for location, part in by_location.items():
+        fulfillment: dict[str, Any] = {
+            "lineItemsByFulfillmentOrder": _by_fulfillment_order(part),
+            "notifyCustomer": True,
+        }
+        if info:
+            fulfillment["trackingInfo"] = info
+        key = call.idempotency_key  # one key per location, the same at every attempt
+        if len(by_location) > 1:
+            key = f"{key}@{location.rsplit('/', 1)[-1]}"
+        answer = client.execute("fulfillment_create", {"fulfillment": fulfillment}, idempotency_key=key)
+        result = (answer.data or {}).get("fulfillmentCreate") or {}
+        errors = _user_errors(result.get("userErrors"))
+        if errors:
+            raise CallRefused(errors)
+        done.append((result.get("fulfillment") or {}).get("id"))
+    first = done[0] if len(done) == 1 else done
+    return {"fulfillment": first, "units": sum(u for _, u in taken), "short": short}
 
 
 def perform_pickup_ready(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:

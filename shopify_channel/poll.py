@@ -10,6 +10,9 @@ webhooks (:func:`order_payload`) and applies it through ``shopify_order_apply`` 
 ``orders/create`` and ``orders/updated``: an order the webhooks never brought is created once, an
 order they brought already is a no-op (the same ``updated_at``, or an older one, is not applied
 again), and a cancelled one goes through ``shopify_order_cancelled`` like ``orders/cancelled``.
+Its refunds (the ``order`` document reads them) are then applied as ``refunds/create`` would
+(:func:`refund_payloads`, ``shopify_refund_apply``): each once, a refund seen before by its webhook
+or an earlier poll changes nothing, so a lost refund webhook still cancels or returns its units.
 Orders come in Shopify's ``updatedAt`` order and the cursor moves to the last one applied before
 the first that failed: a failing order is read again by the next poll (and alerted), never skipped.
 
@@ -138,6 +141,33 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def refund_payloads(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The refunds of an ``order`` answer as the REST-shaped bodies of ``refunds/create`` (the keys
+    ``shopify_refund_apply`` reads), oldest first."""
+    order_id = int(node.get("legacyResourceId") or _id(node["id"]) or 0)
+    out = []
+    for refund in node.get("refunds") or []:
+        out.append(
+            {
+                "id": int(refund.get("legacyResourceId") or _id(refund["id"]) or 0),
+                "admin_graphql_api_id": refund["id"],
+                "order_id": order_id,
+                "created_at": refund.get("createdAt"),
+                "note": refund.get("note"),
+                "refund_line_items": [
+                    {
+                        "line_item_id": _id((item.get("lineItem") or {}).get("id")),
+                        "quantity": item.get("quantity"),
+                        "restock_type": (item.get("restockType") or "").lower(),
+                        "location_id": _id((item.get("location") or {}).get("id")),
+                    }
+                    for item in (refund.get("refundLineItems") or {}).get("nodes") or []
+                ],
+            }
+        )
+    return sorted(out, key=lambda r: (r["created_at"] or "", r["id"]))
+
+
 # --- The poll ----------------------------------------------------------------------------------------------
 
 
@@ -179,12 +209,18 @@ def _apply(payload: dict[str, Any], now: datetime) -> bool:
 
 
 def shopify_order_fetch_apply(client: ShopifyClient, gid: str, *, now: datetime) -> bool:
-    """Read one order from Shopify (``order``) and apply it as its webhooks would; True when it was
-    new or changed here."""
+    """Read one order from Shopify (``order``) and apply it as its webhooks would, its refunds too
+    (``refunds/create``, each applied once: a refund seen already is a no-op); True when the order
+    or one of its refunds was new or changed here."""
+    from shopify_channel.cancellations import shopify_refund_apply
+
     full = answer_data(client.execute("order", {"id": gid}))["order"]
     if full is None:
         raise ShopifyQueryError(f"Shopify no longer has the order {gid}")
-    return _apply(order_payload(full), now)
+    changed = _apply(order_payload(full), now)
+    for refund in refund_payloads(full):
+        changed = shopify_refund_apply(refund, now=now).applied or changed
+    return changed
 
 
 def shopify_orders_poll(

@@ -68,6 +68,11 @@ Each change names its cause in ``referenceDocumentUri`` (the pair's :class:`Stoc
 push (``gid://platform/StockPush/<moment>``) and each pair keeps its own cause on its level. Every
 call carries a fresh ``@idempotent`` key, kept across the client's transport retries: a retried
 call is applied at most once, and a later call with the same figures is never mistaken for it.
+
+A Shopify location mapped after the catalogue was published (a store opening to click and
+collect) does not stock the items yet: mapping it marks every published pair there dirty
+(``shopify_channel.signals``), and the push, finding no level in its first read, stocks each item
+there with ``inventoryActivate`` (level 0, the ``K`` just read) before the set.
 """
 
 from __future__ import annotations
@@ -309,7 +314,9 @@ def _push_chunk(
     try:
         unknown = [pair for pair, w in work.items() if w.level.shopify_available is None]
         if unknown:  # never known: Shopify's figure first, and what its orders hold now
-            _read(client, {p: work[p] for p in unknown}, report, now, first=True)
+            unstocked = _read(client, {p: work[p] for p in unknown}, report, now, first=True)
+            if unstocked:  # a location mapped since the product was published: stock it there first
+                _activate(client, {p: work[p] for p in unstocked}, report)
         pending = dict(work)
         for attempt in range(STALE_RETRIES + 1):
             _compute(pending, now)
@@ -427,12 +434,38 @@ def _send(client: Client, to_send: dict[Pair, _Pair], report: PushReport, now: d
     return message
 
 
+def _activate(client: Client, pairs: dict[Pair, _Pair], report: PushReport) -> None:
+    """``inventoryActivate`` of each item at its location (Shopify stocks an item at a location it
+    did not know it at with a level of 0, which the read already took as ``K``). One call per pair,
+    once in the life of a pair: a pickup store mapped after the catalogue was published. A refusal
+    is logged; the set that follows then names the pair (ITEM_NOT_STOCKED_AT_LOCATION) and it stays dirty."""
+    for w in pairs.values():
+        report.calls += 1
+        try:
+            answer = client.execute(  # the key is the pair's: activating it again replays the first
+                "inventory_activate",
+                {"inventoryItemId": w.item, "locationId": w.shopify_location},
+                idempotency_key=f"activate-{w.item.rsplit('/', 1)[-1]}-{w.shopify_location.rsplit('/', 1)[-1]}",
+            )
+        except Exception as exc:
+            logger.warning("Shopify inventoryActivate of %s at %s failed: %s", w.item, w.shopify_location, exc)
+            report.errors.append(str(exc))
+            continue
+        errors = (_data(answer).get("inventoryActivate") or {}).get("userErrors") or []
+        if errors:
+            message = "; ".join(str(e.get("message")) for e in errors)
+            logger.warning("Shopify refused to stock %s at %s: %s", w.item, w.shopify_location, message)
+            report.errors.append(message)
+
+
 def _read(
     client: Client, pairs: dict[Pair, _Pair], report: PushReport, now: datetime, *, first: bool
-) -> None:
-    """Shopify's available for these pairs; its drops (not ours) counted as unseen sales."""
+) -> set[Pair]:
+    """Shopify's available for these pairs; its drops (not ours) counted as unseen sales. Returns
+    the pairs whose item Shopify does not stock at the location (no level: read as 0)."""
     report.reads += 1
     figures = shopify_levels(client, {w.item for w in pairs.values()})
+    unstocked = {pair for pair, w in pairs.items() if (w.item, w.shopify_location) not in figures}
     orders = shopify_order_units(pairs) if first else {}
     for pair, w in pairs.items():
         figure = figures.get((w.item, w.shopify_location), 0)
@@ -445,6 +478,7 @@ def _read(
             lv.orders_units = w.orders
         lv.shopify_available, lv.last_read_at = figure, now
         lv.save(update_fields=["shopify_available", "unseen_sales", "orders_units", "last_read_at"])
+    return unstocked
 
 
 def shopify_levels(client: Client, items: Iterable[str]) -> dict[tuple[str, str], int]:
@@ -478,12 +512,13 @@ def _clear(rows: Iterable[StockDirty]) -> None:
 
 def stock_mark_all(*, cause: str, now: datetime | None = None) -> int:
     """Every published product at every Shopify location is to be pushed (a resync, a pause or resume)."""
+    codes = list(ShopifyLocation.objects.values_list("location_id", flat=True))  # once, not per product
     pairs = [
         (pid, code)
         for pid in ShopifyProduct.objects.filter(state=ShopifyProduct.State.PUSHED).values_list(
             "product_id", flat=True
         )
-        for code in ShopifyLocation.objects.values_list("location_id", flat=True)
+        for code in codes
     ]
     return stock_mark_dirty(pairs, cause, now=now)
 

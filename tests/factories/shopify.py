@@ -145,9 +145,15 @@ class SimAdmin:
         return {node["name"]: node["id"] for node in nodes}
 
     def product_create(self, title: str, *variants: dict[str, Any]) -> dict[str, Any]:
-        data = self.data(
-            "product_set", {"input": {"title": title, "status": "ACTIVE", "variants": list(variants)}}
-        )
+        """A product with these variants; each without option values gets its own (``optionValues``
+        is required on a variant input), under one option "Title" when there is one variant."""
+        given = [
+            {"optionValues": [{"optionName": "Title", "name": v.get("sku") or f"Variant {n}"}], **v}
+            if len(variants) > 1
+            else {"optionValues": [{"optionName": "Title", "name": "Default Title"}], **v}
+            for n, v in enumerate(variants, 1)
+        ]
+        data = self.data("product_set", {"input": {"title": title, "status": "ACTIVE", "variants": given}})
         assert data["productSet"]["userErrors"] == [], data
         product: dict[str, Any] = data["productSet"]["product"]
         return product

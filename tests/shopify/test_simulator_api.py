@@ -105,9 +105,11 @@ def test_product_set_creates_then_syncs_variants_and_a_sku_is_unique(shopify_sim
                                    {"sku": "PULL-M", "price": "49.90"})  # fmt: skip
 
     # when: productSet again by id with one variant changed and one gone; another product takes PULL-S
-    again = admin.data("product_set", {"input": {"variants": [{"sku": "PULL-S", "price": "39.90", "taxable": False}]},
+    size = [{"optionName": "Title", "name": "PULL-S"}]
+    again = admin.data("product_set", {"input": {"variants": [{"sku": "PULL-S", "price": "39.90", "taxable": False,
+                                                               "optionValues": size}]},
                                        "identifier": {"id": product["id"]}})  # fmt: skip
-    clash = admin.data("product_set", {"input": {"title": "Autre", "variants": [{"sku": "PULL-S"}]}})
+    clash = admin.data("product_set", {"input": {"title": "Autre", "variants": [{"sku": "PULL-S", "optionValues": size}]}})
 
     # then: money as decimal strings, the variant list is the one given, the SKU refused elsewhere
     assert [v["price"] for v in product["variants"]["nodes"]] == ["49.90", "49.90"]

@@ -28,11 +28,12 @@ def test_a_bulk_product_set_from_a_staged_upload(shopify_sim: ShopifySimulator) 
     admin = SimAdmin(shopify_sim)
     hooks = HookReceiver()
     shopify_sim.webhook_url = hooks.url
+    default = [{"optionName": "Title", "name": "Default Title"}]
     lines = [
-        {"input": {"title": f"Article {n}", "variants": [{"sku": f"ART-{n}", "price": "10.00"}]}}
+        {"input": {"title": f"Article {n}", "variants": [{"sku": f"ART-{n}", "price": "10.00", "optionValues": default}]}}
         for n in (1, 2)
     ]
-    lines.append({"input": {"variants": [{"sku": "ART-3"}]}})  # no title
+    lines.append({"input": {"variants": [{"sku": "ART-3", "optionValues": default}]}})  # no title
     staged = admin.data("staged_uploads_create", {"input": [{
         "resource": "BULK_MUTATION_VARIABLES", "filename": "products.jsonl", "mimeType": "text/jsonl",
         "httpMethod": "POST"}]})["stagedUploadsCreate"]["stagedTargets"][0]  # fmt: skip

@@ -230,3 +230,53 @@ def test_webhook_subscriptions_receive_their_topic_only(shopify_sim, admin) -> N
         assert receiver.topics() == ["orders/create"]
     finally:
         receiver.close()
+
+
+def test_a_refund_with_restock_cancel_lowers_the_line_and_its_fulfillment_order(shopify_sim, hooks, admin) -> None:
+    # given: an unfulfilled order of 3 bols
+    shopify_sim.set_available("BOL-1", 5)
+    order_gid = shopify_sim.checkout([{"sku": "BOL-1", "quantity": 3}])["admin_graphql_api_id"]
+    line = admin.data("order", {"id": order_gid})["order"]["lineItems"]["nodes"][0]
+
+    # when: 2 of them refunded with restock type CANCEL, then the last one
+    first = admin.data("refund_create", {"input": {"orderId": order_gid, "refundLineItems": [
+        {"lineItemId": line["id"], "quantity": 2, "restockType": "CANCEL"}]}})["refundCreate"]  # fmt: skip
+    after_first = admin.data("order", {"id": order_gid})["order"]
+    fo_first = admin.data("fulfillment_orders", {"id": order_gid})["order"]["fulfillmentOrders"]["nodes"][0]
+    admin.data("refund_create", {"input": {"orderId": order_gid, "refundLineItems": [
+        {"lineItemId": line["id"], "quantity": 1, "restockType": "CANCEL"}]}})  # fmt: skip
+    fo_last = admin.data("fulfillment_orders", {"id": order_gid})["order"]["fulfillmentOrders"]["nodes"][0]
+
+    # then: the line's current quantity and its fulfillment order's remaining drop by 2, the units
+    # are available again; after the last, the fulfillment order is closed with nothing to fulfil
+    assert first["userErrors"] == []
+    assert after_first["lineItems"]["nodes"][0]["currentQuantity"] == 1
+    assert [(i["totalQuantity"], i["remainingQuantity"]) for i in fo_first["lineItems"]["nodes"]] == [(3, 1)]
+    assert fo_first["status"] == "OPEN"
+    assert fo_last["status"] == "CLOSED"
+    assert fo_last["lineItems"]["nodes"][0]["remainingQuantity"] == 0
+    assert shopify_sim.available("BOL-1") == 5
+
+
+def test_one_fulfillment_takes_fulfillment_orders_of_one_location_only(shopify_sim, hooks, admin) -> None:
+    # given: an order routed to two locations (a fulfillment order at each)
+    south = shopify_sim.location_add("Entrepôt Sud", fulfills_online_orders=True)
+    shopify_sim.set_available("PULL-M", 2, south["id"])
+    order_gid = shopify_sim.checkout([{"sku": "BOL-1", "quantity": 1},
+                                      {"sku": "PULL-M", "quantity": 1, "location": south["id"]}])["admin_graphql_api_id"]  # fmt: skip
+    fos = admin.data("fulfillment_orders", {"id": order_gid})["order"]["fulfillmentOrders"]["nodes"]
+
+    # when: one fulfillment of both, then one of the south's alone
+    both = admin.data("fulfillment_create", {"fulfillment": {"lineItemsByFulfillmentOrder": [
+        {"fulfillmentOrderId": fo["id"]} for fo in fos]}})["fulfillmentCreate"]  # fmt: skip
+    south_only = admin.data("fulfillment_create", {"fulfillment": {"lineItemsByFulfillmentOrder": [
+        {"fulfillmentOrderId": fos[1]["id"]}]}})["fulfillmentCreate"]  # fmt: skip
+
+    # then: each line at its location; both at once refused naming the second; the south's alone done
+    assert [(fo["assignedLocation"]["name"], [i["sku"] for i in fo["lineItems"]["nodes"]]) for fo in fos] == [
+        ("Entrepôt", ["BOL-1"]), ("Entrepôt Sud", ["PULL-M"])]  # fmt: skip
+    assert both["fulfillment"] is None
+    assert both["userErrors"][0]["field"] == ["fulfillment", "lineItemsByFulfillmentOrder", "1"]
+    assert south_only["userErrors"] == []
+    assert shopify_sim.available("PULL-M", south["id"]) == 1
+    assert shopify_sim.available("PULL-M") == 3

@@ -233,3 +233,39 @@ def test_a_dead_fulfillment_is_alerted_and_retryable_by_staff(
     call.refresh_from_db()
     assert call.state == "done", call.last_error
     assert len(shopify_side.fulfillments(placed)) == 1
+
+
+def test_an_order_shipped_from_two_locations_fulfils_each_fulfillment_order_at_its_location(
+    simulator: Simulator, shopify_side: ShopifySide
+) -> None:
+    # given a Shopify order routed to two locations: one line at the warehouse, one at a second
+    # shipping location (Shopify makes a fulfillment order at each)
+    first, second = warehouse_items(2)
+    sim = shopify_side.sim
+    south = sim.location_add("Entrepôt Sud", fulfills_online_orders=True)
+    sim.set_available(second.mapping.sku, 5, south["id"])
+    placed = sim.checkout(lines=[{"sku": first.mapping.sku, "quantity": 1},
+                                 {"sku": second.mapping.sku, "quantity": 2, "location": south["id"]}])  # fmt: skip
+    deliver_webhooks(shopify_side)
+    link = shopify_order(placed)
+    before = fulfillment_orders(shopify_side, placed)
+
+    # when the AS400 ships the whole order and the fulfillment is sent
+    as400_minute(simulator)
+    as400_minute(simulator)
+    simulator.ship(link.order.order_number)
+    as400_minute(simulator)
+    shopify_calls_send(now=TUESDAY)
+
+    # then one fulfillment per location (Shopify takes one location per fulfillment), both with the
+    # tracking, each fulfillment order closed with nothing left, no unit of one taken from the other
+    (call,) = calls(FULFIL)
+    assert call.state == "done", call.last_error
+    assert sorted(fo["assignedLocation"]["name"] for fo in before) == ["Entrepôt", "Entrepôt Sud"]
+    (tracking,) = set(As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list(
+        "tracking", flat=True))  # fmt: skip
+    assert shopify_side.fulfillments(placed) == [[tracking], [tracking]]
+    after = fulfillment_orders(shopify_side, placed)
+    assert [(fo["status"], [i["remainingQuantity"] for i in fo["lineItems"]["nodes"]]) for fo in after] == [
+        ("CLOSED", [0]), ("CLOSED", [0])]  # fmt: skip
+    assert sim.available(second.mapping.sku, south["id"]) == 3

@@ -94,6 +94,31 @@ def test_an_order_cancelled_in_shopify_whose_webhook_was_lost_is_cancelled_by_th
     assert shopify_order(placed).order.status == "cancelled"
 
 
+def test_a_refund_whose_webhooks_were_lost_is_applied_by_the_poll_once(
+    simulator: Simulator, shopify_side: ShopifySide
+) -> None:
+    # given an order of 3 we hold, 1 unit of it refunded with restock in Shopify's admin before it
+    # ships (restock type CANCEL) while the refunds/create and orders/updated webhooks are lost
+    (product,) = warehouse_items(1)
+    placed = shopify_side.checkout(product, 3)
+    deliver_webhooks(shopify_side)
+    shopify_side.sim.fault_webhooks("never", count=10)
+    with time_machine.travel(TUESDAY + timedelta(minutes=1), tick=False):
+        shopify_side.sim.refund_in_admin(placed["admin_graphql_api_id"], [{"sku": product.mapping.sku, "quantity": 1}])
+
+    # when the poll runs, twice
+    first = shopify_orders_poll(now=TUESDAY + timedelta(minutes=2))
+    second = shopify_orders_poll(now=TUESDAY + timedelta(minutes=7))
+
+    # then the unit is cancelled here once, the refund recorded once, the second poll a no-op
+    link = shopify_order(placed)
+    line = link.order.lines.get()
+    assert (line.quantity, line.cancelled) == (3, 1)
+    assert link.refunds.count() == 1
+    assert (first.applied, second.applied, second.unchanged) == (1, 0, 1)
+    assert not first.failed
+
+
 def test_the_subscriptions_are_recreated_when_missing_and_the_schedules_exist(
     shopify_side: ShopifySide, settings: Settings
 ) -> None:

@@ -15,7 +15,7 @@ from inventory.selectors import availability_by_pair
 from inventory.services import stock_apply_extract
 from orders.services import Customer, LineInput, OrderInput, order_place_unreserved
 from shopify_channel.catalogue import catalogue_push
-from shopify_channel.models import ShopifyLocation, ShopifyStockLevel, StockDirty
+from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty
 from shopify_channel.stock import BATCH, stock_mark_all, stock_push
 from tests.factories.inventory import Catalogue
 from tests.factories.shopify_channel import Shop
@@ -214,3 +214,101 @@ def test_an_extract_marks_the_pairs_it_changed_at_shopify_locations_in_its_trans
         (changed.pk, 900, f"gid://platform/StockExtract/{taken_at.strftime('%Y%m%dT%H%M%S%z')}")
     ]
     assert same.pk != changed.pk
+
+
+def test_a_selling_pause_tells_shopify_zero_and_a_resume_gives_the_figures_back(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    # Given a product published with 6 at the warehouse and 3 in the pickup store
+    from inventory.rollout import selling_pause, selling_resume
+
+    product = _published(shop, catalogue, "PAUSE1", {900: 6, 1: 3})
+    assert (shop.available(product, 900), shop.available(product, 1)) == (6, 3)
+
+    # When online selling is paused, and the push runs
+    selling_pause(reason="incident caisse", actor_name="test")
+    paused_causes = set(StockDirty.objects.filter(product_id=product.pk).values_list("cause", flat=True))
+    paused = stock_push(client=shop.client)
+    at_pause = (shop.available(product, 900), shop.available(product, 1))
+
+    # Then: both pairs were marked by the switch's own change, and Shopify may sell none
+    assert len(paused_causes) == 1
+    assert "SellingSwitch" in paused_causes.pop()
+    assert paused.pushed == 2
+    assert at_pause == (0, 0)
+
+    # When selling resumes and the push runs: the figures come back
+    selling_resume(reason="réparé", actor_name="test")
+    assert StockDirty.objects.filter(product_id=product.pk).count() == 2
+    stock_push(client=shop.client)
+    assert (shop.available(product, 900), shop.available(product, 1)) == (6, 3)
+
+
+def test_a_new_pickup_location_stocks_the_items_there_before_setting_them(shop: Shop, catalogue: Catalogue) -> None:
+    # Given a product published with 5 at the warehouse and 4 in our Lyon store, which opens to click
+    # and collect afterwards and is mapped to a Shopify pickup location that did not exist then
+    from inventory.models import Location
+
+    product = _published(shop, catalogue, "ACT1", {900: 5, 2: 4})
+    Location.objects.filter(code=2).update(click_and_collect=True)
+    lyon = shop.sim.location_add("Boutique Lyon Part-Dieu", pickup=True, fulfills_online_orders=False)
+    lyon_gid = f"gid://shopify/Location/{lyon['id']}"
+    item = ShopifyProduct.objects.get(product=product).inventory_item_id
+
+    def stocked_at_lyon() -> list[int]:
+        node = shop.client.execute("inventory_levels", {"ids": [item]}).data["nodes"][0]
+        return [int(q["quantity"]) for lv in node["inventoryLevels"]["nodes"] if lv["location"]["id"] == lyon_gid
+                for q in lv["quantities"] if q["name"] == "available"]  # fmt: skip
+
+    before = stocked_at_lyon()
+
+    # When the location is mapped, and the push runs (counting its calls)
+    ShopifyLocation.objects.create(location_id=2, shopify_location_id=lyon_gid, pickup=True)
+    counting = Counting(shop.client)
+    report = stock_push(client=counting)
+
+    # Then: not stocked there before; activated there, then set to our figure in one set call
+    assert before == []
+    assert counting.calls == ["inventory_levels", "inventory_activate", "inventory_set_quantities"]
+    assert not report.failed
+    assert stocked_at_lyon() == [4]
+    assert not StockDirty.objects.exists()
+
+
+@pytest.mark.postgres
+def test_two_pushers_at_once_share_the_pairs_and_never_overwrite_each_other(shop: Shop, catalogue: Catalogue) -> None:
+    # Given 600 dirty pairs (300 products at the warehouse and the pickup store, all moved), and a
+    # slow Shopify so that two pushers' calls overlap
+    from integration.shopify.client import shopify_client
+    from inventory.models import StockLevel
+    from tests.races import race
+
+    for n in range(300):
+        catalogue.product(f"TWO{n:03d}", stock={900: 5, 1: 2})
+    catalogue_push(client=shop.client, small_batch=None)
+    stock_push(client=shop.client)
+    StockDirty.objects.all().delete()
+    StockLevel.objects.update(on_hand=9)
+    assert stock_mark_all(cause="gid://platform/StockExtract/test") == 600
+    with shop.sim.lock:
+        groups_before = set(shop.sim.shop.state["adjustment_groups"])
+    shop.sim.fault_slow(0.3)
+
+    # When two pushers start at the same moment, each with its own client and connection
+    reports = [o.get() for o in race(lambda: stock_push(client=shopify_client()), [(), ()])]
+
+    # Then they shared the work (each pushed some), no pair was set twice nor answered stale (a
+    # compare-and-set of one never overwrote the other's), and Shopify holds every figure
+    shop.sim.faults_clear()
+    assert all(r.pushed > 0 for r in reports), [r.as_dict() for r in reports]
+    assert sum(r.pushed for r in reports) == 600
+    assert [(r.stale, r.failed) for r in reports] == [(0, 0), (0, 0)]
+    with shop.sim.lock:
+        state = shop.sim.shop.state
+        sets = [(c["item_id"], c["location_id"]) for key, g in state["adjustment_groups"].items()
+                if key not in groups_before for c in g["changes"] if c["name"] == "available"]  # fmt: skip
+        figures = {lv["available"] for key, lv in state["levels"].items()
+                   if int(key.split(":")[1]) in {int(g.rsplit("/", 1)[1]) for g in shop.gid.values()}}  # fmt: skip
+    assert len(sets) == len(set(sets)) == 600
+    assert figures == {9}
+    assert not StockDirty.objects.exists()

@@ -21,8 +21,11 @@ def checkout(
     shipping: dict[str, Any] | None = None,
     oversell: bool = False,
 ) -> dict[str, Any]:
-    """A customer's checkout: the order, its fulfillment order, the units committed (refused when a
-    level is short unless ``oversell`` or the variant continues selling)."""
+    """A customer's checkout: the order, its fulfillment orders, the units committed (refused when a
+    level is short unless ``oversell`` or the variant continues selling).
+
+    A shipped order's line may name the ``location`` that ships it (Shopify's order routing): the
+    order then has one fulfillment order per location, each holding its lines."""
     if not lines:
         raise ShopError("a checkout needs at least one line")
     location = shop.location(pickup_location)
@@ -36,7 +39,12 @@ def checkout(
         quantity = int(line["quantity"])
         if quantity <= 0:
             raise ShopError(f"quantity of {line['sku']} must be positive")
-        level = shop._level(variant["inventory_item_id"], location["id"])
+        at = location
+        if line.get("location") is not None:
+            if pickup_location is not None:
+                raise ShopError("a pickup order is fulfilled at its pickup location only")
+            at = shop.location(line["location"])
+        level = shop._level(variant["inventory_item_id"], at["id"])
         item = shop.state["items"][str(variant["inventory_item_id"])]
         if (
             item["tracked"]
@@ -45,16 +53,16 @@ def checkout(
             and level["available"] < quantity
         ):
             raise ShopError(
-                f"{line['sku']}: only {level['available']} available at {location['name']}, {quantity} wanted"
+                f"{line['sku']}: only {level['available']} available at {at['name']}, {quantity} wanted"
             )
-        wanted.append((variant, quantity, item))
-    now = shop.now().isoformat()
-    subtotal = sum((Decimal(v["price"]) * q for v, q, _ in wanted), Decimal(0))
+        wanted.append((variant, quantity, item, at))
+    now = shop.now_z()
+    subtotal = sum((Decimal(v["price"]) * q for v, q, _, _ in wanted), Decimal(0))
     discount_total = Decimal(money(discount["amount"] if isinstance(discount, dict) else discount or 0))
     discount_code = discount.get("code", "REMISE") if isinstance(discount, dict) else "REMISE"
     order_lines = []
     left = discount_total
-    for index, (variant, quantity, item) in enumerate(wanted):
+    for index, (variant, quantity, item, at) in enumerate(wanted):
         product = shop.state["products"][str(variant["product_id"])]
         line_total = Decimal(variant["price"]) * quantity
         if index == len(wanted) - 1:
@@ -71,10 +79,10 @@ def checkout(
             "name": product["title"] if variant["title"] == "Default Title" else f"{product['title']} - {variant['title']}",
             "title": product["title"], "variant_title": variant["title"], "quantity": quantity, "current_quantity": quantity,
             "price": variant["price"], "discount": money(share), "taxable": variant["taxable"],
-            "location_id": location["id"], "fulfilled": 0, "item_id": item["id"],
+            "location_id": at["id"], "fulfilled": 0, "item_id": item["id"],
         })  # fmt: skip
         if item["tracked"]:
-            shop.level_change(item["id"], location["id"], available=-quantity, committed=quantity)
+            shop.level_change(item["id"], at["id"], available=-quantity, committed=quantity)
     ship = shipping or ({"title": "Retrait en boutique", "price": "0.00"} if pickup_location is not None
                         else {"title": "Colissimo", "price": "4.90"})  # fmt: skip
     customer = customer or {"email": "client@example.com", "first_name": "Camille", "last_name": "Martin"}
@@ -96,14 +104,15 @@ def checkout(
         "pickup_location_id": location["id"] if pickup_location is not None else None,
         "fulfillment_order_ids": [], "fulfillment_ids": [], "refund_ids": [],
     }  # fmt: skip
-    fo = {"id": shop.next_id(), "order_id": order["id"], "location_id": location["id"], "status": "OPEN",
-          "method": "PICK_UP" if pickup_location is not None else "SHIPPING", "created_at": now, "updated_at": now,
-          "prepared": False,
-          "lines": [{"id": shop.next_id(), "line_id": ln["id"], "total": ln["quantity"], "remaining": ln["quantity"]}
-                    for ln in order_lines]}  # fmt: skip
-    order["fulfillment_order_ids"].append(fo["id"])
     shop.state["orders"][str(order["id"])] = order
-    shop.state["fulfillment_orders"][str(fo["id"])] = fo
+    for location_id in dict.fromkeys(ln["location_id"] for ln in order_lines):  # one per location, in line order
+        fo = {"id": shop.next_id(), "order_id": order["id"], "location_id": location_id, "status": "OPEN",
+              "method": "PICK_UP" if pickup_location is not None else "SHIPPING", "created_at": now,
+              "updated_at": now, "prepared": False,
+              "lines": [{"id": shop.next_id(), "line_id": ln["id"], "total": ln["quantity"], "remaining": ln["quantity"]}
+                        for ln in order_lines if ln["location_id"] == location_id]}  # fmt: skip
+        order["fulfillment_order_ids"].append(fo["id"])
+        shop.state["fulfillment_orders"][str(fo["id"])] = fo
     return order
 
 
@@ -237,7 +246,7 @@ def cancel(shop: Shop, order: dict[str, Any], *, reason: str, restock: bool, ref
         ln["current_quantity"] = 0
     for fo_id in order["fulfillment_order_ids"]:
         shop.state["fulfillment_orders"][str(fo_id)]["status"] = "CLOSED"
-    order["cancelled_at"] = order["updated_at"] = shop.now().isoformat()
+    order["cancelled_at"] = order["updated_at"] = shop.now_z()
     order["cancel_reason"] = reason.lower()
     if refund:
         order["financial_status"] = "refunded"
@@ -270,6 +279,7 @@ def refund_create(
         restock_type = row["restock_type"]
         if restock_type == "cancel" or (restock_type != "return" and not ln["fulfilled"]):
             ln["current_quantity"] -= quantity
+            _fulfillment_orders_take(shop, order, ln["id"], quantity)
             if restock_type != "no_restock":
                 shop.level_change(ln["item_id"], location_id, available=quantity, committed=-quantity)
         elif restock_type in ("return", "legacy_restock"):
@@ -292,7 +302,7 @@ def refund_create(
     refund = {
         "id": shop.next_id(),
         "order_id": order["id"],
-        "created_at": shop.now().isoformat(),
+        "created_at": shop.now_z(),
         "note": note,
         "lines": made,
         "amount": money(amount),
@@ -303,8 +313,25 @@ def refund_create(
     order["financial_status"] = (
         "refunded" if all(ln["current_quantity"] == 0 for ln in order["lines"]) else "partially_refunded"
     )
-    order["updated_at"] = shop.now().isoformat()
+    order["updated_at"] = shop.now_z()
     return refund
+
+
+def _fulfillment_orders_take(shop: Shop, order: dict[str, Any], line_id: int, quantity: int) -> None:
+    """Units cancelled off a line leave its open fulfillment orders (in their order); a fulfillment
+    order with nothing left to fulfil closes."""
+    for fo_id in order["fulfillment_order_ids"]:
+        fo = shop.state["fulfillment_orders"][str(fo_id)]
+        if fo["status"] in ("CLOSED", "CANCELLED"):
+            continue
+        for fl in fo["lines"]:
+            if fl["line_id"] == line_id and quantity and fl["remaining"]:
+                taken = min(quantity, fl["remaining"])
+                fl["remaining"] -= taken
+                quantity -= taken
+                fo["updated_at"] = shop.now_z()
+        if all(fl["remaining"] == 0 for fl in fo["lines"]):
+            fo["status"] = "CLOSED"
 
 
 def tables(views: Views) -> dict[str, Any]:
@@ -463,7 +490,7 @@ class OrderViews:
 
         def fulfillment_create(_i: Any, fulfillment: dict[str, Any], message: str | None = None) -> Any:
             groups = fulfillment["lineItemsByFulfillmentOrder"]
-            plan = []
+            plan: list[tuple[dict[str, Any], list[tuple[dict[str, Any], int]]]] = []
             for index, group in enumerate(groups):
                 fo = find("fulfillment_orders", "FulfillmentOrder", group["fulfillmentOrderId"])
                 if fo is None or fo["status"] in ("CLOSED", "CANCELLED"):
@@ -494,6 +521,16 @@ class OrderViews:
                             ],
                         }
                     rows.append((fl, w["quantity"]))
+                if plan and fo["location_id"] != plan[0][0]["location_id"]:
+                    return {
+                        "fulfillment": None,
+                        "userErrors": [
+                            {
+                                "field": ["fulfillment", "lineItemsByFulfillmentOrder", str(index)],
+                                "message": "All fulfillment orders must be assigned to the same location.",
+                            }
+                        ],
+                    }
                 plan.append((fo, rows))
             if not plan or plan[0][0]["order_id"] is None:
                 return {
@@ -511,7 +548,7 @@ class OrderViews:
                         ln["item_id"], fo["location_id"], committed=-quantity, on_hand=-quantity
                     )
                 fo["status"] = "CLOSED" if all(fl["remaining"] == 0 for fl in fo["lines"]) else "IN_PROGRESS"
-                fo["updated_at"] = shop.now().isoformat()
+                fo["updated_at"] = shop.now_z()
             tracking_in = fulfillment.get("trackingInfo") or {}
             numbers = tracking_in.get("numbers") or (
                 [tracking_in["number"]] if tracking_in.get("number") else []
@@ -524,12 +561,12 @@ class OrderViews:
                 "id": shop.next_id(),
                 "order_id": order["id"],
                 "location_id": plan[0][0]["location_id"],
-                "created_at": shop.now().isoformat(),
+                "created_at": shop.now_z(),
                 "tracking": tracking,
             }
             state["fulfillments"][str(f["id"])] = f
             order["fulfillment_ids"].append(f["id"])
-            order["updated_at"] = shop.now().isoformat()
+            order["updated_at"] = shop.now_z()
             root.outbox.append(("orders/updated", order_payload(shop, order)))
             if fulfillment_status(shop, order) == "fulfilled":
                 root.outbox.append(("orders/fulfilled", order_payload(shop, order)))
@@ -551,7 +588,7 @@ class OrderViews:
                 fo["prepared"] = True
                 fo["status"] = "IN_PROGRESS"
                 order = state["orders"][str(fo["order_id"])]
-                order["updated_at"] = fo["updated_at"] = shop.now().isoformat()
+                order["updated_at"] = fo["updated_at"] = shop.now_z()
                 root.outbox.append(("orders/updated", order_payload(shop, order)))
             return {"userErrors": []}
 

@@ -139,6 +139,30 @@ def resolvers(root: Root) -> dict[str, Any]:
             "userErrors": errors,
         }
 
+    def inventory_activate(
+        _info: Any, inventoryItemId: str, locationId: str, available=None, onHand=None, stockAtLegacyLocation=False
+    ) -> Any:
+        if not any(d.name.value == "idempotent" for d in _info.field_nodes[0].directives or ()):
+            raise graphql.GraphQLError(  # required since 2026-04
+                "inventoryActivate requires an idempotency key: add @idempotent(key: ...)",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        item = gid_parse(inventoryItemId, "InventoryItem")
+        location = gid_parse(locationId, "Location")
+        if not item or str(item[1]) not in state["items"]:
+            return {"inventoryLevel": None, "userErrors": [
+                {"field": ["inventoryItemId"], "message": "The product couldn't be stocked because it wasn't found."}]}  # fmt: skip
+        if not location or str(location[1]) not in state["locations"]:
+            return {"inventoryLevel": None, "userErrors": [
+                {"field": ["locationId"], "message": "The location couldn't be found."}]}  # fmt: skip
+        level = shop.level(item[1], location[1])
+        if level is None:  # stocked from now on, at 0 unless quantities are given
+            level = shop.level_change(item[1], location[1])
+            quantity = available if available is not None else onHand
+            if quantity:
+                shop.level_change(item[1], location[1], available=quantity, on_hand=quantity)
+        return {"inventoryLevel": views.level(level), "userErrors": []}
+
     def webhook_subscriptions(_info: Any, first=None, after=None, topics=None) -> Any:
         rows = [s for s in state["subscriptions"].values() if not topics or s["topic"] in topics]
         return connection(rows, views.subscription, first_of(first), after)
@@ -168,7 +192,7 @@ def resolvers(root: Root) -> dict[str, Any]:
             "uri": uri,
             "format": webhookSubscription.get("format") or "JSON",
             "include_fields": webhookSubscription.get("includeFields") or [],
-            "created_at": shop.now().isoformat(),
+            "created_at": shop.now_z(),
         }
         state["subscriptions"][str(sub["id"])] = sub
         return {"webhookSubscription": views.subscription(sub), "userErrors": []}
@@ -290,7 +314,7 @@ def resolvers(root: Root) -> dict[str, Any]:
             "type": kind,
             "status": "CREATED",
             "query": text,
-            "created_at": shop.now().isoformat(),
+            "created_at": shop.now_z(),
             "object_count": 0,
             "root_object_count": 0,
         }
@@ -330,6 +354,7 @@ def resolvers(root: Root) -> dict[str, Any]:
         "webhookSubscriptions": webhook_subscriptions,
         "productSet": product_set,
         "inventorySetQuantities": inventory_set_quantities,
+        "inventoryActivate": inventory_activate,
         "stagedUploadsCreate": staged_uploads_create,
         "bulkOperationRunMutation": bulk_run_mutation,
         "bulkOperationRunQuery": bulk_run_query,

@@ -35,6 +35,11 @@ def money(value: Any) -> str:
     return str(Decimal(str(value)).quantize(CENT, ROUND_HALF_UP))
 
 
+def utc_z(moment: dt.datetime) -> str:
+    """A GraphQL ``DateTime`` as Shopify gives it ("2026-10-03T20:47:55Z": UTC, seconds, Z)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stamp(moment: dt.datetime) -> str:
     """Shopify's REST time stamps: the shop's zone, seconds, offset."""
     return moment.astimezone(PARIS).replace(microsecond=0).isoformat()
@@ -64,6 +69,7 @@ def new_state(shop: str) -> dict[str, Any]:
 class Shop:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
+        self._skus: dict[str, str] | None = None  # SKU → variant key, kept by the variant writes
 
     # --- ids, time ---------------------------------------------------------------------------------
 
@@ -74,6 +80,11 @@ class Shop:
     @staticmethod
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
+
+    @classmethod
+    def now_z(cls) -> str:
+        """Now as the GraphQL Admin API writes a DateTime: ISO 8601 in UTC, seconds, ``Z``."""
+        return utc_z(cls.now())
 
     # --- locations ---------------------------------------------------------------------------------
 
@@ -92,8 +103,8 @@ class Shop:
             "city": city,
         }
         self.state["locations"][str(location["id"])] = location
-        for item in self.state["items"].values():  # every item is stocked everywhere (README)
-            self._level(item["id"], location["id"])
+        # As at Shopify, the items that exist are not stocked at a new location until activated there
+        # (inventoryActivate); the variants created from now on are stocked at every location.
         return dict(location)
 
     def locations_seed(self) -> list[dict[str, Any]]:
@@ -130,7 +141,7 @@ class Shop:
                 "available": 0,
                 "committed": 0,
                 "on_hand": 0,
-                "updated_at": self.now().isoformat(),
+                "updated_at": self.now_z(),
             }
             self.state["levels"][key] = level
         return level  # type: ignore[no-any-return]
@@ -139,13 +150,16 @@ class Shop:
         return self.state["levels"].get(f"{item_id}:{location_id}")  # type: ignore[no-any-return]
 
     def levels_of_item(self, item_id: int) -> list[dict[str, Any]]:
-        return [lv for lv in self.state["levels"].values() if lv["item_id"] == item_id]
+        """The item's level at each location, looked up by key (not a scan of every level)."""
+        levels = self.state["levels"]
+        keys = (f"{item_id}:{location_id}" for location_id in self.state["locations"])
+        return [levels[key] for key in keys if key in levels]
 
     def level_change(self, item_id: int, location_id: int, **deltas: int) -> dict[str, Any]:
         level = self._level(item_id, location_id)
         for name, delta in deltas.items():
             level[name] += delta
-        level["updated_at"] = self.now().isoformat()
+        level["updated_at"] = self.now_z()
         return level
 
     def inventory_set_quantities(
@@ -224,7 +238,16 @@ class Shop:
                     }
                 )
                 continue
-            expected = row.get("changeFromQuantity")
+            if "changeFromQuantity" not in row:  # mandatory since 2026-04: a value, or null to skip
+                errors.append(
+                    {
+                        "field": [*field, "changeFromQuantity"],
+                        "code": None,
+                        "message": "changeFromQuantity must be given (null to skip the compare).",
+                    }
+                )
+                continue
+            expected = row["changeFromQuantity"]
             if expected is not None and expected != level[name]:
                 errors.append(
                     {
@@ -263,7 +286,7 @@ class Shop:
                 )
         group = {
             "id": self.next_id(),
-            "created_at": self.now().isoformat(),
+            "created_at": self.now_z(),
             "reason": reason,
             "reference_document_uri": data.get("referenceDocumentUri"),
             "changes": changes,
@@ -274,17 +297,19 @@ class Shop:
     # --- products ----------------------------------------------------------------------------------
 
     def variant_by_sku(self, sku: str) -> dict[str, Any] | None:
-        for variant in self.state["variants"].values():
-            if variant["sku"] == sku:
-                return variant  # type: ignore[no-any-return]
-        return None
+        """The variant holding this SKU, through an index (a first sync of 50,000 products looks
+        every SKU up: a scan each time made the simulator's bulk run quadratic)."""
+        if self._skus is None:
+            self._skus = {v["sku"]: key for key, v in self.state["variants"].items() if v["sku"]}
+        variant = self.state["variants"].get(self._skus.get(sku, ""))
+        return variant if variant is not None and variant["sku"] == sku else None
 
     def product_set(
         self, data: dict[str, Any], identifier: dict[str, Any] | None
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
         """Shopify's productSet: creates or updates the product and makes its variants exactly the
         ones given. Returns (product, user errors, created)."""
-        now = self.now().isoformat()
+        now = self.now_z()
         product = None
         ref_id = (identifier or {}).get("id") or data.get("id")
         handle = (identifier or {}).get("handle") or data.get("handle")
@@ -333,6 +358,22 @@ class Shop:
                             "field": ["input", "variants", str(index), "sku"],
                             "code": "DUPLICATED_VALUE",
                             "message": f"SKU {sku} is already used by another product",
+                        }
+                    )
+                if variant_in.get("barcode") is not None and variant_in.get("barcodes") is not None:
+                    errors.append(
+                        {
+                            "field": ["input", "variants", str(index), "barcodes"],
+                            "code": "INVALID_INPUT",
+                            "message": "A variant input can't set both barcode and barcodes",
+                        }
+                    )
+                if len(variant_in.get("barcodes") or []) > 20:
+                    errors.append(
+                        {
+                            "field": ["input", "variants", str(index), "barcodes"],
+                            "code": "INVALID_INPUT",
+                            "message": "A variant accepts up to 20 barcodes",
                         }
                     )
                 if variant_in.get("price") is not None:
@@ -392,7 +433,7 @@ class Shop:
         return product, [], created
 
     def _variant_new(self, product: dict[str, Any], variant_in: dict[str, Any]) -> dict[str, Any]:
-        now = self.now().isoformat()
+        now = self.now_z()
         variant = {
             "id": self.next_id(),
             "product_id": product["id"],
@@ -415,6 +456,10 @@ class Shop:
         return variant
 
     def _variant_apply(self, variant: dict[str, Any], variant_in: dict[str, Any], position: int) -> None:
+        if variant_in.get("sku") is not None and self._skus is not None:
+            if self._skus.get(variant["sku"] or "") == str(variant["id"]):
+                del self._skus[variant["sku"]]
+            self._skus[variant_in["sku"]] = str(variant["id"])
         for key, field in (
             ("sku", "sku"),
             ("barcode", "barcode"),
@@ -423,13 +468,15 @@ class Shop:
         ):
             if variant_in.get(key) is not None:
                 variant[field] = variant_in[key]
+        if variant_in.get("barcodes") is not None:  # the set replaced; barcode reads the first
+            variant["barcode"] = next((b["value"] for b in variant_in["barcodes"]), None)
         if variant_in.get("price") is not None:
             variant["price"] = money(variant_in["price"])
         values = [v.get("name") for v in variant_in.get("optionValues") or [] if v.get("name")]
         if values:
             variant["title"] = " / ".join(values)
         variant["position"] = position
-        variant["updated_at"] = self.now().isoformat()
+        variant["updated_at"] = self.now_z()
         item = self.state["items"][str(variant["inventory_item_id"])]
         tracked = (variant_in.get("inventoryItem") or {}).get("tracked")
         if tracked is not None:
@@ -454,7 +501,7 @@ class Shop:
         if variant is None:
             raise ShopError(f"no variant with SKU {sku!r}")
         product = self.state["products"][str(variant["product_id"])]
-        now = self.now().isoformat()
+        now = self.now_z()
         for key in ("title", "status", "description_html", "tags"):
             if key in changes:
                 product[key] = changes[key]
