@@ -247,14 +247,18 @@ class StorefrontClientAdmin(admin.ModelAdmin):
     def _show_webhook_secret(self, request: HttpRequest, client: StorefrontClient, secret: str) -> None:
         messages.warning(
             request,
-            f"Webhook secret of {client.name}, shown this once (give it to the storefront's developers; "
-            f"it verifies the Webhook-Signature of every webhook): {secret}",
+            gettext(
+                "Webhook secret of {client}, shown this once (give it to the storefront's developers; "
+                "it verifies the Webhook-Signature of every webhook): {secret}"
+            ).format(client=client.name, secret=secret),
         )
 
     def _show_token(self, request: HttpRequest, client: StorefrontClient, token: str) -> None:
         messages.warning(
             request,
-            f"Token of {client.name}, shown this once (copy it now; only its hash is kept): {token}",
+            gettext("Token of {client}, shown this once (copy it now; only its hash is kept): {token}").format(
+                client=client.name, token=token
+            ),
         )
 
     @admin.action(
@@ -286,8 +290,8 @@ class StorefrontClientAdmin(admin.ModelAdmin):
 
 _WHERE = {
     Location.IN: _("IN/ (waiting for the AS400)"),
-    Location.IN_DONE: "IN/DONE/ (read)",
-    Location.IN_ERR: "IN/ERR/ (refused)",
+    Location.IN_DONE: _("IN/DONE/ (read)"),
+    Location.IN_ERR: _("IN/ERR/ (refused)"),
 }
 
 

@@ -165,7 +165,7 @@ class CategoryAdmin(ReferenceAdmin):
     form = CategoryForm
     list_display = [
         "family_code",
-        "name",
+        "label",
         "rollout_stage",
         "safety_stock",
         "product_total",
@@ -178,6 +178,11 @@ class CategoryAdmin(ReferenceAdmin):
     readonly_fields = ["family_code"]
     actions = ["set_stage"]
     inlines = [RolloutChangeInline]
+
+    @admin.display(description=_("name"), ordering="name")
+    def label(self, obj: Category) -> str:
+        """Its name, or what gives it one: ITMMST carries only the family's code."""
+        return obj.name or gettext("(no name yet: import the categories file)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         ready = Q(products__status=Product.Status.ACTIVE, products__mapping__isnull=False)
@@ -466,7 +471,7 @@ class SellingSwitchAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
             return
         if change is None:
-            messages.warning(request, already + " Nothing changed.")
+            messages.warning(request, gettext("{already} Nothing changed.").format(already=already))
         else:
             messages.success(request, done)
 

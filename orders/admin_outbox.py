@@ -115,7 +115,9 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
             except OutboxActionRefused as exc:
                 messages.error(request, str(exc))
                 continue
-            done = f"{message.kind} #{message.pk} of {message.order_number} cancelled"  # type: ignore[attr-defined]
+            done = gettext("{message_kind} #{message_pk} of {order_number} cancelled").format(
+                message_kind=message.kind, message_pk=message.pk, order_number=message.order_number  # type: ignore[attr-defined]
+            )
             if result.order_cancelled:
                 done += gettext("; the order is cancelled and {units_released} unit(s) released").format(units_released=result.units_released)
             messages.success(request, done + ".")

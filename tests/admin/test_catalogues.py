@@ -145,7 +145,7 @@ def test_no_template_of_ours_writes_a_fixed_text(template: Path) -> None:
 
 def test_the_template_check_sees_text_attributes_and_leaves_translated_texts() -> None:
     source = (
-        '{% load i18n %}{% comment %}Why this page{% endcomment %}<h2>Status: {{ x }}</h2>'
+        "{% load i18n %}{% comment %}Why this page{% endcomment %}<h2>Status: {{ x }}</h2>"
         '<a href="{% url "a" %}" title="Open it">{% translate "Open" %}</a><code>GET /health</code>'
         "{% blocktranslate %}At {{ at }}{% endblocktranslate %}{# a note #}<td>{{ n }} s</td>"
     )

@@ -79,7 +79,9 @@ def test_the_admin_speaks_french_by_default_and_english_when_chosen(
 
     assert '<html lang="fr"' in by_default
     assert french.lower() in by_default.lower()
-    assert [text for text in NOT_IN_FRENCH[name] if f">{text}" in by_default or f" {text} " in by_default] == []
+    assert [
+        text for text in NOT_IN_FRENCH[name] if f">{text}" in by_default or f" {text} " in by_default
+    ] == []
     assert '<html lang="en"' in chosen_english
     assert english.lower() in chosen_english.lower()
     assert french.lower() not in chosen_english.lower()
@@ -141,7 +143,9 @@ def test_the_simulators_times_are_marked_as_its_clock(
     assert "2026-11-24 12:00" not in simulator  # one format: not a second one beside it
 
 
-def test_without_the_simulator_the_as400s_times_are_not_marked(world: World, superuser_client: Client) -> None:
+def test_without_the_simulator_the_as400s_times_are_not_marked(
+    world: World, superuser_client: Client
+) -> None:
     assert django_settings.AS400_EXCHANGE_BACKEND != "simulator"
     FileRun.objects.update(taken_at=TUESDAY - timedelta(hours=1))
 
