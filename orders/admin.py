@@ -292,7 +292,6 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "channel",
         "customer",
         "status",
-        "delivery",
         "total_euros",
         "placed_at",
         "attention",
@@ -606,10 +605,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         "order_link",
         "line_number",
         "quantity",
-        "applied_quantity",
         "outcome",
         "resolved",
-    ]
+    ]  # at 1400 px, beside the filters: the applied quantity is on the event's page
     list_display_links = ["received_at", "event"]
     list_filter = [DiscrepancyFilter, "outcome", "file", "kind"]
     search_fields = ["=order_number", "=as400_order_number", "=source", "tracking"]
