@@ -9,6 +9,7 @@ never the UTC hour or an ISO string.
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from pathlib import Path
 
@@ -188,3 +189,14 @@ def test_a_return_that_is_not_overdue_shows_no_red_cross(world: World, superuser
 
     assert "icon-no.svg" not in returns
     assert "icon-no.svg" not in order
+
+
+def test_the_health_pages_problems_are_in_french_and_its_json_stays_english(
+    world: World, superuser_client: Client
+) -> None:
+    page_html = html.unescape(page(superuser_client, reverse("admin:outbox_health")))
+    json_problems = superuser_client.get("/health/outbox").json()["problems"]
+
+    assert "1 message(s) de l'outbox mort(s) (plus de 0)" in page_html
+    assert "1 dead outbox message(s) (more than 0)" in json_problems
+    assert "dead outbox message" not in page_html
