@@ -98,6 +98,9 @@ def demo_catalogue_load() -> list[str]:
         exported = simulator.initial_exports()
     done.append(f"{len(exported)} nightly extracts written by the simulator")
     done += exchange_sync().lines()
+    named = demo_category_names()
+    if named:
+        done.append(f"{named} families named as the simulator's catalogue names them")
     if not Category.objects.exclude(rollout_stage=Category.Stage.OFF).exists():
         families = list(Category.objects.order_by("family_code")[: DEMO_LIVE_FAMILIES + 1])
         for n, category in enumerate(families):
@@ -105,6 +108,24 @@ def demo_catalogue_load() -> list[str]:
             category_set_stage(category=category, stage=stage, actor_name="demo_data", note="demo rollout")
             done.append(f"family {category.family_code} set {stage}")
     return done
+
+
+def demo_category_names() -> int:
+    """Names the families the AS400 created without one (ITMMST carries only IMFAMC, the code), with
+    the simulator's labels (« Animalerie » for ANIM), as staff would by importing the categories
+    file; a name already given is kept. The number of families named."""
+    from integration.as400.simulator.catalogue import FAMILIES
+    from inventory.models import Category
+    from inventory.services import category_details_update
+
+    labels = {family.code: family.name for family in FAMILIES}
+    named = 0
+    for category in Category.objects.filter(name="", family_code__in=labels).order_by("family_code"):
+        category_details_update(
+            category=category, name=labels[category.family_code], safety_stock=category.safety_stock
+        )
+        named += 1
+    return named
 
 
 def demo_reconciliation_load() -> str:

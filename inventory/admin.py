@@ -33,6 +33,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 from import_export.results import Result
 
+from integration.core.admin_formats import euros
 from integration.core.admin_pages import ReadOnlyModelAdmin
 from integration.core.ownership import System, fields_owned_by
 from inventory.models import (
@@ -165,7 +166,7 @@ class CategoryAdmin(ReferenceAdmin):
     form = CategoryForm
     list_display = [
         "family_code",
-        "name",
+        "label",
         "rollout_stage",
         "safety_stock",
         "product_total",
@@ -178,6 +179,12 @@ class CategoryAdmin(ReferenceAdmin):
     readonly_fields = ["family_code"]
     actions = ["set_stage"]
     inlines = [RolloutChangeInline]
+
+    @admin.display(description=_("name"), ordering="name")
+    def label(self, obj: Category) -> str:
+        """Its name, or that it has none: ITMMST carries only the family's code (the categories
+        file names them)."""
+        return obj.name or gettext("(no name)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         ready = Q(products__status=Product.Status.ACTIVE, products__mapping__isnull=False)
@@ -201,7 +208,7 @@ class CategoryAdmin(ReferenceAdmin):
     @admin.display(description=_("rollout history"))
     def history(self, obj: Category) -> str:
         url = reverse("admin:inventory_rolloutchange_changelist") + f"?category__id__exact={obj.pk}"
-        return format_html('<a href="{}">history</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("history"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one category per AS400 family: the item master creates them, at stage off
@@ -344,7 +351,7 @@ class SafetyStockOverrideInline(admin.TabularInline):
 class ProductAdmin(admin.ModelAdmin):
     """AS400-owned fields read-only, storefront-owned ones editable: one declaration, in ownership."""
 
-    list_display = ["item_number", "as400_description", "title", "category", "price", "status", "sku"]
+    list_display = ["item_number", "sku", "as400_description", "title", "category", "price_euros", "status"]
     list_filter = ["status", "category__rollout_stage", ("mapping", admin.EmptyFieldListFilter), "category"]
     search_fields = ["item_number", "ean", "as400_description", "title", "mapping__sku"]
     list_select_related = ["category", "mapping"]
@@ -356,6 +363,10 @@ class ProductAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     inlines = [StockLevelInline, SafetyStockOverrideInline]
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_euros(self, obj: Product) -> str:
+        return euros(obj.price)
 
     @admin.display(description=_("SKU"), ordering="mapping__sku")
     def sku(self, obj: Product) -> str:
@@ -466,7 +477,7 @@ class SellingSwitchAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
             return
         if change is None:
-            messages.warning(request, already + " Nothing changed.")
+            messages.warning(request, gettext("{already} Nothing changed.").format(already=already))
         else:
             messages.success(request, done)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.urls import reverse
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.monitoring.console import BUSINESS, OPERATIONS, SUPPORT, Figure, Tile, tile_register
@@ -18,8 +18,8 @@ from inventory.rollout import switch_status
 def selling_paused(now: datetime) -> Figure:
     status = switch_status()
     if status.selling_enabled:
-        return Figure(0, _t("online selling is on"))
-    return Figure(1, _t("paused: %(reason)s") % {"reason": status.reason or "-"})
+        return Figure(0, gettext("online selling is on"))
+    return Figure(1, gettext("paused: %(reason)s") % {"reason": status.reason or "-"})
 
 
 def pilot_categories(now: datetime) -> Figure:

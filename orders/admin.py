@@ -30,7 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.as400.codec import EncodeError
@@ -184,7 +185,7 @@ def _resolved(obj: As400Event) -> str:
     if obj.outcome not in As400Event.DISCREPANCIES:
         return "-"
     if obj.resolved_at is None:
-        return "open"
+        return gettext("open")
     return gettext("{at} by {who}: {resolution}").format(at=paris(obj.resolved_at), who=obj.resolved_by, resolution=obj.resolution)
 
 
@@ -291,7 +292,6 @@ class OrderAdmin(ReadOnlyModelAdmin):
         "channel",
         "customer",
         "status",
-        "delivery",
         "total_euros",
         "placed_at",
         "attention",
@@ -390,7 +390,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    name.replace("_", " "),
+                    capfirst(Order._meta.get_field(name).verbose_name),  # type: ignore[union-attr]
                     getattr(obj, name),
                     sent[name],
                     "" if sent[name] == getattr(obj, name) else "≠",
@@ -399,9 +399,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
             ),
         )
         return format_html(
-            "<table><thead><tr><th></th><th>as given</th><th>as sent ({})</th><th></th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            "ORDIMP",
+            "<table><thead><tr><th></th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            gettext("as given"),
+            gettext("as sent ({file})").format(file="ORDIMP"),
             rows,
         )
 
@@ -423,10 +423,12 @@ class OrderAdmin(ReadOnlyModelAdmin):
                     event.rma or "",
                     event.event_id,
                     ", ".join(
-                        f"{d.state} ({d.attempts} attempt{'s' if d.attempts != 1 else ''})"
+                        ngettext("{state} ({attempts} attempt)", "{state} ({attempts} attempts)", d.attempts).format(
+                            state=d.get_state_display(), attempts=d.attempts
+                        )
                         for d in event.deliveries.all()
                     )
-                    or "no webhook",
+                    or gettext("no webhook"),
                 )
                 for event in events
             ),
@@ -434,8 +436,12 @@ class OrderAdmin(ReadOnlyModelAdmin):
         if not rows:
             return gettext("none yet")
         return format_html(
-            "<table><thead><tr><th>at</th><th>type</th><th>RMA</th><th>event id</th><th>webhook</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>RMA</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            gettext("at"),
+            gettext("type"),
+            gettext("event id"),
+            gettext("webhook"),
             rows,
         )
 
@@ -449,7 +455,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             (
                 (
                     _link("admin:integration_outboxmessage_change", m.pk, m),
-                    m.state,
+                    m.get_state_display(),
                     m.attempts,
                     m.last_error or "-",
                     m.outbound_file or "-",
@@ -460,10 +466,14 @@ class OrderAdmin(ReadOnlyModelAdmin):
             ),
         )
         if not rows:
-            return "none"
+            return gettext("none")
+        heads = [
+            gettext("message"), gettext("state"), gettext("attempts"), gettext("last error"),
+            gettext("outbound file"), gettext("sent at"), gettext("acked at"),
+        ]  # fmt: skip
         return format_html(
-            "<table><thead><tr><th>message</th><th>state</th><th>attempts</th><th>last error</th>"
-            "<th>outbound file</th><th>sent at</th><th>acked at</th></tr></thead><tbody>{}</tbody></table>",
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
             rows,
         )
 
@@ -514,7 +524,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def resolve_discrepancies(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         def apply(order: Order, data: dict[str, Any]) -> str:
             events = order_discrepancies_resolve(order=order, user=request.user, note=data["note"])
-            return f"{order}: {len(events)} AS400 event(s) resolved."
+            return gettext("{order}: {count} AS400 event(s) resolved.").format(order=order, count=len(events))
 
         def rows(order: Order) -> list[tuple[str, str]]:
             open_events = as400_discrepancies().filter(order=order).order_by("pk")
@@ -529,7 +539,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             intro=gettext("Each open discrepancy of these orders is marked resolved with your note, your name and "
             "the time, and the order's history says so. Nothing is applied to the order's lines."),
             rows=rows,
-            submit="Resolve",
+            submit=gettext("Resolve"),
             apply=apply,
         )  # fmt: skip
 
@@ -541,7 +551,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
             )
             order.refresh_from_db(fields=["status"])
             states = ", ".join(sorted({c.state for c in cancellations}))
-            return f"{order}: {order.get_status_display().lower()} (cancellation {states})."
+            return gettext("{order}: {status} (cancellation {states}).").format(
+                order=order, status=order.get_status_display().lower(), states=states
+            )
 
         return note_action(
             self, request, queryset,
@@ -593,10 +605,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
         "order_link",
         "line_number",
         "quantity",
-        "applied_quantity",
         "outcome",
         "resolved",
-    ]
+    ]  # at 1400 px, beside the filters: the applied quantity is on the event's page
     list_display_links = ["received_at", "event"]
     list_filter = [DiscrepancyFilter, "outcome", "file", "kind"]
     search_fields = ["=order_number", "=as400_order_number", "=source", "tracking"]
@@ -626,7 +637,9 @@ class As400EventAdmin(ReadOnlyModelAdmin):
     def resolve(self, request: HttpRequest, queryset: QuerySet[As400Event]) -> HttpResponse | None:
         def apply(event: As400Event, data: dict[str, Any]) -> str:
             as400_event_resolve(event=event, user=request.user, note=data["note"])
-            return f"{event.source}#{event.record} ({event.order_number}) resolved."
+            return gettext("{event} ({order_number}) resolved.").format(
+                event=f"{event.source}#{event.record}", order_number=event.order_number
+            )
 
         return note_action(
             self, request, queryset,
@@ -635,7 +648,7 @@ class As400EventAdmin(ReadOnlyModelAdmin):
             intro=gettext("Each event is marked resolved with your note, your name and the time (and in its order's "
             "history when the order is ours). Nothing is applied to any order."),
             rows=lambda e: [(f"{e.source}#{e.record} {e.order_number}", f"{e.get_outcome_display()} {e.note}")],
-            submit="Resolve",
+            submit=gettext("Resolve"),
             apply=apply,
         )  # fmt: skip
 

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.monitoring.charts import bars_svg
@@ -58,10 +58,10 @@ def orders_per_hour(now: datetime) -> tuple[str, str]:
     slots = [f"{h:02d}h" for h in range(24)]
     svg = bars_svg(
         slots,
-        [("last-week", _t("same day last week"), before), ("today", _t("today"), current)],
-        label=_t("Orders per hour, today and the same day last week"),
+        [("last-week", gettext("same day last week"), before), ("today", gettext("today"), current)],
+        label=gettext("Orders per hour, today and the same day last week"),
     )
-    caption = _t(
+    caption = gettext(
         "%(today)s orders today so far; %(before)s by this hour a week ago, %(total)s that whole day."
     ) % {
         "today": sum(current),

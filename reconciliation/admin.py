@@ -123,7 +123,7 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("accept the AS400's value"))
     def accept_means(self, obj: Discrepancy) -> str:
         check = check_of(obj.kind)
-        return (check.accept if check else "") or gettext("nothing to accept for this kind")
+        return str((check.accept if check else "") or gettext("nothing to accept for this kind"))
 
     @admin.display(description=_("order"))
     def order_link(self, obj: Discrepancy) -> SafeString | str:
@@ -173,7 +173,7 @@ class DiscrepancyAdmin(ReadOnlyModelAdmin):
             messages.error(request, str(exc))
             return None
         for d, outcome in report.done:
-            messages.success(request, f"{d} : {outcome}.")
+            messages.success(request, gettext("{discrepancy}: {outcome}.").format(discrepancy=d, outcome=outcome))
         for d, why in report.refused:
             messages.error(request, gettext("{discrepancy}: refused — {why}").format(discrepancy=d, why=why))
         return None

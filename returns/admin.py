@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from integration.core.admin_formats import paris
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
 from orders.admin import order_inline_register
 from returns.attention import (
@@ -29,6 +30,11 @@ from returns.attention import (
 )
 from returns.models import Return, ReturnLine
 
+
+def overdue_mark(overdue: bool) -> str:
+    """Overdue said in words where it is bad news; nothing where it is not (Django's boolean icons
+    would show a red cross for a return that is on time)."""
+    return gettext("⚠ overdue") if overdue else ""
 
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
@@ -107,9 +113,9 @@ class ReturnAdmin(ReadOnlyModelAdmin):
         url = reverse("admin:orders_order_change", args=[obj.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.order)
 
-    @admin.display(description=_("overdue"), boolean=True, ordering="is_overdue")
-    def overdue(self, obj: Any) -> bool:
-        return bool(getattr(obj, "is_overdue", False))
+    @admin.display(description=_("overdue"), ordering="is_overdue")
+    def overdue(self, obj: Any) -> str:
+        return overdue_mark(bool(getattr(obj, "is_overdue", False)))
 
     @admin.display(description=_("announcements to the AS400 (RTNIMP)"))
     def announcements(self, obj: Return) -> str:
@@ -120,20 +126,24 @@ class ReturnAdmin(ReadOnlyModelAdmin):
                 (
                     reverse("admin:integration_outboxmessage_change", args=[m.pk]),
                     f"{m.kind} #{m.pk}",
-                    m.state,
+                    m.get_state_display(),
                     m.attempts,
                     m.outbound_file or "",
-                    m.sent_at or "",
+                    paris(m.sent_at, seconds=True),
                     m.last_error,
                 )
                 for m in return_announcements(obj).select_related("outbound_file")
             ),
         )
         if not rows:
-            return "none"
+            return gettext("none")
+        heads = [
+            gettext("message"), gettext("state"), gettext("attempts"), gettext("file"), gettext("sent at"),
+            gettext("last error"),
+        ]  # fmt: skip
         return format_html(
-            "<table><thead><tr><th>message</th><th>state</th><th>attempts</th><th>file</th><th>sent at</th>"
-            "<th>last error</th></tr></thead><tbody>{}</tbody></table>",
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
             rows,
         )
 
@@ -173,9 +183,9 @@ class OrderReturnInline(ReadOnlyInline):
     def return_link(self, obj: Return) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.rma)
 
-    @admin.display(description=_("overdue"), boolean=True)
-    def overdue(self, obj: Return) -> bool:
-        return return_is_overdue(obj)
+    @admin.display(description=_("overdue"))
+    def overdue(self, obj: Return) -> str:
+        return overdue_mark(return_is_overdue(obj))
 
 
 order_inline_register(OrderReturnInline)

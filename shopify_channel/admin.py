@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from integration.core.admin_formats import euros
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin, note_action, register_admin_page
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from orders.admin import NoteForm, order_inline_register
@@ -64,12 +65,25 @@ order_inline_register(ShopifyOrderInline)
 
 @admin.register(ShopifyOrder)
 class ShopifyOrderAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", "order", "financial_status", "total", "shipping_amount", "oversold",
+    list_display = ["name", "order", "financial_status", "total_euros", "shipping_euros", "oversold_mark",
                     "oversold_resolution", "created_at"]  # fmt: skip
     list_filter = ["oversold", "oversold_resolution", "financial_status"]
     search_fields = ["=name", "=order__order_number", "=shopify_id"]
     fields = readonly_fields = ("order", *FIELDS, "line_numbers", "created_at", "updated_at")
     actions = ["cancel_in_shopify", "send_anyway"]
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_euros(self, obj: ShopifyOrder) -> str:
+        return euros(obj.total) if obj.currency == "EUR" else f"{obj.total} {obj.currency}"
+
+    @admin.display(description=_("shipping"), ordering="shipping_amount")
+    def shipping_euros(self, obj: ShopifyOrder) -> str:
+        return euros(obj.shipping_amount) if obj.currency == "EUR" else f"{obj.shipping_amount} {obj.currency}"
+
+    @admin.display(description=_("oversold"), ordering="oversold")
+    def oversold_mark(self, obj: ShopifyOrder) -> str:
+        """Said in words where it is bad news, nothing where it is not (no red cross for a sound order)."""
+        return gettext("⚠ oversold") if obj.oversold else ""
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")

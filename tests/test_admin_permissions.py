@@ -112,7 +112,7 @@ def test_a_viewer_cannot_rotate_or_deactivate_a_storefront_client(rows: dict[str
 
     response = http.post(url, {"action": action, "_selected_action": [client.pk]})
 
-    assert "shown this once" not in response.content.decode()
+    assert "affiché cette seule fois" not in response.content.decode()
     after = StorefrontClient.objects.get(pk=client.pk)
     assert after.token_hash == client.token_hash
     assert after.webhook_secret == client.webhook_secret
@@ -146,7 +146,7 @@ def test_those_allowed_to_change_still_rotate_deactivate_and_resolve(rows: dict[
         reverse("admin:integration_alert_changelist"), {"action": "resolve", "_selected_action": [alert.pk]}
     )
 
-    assert "shown this once" in rotated.content.decode()
+    assert "affiché cette seule fois" in rotated.content.decode()
     after = StorefrontClient.objects.get(pk=client.pk)
     assert after.token_hash != client.token_hash
     assert after.webhook_secret != client.webhook_secret

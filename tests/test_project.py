@@ -225,6 +225,14 @@ def test_demo_data_loads_the_simulators_catalogue_once_and_opens_a_few_families(
     assert sorted(stages) == ["live", "live", "live", "pilot"]
     assert RolloutChange.objects.filter(changed_by_name="demo_data").count() == 4  # not again the second time
     assert "ITMMST_000001 F applied" in first.getvalue()
+    # The families have names, the simulator's labels (ITMMST carries only their codes).
+    from integration.as400.simulator.catalogue import FAMILIES
+
+    labels = {family.code: family.name for family in FAMILIES}
+    named = dict(Category.objects.values_list("family_code", "name"))
+    assert named
+    assert named == {code: labels[code] for code in named}
+    assert "families named as the simulator's catalogue names them" in first.getvalue()
     from reconciliation.models import Discrepancy, Run
 
     assert Run.objects.count() == 1  # the night of the demo's extracts, reconciled once, not again

@@ -28,11 +28,28 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Max, Min
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from integration.as400.exchange import ExchangeUnavailable, Location, get_exchange_folder
 from integration.as400.files import PairName
 from integration.models import FileRun, OutboundFile, OutboxMessage
 from integration.outbox.dispatch import breaker_state, in_batch_window
+
+
+class Problem(str):
+    """A problem, in English (the JSON for monitoring, logs); :meth:`translated` is the same in the
+    reader's language, for the admin's page. Its template is marked for the catalogue."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Problem:
+        problem = super().__new__(cls, template.format(**params) if params else template)
+        problem.template, problem.params = template, params
+        return problem
+
+    def translated(self) -> str:
+        return gettext(self.template).format(**self.params)
 
 
 def _setting(name: str, default: int) -> int:
@@ -62,7 +79,7 @@ class OutboxHealth:
     stock_age_seconds: int | None
     stock_last_file: str
     thresholds: dict[str, int]
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # str: English
 
     @property
     def healthy(self) -> bool:
@@ -87,7 +104,7 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
     """The figures of the outbox and the exchange at ``now``, with the thresholds they pass."""
     now = now or timezone.now()
     limits = health_thresholds()
-    problems: list[str] = []
+    problems: list[Problem] = []
     batch = in_batch_window(now)
 
     queue = {state: 0 for state in OutboxMessage.State.values}
@@ -99,11 +116,16 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
     pending_age = _seconds(now - oldest_pending if oldest_pending else None)
     if pending_age is not None and not batch and pending_age > limits["max_pending_age_seconds"]:
         problems.append(
-            f"oldest pending message waits for {pending_age} s (more than {limits['max_pending_age_seconds']} s)"
+            Problem(
+                gettext_noop("oldest pending message waits for {age} s (more than {limit} s)"),
+                age=pending_age, limit=limits["max_pending_age_seconds"],
+            )
         )
     dead = queue[OutboxMessage.State.DEAD]
     if dead > limits["max_dead"]:
-        problems.append(f"{dead} dead outbox message(s) (more than {limits['max_dead']})")
+        problems.append(
+            Problem(gettext_noop("{dead} dead outbox message(s) (more than {limit})"), dead=dead, limit=limits["max_dead"])
+        )
 
     # The AS400's answers: judged only while something waits for one, from the later of the last
     # ack and the oldest message waiting (a quiet AS400 with nothing to answer is not a problem).
@@ -117,8 +139,10 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         waiting = _seconds(now - max(oldest_unacked, last_ack or oldest_unacked)) or 0
         if waiting > limits["max_seconds_since_ack"]:
             problems.append(
-                f"no ORDACK for {waiting} s while {unacked.count()} message(s) wait for one "
-                f"(more than {limits['max_seconds_since_ack']} s)"
+                Problem(
+                    gettext_noop("no ORDACK for {waiting} s while {count} message(s) wait for one (more than {limit} s)"),
+                    waiting=waiting, count=unacked.count(), limit=limits["max_seconds_since_ack"],
+                )
             )
 
     unconsumed = past_deadline = refused = None
@@ -132,7 +156,7 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         state = folder.sent_state(file=file)
         breaker = breaker_state(folder, file=file, now=now)
     except (OSError, ExchangeUnavailable) as exc:
-        problems.append(f"the exchange folder cannot be read: {exc}")
+        problems.append(Problem(gettext_noop("the exchange folder cannot be read: {exc}"), exc=exc))
     else:
         deadline = now - timedelta(minutes=limits["consume_deadline_minutes"])
         written = OutboundFile.objects.filter(file=file, state=OutboundFile.State.WRITTEN)
@@ -143,11 +167,13 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
         breaker_open, breaker_reason = breaker.open, breaker.reason
         if past_deadline > limits["max_unconsumed_files"]:
             problems.append(
-                f"{past_deadline} file(s) still in IN/ after {limits['consume_deadline_minutes']} min "
-                f"(more than {limits['max_unconsumed_files']})"
+                Problem(
+                    gettext_noop("{count} file(s) still in IN/ after {minutes} min (more than {limit})"),
+                    count=past_deadline, minutes=limits["consume_deadline_minutes"], limit=limits["max_unconsumed_files"],
+                )
             )
         if breaker.open:
-            problems.append(f"circuit breaker open: {breaker.reason}")
+            problems.append(Problem(gettext_noop("circuit breaker open: {reason}"), reason=breaker.reason))
 
     stkbal = (
         FileRun.objects.filter(
@@ -162,15 +188,23 @@ def outbox_health(*, now: datetime | None = None, file: str = "ORDIMP") -> Outbo
     tolerance = timedelta(minutes=_setting("AS400_CLOCK_TOLERANCE_MINUTES", 60))
     if stock_at is not None and stock_at > clock + tolerance:
         problems.append(
-            f"newest STKBAL ({stock_file}) is dated {stock_at.isoformat()}, ahead of the AS400's clock: "
-            "its figures cannot be trusted as of then"
+            Problem(
+                gettext_noop(
+                    "newest STKBAL ({file}) is dated {at}, ahead of the AS400's clock: its figures cannot be "
+                    "trusted as of then"
+                ),
+                file=stock_file, at=stock_at.isoformat(),
+            )
         )
     if not batch:
         if stock_age is None:
-            problems.append("no STKBAL extract applied yet")
+            problems.append(Problem(gettext_noop("no STKBAL extract applied yet")))
         elif stock_age > limits["max_stock_age_seconds"]:
             problems.append(
-                f"newest STKBAL ({stock_file}) is {stock_age} s old (more than {limits['max_stock_age_seconds']} s)"
+                Problem(
+                    gettext_noop("newest STKBAL ({file}) is {age} s old (more than {limit} s)"),
+                    file=stock_file, age=stock_age, limit=limits["max_stock_age_seconds"],
+                )
             )
 
     return OutboxHealth(

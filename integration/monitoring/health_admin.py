@@ -14,8 +14,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from integration.core.admin_formats import paris
 from integration.core.admin_pages import register_admin_page
 from integration.monitoring.health import outbox_health
 
@@ -27,11 +29,13 @@ PERMISSION = "integration.view_outboxmessage"  # the page shows the outbox's fig
 
 def health_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
-        health = outbox_health()
+        now = timezone.now()
+        health = outbox_health(now=now)
         context: dict[str, Any] = {
             **site.each_context(request),
             "title": TITLE,
             "health": health,
+            "at": paris(now, seconds=True),  # the figures' moment in Paris time, not health.now's ISO UTC
             "figures": health.as_dict(),
         }
         return TemplateResponse(request, TEMPLATE, context)

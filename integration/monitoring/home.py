@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.as400.exchange import ExchangeUnavailable, get_exchange_folder
@@ -118,7 +118,7 @@ def simulator_faults(now: datetime) -> Figure:
         with simulator_for_request() as sim:
             on = [f.name for f in sim.status().faults if f.active]
     except (SimulatorError, OSError) as exc:
-        return Figure(0, _t("the simulator cannot be read: %(error)s") % {"error": exc}, alarm=True)
+        return Figure(0, gettext("the simulator cannot be read: %(error)s") % {"error": exc}, alarm=True)
     return Figure(len(on), ", ".join(on))
 
 
@@ -156,17 +156,17 @@ def outbox_depth(now: datetime) -> tuple[str, str]:
         .first()
     )
     if oldest is None:
-        caption = _t("Nothing waits now.")
+        caption = gettext("Nothing waits now.")
     else:
         minutes = max(0, int((now - oldest).total_seconds() // 60))
-        caption = _t("%(count)s waiting now; the oldest for %(minutes)s min.") % {
+        caption = gettext("%(count)s waiting now; the oldest for %(minutes)s min.") % {
             "count": len(waiting), "minutes": minutes,
         }  # fmt: skip
     svg = line_svg(
         [_slot(e) for e in ends],
         depth,
         label=str(_("Outbox depth, last 24 hours")),
-        name=_t("waiting messages"),
+        name=gettext("waiting messages"),
     )
     return svg, caption
 
@@ -196,14 +196,14 @@ def stock_freshness(now: datetime) -> tuple[str, str]:
     limit = health_thresholds()["max_stock_age_seconds"] / 60
     current = next((a for a in extract_ages(now) if a.file == "STKBAL"), None)
     if current is None or current.age_seconds is None:
-        caption = _t("No stock extract applied yet.")
+        caption = gettext("No stock extract applied yet.")
     else:
-        caption = _t("Stock figures are %(minutes)s min old (limit %(limit)s min).") % {
+        caption = gettext("Stock figures are %(minutes)s min old (limit %(limit)s min).") % {
             "minutes": current.age_seconds // 60, "limit": int(limit),
         }  # fmt: skip
     svg = line_svg(
         [_slot(e) for e in ends], ages, label=str(_("Age of the stock figures, last 24 hours")),
-        name=_t("age"), unit=" min", limit=limit, limit_name=_t("limit"),
+        name=gettext("age"), unit=" min", limit=limit, limit_name=gettext("limit"),
     )  # fmt: skip
     return svg, caption
 

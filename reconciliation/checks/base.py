@@ -78,7 +78,7 @@ class Check:
     severity: ClassVar[str]  # Discrepancy.Severity's value
     needs: ClassVar[tuple[str, ...]] = ()  # the night's full extracts it compares with
     #: What "accept the AS400's value" does for this kind ("" when there is nothing to accept).
-    accept: ClassVar[str] = ""
+    accept: ClassVar[StrOrPromise] = ""  # translatable too
 
     def find(self, night: Night) -> Iterable[Finding]:
         raise NotImplementedError

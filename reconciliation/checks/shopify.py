@@ -35,7 +35,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
 from integration.shopify.client import ShopifyError, shopify_client
 from inventory.labels import product_sku
@@ -80,7 +83,7 @@ def shopify_snapshot_of(night: Night) -> ShopifySnapshot:
         try:
             night.cache[SNAPSHOT] = shopify_snapshot_take(client, since=since, now=night.now)
         except ShopifyError as exc:
-            night.cache[SNAPSHOT] = CheckUnavailable(f"Shopify n'a pas pu être lu : {exc}")
+            night.cache[SNAPSHOT] = CheckUnavailable(gettext("Shopify could not be read: {exc}").format(exc=exc))
         finally:
             client.close()
     value = night.cache[SNAPSHOT]
@@ -101,7 +104,7 @@ def _settled(row: ShopifyOrderRow, cutoff: datetime) -> bool:
 
 class ShopifyCheck(Check):
     def unavailable(self, night: Night) -> str:
-        return "" if settings.SHOPIFY_SHOP else "Shopify n'est pas configuré (SHOPIFY_SHOP)"
+        return "" if settings.SHOPIFY_SHOP else gettext("Shopify is not configured (SHOPIFY_SHOP)")
 
 
 def _fetch_apply(d: Any, now: datetime) -> str:
@@ -111,10 +114,12 @@ def _fetch_apply(d: Any, now: datetime) -> str:
     try:
         changed = shopify_order_fetch_apply(client, gid, now=now)
     except ShopifyError as exc:
-        raise ShopifyCheckRefused(f"Shopify n'a pas pu être lu : {exc}") from exc
+        raise ShopifyCheckRefused(gettext("Shopify could not be read: {exc}").format(exc=exc)) from exc
     finally:
         client.close()
-    return f"commande {d.subject} relue dans Shopify et appliquée" + ("" if changed else " (rien de nouveau)")
+    if changed:
+        return gettext("order {order} read again from Shopify and applied").format(order=d.subject)
+    return gettext("order {order} read again from Shopify and applied (nothing new)").format(order=d.subject)
 
 
 def _order_gid(d: Any) -> str:
@@ -123,7 +128,7 @@ def _order_gid(d: Any) -> str:
         return link.admin_graphql_api_id or f"gid://shopify/Order/{link.shopify_id}"
     found = re.search(r"Shopify/(\d+)", d.ours or "")
     if found is None:
-        raise ShopifyCheckRefused(f"{d} ne désigne aucune commande Shopify")
+        raise ShopifyCheckRefused(gettext("{discrepancy} names no Shopify order").format(discrepancy=d))
     return f"gid://shopify/Order/{found.group(1)}"
 
 
@@ -198,8 +203,8 @@ def _stock_gaps(night: Night) -> list[_StockGap]:
 def _stock_finding(gap: _StockGap, suggestion: str) -> Finding:
     return Finding(
         subject=f"{gap.product.item_number}@{gap.location_code:03d}",
-        ours=f"la plateforme : {gap.target} vendables",
-        theirs=f"Shopify : {gap.shopify} disponibles",
+        ours=gettext("the platform: {units} sellable").format(units=gap.target),
+        theirs=gettext("Shopify: {units} available").format(units=gap.shopify),
         difference=gap.shopify - gap.target,
         units=abs(gap.shopify - gap.target),
         product_id=gap.product.pk,
@@ -210,45 +215,47 @@ def _stock_finding(gap: _StockGap, suggestion: str) -> Finding:
 
 
 class _StockCheck(ShopifyCheck):
-    accept = "Remettre dans Shopify le chiffre de la plateforme (Shopify est relu, puis corrigé)."
+    accept = _("Put the platform's figure back in Shopify (Shopify is read again, then corrected).")
 
     def accept_apply(self, discrepancy: Any, *, user: object | None, now: datetime) -> str | None:
         if discrepancy.product_id is None or discrepancy.location_id is None:
-            raise ShopifyCheckRefused(f"{discrepancy} ne désigne aucun couple article-magasin")
+            raise ShopifyCheckRefused(gettext("{discrepancy} names no item and store pair").format(discrepancy=discrepancy))
         if not ShopifyLocation.objects.filter(location_id=discrepancy.location_id).exists():
-            raise ShopifyCheckRefused(f"le magasin {discrepancy.location_id} n'est plus un lieu Shopify")
+            raise ShopifyCheckRefused(
+                gettext("store {store} is no longer a Shopify location").format(store=discrepancy.location_id)
+            )
         stock_levels_reread(
             [(discrepancy.product_id, discrepancy.location_id)],
             cause=f"gid://platform/Discrepancy/{discrepancy.pk}", now=now,
         )  # fmt: skip
-        return "le stock Shopify de ce couple sera relu puis remis au chiffre de la plateforme"
+        return gettext("this pair's Shopify stock will be read again, then put back to the platform's figure")
 
 
 class StockOver(_StockCheck):
     code = "shopify_stock_over"
-    title = "Shopify propose plus que le stock de la plateforme"
+    title = _("Shopify offers more than the platform's stock")
     severity = Severity.HIGH
 
     def find(self, night: Night) -> Iterable[Finding]:
         for gap in _stock_gaps(night):
             if gap.shopify > gap.target:
                 yield _stock_finding(
-                    gap, "Shopify peut vendre des unités qui n'existent pas : remettre le chiffre de la "
-                    "plateforme (accepter), puis chercher qui l'a modifié dans Shopify.",
+                    gap, gettext("Shopify may sell units that do not exist: put the platform's figure back "
+                    "(accept), then find who changed it in Shopify."),
                 )  # fmt: skip
 
 
 class StockUnder(_StockCheck):
     code = "shopify_stock_under"
-    title = "Shopify propose moins que le stock de la plateforme"
+    title = _("Shopify offers less than the platform's stock")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
         for gap in _stock_gaps(night):
             if gap.shopify < gap.target:
                 yield _stock_finding(
-                    gap, "Des ventes Shopify perdues : si aucune commande ne l'explique, remettre le chiffre "
-                    "de la plateforme (accepter).",
+                    gap, gettext("Shopify sales lost: if no order explains it, put the platform's figure back "
+                    "(accept)."),
                 )  # fmt: skip
 
 
@@ -257,9 +264,9 @@ class StockUnder(_StockCheck):
 
 class CatalogueDiffers(ShopifyCheck):
     code = "shopify_catalogue_differs"
-    title = "Produit Shopify différent de la fiche AS400"
+    title = _("Shopify product different from the AS400's item")
     severity = Severity.MEDIUM
-    accept = "Repousser le produit dans Shopify (les champs de l'AS400 y sont remis)."
+    accept = _("Push the product to Shopify again (the AS400's fields are put back there).")
 
     def find(self, night: Night) -> Iterable[Finding]:
         snapshot = shopify_snapshot_of(night)
@@ -277,7 +284,7 @@ class CatalogueDiffers(ShopifyCheck):
             values = plan.values[link.product_id]
             variant = snapshot.variants.get(link.shopify_variant_id)
             if variant is None:
-                differs = {"variante": ("publiée", "introuvable")}
+                differs = {gettext("variant"): (gettext("published"), gettext("not found"))}
             else:
                 have = {"sku": variant.sku, "barcode": variant.barcode,
                         "price": f"{variant.price:.2f}" if variant.price is not None else "",
@@ -289,18 +296,18 @@ class CatalogueDiffers(ShopifyCheck):
                 continue
             yield Finding(
                 subject=link.product.item_number,
-                ours=", ".join(f"{k} {ours}" for k, (ours, _) in differs.items()),
-                theirs="Shopify : " + ", ".join(f"{k} {theirs}" for k, (_, theirs) in differs.items()),
+                ours=", ".join(f"{k} {ours}" for k, (ours, __) in differs.items()),
+                theirs=gettext("Shopify: {values}").format(values=", ".join(f"{k} {theirs}" for k, (__, theirs) in differs.items())),
                 product_id=link.product_id, category_id=link.product.category_id,
-                suggestion="Un champ de l'AS400 a été changé dans Shopify ou le produit y manque : le repousser "
-                "(accepter).",
+                suggestion=gettext("A field of the AS400's was changed in Shopify, or the product is missing there: push it "
+                "again (accept)."),
             )  # fmt: skip
 
     def accept_apply(self, discrepancy: Any, *, user: object | None, now: datetime) -> str | None:
         if not ShopifyProduct.objects.filter(product_id=discrepancy.product_id).update(pushed_hash=""):
-            raise ShopifyCheckRefused(f"{discrepancy} : ce produit n'est pas lié à Shopify")
+            raise ShopifyCheckRefused(gettext("{discrepancy}: this product is not linked to Shopify").format(discrepancy=discrepancy))
         catalogue_push_kick()
-        return "produit repoussé dans Shopify au prochain envoi du catalogue"
+        return gettext("product pushed to Shopify again with the next catalogue push")
 
 
 # --- Orders -------------------------------------------------------------------------------------------------
@@ -326,7 +333,7 @@ def _order_finding(row: ShopifyOrderRow, link: ShopifyOrder | None, **values: An
 
 
 class _OrderCheck(ShopifyCheck):
-    accept = "Relire la commande dans Shopify et l'appliquer maintenant (comme le relevé des commandes)."
+    accept = _("Read the order from Shopify again and apply it now (as the order poll does).")
 
     def accept_apply(self, discrepancy: Any, *, user: object | None, now: datetime) -> str | None:
         return _fetch_apply(discrepancy, now)
@@ -334,7 +341,7 @@ class _OrderCheck(ShopifyCheck):
 
 class OrderMissing(_OrderCheck):
     code = "shopify_order_missing"
-    title = "Commande Shopify absente de la plateforme"
+    title = _("Shopify order missing from the platform")
     severity = Severity.HIGH
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -344,16 +351,17 @@ class OrderMissing(_OrderCheck):
             if number in known or row.cancelled_at is not None or not _settled(row, cutoff):
                 continue
             yield _order_finding(
-                row, None, ours=f"aucune commande (Shopify/{number})", theirs=f"Shopify : {row.financial_status}",
+                row, None, ours=gettext("no order (Shopify/{number})").format(number=number),
+                theirs=gettext("Shopify: {values}").format(values=row.financial_status),
                 units=sum(row.current.values()),
-                suggestion="Ni les webhooks ni le relevé ne l'ont apportée : la créer ici depuis Shopify "
-                "(accepter), elle partira à l'AS400 comme les autres.",
+                suggestion=gettext("Neither the webhooks nor the poll brought it: create it here from Shopify "
+                "(accept); it goes to the AS400 like the others."),
             )  # fmt: skip
 
 
 class OrderCancelMissed(_OrderCheck):
     code = "shopify_order_cancel_missed"
-    title = "Commande annulée dans Shopify, pas sur la plateforme"
+    title = _("Order cancelled in Shopify, not on the platform")
     severity = Severity.HIGH
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -369,16 +377,16 @@ class OrderCancelMissed(_OrderCheck):
             ):
                 continue
             yield _order_finding(
-                row, link, ours=f"{link.order.order_number} : {link.order.get_status_display()}",
-                theirs=f"Shopify : annulée le {row.cancelled_at:%d/%m/%Y %H:%M}", units=sum(row.ordered.values()),
-                suggestion="L'annulation n'est pas arrivée : l'appliquer (accepter) libère le stock ou "
-                "envoie l'annulation à l'AS400.",
+                row, link, ours=gettext("{order}: {status}").format(order=link.order.order_number, status=link.order.get_status_display()),
+                theirs=gettext("Shopify: cancelled at {at}").format(at=paris(row.cancelled_at)), units=sum(row.ordered.values()),
+                suggestion=gettext("The cancellation did not arrive: applying it (accept) releases the stock or "
+                "sends the cancellation to the AS400."),
             )  # fmt: skip
 
 
 class OrderBehind(_OrderCheck):
     code = "shopify_order_behind"
-    title = "Mise à jour Shopify d'une commande non appliquée"
+    title = _("Shopify update of an order not applied")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -395,15 +403,15 @@ class OrderBehind(_OrderCheck):
             ):
                 continue
             yield _order_finding(
-                row, link, ours=f"appliquée jusqu'au {link.shopify_updated_at:%d/%m/%Y %H:%M:%S}",
-                theirs=f"Shopify : modifiée le {row.updated_at:%d/%m/%Y %H:%M:%S}",
-                suggestion="Une mise à jour de Shopify n'a pas été reçue : la relire (accepter).",
+                row, link, ours=gettext("applied up to {at}").format(at=paris(link.shopify_updated_at, seconds=True)),
+                theirs=gettext("Shopify: changed at {at}").format(at=paris(row.updated_at, seconds=True)),
+                suggestion=gettext("An update from Shopify was not received: read it again (accept)."),
             )  # fmt: skip
 
 
 class OrderQuantitiesDiffer(ShopifyCheck):
     code = "shopify_order_quantities_differ"
-    title = "Quantités commandées différentes entre Shopify et la plateforme"
+    title = _("Quantities ordered differ between Shopify and the platform")
     severity = Severity.MEDIUM
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -428,15 +436,15 @@ class OrderQuantitiesDiffer(ShopifyCheck):
             skus = sorted(set(theirs) | set(mine))
             yield _order_finding(
                 row, link, ours=" ".join(f"{s}×{mine.get(s, 0)}" for s in skus),
-                theirs="Shopify : " + " ".join(f"{s}×{theirs.get(s, 0)}" for s in skus),
+                theirs=gettext("Shopify: {values}").format(values=" ".join(f"{s}×{theirs.get(s, 0)}" for s in skus)),
                 units=sum(abs(theirs.get(s, 0) - mine.get(s, 0)) for s in skus),
-                suggestion="Les lignes diffèrent : vérifier la commande dans Shopify et dans l'historique ici.",
+                suggestion=gettext("The lines differ: check the order in Shopify and in its history here."),
             )  # fmt: skip
 
 
 class OrderGoneAtShopify(ShopifyCheck):
     code = "shopify_order_gone"
-    title = "Commande de la plateforme que Shopify ne connaît plus"
+    title = _("Platform order that Shopify no longer knows")
     severity = Severity.LOW
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -453,9 +461,9 @@ class OrderGoneAtShopify(ShopifyCheck):
         for link in gone.iterator(chunk_size=CHUNK):
             yield Finding(
                 subject=link.name or str(link.shopify_id), order_id=link.order_id,
-                ours=f"{link.order.order_number} : {link.order.get_status_display()}",
-                theirs="Shopify : introuvable", amount=link.total or Decimal(0),
-                suggestion="Supprimée dans Shopify ? Vérifier dans l'administration Shopify avant d'annuler ici.",
+                ours=gettext("{order}: {status}").format(order=link.order.order_number, status=link.order.get_status_display()),
+                theirs=gettext("Shopify: not found"), amount=link.total or Decimal(0),
+                suggestion=gettext("Deleted in Shopify? Check in Shopify's admin before cancelling here."),
             )  # fmt: skip
 
 

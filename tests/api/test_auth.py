@@ -166,7 +166,7 @@ def test_the_admin_creates_a_client_and_shows_its_token_once(db: None) -> None:
 
     client = StorefrontClient.objects.get(name="next")
     shown = [str(m) for m in response.context["messages"]]
-    token = next(m.rsplit(" ", 1)[1] for m in shown if "shown this once" in m)
+    token = next(m.rsplit(" ", 1)[1] for m in shown if "affiché cette seule fois" in m)
     assert client.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert client.scopes == ["catalog:read", "reservations:write"]
     listing = browser.get("/admin/integration/storefrontclient/").content.decode()
@@ -195,7 +195,7 @@ def test_the_admin_rotates_tokens_and_edits_a_client(db: None) -> None:
         follow=True,
     )
 
-    new = next(str(m) for m in rotated.context["messages"] if "shown this once" in str(m)).rsplit(" ", 1)[1]
+    new = next(str(m) for m in rotated.context["messages"] if "affiché cette seule fois" in str(m)).rsplit(" ", 1)[1]
     assert edited.status_code == 200
     client.refresh_from_db()
     assert (

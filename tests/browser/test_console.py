@@ -215,7 +215,7 @@ def test_operations_switch_a_simulator_fault_on_and_off(
         row.locator('button[value="fault_on"]').click()
 
     assert (
-        "ON" in page.locator("tr", has=page.locator("td strong", has_text=re.compile("^down$"))).inner_text()
+        "ACTIF" in page.locator("tr", has=page.locator("td strong", has_text=re.compile("^down$"))).inner_text()
     )
     assert [f.name for f in simulator.status().faults if f.active] == ["down"]
     page.goto(f"{live_server.url}/admin/")

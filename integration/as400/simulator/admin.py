@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.engine import Simulator
@@ -30,6 +31,7 @@ URL_NAME = "as400_simulator"
 PERMISSION = "integration.use_as400_simulator"
 TEMPLATE = "admin/integration/as400_simulator.html"
 STEP_CHOICES = (5, 60, 24 * 60)
+TITLE = _("AS400 simulator")
 
 
 def simulator_for_request() -> Simulator:
@@ -48,7 +50,7 @@ def simulator_page(site: admin.AdminSite) -> Callable[[HttpRequest], HttpRespons
             status = sim.status()
         context: dict[str, Any] = {
             **site.each_context(request),
-            "title": "AS400 simulator",
+            "title": TITLE,
             "status": status,
             "faults": [(state, FAULTS[state.name]) for state in status.faults],
             "step_choices": STEP_CHOICES,
@@ -80,7 +82,7 @@ def _act(request: HttpRequest) -> None:
                 messages.success(request, sim.import_now().summary())
             elif action == "export_full":
                 written = sim.export("full", data.get("file", ""))
-                messages.success(request, "Wrote " + ", ".join(f.name for f in written))
+                messages.success(request, gettext("Wrote {files}").format(files=", ".join(f.name for f in written)))
             elif action == "seed":
                 messages.success(request, sim.seed().message)
             else:
@@ -93,9 +95,11 @@ def _minutes(text: str) -> int:
     try:
         minutes = int(text)
     except ValueError:
-        raise SimulatorError(f"{text!r} is not a number of minutes") from None
+        raise SimulatorError(gettext("{text!r} is not a number of minutes").format(text=text)) from None
     if minutes not in STEP_CHOICES:
-        raise SimulatorError(f"step by {', '.join(map(str, STEP_CHOICES))} minutes from this page")
+        raise SimulatorError(
+            gettext("step by {choices} minutes from this page").format(choices=", ".join(map(str, STEP_CHOICES)))
+        )
     return minutes
 
 
@@ -108,6 +112,6 @@ def register_simulator_admin(site: admin.AdminSite) -> None:
     """Add the simulator's page to ``site``: its URL, and an entry in the index (once). Where
     AS400_SIMULATOR_ADMIN is off it is not there (404); where on, only for PERMISSION (403)."""
     register_admin_page(
-        site, route="as400-simulator/", url_name=URL_NAME, title="AS400 simulator", object_name="AS400Simulator",
+        site, route="as400-simulator/", url_name=URL_NAME, title=TITLE, object_name="AS400Simulator",
         view=simulator_page(site), permission=PERMISSION, can_change=True, enabled=simulator_admin_enabled,
     )  # fmt: skip

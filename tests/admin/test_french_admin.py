@@ -1,0 +1,202 @@
+"""The admin as French staff read it: French by default, English when chosen; amounts in euros;
+moments in Paris time in one format on every page that shows one; the AS400 simulator's clock
+said as such; quiet file runs folded away; no red cross for good news.
+
+The clock is frozen at ``TUESDAY`` (10:00 in Paris, 09:00 UTC): every moment the ``world`` writes
+is that one, so each page must say « 24/11/2026 10:00 » (« 2026-11-24 10:00 » in English) and
+never the UTC hour or an ISO string.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+from pytest_django import Settings
+
+from integration.models import FileRun
+from returns.models import Return
+from tests.factories.admin import World
+from tests.moments import TUESDAY
+
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]
+
+NBSP = "\xa0"
+PARIS_FR = "24/11/2026 10:00"
+PARIS_EN = "2026-11-24 10:00"
+UTC_TRACES = ["09:00", "2026-11-24T", "+00:00", "UTC"]
+
+
+def page(http: Client, url: str, language: str | None = None) -> str:
+    """The page's HTML, after choosing ``language`` with the admin's switch (None: the default)."""
+    if language is not None:
+        switched = http.post(reverse("set_language"), {"language": language, "next": url})
+        assert switched.status_code == 302
+    response = http.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.content.decode()
+
+
+def pages(world: World) -> dict[str, str]:
+    return {
+        "index": reverse("admin:index"),
+        "order": reverse("admin:orders_order_change", args=[world.order.pk]),
+        "file_runs": reverse("admin:integration_filerun_changelist"),
+        "outbox_health": reverse("admin:outbox_health"),
+    }
+
+
+#: A text of ours (or Django's) each page shows, in French and in English.
+SAID = {
+    "index": ("Aujourd’hui", "Today"),
+    "order": ("historique", "history"),
+    "file_runs": ("traitements sans effet", "quiet runs"),
+    "outbox_health": ("File par état", "Queue by state"),
+}
+#: What the French page must not say in English (the texts of ours that used to stay English).
+NOT_IN_FRENCH = {
+    "index": ["Home", "Log out"],
+    "order": ["as given", "as sent", "event id", "no webhook", "outbound file"],
+    "file_runs": ["Home", "Folded away"],
+    "outbox_health": ["Home", "Queue by state", "Dead messages", "Circuit breaker", "threshold"],
+}
+
+
+@pytest.mark.parametrize("name", list(SAID))
+def test_the_admin_speaks_french_by_default_and_english_when_chosen(
+    name: str, world: World, superuser_client: Client
+) -> None:
+    url = pages(world)[name]
+    french, english = SAID[name]
+
+    by_default = page(superuser_client, url)
+    chosen_english = page(superuser_client, url, "en")
+    back_to_french = page(superuser_client, url, "fr")
+
+    assert '<html lang="fr"' in by_default
+    assert french.lower() in by_default.lower()
+    assert [
+        text for text in NOT_IN_FRENCH[name] if f">{text}" in by_default or f" {text} " in by_default
+    ] == []
+    assert '<html lang="en"' in chosen_english
+    assert english.lower() in chosen_english.lower()
+    assert french.lower() not in chosen_english.lower()
+    assert french.lower() in back_to_french.lower()
+
+
+def test_amounts_are_in_euros_in_each_language(world: World, superuser_client: Client) -> None:
+    assert world.order.total == 2 * world.order.lines.get().unit_price  # 2 × 9.90
+    order_url = reverse("admin:orders_order_change", args=[world.order.pk])
+    orders_url = reverse("admin:orders_order_changelist")
+
+    french_order, french_list = page(superuser_client, order_url), page(superuser_client, orders_url)
+    english_order = page(superuser_client, order_url, "en")
+    english_list = page(superuser_client, orders_url)
+
+    assert f"19,80{NBSP}€" in french_list
+    assert f"9,90{NBSP}€" in french_order  # the line's unit price
+    assert "€19.80" in english_list
+    assert "€9.90" in english_order
+
+
+def moments_shown(world: World) -> dict[str, str]:
+    """Each page that shows moments, with the world's rows made at TUESDAY."""
+    FileRun.objects.update(started_at=TUESDAY, finished_at=TUESDAY)
+    return {
+        "storefront_events": reverse("admin:integration_storefrontevent_changelist"),
+        "orders": reverse("admin:orders_order_changelist"),
+        "order": reverse("admin:orders_order_change", args=[world.order.pk]),
+        "outbox_health": reverse("admin:outbox_health"),
+        "file_runs": reverse("admin:integration_filerun_changelist"),
+    }
+
+
+@pytest.mark.parametrize("name", ["storefront_events", "orders", "order", "outbox_health", "file_runs"])
+def test_moments_are_in_paris_time_in_one_format(name: str, world: World, superuser_client: Client) -> None:
+    url = moments_shown(world)[name]
+
+    french = page(superuser_client, url)
+    english = page(superuser_client, url, "en")
+
+    assert PARIS_FR in french
+    assert PARIS_EN in english
+    assert [trace for trace in UTC_TRACES if trace in french or trace in english] == []
+
+
+def test_the_simulators_times_are_marked_as_its_clock(
+    world: World, superuser_client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    settings.AS400_EXCHANGE_BACKEND = "simulator"
+    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
+    settings.AS400_SIMULATOR = {"start": TUESDAY + timedelta(hours=2), "items": 30}
+    FileRun.objects.update(taken_at=TUESDAY - timedelta(hours=1))
+
+    file_runs = page(superuser_client, reverse("admin:integration_filerun_changelist"))
+    simulator = page(superuser_client, reverse("admin:as400_simulator"))
+
+    assert "24/11/2026 09:00 (horloge du simulateur)" in file_runs
+    assert "24/11/2026 12:00:00 (horloge du simulateur)" in simulator
+    assert "2026-11-24 12:00" not in simulator  # one format: not a second one beside it
+
+
+def test_without_the_simulator_the_as400s_times_are_not_marked(
+    world: World, superuser_client: Client
+) -> None:
+    assert django_settings.AS400_EXCHANGE_BACKEND != "simulator"
+    FileRun.objects.update(taken_at=TUESDAY - timedelta(hours=1))
+
+    file_runs = page(superuser_client, reverse("admin:integration_filerun_changelist"))
+
+    assert "24/11/2026 09:00" in file_runs
+    assert "horloge du simulateur" not in file_runs
+
+
+def test_quiet_runs_are_folded_away_by_default_and_shown_by_the_filter(
+    world: World, superuser_client: Client
+) -> None:
+    quiet = FileRun.objects.create(
+        file="STKBAL", seq=7, kind="D", outcome="applied", record_count=0, started_at=TUESDAY
+    )
+    busy = FileRun.objects.create(
+        file="STKBAL", seq=8, kind="D", outcome="applied", record_count=2, counts={"updated": 2},
+        started_at=TUESDAY,
+    )  # fmt: skip
+    url = reverse("admin:integration_filerun_changelist")
+
+    def listed(query: str) -> set[int]:
+        response = superuser_client.get(url + query)
+        assert response.status_code == 200
+        return {run.pk for run in response.context["cl"].result_list}
+
+    everything = set(FileRun.objects.values_list("pk", flat=True))
+    assert listed("") == everything - {quiet.pk}
+    assert busy.pk in listed("")
+    assert listed("?quiet=shown") == everything
+    assert listed("?quiet=only") == {quiet.pk}
+    assert "Masqués" in page(superuser_client, url)  # the default choice, named as such
+
+
+def test_a_return_that_is_not_overdue_shows_no_red_cross(world: World, superuser_client: Client) -> None:
+    assert Return.objects.count() == 1
+
+    returns = page(superuser_client, reverse("admin:returns_return_changelist"))
+    order = page(superuser_client, reverse("admin:orders_order_change", args=[world.order.pk]))
+
+    assert "icon-no.svg" not in returns
+    assert "icon-no.svg" not in order
+
+
+def test_the_health_pages_problems_are_in_french_and_its_json_stays_english(
+    world: World, superuser_client: Client
+) -> None:
+    page_html = html.unescape(page(superuser_client, reverse("admin:outbox_health")))
+    json_problems = superuser_client.get("/health/outbox").json()["problems"]
+
+    assert "1 message(s) de l'outbox mort(s) (plus de 0)" in page_html
+    assert "1 dead outbox message(s) (more than 0)" in json_problems
+    assert "dead outbox message" not in page_html
