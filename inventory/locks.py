@@ -19,8 +19,13 @@ def reservations_locked() -> QuerySet[Reservation]:
     return Reservation.objects.select_for_update()
 
 
-def reservation_lines_locked() -> QuerySet[ReservationLine]:
-    return ReservationLine.objects.select_for_update()
+def reservation_lines_locked(*, lines_only: bool = False) -> QuerySet[ReservationLine]:
+    """``lines_only``: lock the lines and not the rows a ``select_related`` joins (their products)."""
+    return (
+        ReservationLine.objects.select_for_update(of=("self",))
+        if lines_only
+        else ReservationLine.objects.select_for_update()
+    )
 
 
 def categories_locked() -> QuerySet[Category]:

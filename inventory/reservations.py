@@ -472,7 +472,7 @@ def reservation_lock(*, reservation_id: object, client: str) -> tuple[Reservatio
     except (Reservation.DoesNotExist, ValidationError, ValueError, TypeError):
         raise ReservationNotFound(f"no reservation {reservation_id}") from None
     lines = list(
-        ReservationLine.objects.select_for_update(of=("self",))
+        reservation_lines_locked(lines_only=True)
         .filter(reservation=locked)
         .select_related("product__mapping")
         .order_by("pk")

@@ -17,10 +17,12 @@ class ShopifyChannelConfig(AppConfig):
         attention_condition_register(Reason.SHOPIFY_OVERSOLD, oversold.order_is_oversold)
         oversold.register()  # the order_cancel call to Shopify
         webhooks.register()  # the topics this app takes
-        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
+        # First: the kept Shopify location codes are forgotten before any other listener of a
+        # Shopify location's save reads them (integration.core.reference_cache).
         from integration.core.reference_cache import reference_forget_on_change
         from shopify_channel.models import ShopifyLocation
         from shopify_channel.stock import SHOPIFY_LOCATION_CODES
 
         reference_forget_on_change(ShopifyLocation, SHOPIFY_LOCATION_CODES)
+        stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
         fulfilment_listeners_register()  # the AS400's events on Shopify orders → calls to Shopify
