@@ -98,6 +98,8 @@ DATABASES = {"default": database_config(DATABASE_URL)}
 # end and opened again, and one found broken (PostgreSQL restarted) is replaced before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# How long a process keeps the reference data every checkout reads (integration.core.reference_cache).
+REFERENCE_CACHE_SECONDS = env.float("REFERENCE_CACHE_SECONDS", default=2.0)
 # The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a
 # replica. Nothing is ever written or migrated there (integration.as400.live.legacy.LegacyRouter).
 LEGACY_DATABASE_URL = env.str("LEGACY_DATABASE_URL", default="")
