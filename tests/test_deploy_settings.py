@@ -45,6 +45,18 @@ def test_without_a_secret_key_the_platform_refuses_to_start_and_says_why() -> No
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_makemigrations_runs_without_a_secret_key_and_only_it() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECRET_KEY"}
+
+    result = manage("makemigrations", "--check", "--dry-run", env=env)
+    refused = manage("migrate", "--plan", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+    assert refused.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in refused.stderr
+
+
 def test_https_is_the_default_and_the_embedded_setup_turns_it_off() -> None:
     code = (
         "from django.conf import settings as s; "
