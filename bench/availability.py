@@ -25,15 +25,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,28 +43,15 @@ django.setup()
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
+from _common import bench_database, database_url, gunicorn, pct, platform_seeded  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from integration.as400.codec import PARIS  # noqa: E402
-from integration.as400.simulator.engine import Simulator  # noqa: E402
-from integration.as400.sync import exchange_sync  # noqa: E402
 from integration.storefront.clients import SCOPES, storefront_client_create  # noqa: E402
-from inventory.models import Category, ItemMapping, Location  # noqa: E402
-from inventory.reference import locations_seed_default  # noqa: E402
+from inventory.models import ItemMapping, Location  # noqa: E402
 
 SKUS_PER_REQUEST = 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 2 else float("nan")
 
 
 def open_load(rate: float, seconds: float, call, threads: int = 64) -> tuple[list[float], int, float]:  # type: ignore[no-untyped-def]
@@ -121,39 +104,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        print("This benchmark is about PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
-        return 2
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_availability"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            return run(args, Path(tmp))
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    with bench_database("bench_availability") as tmp:
+        return run(args, tmp)
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:
-    settings.AS400_SIMULATOR_DB = tmp / "as400.sqlite3"
-    settings.AS400_EXCHANGE_DIR = tmp / "exchange"
-    sim = Simulator.from_settings(
-        items=300, auto_lifecycle=False, store_sales_per_hour=0, start=datetime.now(PARIS)
-    )
-    sim.seed(seed=5, items=300)
-    locations_seed_default()
-    sim.initial_exports()
-    exchange_sync()
-    sim.close()
-    Category.objects.update(rollout_stage=Category.Stage.LIVE)
+    platform_seeded(tmp).close()
     skus = sorted(ItemMapping.objects.filter(product__status="A").values_list("sku", flat=True))
     selling = [*sorted(Location.objects.filter(click_and_collect=True).values_list("code", flat=True)), 900]
     _, token = storefront_client_create(name="bench", scopes=SCOPES, rate_limit=1_000_000)
     rng = random.Random(7)
     asks = [rng.sample(skus, SKUS_PER_REQUEST) for _ in range(int(args.rate * args.seconds) + 1)]
-    db = connection.settings_dict
-    dsn = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": dsn, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    dsn = database_url()
     print(
         f"PostgreSQL {connection.pg_version}, gunicorn {args.workers} workers, {os.cpu_count()} CPUs; "
         f"{len(skus)} SKUs, {SKUS_PER_REQUEST} a request, {len(selling)} selling locations; "
@@ -194,21 +156,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     )
     connection.close()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=str(Path(__file__).resolve().parents[1]), env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     runs = []
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/api/schema/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with gunicorn(args.workers) as base:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits
@@ -227,9 +176,6 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             for _ in range(args.repeat):
                 runs.append(open_load(args.rate, args.seconds, call))
                 print(line("through gunicorn", runs[-1][0], runs[-1][2], runs[-1][1]))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print()
     summary("floor: one psycopg query", floor_runs)
     summary("through gunicorn", runs)

@@ -8,15 +8,17 @@ at once, whether or not the clean-up has run.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.core.prepared import Values, prepared_rows
 from integration.core.reference_cache import reference
 from integration.models import FileRun
 from inventory.models import (
@@ -74,6 +76,16 @@ def products_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, Pr
     return {m.sku: m.product for m in mappings}
 
 
+def product_ids_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, int]:
+    """:func:`products_by_sku`'s answer as ids only (what availability needs: no model instances)."""
+    return dict(
+        ItemMapping.objects.filter(
+            sku__in=set(skus),
+            product__in=Product.objects.filter(sellable_products(include_pilot=include_pilot)),
+        ).values_list("sku", "product_id")
+    )
+
+
 def selling_locations() -> dict[int, Location]:
     """The warehouse (home delivery) and the stores that do click and collect. Kept a moment per
     process, as :func:`selling_enabled` (forgotten when a location is saved or deleted)."""
@@ -119,7 +131,9 @@ def safety_stock_expression() -> Coalesce:
     return Coalesce(
         Subquery(overrides.filter(location_id=OuterRef("location_id")).values("quantity")[:1]),
         Subquery(overrides.filter(location_id__isnull=True).values("quantity")[:1]),
-        Subquery(Product.objects.filter(pk=OuterRef("product_id")).values("category__safety_stock")[:1]),
+        Subquery(
+            Product.objects.filter(pk=OuterRef("product_id")).order_by().values("category__safety_stock")[:1]
+        ),
         Value(0),
     )
 
@@ -171,37 +185,97 @@ def stock_as_of() -> datetime | None:
     return run.taken_at if run else None
 
 
+def expired_reserved_expression(now: datetime) -> Coalesce:
+    """:func:`expired_reserved` as SQL, for a query on stock rows: the units of the row's pair still
+    counted in ``reserved`` although their line has expired (one indexed sum, ``resline_active_pair``)."""
+    lines = (
+        ReservationLine.objects.filter(
+            product_id=OuterRef("product_id"),
+            location_id=OuterRef("location_id"),
+            active=True,
+            expires_at__lte=now,
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    return Coalesce(Subquery(lines[:1]), Value(0))
+
+
+def stock_as_of_expression() -> Subquery:
+    """:func:`stock_as_of` as SQL (an uncorrelated subquery: the database computes it once a query)."""
+    return Subquery(
+        FileRun.objects.filter(
+            direction=FileRun.Direction.OUT, file="STKBAL", outcome=FileRun.Outcome.APPLIED
+        )
+        .order_by("-seq")
+        .values("taken_at")[:1]
+    )
+
+
+_STOCK_COLUMNS = ("on_hand", "promised", "in_flight", "reserved", "safety", "expired", "figures_as_of")
+
+
+def _stock_figures(rows: QuerySet[StockLevel], now: datetime) -> QuerySet[StockLevel]:
+    """Stock rows with what the formula needs beside them, computed by the database: the safety
+    stock, the units of expired lines still counted, and the date the figures hold as of (the
+    newest extract's, which vouches for every pair; a pair's own only when no extract run is
+    recorded)."""
+    return rows.annotate(
+        safety=safety_stock_expression(),
+        expired=expired_reserved_expression(now),
+        figures_as_of=Coalesce(stock_as_of_expression(), F("as_of")),
+    )
+
+
+def _pair_availability(pair: Pair, figures: Sequence[Any]) -> PairAvailability:
+    on_hand, promised, in_flight, counted, safety, expired, as_of = figures
+    reserved = counted - expired
+    available = on_hand - promised - in_flight - reserved - safety
+    return PairAvailability(
+        pair[0], pair[1], max(0, available), on_hand, promised, in_flight, reserved, safety, as_of
+    )
+
+
+def _pairs_query(v: Mapping[str, Any]) -> QuerySet[StockLevel]:
+    rows = StockLevel.objects.filter(product_id__in=v["products"], location_id__in=v["locations"])
+    return _stock_figures(rows, v["now"]).values_list("product_id", "location_id", *_STOCK_COLUMNS)
+
+
 def availability_by_pair(
     pairs: Iterable[Pair], *, now: datetime | None = None
 ) -> dict[Pair, PairAvailability]:
-    """The formula for each pair; a pair without stock figures is available 0."""
+    """The formula for each pair; a pair without stock figures is available 0.
+
+    One query (``integration.core.prepared``: compiled once per shape): each stock row with its
+    safety stock, expired units and date beside it, no model instances.
+    """
     now = now or timezone.now()
     pairs = list(dict.fromkeys(pairs))
     wanted = set(pairs)
-    levels: dict[Pair, StockLevel] = {}
+    rows: dict[Pair, Sequence[Any]] = {}
     if pairs:  # two IN lists and a match here: one OR per pair would outgrow SQLite's expression depth
-        rows = StockLevel.objects.filter(
-            product_id__in={p for p, _ in pairs}, location_id__in={loc for _, loc in pairs}
-        )
-        levels = {(s.product_id, s.location_id): s for s in rows if (s.product_id, s.location_id) in wanted}
-    safety = safety_stock_for(pairs)
-    expired = expired_reserved(pairs, now=now)
-    global_as_of = stock_as_of()
+        values: Values = {
+            "products": sorted({p for p, _ in pairs}),
+            "locations": sorted({loc for _, loc in pairs}),
+            "now": now,
+        }
+        for r in prepared_rows("inventory.availability_by_pair", _pairs_query, values):
+            if (r[0], r[1]) in wanted:
+                rows[(r[0], r[1])] = r[2:]
+    missing = [pair for pair in pairs if pair not in rows]
+    safety_missing = safety_stock_for(missing) if missing else {}
+    expired_missing = expired_reserved(missing, now=now) if missing else {}
     out: dict[Pair, PairAvailability] = {}
     for pair in pairs:
-        level = levels.get(pair)
-        reserved = (level.reserved if level else 0) - expired.get(pair, 0)
-        if level is None:
-            out[pair] = PairAvailability(pair[0], pair[1], 0, 0, 0, 0, reserved, safety.get(pair, 0), None)
-            continue
-        available = level.on_hand - level.promised - level.in_flight - reserved - safety.get(pair, 0)
-        # The newest extract vouches for every pair (a pair it did not carry has not changed); a
-        # pair's own date only when no extract run is recorded.
-        as_of = global_as_of if global_as_of is not None else level.as_of
-        out[pair] = PairAvailability(
-            pair[0], pair[1], max(0, available), level.on_hand, level.promised, level.in_flight, reserved,
-            safety.get(pair, 0), as_of,
-        )  # fmt: skip
+        figures = rows.get(pair)
+        if figures is None:
+            out[pair] = PairAvailability(
+                pair[0], pair[1], 0, 0, 0, 0, -expired_missing.get(pair, 0), safety_missing.get(pair, 0), None
+            )
+        else:
+            out[pair] = _pair_availability(pair, figures)
     return out
 
 
@@ -219,26 +293,64 @@ class SkuAvailability:
     as_of: datetime | None
 
 
+def _skus_query_for(include_pilot: bool) -> Callable[[Mapping[str, Any]], QuerySet[StockLevel]]:
+    def build(v: Mapping[str, Any]) -> QuerySet[StockLevel]:
+        sellable = Product.objects.filter(sellable_products(include_pilot=include_pilot))
+        rows = StockLevel.objects.filter(
+            product__mapping__sku__in=v["skus"], product__in=sellable, location_id__in=v["locations"]
+        )
+        return _stock_figures(rows, v["now"]).values_list(
+            "product__mapping__sku", "product_id", "location_id", *_STOCK_COLUMNS
+        )
+
+    return build
+
+
 def availability_for(
     *, skus: Iterable[str], include_pilot: bool, now: datetime | None = None
 ) -> dict[str, SkuAvailability]:
     """Per sellable SKU: units for home delivery (the warehouse) and per click-and-collect store.
 
     Unknown or unsellable SKUs are absent. While online selling is paused, everything is 0.
+
+    One query in the usual case: the sellable SKUs' stock rows at the selling locations, with
+    their figures (:func:`availability_by_pair`'s formula). Only when an asked SKU has no row
+    there (unknown, not sellable, or never in an extract) does a second query tell which.
     """
-    products = products_by_sku(skus=skus, include_pilot=include_pilot)
+    now = now or timezone.now()
+    skus = list(dict.fromkeys(skus))
     locations = selling_locations()
     warehouse = warehouse_code()
-    pairs = [(p.pk, code) for p in products.values() for code in locations]
-    by_pair = availability_by_pair(pairs, now=now)
+    by_pair: dict[Pair, PairAvailability] = {}
+    products: dict[str, int] = {}
+    if skus and locations:
+        values: Values = {
+            "skus": sorted(skus),
+            "locations": sorted(locations),
+            "now": now,
+        }
+        for r in prepared_rows(
+            ("inventory.availability_for", include_pilot), _skus_query_for(include_pilot), values
+        ):
+            products[r[0]] = r[1]
+            by_pair[(r[1], r[2])] = _pair_availability((r[1], r[2]), r[3:])
+    if len(products) < len(skus):  # an asked SKU without rows: unknown, unsellable, or no figures yet
+        found = product_ids_by_sku(skus=[s for s in skus if s not in products], include_pilot=include_pilot)
+        products.update(found)
+        by_pair.update(
+            availability_by_pair([(pk, code) for pk in found.values() for code in locations], now=now)
+        )
     paused = not selling_enabled()
     result: dict[str, SkuAvailability] = {}
-    for sku, product in products.items():
+    for sku in skus:
+        pk = products.get(sku)
+        if pk is None:
+            continue
         stores: list[StoreAvailability] = []
         home = 0
         dates: list[datetime] = []
         for code in sorted(locations):
-            a = by_pair[(product.pk, code)]
+            a = by_pair.get((pk, code)) or PairAvailability(pk, code, 0, 0, 0, 0, 0, 0, None)
             units = 0 if paused else a.available
             if a.as_of:
                 dates.append(a.as_of)

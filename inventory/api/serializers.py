@@ -199,6 +199,32 @@ class AvailabilityListOutputSerializer(serializers.Serializer):
     )
 
 
+_AS_OF = serializers.DateTimeField(allow_null=True)
+
+
+def availability_list_representation(
+    results: list[SkuAvailability], unknown_skus: list[str]
+) -> dict[str, Any]:
+    """What :class:`AvailabilityListOutputSerializer` renders, built directly.
+
+    ``GET /availability/`` answers every product page of both storefronts; DRF's nested
+    serializers cost more than the query behind them (a field object per value, copied per
+    request). The serializer stays the documented shape (OpenAPI); a test asserts both agree.
+    """
+    return {
+        "results": [
+            {
+                "sku": a.sku,
+                "home_delivery": a.home_delivery,
+                "stores": [{"location": s.location, "available": s.available} for s in a.stores],
+                "as_of": _AS_OF.to_representation(a.as_of) if a.as_of is not None else None,
+            }
+            for a in results
+        ],
+        "unknown_skus": list(unknown_skus),
+    }
+
+
 # --- Reservations -----------------------------------------------------------------------------
 
 

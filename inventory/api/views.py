@@ -31,6 +31,7 @@ from inventory.api.serializers import (
     ProductPageOutputSerializer,
     ReservationInputSerializer,
     ReservationOutputSerializer,
+    availability_list_representation,
 )
 from inventory.catalogue import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.errors import ReservationNotFound
@@ -197,13 +198,11 @@ class AvailabilityApi(ClientApi):
         query.is_valid(raise_exception=True)
         skus = list(dict.fromkeys(query.validated_data["sku"]))
         found = availability_of(skus=skus, include_pilot=self.client.can_see_pilot)
-        output = AvailabilityListOutputSerializer(
-            {
-                "results": [found[s] for s in skus if s in found],
-                "unknown_skus": [s for s in skus if s not in found],
-            }
+        return Response(
+            availability_list_representation(
+                [found[s] for s in skus if s in found], [s for s in skus if s not in found]
+            )
         )
-        return Response(output.data)
 
 
 # --- Reservations -----------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from rest_framework.test import APIClient
+from rest_framework.utils.encoders import JSONEncoder
 
+from inventory.api.serializers import AvailabilityListOutputSerializer
 from inventory.models import Location
+from inventory.selectors import availability_for
 from tests.factories.api import MakeApi, error_of
 from tests.factories.catalogue import AS_OF, Catalogue
 
@@ -73,3 +77,18 @@ def test_availability_needs_its_scope(catalogue: Catalogue, make_api: MakeApi) -
     response = make_api(scopes=["catalog:read"]).get(URL, {"sku": "A"})
 
     assert (response.status_code, error_of(response)["code"]) == (403, "insufficient_scope")
+
+
+def test_the_answer_is_what_the_documented_serializer_renders(catalogue: Catalogue, api: APIClient) -> None:
+    """The view builds its answer directly (the hot path); the OpenAPI document describes the serializer."""
+    catalogue.product("A", stock={900: 5, 1: 3, 2: 0})
+    catalogue.product("B", stock={})
+
+    answer = api.get(URL, {"sku": ["A", "B", "NOPE"]}).json()
+
+    found = availability_for(skus=["A", "B"], include_pilot=False)
+    documented = AvailabilityListOutputSerializer(
+        {"results": [found["A"], found["B"]], "unknown_skus": ["NOPE"]}
+    ).data
+    assert answer == json.loads(json.dumps(documented, cls=JSONEncoder))  # DRF's encoder, as the renderer
+    assert answer["results"][0]["as_of"] is not None
