@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import Settings
 
+from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError
 from integration.models import FileRun
 from returns.models import Return
 from tests.factories.admin import World
@@ -200,3 +201,35 @@ def test_the_health_pages_problems_are_in_french_and_its_json_stays_english(
     assert "1 message(s) de l'outbox mort(s) (plus de 0)" in page_html
     assert "1 dead outbox message(s) (more than 0)" in json_problems
     assert "dead outbox message" not in page_html
+
+
+def test_the_simulators_faults_are_said_in_french_and_its_command_line_stays_english(
+    superuser_client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
+    settings.AS400_SIMULATOR = {"start": TUESDAY, "items": 30}
+    url = reverse("admin:as400_simulator")
+
+    faults = html.unescape(page(superuser_client, url))
+    switched_on = superuser_client.post(url, {"action": "fault_on", "name": "corrupt", "value": "digit"}, follow=True)
+    switched_off = superuser_client.post(url, {"action": "fault_off", "name": "corrupt"}, follow=True)
+    refused = superuser_client.post(url, {"action": "fault_on", "name": "slow", "value": "soon"}, follow=True)
+    unknown = superuser_client.post(url, {"action": "fault_on", "name": "flood"}, follow=True)
+
+    assert "L'AS400 est arrêté : rien n'est lu dans IN/" in faults  # the help of ``down``
+    assert 'placeholder="euros, comme 12.34"' in faults  # the value ``price`` takes
+    assert "The AS400 is down" not in faults
+    assert [str(m) for m in switched_on.context["messages"]] == [
+        "Panne corrupt activée (valeur digit) : elle agit une fois, puis se désactive d'elle-même."
+    ]
+    assert [str(m) for m in switched_off.context["messages"]] == ["Panne corrupt désactivée."]
+    assert [str(m) for m in refused.context["messages"]] == [
+        "la panne 'slow' demande un nombre de minutes positif, pas 'soon'"
+    ]
+    assert [str(m) for m in unknown.context["messages"]] == [
+        "panne 'flood' inconnue ; les pannes sont : " + ", ".join(FAULTS)
+    ]
+    with Simulator(SimulatorConfig.from_settings()) as sim:  # the simulator's own words stay English
+        assert sim.fault_on("slow", value="15").describe() == "slow: ON value=15"
+        with pytest.raises(SimulatorError, match="^fault 'slow' needs a positive number of minutes, not 'soon'$"):
+            sim.fault_on("slow", value="soon")
