@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from pytest_django import Settings
 
 from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError
 from integration.models import FileRun
+from inventory.models import Category
 from returns.models import Return
 from tests.factories.admin import World
 from tests.moments import TUESDAY
@@ -233,3 +235,33 @@ def test_the_simulators_faults_are_said_in_french_and_its_command_line_stays_eng
         assert sim.fault_on("slow", value="15").describe() == "slow: ON value=15"
         with pytest.raises(SimulatorError, match="^fault 'slow' needs a positive number of minutes, not 'soon'$"):
             sim.fault_on("slow", value="soon")
+
+
+def test_an_import_files_row_errors_and_a_forms_refusal_are_in_french(
+    world: World, superuser_client: Client
+) -> None:
+    family = Category.objects.order_by("family_code").values_list("family_code", flat=True).first()
+    rows = f"family_code,rollout_stage\n{family},live\n{family},pilot\nZZZZ,open\n"
+    upload = SimpleUploadedFile("categories.csv", rows.encode())
+
+    imported = superuser_client.post(
+        reverse("admin:inventory_category_import"), {"resource": "0", "format": "0", "import_file": upload}
+    )
+    refused = superuser_client.post(
+        reverse("admin:integration_storefrontclient_change", args=[world.client.pk]),
+        {"scopes": ["orders:write"], "rate_limit": 600, "active": "on", "webhook_url": "http://shop.example.com/h"},
+    )
+
+    assert imported.status_code == 200
+    assert [(r.number, r.error_dict) for r in imported.context["result"].invalid_rows] == [
+        (1, {"family_code": [f"la famille '{family}' est sur les lignes 1 et 2 du fichier"]}),
+        (2, {"family_code": [f"la famille '{family}' est sur les lignes 1 et 2 du fichier"]}),
+        (3, {
+            "rollout_stage": ["'open' n'est pas une valeur de « étape de déploiement » : utilisez off, pilot ou live"],
+            "family_code": ["famille 'ZZZZ' inconnue : les familles viennent du fichier articles de l'AS400"],
+        }),
+    ]  # fmt: skip
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["webhook_url"] == [
+        "doit être une URL https:// (http:// seulement sur cette machine)"
+    ]
