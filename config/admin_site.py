@@ -11,6 +11,8 @@ registered, ours and the libraries' (django-q's task lists) alike, is served by 
   any invalid filter, by going back to the list with ``?e=1``, not by a 500. Every registered
   ModelAdmin is given :class:`GuardedModelAdmin` for it (at registration, as a base of its class).
 
+- **The admin has the product's own name** on every page, the login page included: its title,
+  header and home page's title (``integration.core.admin_names``), not Django's defaults.
 - **The index is the home page** of whoever logs in (``index_template``): what needs a person
   now and a few charts, read at one ``now`` by :func:`integration.monitoring.console.home_for`
   (each app registers its own figures there), the user's role's first; then the list of apps.
@@ -35,6 +37,7 @@ from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from integration.core.admin_names import INDEX_TITLE, SITE_HEADER, SITE_TITLE
 from integration.monitoring.console import home_for
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,9 @@ def has_nul(request: HttpRequest) -> bool:
 
 
 class PlatformAdminSite(admin.AdminSite):
+    site_title = SITE_TITLE
+    site_header = SITE_HEADER
+    index_title = INDEX_TITLE
     index_template = "admin/platform_index.html"
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:

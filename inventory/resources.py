@@ -23,11 +23,13 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tablib
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
 from import_export.formats.base_formats import CSV
@@ -37,6 +39,9 @@ from import_export.widgets import Widget
 
 from inventory.models import Category, ItemMapping, Location, Product, SafetyStockOverride
 from inventory.rollout import category_set_stage
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 MAX_UNITS = 2_147_483_647  # a PositiveIntegerField on every database
 LOOKUP_CHUNK = 2000
@@ -56,7 +61,9 @@ def cell_text(value: Any) -> str:
 
 def rows_phrase(rows: list[int]) -> str:
     listed = [str(n) for n in rows]
-    return "rows " + (", ".join(listed[:-1]) + " and " + listed[-1] if len(listed) > 1 else listed[0])
+    if len(listed) == 1:
+        return gettext("row {row}").format(row=listed[0])
+    return gettext("rows {rows} and {last}").format(rows=", ".join(listed[:-1]), last=listed[-1])
 
 
 def csv_dataset(text: str) -> tablib.Dataset:
@@ -79,7 +86,11 @@ def csv_dataset(text: str) -> tablib.Dataset:
     for line, row in enumerate(rows[1:], 2):
         if len(row) > width:
             if any(cell.strip() for cell in row[width:]):
-                raise ValueError(f"line {line} has {len(row)} cells but the header has {width} columns")
+                raise ValueError(
+                    gettext("line {line} has {cells} cells but the header has {width} columns").format(
+                        line=line, cells=len(row), width=width
+                    )
+                )
             row = row[:width]
         dataset.append(row + [""] * (width - len(row)))
     return dataset
@@ -114,16 +125,16 @@ class ReferenceCSV(CSV):
 
 
 class TextWidget(Widget):
-    def __init__(self, *, label: str, max_length: int, required: bool = True) -> None:
+    def __init__(self, *, label: StrOrPromise, max_length: int, required: bool = True) -> None:
         super().__init__()
         self.label, self.max_length, self.required = label, max_length, required
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         text = cell_text(value)
         if not text and self.required:
-            raise ValueError(f"the {self.label} is empty")
+            raise ValueError(gettext("the {label} is empty").format(label=self.label))
         if len(text) > self.max_length:
-            raise ValueError(f"{text!r} is longer than {self.max_length} characters")
+            raise ValueError(gettext("{text!r} is longer than {limit} characters").format(text=text, limit=self.max_length))
         return text
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
@@ -133,19 +144,19 @@ class TextWidget(Widget):
 class UnitsWidget(Widget):
     """A whole number of units, 0 or more."""
 
-    def __init__(self, *, label: str) -> None:
+    def __init__(self, *, label: StrOrPromise) -> None:
         super().__init__()
         self.label = label
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> int:
         text = cell_text(value)
         if not text:
-            raise ValueError(f"the {self.label} is empty")
+            raise ValueError(gettext("the {label} is empty").format(label=self.label))
         if not text.isdigit():
-            raise ValueError(f"{text!r} is not a whole number of units (0 or more)")
+            raise ValueError(gettext("{text!r} is not a whole number of units (0 or more)").format(text=text))
         units = int(text)
         if units > MAX_UNITS:
-            raise ValueError(f"{text!r} is too large")
+            raise ValueError(gettext("{text!r} is too large").format(text=text))
         return units
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> int | str:
@@ -153,15 +164,19 @@ class UnitsWidget(Widget):
 
 
 class ChoiceWidget(Widget):
-    def __init__(self, *, label: str, choices: Iterable[str]) -> None:
+    def __init__(self, *, label: StrOrPromise, choices: Iterable[str]) -> None:
         super().__init__()
         self.label, self.choices = label, list(choices)
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         text = cell_text(value).lower()
         if text not in self.choices:
-            options = ", ".join(self.choices[:-1]) + " or " + self.choices[-1]
-            raise ValueError(f"{cell_text(value)!r} is not a {self.label}: use {options}")
+            options = gettext("{choices} or {last}").format(choices=", ".join(self.choices[:-1]), last=self.choices[-1])
+            raise ValueError(
+                gettext("{text!r} is not a {label}: use {options}").format(
+                    text=cell_text(value), label=self.label, options=options
+                )
+            )
         return text
 
 
@@ -177,7 +192,7 @@ class YesNoWidget(Widget):
             return True
         if text in self.NO:
             return False
-        raise ValueError(f"{cell_text(value)!r} is neither yes nor no")
+        raise ValueError(gettext("{text!r} is neither yes nor no").format(text=cell_text(value)))
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         return "yes" if value else "no"
@@ -187,7 +202,7 @@ def location_code(value: Any) -> int:
     """A location number as written in a file: ``7``, ``007`` or ``7.0``."""
     text = cell_text(value)
     if not text.isdigit() or not 1 <= int(text) <= 999:
-        raise ValueError(f"{text!r} is not a location number (001 to 999)")
+        raise ValueError(gettext("{text!r} is not a location number (001 to 999)").format(text=text))
     return int(text)
 
 
@@ -214,7 +229,7 @@ class LocationWidget(Widget):
         code = location_code(value)
         found = self.known.get(code) if self.known is not None else Location.objects.filter(pk=code).first()
         if found is None:
-            raise ValueError(f"unknown location {text!r}")
+            raise ValueError(gettext("unknown location {text!r}").format(text=text))
         return found
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
@@ -231,13 +246,13 @@ class ItemWidget(Widget):
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Product:
         number = cell_text(value)
         if not number:
-            raise ValueError("the item number is empty")
+            raise ValueError(gettext("the item number is empty"))
         if self.known is not None:
             found = self.known.get(number)
         else:
             found = Product.objects.filter(item_number=number).first()
         if found is None:
-            raise ValueError(f"unknown item {number!r}")
+            raise ValueError(gettext("unknown item {number!r}").format(number=number))
         return found
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
@@ -279,16 +294,20 @@ class ReferenceResource(resources.ModelResource):
         self._refused = True  # until the file's shape is known to be right
         headers = [cell_text(h).lower().replace(" ", "_") for h in dataset.headers or []]
         if not any(headers):
-            raise ValueError("the file is empty: it has no header row")
+            raise ValueError(gettext("the file is empty: it has no header row"))
         dataset.headers = headers
         while len(dataset) and not any(cell_text(c) for c in dataset[-1]):
             del dataset[-1]  # trailing empty rows, as spreadsheets leave them
         missing = [c for c in self.required_columns if c not in headers]
         if missing:
             raise ValueError(
-                f"the file has no column {', '.join(missing)}: a {self.label} file has the columns "
-                f"{', '.join(self.get_export_headers())} (this one has {', '.join(h for h in headers if h)})"
-            )
+                gettext(
+                    "the file has no column {missing}: a {label} file has the columns {columns} (this one has {found})"
+                ).format(
+                    missing=", ".join(missing), label=self.label, columns=", ".join(self.get_export_headers()),
+                    found=", ".join(h for h in headers if h),
+                )
+            )  # fmt: skip
         self.prepare(dataset)
         self._refused = False
 
@@ -361,11 +380,11 @@ class LocationResource(ReferenceResource):
     required_columns = ("code",)
 
     code = Field(attribute="code", column_name="code", widget=LocationCodeWidget())
-    name = Field(attribute="name", column_name="name", widget=TextWidget(label="name", max_length=80))
+    name = Field(attribute="name", column_name="name", widget=TextWidget(label=_("name"), max_length=80))
     kind = Field(
         attribute="kind",
         column_name="kind",
-        widget=ChoiceWidget(label="kind of location", choices=Location.Kind.values),
+        widget=ChoiceWidget(label=_("kind of location"), choices=Location.Kind.values),
     )
     click_and_collect = Field(
         attribute="click_and_collect", column_name="click_and_collect", widget=YesNoWidget()
@@ -399,9 +418,13 @@ class LocationResource(ReferenceResource):
         self, instance: Location, row: dict[str, Any], errors: dict[str, list[str]], *, new: bool
     ) -> None:
         if "code" not in errors and (rows := self.repeated("code", instance.code)):
-            errors["code"].append(f"location {instance.code:03d} is on {rows_phrase(rows)} of the file")
+            errors["code"].append(
+                gettext("location {code} is on {rows} of the file").format(code=f"{instance.code:03d}", rows=rows_phrase(rows))
+            )
         if new and not instance.name and "name" not in errors:
-            errors["name"].append(f"a new location needs a name (location {cell_text(row.get('code'))})")
+            errors["name"].append(
+                gettext("a new location needs a name (location {code})").format(code=cell_text(row.get("code")))
+            )
 
 
 # --- Categories -----------------------------------------------------------------------------------
@@ -414,18 +437,18 @@ class CategoryResource(ReferenceResource):
     family_code = Field(
         attribute="family_code",
         column_name="family_code",
-        widget=TextWidget(label="family code", max_length=4),
+        widget=TextWidget(label=_("family code"), max_length=4),
     )
     name = Field(
-        attribute="name", column_name="name", widget=TextWidget(label="name", max_length=80, required=False)
+        attribute="name", column_name="name", widget=TextWidget(label=_("name"), max_length=80, required=False)
     )
     rollout_stage = Field(
         attribute="rollout_stage",
         column_name="rollout_stage",
-        widget=ChoiceWidget(label="rollout stage", choices=Category.Stage.values),
+        widget=ChoiceWidget(label=_("rollout stage"), choices=Category.Stage.values),
     )
     safety_stock = Field(
-        attribute="safety_stock", column_name="safety_stock", widget=UnitsWidget(label="safety stock")
+        attribute="safety_stock", column_name="safety_stock", widget=UnitsWidget(label=_("safety stock"))
     )
 
     class Meta:
@@ -450,12 +473,16 @@ class CategoryResource(ReferenceResource):
             return
         code = instance.family_code
         if new:
-            hint = f" (did you mean {code.upper()!r}?)" if code.upper() in self._known else ""
-            errors["family_code"].append(
-                f"unknown family {code!r}{hint}: families come from the AS400 item master"
+            refusal = (
+                gettext("unknown family {code!r} (did you mean {upper!r}?): families come from the AS400 item master")
+                if code.upper() in self._known
+                else gettext("unknown family {code!r}: families come from the AS400 item master")
             )
+            errors["family_code"].append(refusal.format(code=code, upper=code.upper()))
         elif rows := self.repeated("family_code", code):
-            errors["family_code"].append(f"family {code!r} is on {rows_phrase(rows)} of the file")
+            errors["family_code"].append(
+                gettext("family {code!r} is on {rows} of the file").format(code=code, rows=rows_phrase(rows))
+            )
 
     def save_instance(self, instance: Category, is_create: bool, row: dict[str, Any], **kwargs: Any) -> None:
         """Name and safety stock as they are; the stage through the service that records it."""
@@ -486,7 +513,7 @@ class ItemMappingResource(ReferenceResource):
     required_columns = ("item_number", "sku")
 
     item_number = Field(attribute="product", column_name="item_number", widget=ItemWidget())
-    sku = Field(attribute="sku", column_name="sku", widget=TextWidget(label="SKU", max_length=64))
+    sku = Field(attribute="sku", column_name="sku", widget=TextWidget(label=_("SKU"), max_length=64))
 
     class Meta:
         model = ItemMapping
@@ -534,15 +561,19 @@ class ItemMappingResource(ReferenceResource):
         item = cell_text(row.get("item_number"))
         if "item_number" not in errors and (rows := self.repeated("item_number", item)):
             errors["item_number"].append(
-                f"item {item!r} is mapped on {rows_phrase(rows)} of the file: an item has one SKU"
+                gettext("item {item!r} is mapped on {rows} of the file: an item has one SKU").format(
+                    item=item, rows=rows_phrase(rows)
+                )
             )
         if "sku" in errors:
             return
         sku = instance.sku
         if rows := self.repeated("sku", sku):
-            errors["sku"].append(f"SKU {sku!r} is on {rows_phrase(rows)} of the file: a SKU names one item")
+            errors["sku"].append(
+                gettext("SKU {sku!r} is on {rows} of the file: a SKU names one item").format(sku=sku, rows=rows_phrase(rows))
+            )
         elif (owner := self._owner_of_sku.get(sku)) is not None and owner != item:
-            errors["sku"].append(f"SKU {sku!r} is already mapped to item {owner!r}")
+            errors["sku"].append(gettext("SKU {sku!r} is already mapped to item {owner!r}").format(sku=sku, owner=owner))
 
     def save_instance(
         self, instance: ItemMapping, is_create: bool, row: dict[str, Any], **kwargs: Any
@@ -566,7 +597,7 @@ class SafetyStockOverrideResource(ReferenceResource):
 
     item_number = Field(attribute="product", column_name="item_number", widget=ItemWidget())
     location = Field(attribute="location", column_name="location", widget=LocationWidget(everywhere=True))
-    quantity = Field(attribute="quantity", column_name="quantity", widget=UnitsWidget(label="quantity"))
+    quantity = Field(attribute="quantity", column_name="quantity", widget=UnitsWidget(label=_("quantity")))
 
     class Meta:
         model = SafetyStockOverride
@@ -624,8 +655,14 @@ class SafetyStockOverrideResource(ReferenceResource):
             return
         item, location = self._pair(cell_text(row.get("item_number")), row.get("location"))
         if rows := self.repeated("pair", (item, location)):
-            where = "everywhere" if location is None else f"at {location:03d}"
-            errors["item_number"].append(f"item {item!r} {where} is on {rows_phrase(rows)} of the file")
+            repeated = (
+                gettext("item {item!r} everywhere is on {rows} of the file")
+                if location is None
+                else gettext("item {item!r} at {location} is on {rows} of the file")
+            )
+            errors["item_number"].append(
+                repeated.format(item=item, location=f"{location or 0:03d}", rows=rows_phrase(rows))
+            )
 
     def save_instance(
         self, instance: SafetyStockOverride, is_create: bool, row: dict[str, Any], **kwargs: Any

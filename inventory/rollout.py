@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inventory.locks import categories_locked, selling_switch_locked
 from inventory.models import Category, Product, RolloutChange, SellingSwitch
@@ -38,7 +39,7 @@ def _who(user: Any, actor_name: str) -> str:
     if user is not None:
         return user.get_username()
     if not actor_name.strip():
-        raise RolloutError("say who makes the change: a user, or an actor name on the command line")
+        raise RolloutError(gettext("say who makes the change: a user, or an actor name on the command line"))
     return actor_name.strip()
 
 
@@ -66,7 +67,11 @@ def category_set_stage(
     refreshed with the stage it ends at.
     """
     if stage not in Category.Stage.values:
-        raise RolloutError(f"{stage!r} is not a rollout stage: use {', '.join(Category.Stage.values)}")
+        raise RolloutError(
+            gettext("{stage!r} is not a rollout stage: use {stages}").format(
+                stage=stage, stages=", ".join(Category.Stage.values)
+            )
+        )
     who = _who(user, actor_name)
     now = now or timezone.now()
     with transaction.atomic():
@@ -129,7 +134,7 @@ def selling_pause(
     """
     reason = _cut(reason, REASON_LENGTH)
     if not reason:
-        raise RolloutError("give the reason for pausing online selling")
+        raise RolloutError(gettext("give the reason for pausing online selling"))
     who = _who(user, actor_name)
     now = now or timezone.now()
     with transaction.atomic():
@@ -233,5 +238,7 @@ def category_find(*, family_code: str) -> Category:
         or Category.objects.filter(family_code=code.upper()).first()
     )
     if category is None:
-        raise RolloutError(f"unknown family {code!r}: families come from the AS400 item master")
+        raise RolloutError(
+            gettext("unknown family {code!r}: families come from the AS400 item master").format(code=code)
+        )
     return category

@@ -37,9 +37,11 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.actors import actor_name
+from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from orders.cancellation import STAFF_PREFIX, order_cancel
@@ -219,7 +221,9 @@ def as400_discrepancies(*, resolved: bool | None = False) -> QuerySet[As400Event
 def _clean_note(note: str, limit: int) -> str:
     note = " ".join(note.split())
     if not note:
-        raise AttentionError("a note is required: say what was done", code=AttentionErrorCode.NOTE_REQUIRED)
+        raise AttentionError(
+            gettext("a note is required: say what was done"), code=AttentionErrorCode.NOTE_REQUIRED
+        )
     return note[:limit]
 
 
@@ -254,12 +258,16 @@ def as400_event_resolve(
         locked = as400_events_locked().get(pk=event.pk)
         if locked.outcome not in As400Event.DISCREPANCIES:
             raise AttentionError(
-                f"{_event_label(locked)} was applied as read: there is nothing to resolve",
+                gettext("{event} was applied as read: there is nothing to resolve").format(
+                    event=_event_label(locked)
+                ),
                 code=AttentionErrorCode.NOT_A_DISCREPANCY,
             )
         if locked.resolved_at is not None:
             raise AttentionError(
-                f"{_event_label(locked)} was resolved by {locked.resolved_by} on {locked.resolved_at:%Y-%m-%d %H:%M}",
+                gettext("{event} was resolved by {who} on {at}").format(
+                    event=_event_label(locked), who=locked.resolved_by, at=paris(locked.resolved_at)
+                ),
                 code=AttentionErrorCode.ALREADY_RESOLVED,
             )
         _event_resolve(locked, who, note, now)
@@ -293,10 +301,12 @@ def order_attention_resolve(
         reasons = order_attention(locked, now=now)
         resolvable = reasons & set(RESOLVABLE)
         if not resolvable:
-            hint = ": retry or cancel its dead messages" if Reason.DEAD_MESSAGE in reasons else ""
-            raise AttentionError(
-                f"{locked} has nothing a resolution clears{hint}", code=AttentionErrorCode.NOTHING_TO_RESOLVE
+            refusal = (
+                gettext("{order} has nothing a resolution clears: retry or cancel its dead messages")
+                if Reason.DEAD_MESSAGE in reasons
+                else gettext("{order} has nothing a resolution clears")
             )
+            raise AttentionError(refusal.format(order=locked), code=AttentionErrorCode.NOTHING_TO_RESOLVE)
         events = list(
             as400_events_locked()
             .filter(order=locked, outcome__in=As400Event.DISCREPANCIES, resolved_at__isnull=True)
@@ -326,7 +336,8 @@ def order_discrepancies_resolve(
     events = list(as400_discrepancies().filter(order=order).order_by("pk"))
     if not events:
         raise AttentionError(
-            f"{order} has no AS400 event left to resolve", code=AttentionErrorCode.NOTHING_TO_RESOLVE
+            gettext("{order} has no AS400 event left to resolve").format(order=order),
+            code=AttentionErrorCode.NOTHING_TO_RESOLVE,
         )
     return [as400_event_resolve(event=e, user=user, note=note, now=now) for e in events]
 
@@ -337,7 +348,10 @@ def order_dead_messages_retry(
     """Put every dead outbox message of ``order`` back in the queue (each recorded in its history)."""
     dead = list(OutboxMessage.objects.filter(subject=order.pk, state=OutboxMessage.State.DEAD).order_by("pk"))
     if not dead:
-        raise AttentionError(f"{order} has no dead outbox message", code=AttentionErrorCode.NO_DEAD_MESSAGE)
+        raise AttentionError(
+            gettext("{order} has no dead outbox message").format(order=order),
+            code=AttentionErrorCode.NO_DEAD_MESSAGE,
+        )
     retried = []
     for message in dead:
         try:
@@ -370,6 +384,9 @@ def order_cancel_by_staff(
             locked = orders_locked().get(pk=order.pk)
             _history(locked, f"cancellation asked by {who}: {note}", now)
     except OrderError as exc:
-        raise AttentionError(str(exc), code=AttentionErrorCode.CANCEL_REFUSED) from exc
+        # The cancellation's refusal is the storefront API's, in English: said inside staff's sentence.
+        raise AttentionError(
+            gettext("the cancellation was refused: {why}").format(why=exc), code=AttentionErrorCode.CANCEL_REFUSED
+        ) from exc
     logger.info("order %s: cancellation asked by %s", order, who)
     return cancellations

@@ -24,8 +24,10 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.core.actors import actor_name
+from integration.core.admin_formats import paris
 from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
@@ -61,20 +63,26 @@ def _note(order: Order, cause: str, now: datetime) -> None:
 def _why_not_cancelled(message: OutboxMessage) -> str:
     """Why staff may not cancel this message by hand, "" if they may."""
     if message.state not in CANCELLABLE:
-        return (
-            f"{message.kind} #{message.pk} is {message.state}: only a dead or pending message that never "
-            "left is cancelled" + ("" if message.state == OutboxMessage.State.CANCELLED else
-            "; it may already be at the AS400, which must cancel the order itself (ORDANN)")
-        )  # fmt: skip
+        refusal = (
+            gettext("{kind} #{pk} is {state}: only a dead or pending message that never left is cancelled")
+            if message.state == OutboxMessage.State.CANCELLED
+            else gettext(
+                "{kind} #{pk} is {state}: only a dead or pending message that never left is cancelled; "
+                "it may already be at the AS400, which must cancel the order itself (ORDANN)"
+            )
+        )
+        return refusal.format(kind=message.kind, pk=message.pk, state=message.get_state_display().lower())
     if outbox_message_may_have_left(message):
         if message.sent_at:
-            return f"{message} may already have reached the AS400 (sent {message.sent_at:%Y-%m-%d %H:%M})"
-        if message.left_in_failed_write:
-            return (
-                f"{message} may already have reached the AS400: a write of it failed after its pair was "
-                "published where the AS400 reads (or that could not be checked)"
+            return gettext("{message} may already have reached the AS400 (sent {at})").format(
+                message=message, at=paris(message.sent_at)
             )
-        return f"{message} is being written to the AS400 now"
+        if message.left_in_failed_write:
+            return gettext(
+                "{message} may already have reached the AS400: a write of it failed after its pair was "
+                "published where the AS400 reads (or that could not be checked)"
+            ).format(message=message)
+        return gettext("{message} is being written to the AS400 now").format(message=message)
     return ""
 
 
@@ -88,7 +96,9 @@ def outbox_message_retry(
         locked = order_messages_locked().get(pk=message.pk)
         if locked.state != OutboxMessage.State.DEAD:
             raise OutboxActionRefused(
-                f"{locked.kind} #{locked.pk} is {locked.state}: only a dead message is retried"
+                gettext("{kind} #{pk} is {state}: only a dead message is retried").format(
+                    kind=locked.kind, pk=locked.pk, state=locked.get_state_display().lower()
+                )
             )
         previous = locked.attempts
         locked.state = OutboxMessage.State.PENDING

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
@@ -45,17 +46,21 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
         locked = orders_locked().get(pk=order.pk)
         if locked.status not in RESENDABLE:
             raise ResendRefused(
-                f"order {locked.order_number} is {locked.status}: only an accepted or sent order can be resent"
+                gettext("order {order} is {status}: only an accepted or sent order can be resent").format(
+                    order=locked.order_number, status=locked.get_status_display().lower()
+                )
             )
         waiting = order_messages_locked().filter(
             subject=locked.pk, kind=OutboxMessage.Kind.ORDIMP, state=OutboxMessage.State.PENDING
         )
         if waiting.exists():
-            raise ResendRefused(f"order {locked.order_number} already waits to be sent")
+            raise ResendRefused(gettext("order {order} already waits to be sent").format(order=locked.order_number))
         lines = list(order_lines_locked().filter(order=locked).order_by("pk"))
         if any(line.picked or line.shipped or line.ready for line in lines):
             raise ResendRefused(
-                f"order {locked.order_number} is already moving at the AS400 (picked or shipped): not resent"
+                gettext("order {order} is already moving at the AS400 (picked or shipped): not resent").format(
+                    order=locked.order_number
+                )
             )
         lost_number = locked.as400_order_number
         add: dict[tuple[int, int], int] = {}

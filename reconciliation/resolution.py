@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.as400.records import EventRecord
 from integration.core.actors import actor_name
@@ -63,11 +64,13 @@ def discrepancies_resolve(
 ) -> ResolveReport:
     """Do ``action`` on each discrepancy; what one refuses does not stop the others."""
     if action not in ACTIONS:
-        raise ResolutionRefused(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+        raise ResolutionRefused(
+            gettext("unknown action {action!r} (known: {actions})").format(action=action, actions=", ".join(ACTIONS))
+        )
     now = now or timezone.now()
     note = " ".join(note.split())[:500]
     if action == "ignore" and not note:
-        raise ResolutionRefused("ignorer un écart demande une note qui dise pourquoi")
+        raise ResolutionRefused(gettext("Ignoring a discrepancy needs a note that says why."))
     report = ResolveReport()
     for d in discrepancies:
         try:
@@ -81,16 +84,20 @@ def discrepancies_resolve(
 
 
 def _resolve_one(d: Discrepancy, action: str, user: object | None, note: str, now: datetime) -> str:
-    who = actor_name(user, default="système")[:150]
+    who = actor_name(user, default=gettext("system"))[:150]
     d = discrepancies_locked().get(pk=d.pk)
     if action == "reopen":
         if d.state == State.OPEN:
-            raise ResolutionRefused(f"{d} est déjà ouvert")
+            raise ResolutionRefused(gettext("{discrepancy} is open already").format(discrepancy=d))
         d.state, d.closed_at, d.closed_by = State.OPEN, None, ""
-        outcome = "rouvert"
+        outcome = gettext("reopened")
     else:
         if d.state != State.OPEN:
-            raise ResolutionRefused(f"{d} n'est pas ouvert ({d.get_state_display()}) : le rouvrir d'abord")
+            raise ResolutionRefused(
+                gettext("{discrepancy} is not open ({state}): reopen it first").format(
+                    discrepancy=d, state=d.get_state_display()
+                )
+            )
         outcome = {"accept": _accept, "resend": _resend, "cancel": _cancel, "ignore": _ignore}[action](
             d, user, note, now
         )
@@ -104,59 +111,70 @@ def _resolve_one(d: Discrepancy, action: str, user: object | None, note: str, no
     )
     if d.order_id and action not in ORDER_ACTIONS:  # resend and cancel write the order's history themselves
         order_history_note(
-            order=Order.objects.get(pk=d.order_id), cause=f"écart {d.kind} : {outcome} par {who}", now=now
+            order=Order.objects.get(pk=d.order_id),
+            cause=gettext("discrepancy {kind}: {outcome} by {who}").format(kind=d.kind, outcome=outcome, who=who),
+            now=now,
         )
     return outcome
 
 
 def _order(d: Discrepancy) -> Order:
     if d.order_id is None:
-        raise ResolutionRefused(f"{d} ne concerne aucune commande")
+        raise ResolutionRefused(gettext("{discrepancy} is about no order").format(discrepancy=d))
     return Order.objects.get(pk=d.order_id)
 
 
 def _resend(d: Discrepancy, user: object | None, note: str, now: datetime) -> str:
     order = _order(d)
     order_resend(
-        order=order, by=actor_name(user, default="système")[:150], why=note or f"écart {d.kind}", now=now
+        order=order, by=actor_name(user, default=gettext("system"))[:150], why=note or _why(d), now=now
     )
-    return f"commande {order.order_number} renvoyée à l'AS400 sous le même numéro"
+    return gettext("order {order} sent to the AS400 again under the same number").format(order=order.order_number)
 
 
 def _cancel(d: Discrepancy, user: object | None, note: str, now: datetime) -> str:
     order = _order(d)
-    order_cancel_by_staff(order=order, user=user, note=note or f"écart {d.kind}", now=now)
-    return f"annulation de la commande {order.order_number} demandée"
+    order_cancel_by_staff(order=order, user=user, note=note or _why(d), now=now)
+    return gettext("cancellation of order {order} asked").format(order=order.order_number)
+
+
+def _why(d: Discrepancy) -> str:
+    """The note an order's resend or cancellation gets when staff wrote none."""
+    return gettext("discrepancy {kind}").format(kind=d.kind)
 
 
 def _ignore(d: Discrepancy, user: object | None, note: str, now: datetime) -> str:
-    return f"ignoré : {note}"
+    return gettext("ignored: {note}").format(note=note)
 
 
 def _accept(d: Discrepancy, user: object | None, note: str, now: datetime) -> str:
     check = check_of(d.kind)
     if check is None or not check.accept:
         raise ResolutionRefused(
-            f"rien à accepter pour un écart {d.kind} : le renvoyer, l'annuler ou l'ignorer"
+            gettext("nothing to accept for a {kind} discrepancy: resend it, cancel it or ignore it").format(kind=d.kind)
         )
     done = check.accept_apply(d, user=user, now=now)
     if done is not None:
         return done
     if d.kind == "stock_drift":
-        return "pris acte : l'extrait complet a déjà remis le stock à la valeur de l'AS400"
+        return gettext("noted: the full extract has already set the stock to the AS400's figure")
     if d.kind == "stock_in_flight_after_ack":
         if d.file_run is None or d.file_run.taken_at is None:
-            raise ResolutionRefused(f"{d} : l'extrait STKBAL qui le prouve n'est plus connu")
+            raise ResolutionRefused(
+                gettext("{discrepancy}: the STKBAL extract that proves it is no longer known").format(discrepancy=d)
+            )
         units = in_flight_settle(taken_at=d.file_run.taken_at)
-        return f"{units} unités en vol soldées (comptées par STKBAL_{d.file_run.seq:06d})"
+        return gettext("{units} units in flight settled (counted by {file})").format(
+            units=units, file=f"STKBAL_{d.file_run.seq:06d}"
+        )
     if d.kind == "counter_in_flight":
         if d.product_id is None or d.location_id is None:
-            raise ResolutionRefused(f"{d} ne désigne aucun couple article-magasin")
+            raise ResolutionRefused(gettext("{discrepancy} names no item and store pair").format(discrepancy=d))
         before, after = in_flight_recount(product_id=d.product_id, location_id=d.location_id)
-        return f"compteur en vol recalculé : {before} → {after}"
+        return gettext("in-flight counter recounted: {before} → {after}").format(before=before, after=after)
     if d.kind in SHIPPED_BY_THE_AS400:
         return _accept_shipment(d, now)
-    raise ResolutionRefused(f"rien à accepter pour un écart {d.kind}")
+    raise ResolutionRefused(gettext("nothing to accept for a {kind} discrepancy").format(kind=d.kind))
 
 
 def _accept_shipment(d: Discrepancy, now: datetime) -> str:
@@ -168,8 +186,10 @@ def _accept_shipment(d: Discrepancy, now: datetime) -> str:
     due = sum(line.quantity - line.cancelled for line in lines)
     if picture is None or picture.status not in ("E", "S") or picture.shipped < due:
         raise ResolutionRefused(
-            f"l'AS400 n'indique pas toute la commande {order.order_number} expédiée : la répartition par ligne "
-            "est inconnue, rien n'est appliqué"
+            gettext(
+                "the AS400 does not say the whole of order {order} shipped: how it splits by line is unknown, "
+                "nothing is applied"
+            ).format(order=order.order_number)
         )
     source = f"RAPPROCHEMENT_{d.pk}"
     records = []
@@ -184,6 +204,6 @@ def _accept_shipment(d: Discrepancy, now: datetime) -> str:
             as400_order_number=order.as400_order_number, occurred_at=d.file_run.taken_at if d.file_run else now,
         ))  # fmt: skip
     if not records:
-        raise ResolutionRefused(f"la commande {order.order_number} n'a plus d'unité à expédier")
+        raise ResolutionRefused(gettext("order {order} has no unit left to ship").format(order=order.order_number))
     ordsts_apply(records=records, source=source, now=now)
-    return f"{sum(r.quantity for r in records)} unités marquées expédiées comme l'indique l'AS400"
+    return gettext("{units} units marked shipped as the AS400 says").format(units=sum(r.quantity for r in records))

@@ -20,8 +20,10 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.core.actors import actor_name
+from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
 from integration.models import OutboxMessage
 from orders.locks import order_messages_locked, orders_locked
@@ -89,18 +91,21 @@ def return_announcement_resend(
     now = now or timezone.now()
     if ret.source != Return.Source.WEB:
         raise ReturnAttentionError(
-            f"{ret.rma} was made at a store or received by the AS400: there is nothing to announce",
+            gettext("{rma} was made at a store or received by the AS400: there is nothing to announce").format(
+                rma=ret.rma
+            ),
             code=ReturnAttentionErrorCode.NOT_A_WEB_RETURN,
         )
     if ret.status == Return.Status.RECEIVED:
         raise ReturnAttentionError(
-            f"{ret.rma} was received: there is nothing to announce",
+            gettext("{rma} was received: there is nothing to announce").format(rma=ret.rma),
             code=ReturnAttentionErrorCode.ALREADY_RECEIVED,
         )
     message = return_announcements(ret).last()
     if message is None:
         raise ReturnAttentionError(
-            f"{ret.rma} has no RTNIMP message to send again", code=ReturnAttentionErrorCode.NO_ANNOUNCEMENT
+            gettext("{rma} has no RTNIMP message to send again").format(rma=ret.rma),
+            code=ReturnAttentionErrorCode.NO_ANNOUNCEMENT,
         )
     if message.state == OutboxMessage.State.DEAD:
         try:
@@ -116,14 +121,25 @@ def return_announcement_resend(
         locked = order_messages_locked().get(pk=message.pk)
         if locked.state in (OutboxMessage.State.PENDING, OutboxMessage.State.SENT):
             raise ReturnAttentionError(
-                f"the announcement of {ret.rma} ({locked}) is on its way: wait for the AS400 to read it",
+                gettext("the announcement of {rma} ({message}) is on its way: wait for the AS400 to read it").format(
+                    rma=ret.rma, message=locked
+                ),
                 code=ReturnAttentionErrorCode.ANNOUNCEMENT_UNDER_WAY,
             )
         if locked.state == OutboxMessage.State.ACKED or locked.sent_at is not None:
-            read = f" on {locked.acked_at:%Y-%m-%d %H:%M}" if locked.acked_at else ""
+            refusal = (
+                gettext(
+                    "the AS400 already has the announcement of {rma} ({message}, read on {at}); sending it again "
+                    "would make it expect the goods twice: ask the warehouse or the store about them"
+                )
+                if locked.acked_at
+                else gettext(
+                    "the AS400 already has the announcement of {rma} ({message}); sending it again would make it "
+                    "expect the goods twice: ask the warehouse or the store about them"
+                )
+            )
             raise ReturnAttentionError(
-                f"the AS400 already has the announcement of {ret.rma} ({locked}{read}); sending it again would "
-                "make it expect the goods twice: ask the warehouse or the store about them",
+                refusal.format(rma=ret.rma, message=locked, at=paris(locked.acked_at)),
                 code=ReturnAttentionErrorCode.ANNOUNCEMENT_AT_THE_AS400,
             )
         locked.state = OutboxMessage.State.PENDING

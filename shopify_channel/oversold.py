@@ -24,8 +24,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext
 
 from integration.core.actors import actor_name
+from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
 from integration.shopify.calls import CallRefused, call_kind_register, shopify_call_queue
 from integration.shopify.models import ShopifyCall
@@ -66,21 +68,23 @@ def _open(link: ShopifyOrder) -> ShopifyOrder:
     orders_locked().get(pk=link.order_id)
     locked = ShopifyOrder.objects.select_for_update().select_related("order").get(pk=link.pk)
     if not locked.oversold:
-        raise OversoldError(f"{locked.name} was not oversold: nothing to decide")
+        raise OversoldError(gettext("{order} was not oversold: nothing to decide").format(order=locked.name))
     if locked.oversold_resolution:
         raise OversoldError(
-            f"{locked.name} was decided already: {locked.get_oversold_resolution_display().lower()} "
-            f"by {locked.resolved_by} on {locked.resolved_at:%Y-%m-%d %H:%M}"
-        )
+            gettext("{order} was decided already: {decision} by {who} on {at}").format(
+                order=locked.name, decision=locked.get_oversold_resolution_display(),
+                who=locked.resolved_by, at=paris(locked.resolved_at),
+            )
+        )  # fmt: skip
     if locked.order.status == Order.Status.CANCELLED:
-        raise OversoldError(f"{locked.name} is cancelled already")
+        raise OversoldError(gettext("{order} is cancelled already").format(order=locked.name))
     return locked
 
 
 def _clean(note: str) -> str:
     note = " ".join(note.split())
     if not note:
-        raise OversoldError("a note is required: say why")
+        raise OversoldError(gettext("a note is required: say why"))
     return note[:NOTE_MAX]
 
 
@@ -118,8 +122,8 @@ def oversold_cancel_in_shopify(
             )
             _decided(locked, ShopifyOrder.Resolution.CANCELLED, who, now)
             _history(locked.order, f"oversold: cancelled in Shopify by {who}: {note}", now)
-    except OrderError as exc:
-        raise OversoldError(str(exc)) from exc
+    except OrderError as exc:  # the order service's refusal is the storefront API's, in English
+        raise OversoldError(gettext("the order refused it: {why}").format(why=exc)) from exc
     logger.info("Shopify order %s: oversold, cancelled in Shopify by %s", locked.name, who)
     return call
 
@@ -135,8 +139,8 @@ def oversold_send_anyway(
             locked = _open(link)
             order_send_anyway(order=locked.order, cause=f"oversold: sent anyway by {who}: {note}", now=now)
             _decided(locked, ShopifyOrder.Resolution.SENT_ANYWAY, who, now)
-    except OrderError as exc:
-        raise OversoldError(str(exc)) from exc
+    except OrderError as exc:  # the order service's refusal is the storefront API's, in English
+        raise OversoldError(gettext("the order refused it: {why}").format(why=exc)) from exc
     logger.info("Shopify order %s: oversold, sent anyway by %s", locked.name, who)
     return locked
 

@@ -40,8 +40,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.alerts import alert_raise
+from integration.core.admin_formats import paris
 from integration.models import Alert
 from integration.shopify.models import ShopifyCall
 
@@ -290,8 +292,9 @@ def shopify_call_retry(call: ShopifyCall, now: datetime | None = None) -> Shopif
         current = ShopifyCall.objects.select_for_update().get(pk=call.pk)
         if current.state != State.DEAD:
             raise CallActionRefused(
-                f"l'appel #{current.pk} ({current.kind} {current.subject}) est {current.get_state_display().lower()} :"
-                " seul un appel abandonné se relance"
+                gettext("call #{pk} ({kind} {subject}) is {state}: only a dead call is retried").format(
+                    pk=current.pk, kind=current.kind, subject=current.subject, state=current.get_state_display().lower()
+                )
             )
         current.state, current.next_attempt_at = State.PENDING, now
         current.save(update_fields=["state", "next_attempt_at"])
@@ -306,12 +309,12 @@ def shopify_call_cancel(call: ShopifyCall, now: datetime | None = None, *, note:
         current = ShopifyCall.objects.select_for_update().get(pk=call.pk)
         if current.state not in (State.PENDING, State.DEAD):
             raise CallActionRefused(
-                f"l'appel #{current.pk} ({current.kind} {current.subject}) est {current.get_state_display().lower()} :"
-                " seul un appel en attente ou abandonné s'annule"
+                gettext("call #{pk} ({kind} {subject}) is {state}: only a pending or dead call is cancelled").format(
+                    pk=current.pk, kind=current.kind, subject=current.subject, state=current.get_state_display().lower()
+                )
             )
         current.state, current.done_at = State.CANCELLED, now
-        current.last_error = f"annulé le {timezone.localtime(now):%d/%m/%Y %H:%M}" + (
-            f" : {note}" if note else ""
-        )
+        cancelled = gettext("cancelled on {at}: {note}") if note else gettext("cancelled on {at}")
+        current.last_error = cancelled.format(at=paris(now), note=note)
         current.save(update_fields=["state", "done_at", "last_error"])
     return current

@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.alerts import alert_raise
 from integration.models import Alert
@@ -307,7 +308,9 @@ def webhook_replay(event: WebhookEvent, *, now: datetime | None = None) -> Webho
     with transaction.atomic():
         current = WebhookEvent.objects.select_for_update().get(pk=event.pk)
         if current.state == State.APPLIED:
-            raise WebhookReplayRefused(f"l'événement {current.event_id} ({current.topic}) est déjà appliqué")
+            raise WebhookReplayRefused(
+                gettext("event {event} ({topic}) is applied already").format(event=current.event_id, topic=current.topic)
+            )
         current.state = State.RECEIVED
         current.save(update_fields=["state"])
     webhook_event_apply(event_id=event.pk, now=now)

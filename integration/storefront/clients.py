@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.models import StorefrontClient, StorefrontEvent
 from integration.storefront.netcheck import host_refusal, private_networks_allowed
@@ -52,7 +53,11 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     scopes = list(dict.fromkeys(scopes))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise ValidationError({"scopes": f"unknown scope {', '.join(unknown)} (known: {', '.join(SCOPES)})"})
+        raise ValidationError(
+            {"scopes": gettext("unknown scope {scopes} (known: {known})").format(
+                scopes=", ".join(unknown), known=", ".join(SCOPES)
+            )}
+        )  # fmt: skip
     return scopes
 
 
@@ -161,15 +166,17 @@ def webhook_url_clean(url: str) -> str:
     parts = urlsplit(url)
     local_http = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and private_networks_allowed()
     if parts.scheme != "https" and not local_http:
-        raise ValidationError({"webhook_url": "must be an https:// URL (http:// only on this machine)"})
+        raise ValidationError({"webhook_url": gettext("must be an https:// URL (http:// only on this machine)")})
     refusal = host_refusal(parts.hostname or "", resolve=False)
     if refusal:
         raise ValidationError(
-            {"webhook_url": f"{refusal}: webhooks go to public addresses (WEBHOOK_ALLOW_PRIVATE_NETWORKS)"}
+            {"webhook_url": gettext(
+                "{refusal}: webhooks go to public addresses (WEBHOOK_ALLOW_PRIVATE_NETWORKS)"
+            ).format(refusal=refusal)}
         )
     if parts.username or parts.password:
         raise ValidationError(
-            {"webhook_url": "must not carry a user or password: the signature authenticates"}
+            {"webhook_url": gettext("must not carry a user or password: the signature authenticates")}
         )
     return url
 
@@ -179,7 +186,9 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     unknown = [e for e in events if e not in WEBHOOK_EVENTS]
     if unknown:
         raise ValidationError(
-            {"webhook_events": f"unknown event {', '.join(unknown)} (known: {', '.join(WEBHOOK_EVENTS)})"}
+            {"webhook_events": gettext("unknown event {events} (known: {known})").format(
+                events=", ".join(unknown), known=", ".join(WEBHOOK_EVENTS)
+            )}
         )
     return events
 

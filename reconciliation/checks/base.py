@@ -3,7 +3,9 @@ one method that finds its discrepancies for a night.
 
 A check reads; it never writes. It answers :class:`Finding` values, each naming its subject (stable
 from one night to the next: the run keys a discrepancy on ``code:subject``), both values, what is
-at stake (units, euros) and, where staff can act, a suggestion in words they understand. The run
+at stake (units, euros) and, where staff can act, a suggestion in words they understand. Its texts
+are written in English and marked (``gettext``), their French in reconciliation's catalogue: a run
+writes them in the language active then (French, the default, for the nightly task). The run
 (``reconciliation.services``) turns findings into discrepancies, counts them and alerts.
 
 A check takes the extracts' times (:class:`Night`) and the orders in flight into account, so that
@@ -87,11 +89,11 @@ class Check:
         return [f for f in self.needs if f not in night.files]
 
     def unavailable(self, night: Night) -> str:
-        """Why this check cannot run tonight besides missing files (in French; "" when it can)."""
+        """Why this check cannot run tonight besides missing files (translatable: gettext; "" when it can)."""
         return ""
 
     def accept_apply(self, discrepancy: Any, *, user: object | None, now: datetime) -> str | None:
-        """Do what "accept" means for this kind and say what was done (in French); ``None``: the
+        """Do what "accept" means for this kind and say what was done (translatable); ``None``: the
         kind has no accept of its own (:mod:`reconciliation.resolution` knows the AS400's)."""
         return None
 

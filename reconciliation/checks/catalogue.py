@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Category, ItemMapping, Product, ReservationLine, StockLevel
@@ -34,10 +35,13 @@ class UnmappedWithStock(Check):
         )
         for product in products:
             yield Finding(
-                subject=product.item_number, ours="aucun SKU", theirs=f"{product.units} unités en stock",
+                subject=product.item_number, ours=gettext("no SKU"),
+                theirs=gettext("{units} units in stock").format(units=product.units),
                 units=product.units or 0, product_id=product.pk, category_id=product.category_id, file="ITMMST",
-                suggestion="Article vendable en magasin mais invisible sur le site : lui donner un SKU "
-                "(table de correspondance) ou le sortir de la catégorie.",
+                suggestion=gettext(
+                    "An item sold in stores but unseen on the site: give it a SKU (the mapping table) or take it "
+                    "out of the category."
+                ),
             )  # fmt: skip
 
 
@@ -57,9 +61,9 @@ class MappingToDelisted(Check):
             product = mapping.product
             yield Finding(
                 subject=mapping.sku, ours=f"SKU {mapping.sku} → {product.item_number}",
-                theirs="déréférencé (D) ou absent de l'ITMMST complet", product_id=product.pk,
+                theirs=gettext("delisted (D) or missing from the full ITMMST"), product_id=product.pk,
                 category_id=product.category_id, file="ITMMST",
-                suggestion="Retirer la correspondance, ou la faire pointer vers l'article qui le remplace.",
+                suggestion=gettext("Remove the mapping, or point it at the item that replaces it."),
             )  # fmt: skip
 
 
@@ -75,12 +79,14 @@ class WithoutContent(Check):
         )
         for product in products:
             missing = [
-                w for w, empty in (("titre", not product.title), ("image", not product.images)) if empty
+                w for w, empty in ((gettext("title"), not product.title), (gettext("image"), not product.images))
+                if empty
             ]
             yield Finding(
-                subject=product.item_number, ours="sans " + " ni ".join(missing), theirs="vendable",
+                subject=product.item_number, ours=gettext("without {missing}").format(missing=gettext(" nor ").join(missing)),
+                theirs=gettext("sellable"),
                 product_id=product.pk, category_id=product.category_id,
-                suggestion="Compléter la fiche produit (titre, image) dans l'admin.",
+                suggestion=gettext("Complete the product's page (title, image) in the admin."),
             )  # fmt: skip
 
 
@@ -105,9 +111,9 @@ class DuplicateEan(Check):
                 .order_by("item_number").values_list("pk", "item_number", "category_id")
             )  # fmt: skip
             yield Finding(
-                subject=row["ean"], ours=", ".join(i for _, i, _ in items), theirs=f"{row['n']} articles",
+                subject=row["ean"], ours=", ".join(i for _, i, _ in items), theirs=gettext("{count} items").format(count=row["n"]),
                 product_id=items[0][0], category_id=items[0][2], file="ITMMST",
-                suggestion="Un EAN désigne un seul article : corriger l'EAN sur l'AS400.",
+                suggestion=gettext("An EAN names one item: correct the EAN on the AS400."),
             )  # fmt: skip
 
 
@@ -133,8 +139,10 @@ class PriceChanged(Check):
                 ours=f"{line.unit_price} €", theirs=f"{line.product.price} €", difference=gap,
                 units=units, amount=abs(gap) * units, order_id=line.order_id, product_id=line.product_id,
                 location_id=line.location_id, category_id=line.product.category_id, file="ITMMST",
-                suggestion="Le prix a changé sur l'AS400 depuis la commande : le client garde son prix ; "
-                "ignorer avec une note, ou annuler si le prix était une erreur.",
+                suggestion=gettext(
+                    "The price changed on the AS400 since the order: the customer keeps their price; ignore with "
+                    "a note, or cancel if the price was a mistake."
+                ),
             )  # fmt: skip
         reserved = (
             ReservationLine.objects.filter(active=True, expires_at__gt=night.now)
@@ -145,12 +153,13 @@ class PriceChanged(Check):
         for held in reserved:
             gap = held.product.price - held.unit_price
             yield Finding(
-                subject=f"réservation {held.reservation_id}/{held.product.item_number}",
+                subject=f"réservation {held.reservation_id}/{held.product.item_number}",  # a key: kept as it is
                 ours=f"{held.unit_price} €", theirs=f"{held.product.price} €", difference=gap,
                 units=held.quantity, amount=abs(gap) * held.quantity, product_id=held.product_id,
                 location_id=held.location_id, category_id=held.product.category_id, file="ITMMST",
-                suggestion="La réservation expire d'elle-même ; une commande passée dessus garderait "
-                "l'ancien prix.",
+                suggestion=gettext(
+                    "The reservation expires by itself; an order placed on it would keep the old price."
+                ),
             )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from orders.lifecycle import LineCounts, order_status_of
@@ -46,13 +47,14 @@ class LineEventsCounter(Check):
         for line in lines:
             yield Finding(
                 subject=f"{line.order.order_number}/{line.line_number}",
-                ours=f"expédié {line.shipped}, prêt {line.ready}",
-                theirs=f"évènements : expédié {line.e_shipped}, prêt {line.e_ready}",
+                ours=gettext("shipped {shipped}, ready {ready}").format(shipped=line.shipped, ready=line.ready),
+                theirs=gettext("events: shipped {shipped}, ready {ready}").format(
+                    shipped=line.e_shipped, ready=line.e_ready
+                ),
                 units=abs(line.shipped - line.e_shipped) + abs(line.ready - line.e_ready),
                 order_id=line.order_id, product_id=line.product_id, location_id=line.location_id,
                 category_id=line.product.category_id,
-                suggestion="Un compteur a été modifié hors des évènements de l'AS400 : vérifier l'historique "
-                "de la commande.",
+                suggestion=gettext("A counter was changed outside the AS400's events: check the order's history."),
             )  # fmt: skip
 
 
@@ -106,9 +108,9 @@ class OrderStatusCounter(Check):
                 continue
             yield Finding(
                 subject=number, ours=str(Order.Status(status).label),
-                theirs=f"ses lignes disent {Order.Status(derived).label}", order_id=pk,
+                theirs=gettext("its lines say {status}").format(status=Order.Status(derived).label), order_id=pk,
                 category_id=rows[0][8] if rows else None,
-                suggestion="Le statut enregistré ne suit pas ses lignes : vérifier l'historique de la commande.",
+                suggestion=gettext("The recorded status does not follow its lines: check the order's history."),
             )  # fmt: skip
 
 

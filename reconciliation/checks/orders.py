@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import OutboxMessage
@@ -71,12 +72,16 @@ class OrderMissingAtAs400(Check):
         for order in figured:
             yield _finding(
                 order,
-                ours=f"acceptée (AS400 {order.as400_order_number}), {order.open_units} unités ouvertes",
-                theirs="absente de WEBORD",
+                ours=gettext("accepted (AS400 {number}), {units} open units").format(
+                    number=order.as400_order_number, units=order.open_units
+                ),
+                theirs=gettext("missing from WEBORD"),
                 units=order.open_units,
                 amount=order.due_amount,
-                suggestion="L'AS400 a perdu cette commande : la renvoyer sous le même numéro "
-                "(il répondra D s'il l'a encore).",
+                suggestion=gettext(
+                    "The AS400 lost this order: send it again under the same number (it answers D if it "
+                    "still has it)."
+                ),
             )
 
 
@@ -103,15 +108,21 @@ class OrderNotAcknowledged(Check):
             known = order.theirs is not None
             yield _finding(
                 order,
-                ours="envoyée, sans ORDACK",
-                theirs=f"connue de l'AS400 (commande {order.theirs})" if known else "absente de WEBORD",
+                ours=gettext("sent, no ORDACK"),
+                theirs=(
+                    gettext("known to the AS400 (order {number})").format(number=order.theirs)
+                    if known
+                    else gettext("missing from WEBORD")
+                ),
                 units=order.open_units,
                 amount=order.due_amount,
                 suggestion=(
-                    "L'AS400 a la commande mais son acquittement s'est perdu : la renvoyer, il répondra D "
-                    "avec son numéro."
+                    gettext(
+                        "The AS400 has the order but its acknowledgement was lost: send it again, it answers D "
+                        "with its number."
+                    )
                     if known
-                    else "L'AS400 n'a jamais lu cette commande : la renvoyer sous le même numéro."
+                    else gettext("The AS400 never read this order: send it again under the same number.")
                 ),
             )
 
@@ -132,17 +143,21 @@ class OrderUnknownHere(Check):
             twin = twins.get(row.order_number)
             yield Finding(
                 subject=row.order_number,
-                ours="inconnue",
-                theirs=f"commande AS400 {row.as400_order_number}, {row.ordered} unités, {row.total} €",
+                ours=gettext("unknown"),
+                theirs=gettext("AS400 order {number}, {units} units, {total} €").format(
+                    number=row.as400_order_number, units=row.ordered, total=row.total
+                ),
                 units=row.ordered - row.shipped,
                 amount=row.total,
                 order_id=twin[0] if twin else None,
                 file="WEBORD",
                 suggestion=(
-                    f"Semble être la commande {twin[1]} importée une seconde fois : l'annuler sur "
-                    "l'AS400, puis ignorer cet écart avec une note."
+                    gettext(
+                        "Looks like order {order} imported a second time: cancel it on the AS400, then ignore "
+                        "this discrepancy with a note."
+                    ).format(order=twin[1])
                     if twin
-                    else "Commande inconnue du site : vérifier sur l'AS400 d'où elle vient."
+                    else gettext("An order the site does not know: check on the AS400 where it comes from.")
                 ),
             )
 
@@ -183,7 +198,11 @@ def expected_status() -> Case:
     )
 
 
-STATUS_WORDS = {"O": "ouverte", "E": "expédiée", "A": "annulée", "S": "soldée"}
+#: WEBORD's WOSTAT as staff read it (an order's: "commande" is feminine in French).
+STATUS_WORDS = {
+    "O": pgettext_lazy("order", "open"), "E": pgettext_lazy("order", "shipped"),
+    "A": pgettext_lazy("order", "cancelled"), "S": pgettext_lazy("order", "settled"),
+}  # fmt: skip
 
 
 class _AgainstPicture(Check):
@@ -208,18 +227,18 @@ class OrderStatusDiffers(_AgainstPicture):
     code = "order_status_differs"
     title = _("Different status on the AS400")
     severity = Severity.MEDIUM
-    accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
+    accept = _("Apply the shipment the AS400 shows (if every unit is shipped).")
     differs = ~Q(w_status=F("expected"))
 
     def find(self, night: Night) -> Iterable[Finding]:
         for order in self.compared(night):
-            theirs = STATUS_WORDS.get(order.w_status, order.w_status)
+            theirs = str(STATUS_WORDS.get(order.w_status, order.w_status))
             if order.w_status == "A":
-                hint = "L'AS400 l'a annulée : l'annuler ici aussi."
+                hint = gettext("The AS400 cancelled it: cancel it here too.")
             elif order.w_status in ("E", "S") and order.w_shipped >= order.due_units:
-                hint = "L'AS400 l'a expédiée sans l'annoncer (ORDSTS manquant) : accepter sa valeur."
+                hint = gettext("The AS400 shipped it without saying so (ORDSTS missing): accept its value.")
             else:
-                hint = "Vérifier la commande sur l'AS400, puis l'annuler ou ignorer l'écart avec une note."
+                hint = gettext("Check the order on the AS400, then cancel it or ignore the discrepancy with a note.")
             yield _finding(
                 order,
                 ours=f"{STATUS_WORDS[order.expected]} ({order.get_status_display()})",
@@ -234,7 +253,7 @@ class OrderQuantitiesDiffer(_AgainstPicture):
     code = "order_quantities_differ"
     title = _("Ordered or shipped quantities differ")
     severity = Severity.MEDIUM
-    accept = "Appliquer l'expédition que l'AS400 indique (si toutes les unités sont expédiées)."
+    accept = _("Apply the shipment the AS400 shows (if every unit is shipped).")
     differs = ~Q(w_ordered=F("due_units")) | ~Q(w_shipped=F("handed_units"))
 
     def find(self, night: Night) -> Iterable[Finding]:
@@ -242,15 +261,19 @@ class OrderQuantitiesDiffer(_AgainstPicture):
             shipped_gap = order.w_shipped - order.handed_units
             yield _finding(
                 order,
-                ours=f"commandé {order.due_units}, expédié {order.handed_units}",
-                theirs=f"commandé {order.w_ordered}, expédié {order.w_shipped}",
+                ours=gettext("ordered {ordered}, shipped {shipped}").format(
+                    ordered=order.due_units, shipped=order.handed_units
+                ),
+                theirs=gettext("ordered {ordered}, shipped {shipped}").format(
+                    ordered=order.w_ordered, shipped=order.w_shipped
+                ),
                 difference=shipped_gap or order.w_ordered - order.due_units,
                 units=abs(shipped_gap) + abs(order.w_ordered - order.due_units),
                 amount=order.due_amount,
                 suggestion=(
-                    "L'AS400 a expédié sans l'annoncer (ORDSTS manquant) : accepter sa valeur."
+                    gettext("The AS400 shipped without saying so (ORDSTS missing): accept its value.")
                     if shipped_gap > 0 and order.w_ordered == order.due_units
-                    else "Vérifier les lignes sur l'AS400 ; annuler ce qui ne partira pas."
+                    else gettext("Check the lines on the AS400; cancel what will not leave.")
                 ),
             )
 
@@ -264,9 +287,10 @@ class OrderLinesDiffer(_AgainstPicture):
     def find(self, night: Night) -> Iterable[Finding]:
         for order in self.compared(night):
             yield _finding(
-                order, ours=f"{order.line_count} lignes", theirs=f"{order.w_lines} lignes",
+                order, ours=gettext("{count} lines").format(count=order.line_count),
+                theirs=gettext("{count} lines").format(count=order.w_lines),
                 difference=order.w_lines - order.line_count, amount=order.due_amount,
-                suggestion="Une ligne s'est perdue ou ajoutée à l'import : vérifier sur l'AS400.",
+                suggestion=gettext("A line was lost or added by the import: check on the AS400."),
             )  # fmt: skip
 
 
@@ -280,9 +304,9 @@ class OrderTotalDiffers(_AgainstPicture):
         for order in self.compared(night):
             gap = Decimal(order.w_total) - Decimal(order.due_amount)
             yield _finding(
-                order, ours=f"{order.due_amount} € dus", theirs=f"{order.w_total} €", difference=gap,
-                amount=abs(gap),
-                suggestion="L'AS400 ne facture pas ce que le site doit : vérifier les annulations et les prix.",
+                order, ours=gettext("{amount} € due").format(amount=order.due_amount), theirs=f"{order.w_total} €",
+                difference=gap, amount=abs(gap),
+                suggestion=gettext("The AS400 does not bill what the site is owed: check the cancellations and prices."),
             )  # fmt: skip
 
 

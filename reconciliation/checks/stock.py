@@ -13,8 +13,10 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from integration.core.admin_formats import paris
 from inventory.models import Category, Product, StockLevel
 from orders.models import As400Event, Order, OrderLine
 from orders.selectors import applied_units
@@ -57,7 +59,7 @@ class PromisedShort(Check):
             gap = row["units"] - row["held"]
             yield Finding(
                 subject=f"{product.item_number}@{row['location_id']:03d}",
-                ours=f"{row['units']} unités acceptées non expédiées",
+                ours=gettext("{units} units accepted, not shipped").format(units=row["units"]),
                 theirs=f"SBQRS {row['held']}",
                 difference=gap,
                 units=gap,
@@ -65,8 +67,10 @@ class PromisedShort(Check):
                 location_id=row["location_id"],
                 category_id=product.category_id,
                 file="STKBAL",
-                suggestion="L'AS400 ne réserve pas ces unités : chercher la commande perdue (écart "
-                "« commande absente de l'AS400 ») et la renvoyer.",
+                suggestion=gettext(
+                    "The AS400 does not hold these units: look for the lost order (the discrepancy "
+                    "“Accepted order missing from the AS400”) and send it again."
+                ),
             )
 
 
@@ -75,7 +79,7 @@ class InFlightAfterAck(Check):
     title = _("Units still \"in flight\" after the acknowledgement")
     severity = Severity.MEDIUM
     needs = ("STKBAL",)
-    accept = "Solder les unités en vol : l'extrait complet les compte déjà."
+    accept = _("Settle the units in flight: the full extract counts them already.")
 
     def find(self, night: Night) -> Iterable[Finding]:
         at = night.taken_at("STKBAL")
@@ -87,15 +91,15 @@ class InFlightAfterAck(Check):
         for line in lines:
             yield Finding(
                 subject=f"{line.order.order_number}/{line.line_number}",
-                ours=f"{line.in_flight} en vol",
-                theirs=f"acquittée le {line.acked_at:%d/%m %H:%M}, comptée par STKBAL",
+                ours=gettext("{units} in flight").format(units=line.in_flight),
+                theirs=gettext("acknowledged on {at}, counted by STKBAL").format(at=paris(line.acked_at)),
                 units=line.in_flight,
                 order_id=line.order_id,
                 product_id=line.product_id,
                 location_id=line.location_id,
                 category_id=line.product.category_id,
                 file="STKBAL",
-                suggestion="Accepter la valeur de l'AS400 : ces unités sont comptées deux fois.",
+                suggestion=gettext("Accept the AS400's value: these units are counted twice."),
             )
 
 
@@ -124,24 +128,25 @@ class DayDrift(Check):
     title = _("The day's stock drift")
     severity = Severity.LOW
     needs = ("STKBAL",)
-    accept = "Prendre acte : l'extrait complet a déjà corrigé le stock."
+    accept = _("Take note: the full extract has already corrected the stock.")
 
     def find(self, night: Night) -> Iterable[Finding]:
         categories = {c.pk: c for c in Category.objects.all()}
         for category_id, units in sorted(drift_by_category().items(), key=lambda kv: -kv[1]):
             category = categories.get(category_id) if category_id else None
-            name = str(category) if category else "sans catégorie"
+            name = str(category) if category else gettext("no category")
             yield Finding(
                 subject=category.family_code if category else "-",
-                ours=f"{units} unités affichées",
-                theirs="absentes de l'extrait complet",
+                ours=gettext("{units} units shown").format(units=units),
+                theirs=gettext("missing from the full extract"),
                 difference=units,
                 units=units,
                 category_id=category_id,
                 file="STKBAL",
-                suggestion=f"{name} : le site a montré {units} unités qui n'existaient pas (deltas manqués ou "
-                "ventes en magasin non remontées). Prendre acte ; si cela se répète, augmenter le stock de "
-                "sécurité.",
+                suggestion=gettext(
+                    "{category}: the site showed {units} units that did not exist (missed deltas or store "
+                    "sales not reported). Take note; if it happens again, raise the safety stock."
+                ).format(category=name, units=units),
             )
 
 
@@ -149,7 +154,7 @@ class InFlightCounter(Check):
     code = "counter_in_flight"
     title = _("\"In flight\" counter differs from its lines")
     severity = Severity.HIGH
-    accept = "Recalculer le compteur à partir des lignes de commande."
+    accept = _("Recount the counter from the order lines.")
 
     def find(self, night: Night) -> Iterable[Finding]:
         lines = Coalesce(
@@ -173,14 +178,14 @@ class InFlightCounter(Check):
         for level in wrong:
             yield Finding(
                 subject=f"{level.product.item_number}@{level.location_id:03d}",
-                ours=f"en vol {level.in_flight}",
-                theirs=f"lignes {level.lines}",
+                ours=gettext("in flight {units}").format(units=level.in_flight),
+                theirs=gettext("lines {units}").format(units=level.lines),
                 difference=level.in_flight - level.lines,
                 units=abs(level.in_flight - level.lines),
                 product_id=level.product_id,
                 location_id=level.location_id,
                 category_id=level.product.category_id,
-                suggestion="Accepter : le compteur est recalculé à partir des lignes.",
+                suggestion=gettext("Accept: the counter is recounted from the lines."),
             )
 
 

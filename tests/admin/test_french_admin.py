@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from pytest_django import Settings
 
+from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError
 from integration.models import FileRun
+from inventory.models import Category
 from returns.models import Return
 from tests.factories.admin import World
 from tests.moments import TUESDAY
@@ -200,3 +203,65 @@ def test_the_health_pages_problems_are_in_french_and_its_json_stays_english(
     assert "1 message(s) de l'outbox mort(s) (plus de 0)" in page_html
     assert "1 dead outbox message(s) (more than 0)" in json_problems
     assert "dead outbox message" not in page_html
+
+
+def test_the_simulators_faults_are_said_in_french_and_its_command_line_stays_english(
+    superuser_client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
+    settings.AS400_SIMULATOR = {"start": TUESDAY, "items": 30}
+    url = reverse("admin:as400_simulator")
+
+    faults = html.unescape(page(superuser_client, url))
+    switched_on = superuser_client.post(url, {"action": "fault_on", "name": "corrupt", "value": "digit"}, follow=True)
+    switched_off = superuser_client.post(url, {"action": "fault_off", "name": "corrupt"}, follow=True)
+    refused = superuser_client.post(url, {"action": "fault_on", "name": "slow", "value": "soon"}, follow=True)
+    unknown = superuser_client.post(url, {"action": "fault_on", "name": "flood"}, follow=True)
+
+    assert "L'AS400 est arrêté : rien n'est lu dans IN/" in faults  # the help of ``down``
+    assert 'placeholder="euros, comme 12.34"' in faults  # the value ``price`` takes
+    assert "The AS400 is down" not in faults
+    assert [str(m) for m in switched_on.context["messages"]] == [
+        "Panne corrupt activée (valeur digit) : elle agit une fois, puis se désactive d'elle-même."
+    ]
+    assert [str(m) for m in switched_off.context["messages"]] == ["Panne corrupt désactivée."]
+    assert [str(m) for m in refused.context["messages"]] == [
+        "la panne 'slow' demande un nombre de minutes positif, pas 'soon'"
+    ]
+    assert [str(m) for m in unknown.context["messages"]] == [
+        "panne 'flood' inconnue ; les pannes sont : " + ", ".join(FAULTS)
+    ]
+    with Simulator(SimulatorConfig.from_settings()) as sim:  # the simulator's own words stay English
+        assert sim.fault_on("slow", value="15").describe() == "slow: ON value=15"
+        with pytest.raises(SimulatorError, match="^fault 'slow' needs a positive number of minutes, not 'soon'$"):
+            sim.fault_on("slow", value="soon")
+
+
+def test_an_import_files_row_errors_and_a_forms_refusal_are_in_french(
+    world: World, superuser_client: Client
+) -> None:
+    family = Category.objects.order_by("family_code").values_list("family_code", flat=True).first()
+    rows = f"family_code,rollout_stage\n{family},live\n{family},pilot\nZZZZ,open\n"
+    upload = SimpleUploadedFile("categories.csv", rows.encode())
+
+    imported = superuser_client.post(
+        reverse("admin:inventory_category_import"), {"resource": "0", "format": "0", "import_file": upload}
+    )
+    refused = superuser_client.post(
+        reverse("admin:integration_storefrontclient_change", args=[world.client.pk]),
+        {"scopes": ["orders:write"], "rate_limit": 600, "active": "on", "webhook_url": "http://shop.example.com/h"},
+    )
+
+    assert imported.status_code == 200
+    assert [(r.number, r.error_dict) for r in imported.context["result"].invalid_rows] == [
+        (1, {"family_code": [f"la famille '{family}' est sur les lignes 1 et 2 du fichier"]}),
+        (2, {"family_code": [f"la famille '{family}' est sur les lignes 1 et 2 du fichier"]}),
+        (3, {
+            "rollout_stage": ["'open' n'est pas une valeur de « étape de déploiement » : utilisez off, pilot ou live"],
+            "family_code": ["famille 'ZZZZ' inconnue : les familles viennent du fichier articles de l'AS400"],
+        }),
+    ]  # fmt: skip
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["webhook_url"] == [
+        "doit être une URL https:// (http:// seulement sur cette machine)"
+    ]

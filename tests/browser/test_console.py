@@ -187,8 +187,8 @@ def test_operations_import_a_mapping_file_see_its_error_fix_it_and_confirm(
     report = page.locator("#content").inner_text()
 
     # The per-row report: the row's number, the column and what is wrong with it.
-    assert "unknown item 'ZZ99999'" in report
-    assert re.search(r"^2\t1\nITEM_NUMBER\nunknown item 'ZZ99999'", report, re.M | re.I)
+    assert "article 'ZZ99999' inconnu" in report  # in the reader's French
+    assert re.search(r"^2\t1\nITEM_NUMBER\narticle 'ZZ99999' inconnu", report, re.M | re.I)
     assert page.locator('input[name="confirm"], form[action$="process_import/"]').count() == 0
     assert ItemMapping.objects.count() == before
 

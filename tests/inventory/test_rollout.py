@@ -96,12 +96,14 @@ def test_the_old_stage_is_read_from_the_database_not_from_a_stale_object(grocery
     assert [(c[2], c[3]) for c in changes()] == [("off", "pilot"), ("pilot", "live")]
 
 
+# The services' refusals are said in the reader's language (French, the admin's default); the
+# command line says them in English, as the rest of its output (below).
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"stage": "open", "actor_name": "ops"}, "'open' is not a rollout stage: use off, pilot, live"),
-        ({"stage": "live"}, "say who makes the change: a user, or an actor name on the command line"),
-        ({"stage": "live", "actor_name": "  "}, "say who makes the change: a user, or an actor name on the command line"),
+        ({"stage": "open", "actor_name": "ops"}, "'open' n'est pas une étape de déploiement : utilisez off, pilot, live"),
+        ({"stage": "live"}, "dites qui fait le changement : un utilisateur, ou un nom d'acteur en ligne de commande"),
+        ({"stage": "live", "actor_name": "  "}, "dites qui fait le changement : un utilisateur, ou un nom d'acteur en ligne de commande"),
     ],
 )  # fmt: skip
 def test_a_bad_stage_or_no_one_to_record_changes_nothing(
@@ -143,7 +145,7 @@ def test_pause_and_resume_are_recorded_once_each_and_keep_what_is_in_progress(
 
 
 def test_a_pause_needs_a_reason(db: None) -> None:
-    with pytest.raises(RolloutError, match="give the reason for pausing online selling"):
+    with pytest.raises(RolloutError, match="donnez la raison de la suspension de la vente en ligne"):  # staff's French
         selling_pause(reason="   ", actor_name="ops")
 
     assert selling_enabled()

@@ -589,7 +589,7 @@ def test_staff_cancel_orders_through_the_cancellation_service(simulator: Simulat
     assert "reason" in bad.context["form"].errors
     messages_shown = notes(done)
     assert messages_shown[0] == "WEB-000001: cancellation requested (cancellation requested)."
-    assert messages_shown[1] == "order WEB-000002 is refused: nothing can be cancelled"
+    assert messages_shown[1] == "the cancellation was refused: order WEB-000002 is refused: nothing can be cancelled"
     assert messages_shown[2] == "WEB-000003: cancelled (cancellation released)."
     for order in (*o.values(), placed):
         order.refresh_from_db()

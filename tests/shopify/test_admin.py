@@ -81,7 +81,7 @@ def test_staff_replay_a_failed_event_after_confirming(client: Client) -> None:
 
     # and replaying it again is refused
     again = staff.post(url, {**selected, "apply": "1"}, follow=True)
-    assert messages_of(again) == ["Refusé : l'événement evt-1 (orders/create) est déjà appliqué."]
+    assert messages_of(again) == ["Refusé : l'évènement evt-1 (orders/create) est déjà appliqué."]
     assert seen == ["evt-1"]
 
 

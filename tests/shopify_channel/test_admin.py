@@ -57,6 +57,6 @@ def test_cancel_in_shopify_on_an_order_decided_already_is_refused_with_the_reaso
 
     refused = post_action(staff, "cancel_in_shopify", [link.pk], apply="1", note="finalement non")
 
-    assert "decided already" in " ".join(str(m) for m in get_messages(refused.wsgi_request))
+    assert "a déjà été décidée" in " ".join(str(m) for m in get_messages(refused.wsgi_request))
     link.refresh_from_db()
     assert link.oversold_resolution == "sent_anyway"

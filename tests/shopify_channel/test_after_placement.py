@@ -61,7 +61,7 @@ def test_cancel_in_shopify_cancels_here_and_queues_the_call_with_restock_and_ref
     assert not attention_orders(reason=Reason.SHOPIFY_OVERSOLD).exists()
     assert any("camille" in e.cause and "plus de stock" in e.cause for e in link.order.events.all())
     assert level("A").in_flight == 0
-    with pytest.raises(OversoldError, match="decided already"):
+    with pytest.raises(OversoldError, match="a déjà été décidée"):
         oversold_send_anyway(link=link, user=None, note="oups", now=NOW)
 
 

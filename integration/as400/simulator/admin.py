@@ -23,7 +23,7 @@ from integration.as400.simulator.config import SimulatorConfig
 from integration.as400.simulator.engine import Simulator
 from integration.as400.simulator.errors import SimulatorError
 from integration.as400.simulator.exports import FULL_FILES
-from integration.as400.simulator.faults import FAULTS
+from integration.as400.simulator.faults import FAULTS, FaultState
 from integration.core.admin_pages import register_admin_page
 
 URL_NAME = "as400_simulator"
@@ -73,9 +73,9 @@ def _act(request: HttpRequest) -> None:
                     file=data.get("file") or None,
                     item=data.get("item") or None,
                 )
-                messages.success(request, state.describe())
+                messages.success(request, fault_said(state))
             elif action == "fault_off":
-                messages.success(request, sim.fault_off(data.get("name", "")).describe())
+                messages.success(request, fault_said(sim.fault_off(data.get("name", ""))))
             elif action == "step":
                 messages.success(request, sim.step(minutes=_minutes(data.get("minutes", ""))).summary())
             elif action == "import":
@@ -88,7 +88,27 @@ def _act(request: HttpRequest) -> None:
             else:
                 messages.error(request, gettext("Unknown action {action!r}.").format(action=action))
     except SimulatorError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.translated())
+
+
+def fault_said(state: FaultState) -> str:
+    """A fault switched on or off, as staff read it (the command line's is ``state.describe()``)."""
+    if not state.active:
+        return gettext("Fault {name} switched off.").format(name=state.name)
+    details = [
+        text.format(value=value)
+        for text, value in [
+            (gettext("value {value}"), state.value), (gettext("file {value}"), state.file),
+            (gettext("item {value}"), state.item),
+        ]
+        if value
+    ]  # fmt: skip
+    said = gettext("Fault {name} switched on").format(name=state.name)
+    if details:
+        said += f" ({', '.join(details)})"
+    if state.spec.one_shot:
+        said += gettext(": it acts once, then switches itself off")
+    return said + "."
 
 
 def _minutes(text: str) -> int:

@@ -7,9 +7,25 @@ the DB2 for i message identifiers a live reader of the real AS400 would see.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 
 class SimulatorError(Exception):
-    """A request the simulator refuses; the message says why, for an operator to read."""
+    """A request the simulator refuses; the message says why, for an operator to read.
+
+    ``str(error)`` is English, as the simulator's command line and log say it. A refusal the admin's
+    simulator page shows is raised as its marked English text with named ``params`` (``{name!r}``):
+    :meth:`translated` says it in the active language, from the catalogue.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.template, self.params = message, params
+        super().__init__(message.format(**params) if params else message)
+
+    def translated(self) -> str:
+        """The refusal in the active language (as it is when the catalogue has no French for it)."""
+        text = gettext(self.template)
+        return text.format(**self.params) if self.params else text
 
 
 class NotSeededError(SimulatorError):

@@ -1,5 +1,9 @@
 """Faults a test or an operator switches on at runtime, kept in the simulator's database.
 
+The simulator speaks English (its command line, its log, its refusals). What the admin's simulator
+page shows of a fault is marked for the catalogue here (``gettext_noop``: the help texts, and the
+refusals' texts with their ``{placeholders}``) and translated by the page, in the reader's language.
+
 Every process sees the same faults (they live in SIM_FAULT). Some stay on until switched off
 (``down``, ``slow``, ``batch``, ``lock``); the others are one-shot: they act on the next file
 (or order, or delta...) concerned and then switch themselves off. ``--file`` narrows a fault to
@@ -17,6 +21,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext_noop
 
 from integration.as400.simulator.clock import epoch, from_epoch
 from integration.as400.simulator.errors import SimulatorError
@@ -48,41 +54,41 @@ class FaultSpec:
 FAULTS: dict[str, FaultSpec] = {
     spec.name: spec
     for spec in (
-        FaultSpec("down", "The AS400 is down: nothing is read from IN/, nothing is written to OUT/, SQL "
-                  "reads fail to connect."),
-        FaultSpec("slow", "Imports and exports are delayed by VALUE simulated minutes.",
-                  value_help="minutes", default_value="30"),
-        FaultSpec("batch", "The batch window is on now: imports stop, SQL reads fail with SQL0913."),
-        FaultSpec("lock", "A job holds the file (all of them without --file): SQL reads of it wait and "
-                  "fail with SQL0913.", files=LOCKABLE_FILES),
-        FaultSpec("refuse", "The next IN file (of --file) is refused whole and moved to IN/ERR/.",
+        FaultSpec("down", gettext_noop("The AS400 is down: nothing is read from IN/, nothing is written to OUT/, SQL "
+                  "reads fail to connect.")),
+        FaultSpec("slow", gettext_noop("Imports and exports are delayed by VALUE simulated minutes."),
+                  value_help=gettext_noop("minutes"), default_value="30"),
+        FaultSpec("batch", gettext_noop("The batch window is on now: imports stop, SQL reads fail with SQL0913.")),
+        FaultSpec("lock", gettext_noop("A job holds the file (all of them without --file): SQL reads of it wait and "
+                  "fail with SQL0913."), files=LOCKABLE_FILES),
+        FaultSpec("refuse", gettext_noop("The next IN file (of --file) is refused whole and moved to IN/ERR/."),
                   one_shot=True, files=IN_FILES),
-        FaultSpec("corrupt", "One field of the next export (of --file) is corrupted: VALUE 'sign' (an "
+        FaultSpec("corrupt", gettext_noop("One field of the next export (of --file) is corrupted: VALUE 'sign' (an "
                   "invalid sign nibble) or 'digit' (a digit above 9), in a packed field; the .OK is "
-                  "computed on the good data.", one_shot=True, value_help="sign|digit",
+                  "computed on the good data."), one_shot=True, value_help="sign|digit",
                   default_value="sign", files=OUT_FILES),
-        FaultSpec("skip", "The next export (of --file) skips a sequence number.", one_shot=True,
+        FaultSpec("skip", gettext_noop("The next export (of --file) skips a sequence number."), one_shot=True,
                   files=OUT_FILES),
-        FaultSpec("twice", "The next export (of --file) is written again under the next sequence number.",
+        FaultSpec("twice", gettext_noop("The next export (of --file) is written again under the next sequence number."),
                   one_shot=True, files=OUT_FILES),
         # Faults that make the AS400's data disagree with the platform's (for reconciliation).
-        FaultSpec("lose", "The next web order the import accepts is acknowledged A, then lost: gone from "
-                  "WEBORD, its quantities taken back off SBQRS, no ORDSTS ever.", one_shot=True),
-        FaultSpec("duplicate", "The next web order the import accepts is imported again as <WEBN>-DUP, as "
-                  "if a second file had carried it: two orders in WEBORD and SBQRS, one ORDACK.",
+        FaultSpec("lose", gettext_noop("The next web order the import accepts is acknowledged A, then lost: gone from "
+                  "WEBORD, its quantities taken back off SBQRS, no ORDSTS ever."), one_shot=True),
+        FaultSpec("duplicate", gettext_noop("The next web order the import accepts is imported again as <WEBN>-DUP, as "
+                  "if a second file had carried it: two orders in WEBORD and SBQRS, one ORDACK."),
                   one_shot=True),
-        FaultSpec("nodelta", "The next STKBAL delta (of --file ITMMST instead) is never exported: its changes "
-                  "are consumed, no sequence number is skipped; only the next full shows them.",
+        FaultSpec("nodelta", gettext_noop("The next STKBAL delta (of --file ITMMST instead) is never exported: its changes "
+                  "are consumed, no sequence number is skipped; only the next full shows them."),
                   one_shot=True, files=DELTA_FILES),
-        FaultSpec("noordsts", "The next shipment (event E) happens (SBQOH and SBQRS fall, WEBORD shows it "
-                  "shipped) but its ORDSTS E records are never written.", one_shot=True),
-        FaultSpec("price", "At the next step the AS400 sets the price of --item (the first active item in "
-                  "key order without it) to VALUE euros; the next ITMMST delta carries it.", one_shot=True,
-                  value_help="euros, like 12.34",
-                  item_help="the item whose price changes (default: the first active item in key order)"),
-        FaultSpec("status", "At the next step the AS400 sets the oldest open web order's WEBORD status to "
-                  "VALUE on its own; no ORDSTS is written.", one_shot=True,
-                  value_help="WOSTAT E, A or S", default_value="S"),
+        FaultSpec("noordsts", gettext_noop("The next shipment (event E) happens (SBQOH and SBQRS fall, WEBORD shows it "
+                  "shipped) but its ORDSTS E records are never written."), one_shot=True),
+        FaultSpec("price", gettext_noop("At the next step the AS400 sets the price of --item (the first active item in "
+                  "key order without it) to VALUE euros; the next ITMMST delta carries it."), one_shot=True,
+                  value_help=gettext_noop("euros, like 12.34"),
+                  item_help=gettext_noop("the item whose price changes (default: the first active item in key order)")),
+        FaultSpec("status", gettext_noop("At the next step the AS400 sets the oldest open web order's WEBORD status to "
+                  "VALUE on its own; no ORDSTS is written."), one_shot=True,
+                  value_help=gettext_noop("WOSTAT E, A or S"), default_value="S"),
     )
 }  # fmt: skip
 
@@ -126,29 +132,34 @@ def _spec(name: str) -> FaultSpec:
     try:
         return FAULTS[name]
     except KeyError:
-        raise SimulatorError(f"unknown fault {name!r}; the faults are: {', '.join(FAULTS)}") from None
+        raise SimulatorError(
+            gettext_noop("unknown fault {name!r}; the faults are: {faults}"), name=name, faults=", ".join(FAULTS)
+        ) from None
 
 
 def _check_value(spec: FaultSpec, value: str | None) -> str | None:
     if value is None:
         if spec.name == "price":
-            raise SimulatorError("fault 'price' needs the new price in euros (--value 12.34)")
+            raise SimulatorError(gettext_noop("fault 'price' needs the new price in euros (--value 12.34)"))
         return spec.default_value
     if not spec.value_help:
-        raise SimulatorError(f"fault {spec.name!r} takes no value")
+        raise SimulatorError(gettext_noop("fault {name!r} takes no value"), name=spec.name)
     if spec.name == "slow":
         if not value.isdigit() or int(value) <= 0:
-            raise SimulatorError(f"fault 'slow' needs a positive number of minutes, not {value!r}")
+            raise SimulatorError(gettext_noop("fault 'slow' needs a positive number of minutes, not {value!r}"), value=value)
     elif spec.name == "corrupt" and value not in CORRUPTIONS:
-        raise SimulatorError(f"fault 'corrupt' takes {' or '.join(CORRUPTIONS)}, not {value!r}")
+        raise SimulatorError(
+            gettext_noop("fault 'corrupt' takes {values}, not {value!r}"), values=" or ".join(CORRUPTIONS), value=value
+        )
     elif spec.name == "price":
         return str(_price(value))
     elif spec.name == "status":
         value = value.strip().upper()
         if value not in FORCED_STATUSES:
             raise SimulatorError(
-                f"fault 'status' forces an open order's WOSTAT to {', '.join(FORCED_STATUSES)}, not {value!r}"
-            )
+                gettext_noop("fault 'status' forces an open order's WOSTAT to {statuses}, not {value!r}"),
+                statuses=", ".join(FORCED_STATUSES), value=value,
+            )  # fmt: skip
     return value
 
 
@@ -160,8 +171,9 @@ def _price(text: str) -> Decimal:
         price = Decimal("NaN")
     if not price.is_finite() or price <= 0 or price != price.quantize(CENT) or price >= MAX_PRICE:
         raise SimulatorError(
-            f"fault 'price' needs a price in euros like 12.34 (under {MAX_PRICE}), not {text!r}"
-        )
+            gettext_noop("fault 'price' needs a price in euros like 12.34 (under {limit}), not {text!r}"),
+            limit=MAX_PRICE, text=text,
+        )  # fmt: skip
     return price.quantize(CENT)
 
 
@@ -170,9 +182,9 @@ def _check_item(conn: sqlite3.Connection, spec: FaultSpec, item: str | None) -> 
         return None
     item = item.strip()
     if not spec.item_help:
-        raise SimulatorError(f"fault {spec.name!r} takes no item")
+        raise SimulatorError(gettext_noop("fault {name!r} takes no item"), name=spec.name)
     if conn.execute("SELECT 1 FROM ITMMST WHERE IMITEM = ?", (item,)).fetchone() is None:
-        raise SimulatorError(f"the AS400 has no item {item!r} (ITMMST)")
+        raise SimulatorError(gettext_noop("the AS400 has no item {item!r} (ITMMST)"), item=item)
     return item
 
 
@@ -181,9 +193,12 @@ def _check_file(spec: FaultSpec, file: str | None) -> str | None:
         return None
     file = file.upper()
     if not spec.files:
-        raise SimulatorError(f"fault {spec.name!r} applies to no particular file")
+        raise SimulatorError(gettext_noop("fault {name!r} applies to no particular file"), name=spec.name)
     if file not in spec.files:
-        raise SimulatorError(f"fault {spec.name!r} applies to {', '.join(spec.files)}, not {file!r}")
+        raise SimulatorError(
+            gettext_noop("fault {name!r} applies to {files}, not {file!r}"), name=spec.name, files=", ".join(spec.files),
+            file=file,
+        )  # fmt: skip
     return file
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from integration.models import StorefrontClient
 from integration.storefront.clients import (
@@ -74,6 +74,7 @@ class Command(BaseCommand):
         )
         secret.add_argument("name")
 
+    @no_translations  # the command line speaks English, as its arguments and help do
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"_{options['subcommand'].replace('-', '_')}")(options)
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from inventory.reference import (
     FILE_FORMATS,
@@ -50,6 +50,7 @@ class Command(BaseCommand):
             "--actor", default=None, help="Who imports, for the record (default: the system's user@host)."
         )
 
+    @no_translations  # the command line speaks English, as its arguments and help do
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             if options["subcommand"] == "export":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 from django.utils import timezone
 
 from inventory.models import Category, RolloutChange
@@ -83,6 +83,7 @@ class Command(BaseCommand):
                 help="Who makes the change, for the record (default: the system's user@host).",
             )
 
+    @no_translations  # the command line speaks English, as its arguments and help do
     def handle(self, *args: Any, **options: Any) -> None:
         runs: dict[str, Callable[[dict[str, Any]], None]] = {
             "status": self.status,

@@ -96,7 +96,7 @@ def test_fault_buttons_switch_faults_on_and_off(
 ) -> None:
     on = admin_client.post(PAGE, {"action": "fault_on", "name": "slow", "value": "15"}, follow=True)
     assert fault(simulator_settings, "slow") == (True, "15")
-    assert "slow: ON value=15" in on.content.decode()
+    assert "Fault slow switched on (value 15)." in on.content.decode()
 
     admin_client.post(PAGE, {"action": "fault_off", "name": "slow"})
     assert fault(simulator_settings, "slow") == (False, None)
