@@ -47,16 +47,19 @@ from django_q.tasks import async_task
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
+from integration.shopify.models import ShopifyCall
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
-from orders.models import Order, OrderEvent
+from orders.models import As400Event, Order, OrderEvent
+from shopify_channel.fulfilment import FULFIL
 from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
+from tests.shopify_channel.flow import ShopifySide, as400_minute, deliver_webhooks, shopify_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -224,6 +227,9 @@ KINDS = {
 
 # --- The test ---------------------------------------------------------------------------------
 
+#: What the cluster is told of Shopify: the test's (the simulator's, when a test started it).
+SHOPIFY_SETTINGS = ("SHOPIFY_SHOP", "SHOPIFY_ADMIN_URL", "SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET")
+
 
 @pytest.fixture
 def cluster(
@@ -251,7 +257,10 @@ def cluster(
     logs.mkdir()
 
     def start(label: str, **more: str) -> Owned:
-        return processes.manage("qcluster", label=label, env={**env, **more}, log=logs / f"{label}.log")
+        shopify = {name: str(getattr(django_settings, name)) for name in SHOPIFY_SETTINGS}
+        return processes.manage(
+            "qcluster", label=label, env={**env, **shopify, **more}, log=logs / f"{label}.log"
+        )
 
     try:
         yield start
@@ -332,3 +341,62 @@ def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_unde
     assert {r.event_id for r in received} == {str(event.event_id)}  # ...under one id: applied once
     assert all(r.verified for r in received)
     assert WebhookDelivery.objects.filter(event=event).count() == 1
+
+
+# --- Shopify: against the Shopify simulator, beside the AS400's -----------------------------------
+
+#: The leases of the Shopify work, short so that the test waits one out (the worker was killed, so
+#: nothing renews it); the HTTP timeout far above what the simulator takes, never hit.
+SHOPIFY_LEASES = {
+    "SHOPIFY_CALL_LEASE_SECONDS": "4",
+    "SHOPIFY_TIMEOUT_SECONDS": "60",
+}
+
+
+@pytest.fixture
+def shopify(shopify_side: ShopifySide, settings: Any) -> ShopifySide:
+    """The Shopify simulator beside the AS400's (tests/plugins/shopify.py), the AS400 never in its
+    night window for the steps the test plays in-process (the cluster's own runs are told the same)."""
+    settings.AS400_BATCH_WINDOW = "00:00-00:00"
+    return shopify_side
+
+
+def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_shopify_fulfils_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a Shopify order shipped by the AS400: its fulfillment is a call to Shopify, queued
+    (product,) = warehouse_items(1)
+    placed = shopify.checkout(product, 1)
+    deliver_webhooks(shopify)
+    link = shopify_order(placed)
+    as400_minute(simulator)
+    simulator.ship(link.order.order_number)
+    as400_minute(simulator)
+    call = ShopifyCall.objects.get(kind=FULFIL)
+    assert call.state == "pending"
+
+    # when the worker sending it is killed after Shopify applied it, before it heard the answer
+    held = shopify.sim.fault_hold_answer("fulfillmentCreate")
+    first = cluster("first", **SHOPIFY_LEASES)
+    async_task("integration.shopify.tasks.shopify_calls_send")  # the doorbell may have rung too
+    assert held.applied.wait(90), "the fulfillment never reached Shopify"
+    first.kill()
+    held.release.set()
+    assert len(shopify.fulfillments(placed)) == 1  # Shopify has it...
+    call.refresh_from_db()
+    assert call.state == "pending"  # ...we never heard it: the lease says when to perform it again
+    assert get_broker().queue_size() == 0
+
+    # then once its lease ended, the next run performs it again under its key, and Shopify fulfils once
+    second = cluster("second", **SHOPIFY_LEASES)
+    wait_until("the dead worker's lease to end", lambda: call.next_attempt_at <= timezone.now(), timeout=90)
+    async_task("integration.shopify.tasks.shopify_calls_send")  # the schedule's next run
+    wait_until(
+        "the call recorded as done",
+        lambda: ShopifyCall.objects.get(pk=call.pk).state == "done", timeout=90, every=0.2,
+    )  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    call.refresh_from_db()
+    assert call.attempts == 2
+    (shipped,) = As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list("tracking", flat=True)
+    assert shopify.fulfillments(placed) == [[shipped]]  # one fulfillment, with the AS400's tracking
