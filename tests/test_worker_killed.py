@@ -38,6 +38,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils.datastructures import CaseInsensitiveMapping
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -47,7 +48,8 @@ from django_q.tasks import async_task
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
-from integration.shopify.models import ShopifyCall
+from integration.shopify.models import ShopifyCall, WebhookEvent
+from integration.shopify.webhooks import SWEEP_GRACE, webhook_receive
 from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
@@ -55,6 +57,7 @@ from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import As400Event, Order, OrderEvent
 from shopify_channel.fulfilment import FULFIL
+from shopify_channel.models import ShopifyOrder
 from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
@@ -354,11 +357,14 @@ SHOPIFY_LEASES = {
 
 
 @pytest.fixture
-def shopify(shopify_side: ShopifySide, settings: Any) -> ShopifySide:
-    """The Shopify simulator beside the AS400's (tests/plugins/shopify.py), the AS400 never in its
+def shopify(cluster: Callable[..., Owned], settings: Any, request: pytest.FixtureRequest) -> ShopifySide:
+    """The Shopify simulator beside the AS400's (tests/plugins/shopify.py), set up on the test's
+    queue (its pushes' doorbells emptied before the test starts a cluster), the AS400 never in its
     night window for the steps the test plays in-process (the cluster's own runs are told the same)."""
     settings.AS400_BATCH_WINDOW = "00:00-00:00"
-    return shopify_side
+    side: ShopifySide = request.getfixturevalue("shopify_side")
+    get_broker().delete_queue()
+    return side
 
 
 def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_shopify_fulfils_once(
@@ -400,3 +406,41 @@ def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_
     assert call.attempts == 2
     (shipped,) = As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list("tracking", flat=True)
     assert shopify.fulfillments(placed) == [[shipped]]  # one fulfillment, with the AS400's tracking
+
+
+def test_a_worker_killed_while_it_applies_a_shopify_webhook_leaves_it_to_the_sweep_which_creates_the_order_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a Shopify checkout whose orders/create was stored (received past the sweep's grace:
+    # its own task is the one the worker runs; the sweep takes what is left after the grace)
+    (product,) = warehouse_items(1)
+    placed = shopify.checkout(product, 1)
+    assert shopify.sim.webhooks_wait(timeout=10)
+    (delivery,) = [r for r in shopify.receiver.received if r.headers.get("x-shopify-topic") == "orders/create"]
+    level = StockLevel.objects.get(product=product, location_id=900)
+    with Hold(lambda: StockLevel.objects.select_for_update().get(pk=level.pk)):
+        first = cluster("first")
+        with transaction.atomic():  # the intake: stored, its task queued when it commits
+            received = webhook_receive(
+                headers=CaseInsensitiveMapping(delivery.headers), body=delivery.body, now=timezone.now() - SWEEP_GRACE - timedelta(seconds=1)
+            )
+        # when the worker applying it (placing its order, the unit taken from the pool) is killed
+        wait_until("the worker to wait for the held stock row, mid-order", a_session_waits_for_a_lock, timeout=90)
+        first.kill()
+    event = WebhookEvent.objects.get(pk=received.event.pk)
+    assert (event.state, event.attempts) == ("received", 0)  # its transaction went with the worker
+    assert not ShopifyOrder.objects.exists()
+    assert get_broker().queue_size() == 0
+
+    # then the sweep applies it: the order is created once
+    second = cluster("second")
+    async_task("integration.shopify.tasks.webhook_events_sweep")  # the schedule's next run
+    wait_until(
+        "the event applied", lambda: WebhookEvent.objects.get(pk=event.pk).state == "applied", timeout=90, every=0.2
+    )
+    second.stop(grace=30, whole_group=False)
+    link = shopify_order(placed)
+    assert ShopifyOrder.objects.count() == 1
+    assert Order.objects.filter(client=django_settings.SHOPIFY_CLIENT_NAME).count() == 1
+    assert list(link.order.lines.values_list("product_id", "quantity")) == [(product.pk, 1)]
+    assert StockLevel.objects.get(pk=level.pk).in_flight == level.in_flight + 1  # its unit taken once
