@@ -38,8 +38,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils.datastructures import CaseInsensitiveMapping
 from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -48,16 +48,16 @@ from django_q.tasks import async_task
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
+from integration.outbox.dispatch import outbox_dispatch
 from integration.shopify.models import ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import SWEEP_GRACE, webhook_receive
-from integration.outbox.dispatch import outbox_dispatch
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import As400Event, Order, OrderEvent
 from shopify_channel.fulfilment import FULFIL
-from shopify_channel.models import ShopifyOrder
+from shopify_channel.models import ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
 from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
@@ -352,6 +352,7 @@ def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_unde
 #: nothing renews it); the HTTP timeout far above what the simulator takes, never hit.
 SHOPIFY_LEASES = {
     "SHOPIFY_CALL_LEASE_SECONDS": "4",
+    "SHOPIFY_STOCK_LEASE_SECONDS": "4",
     "SHOPIFY_TIMEOUT_SECONDS": "60",
 }
 
@@ -444,3 +445,52 @@ def test_a_worker_killed_while_it_applies_a_shopify_webhook_leaves_it_to_the_swe
     assert Order.objects.filter(client=django_settings.SHOPIFY_CLIENT_NAME).count() == 1
     assert list(link.order.lines.values_list("product_id", "quantity")) == [(product.pk, 1)]
     assert StockLevel.objects.get(pk=level.pk).in_flight == level.in_flight + 1  # its unit taken once
+
+
+def test_a_worker_killed_after_shopify_took_a_stock_set_sends_it_again_and_shopify_ends_right_set_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a product Shopify sells from our warehouse, its figure pushed, and 2 units reserved here
+    (product,) = warehouse_items(1)
+    sku, warehouse = product.mapping.sku, shopify.shop.warehouse
+    before = shopify.sim.available(sku, warehouse)
+    level = ShopifyStockLevel.objects.get(product=product, location__location_id=900)
+    assert level.shopify_available == before > 2
+    with shopify.sim.lock:
+        groups_before = set(shopify.sim.shop.state["adjustment_groups"])
+    reservation_create(lines=[LineRequest(product.item_number, 2)], client="web", now=timezone.now())
+
+    # when the worker pushing it is killed after Shopify applied the set, before it heard the answer
+    held = shopify.sim.fault_hold_answer("inventorySetQuantities")
+    first = cluster("first", **SHOPIFY_LEASES)  # the move's doorbell is queued: its push
+    assert held.applied.wait(90), "the push never reached Shopify"
+    first.kill()
+    held.release.set()
+    assert shopify.sim.available(sku, warehouse) == before - 2  # Shopify has it...
+    level.refresh_from_db()
+    assert level.shopify_available == before  # ...we never heard it: our K is the old one,
+    assert level.sending is not None  # the set is kept to be sent again,
+    assert StockDirty.objects.filter(product_id=product.pk, location_code=900).exists()  # the pair dirty
+    assert get_broker().queue_size() == 0
+
+    # then once its lease ended, the sweep sends the same set again (Shopify replays its answer) and
+    # records it: Shopify and we agree on the figure, set once; a drop misread as Shopify's own sale
+    # would have set it lower still
+    second = cluster("second", **SHOPIFY_LEASES)
+    wait_until("the dead worker's lease to end", lambda: level.leased_until <= timezone.now(), timeout=90)
+    async_task("shopify_channel.tasks.shopify_stock_push")  # the schedule's next run
+    wait_until(
+        "the pair pushed",
+        lambda: not StockDirty.objects.filter(product_id=product.pk, location_code=900).exists(), timeout=90, every=0.2,
+    )  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    level.refresh_from_db()
+    assert shopify.sim.available(sku, warehouse) == before - 2
+    assert (level.shopify_available, level.unseen_sales, level.sending) == (before - 2, 0, None)
+    assert not StockSet.objects.exists()
+    item = shopify.sim.shop.variant_by_sku(sku)["inventory_item_id"]
+    with shopify.sim.lock:
+        sets = [c["delta"] for key, g in shopify.sim.shop.state["adjustment_groups"].items()
+                if key not in groups_before for c in g["changes"]
+                if c["name"] == "available" and c["item_id"] == item]  # fmt: skip
+    assert sets == [-2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import heapq
 import hmac
@@ -14,7 +15,6 @@ import secrets
 import threading
 import time
 import uuid
-import dataclasses
 from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
