@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
+from django.utils.dateparse import parse_datetime
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -57,7 +58,7 @@ from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import As400Event, Order, OrderEvent
 from shopify_channel.fulfilment import FULFIL
-from shopify_channel.models import ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
+from shopify_channel.models import PollCursor, ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
 from tests.factories.clusters import database_url
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
@@ -494,3 +495,41 @@ def test_a_worker_killed_after_shopify_took_a_stock_set_sends_it_again_and_shopi
                 if key not in groups_before for c in g["changes"]
                 if c["name"] == "available" and c["item_id"] == item]  # fmt: skip
     assert sets == [-2]
+
+
+def test_a_worker_killed_mid_poll_leaves_the_cursor_behind_and_the_next_poll_catches_the_missed_order_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given two Shopify orders whose webhooks never reached us (the poll is what catches them)
+    one, two = warehouse_items(2)
+    first_order, second_order = shopify.checkout(one, 1), shopify.checkout(two, 1)
+    held_level = StockLevel.objects.get(product=two, location_id=900)
+    in_flight = {p.pk: StockLevel.objects.get(product=p, location_id=900).in_flight for p in (one, two)}
+
+    # when the poll is killed mid-way: the first order applied, the worker holding the second
+    with Hold(lambda: StockLevel.objects.select_for_update().get(pk=held_level.pk)):
+        first = cluster("first")
+        async_task("shopify_channel.tasks.shopify_orders_poll")
+        wait_until("the poll to wait for the held stock row, at its second order", a_session_waits_for_a_lock,
+                   timeout=90)  # fmt: skip
+        first.kill()
+    assert list(ShopifyOrder.objects.values_list("name", flat=True)) == [first_order["name"]]
+    cursor = PollCursor.objects.get(name="orders")
+    assert (cursor.updated_at, cursor.last_run_at) == (None, None)  # never moved past what was not applied
+    assert get_broker().queue_size() == 0
+
+    # then the next poll reads both again: the missed one is created, the other one not twice
+    second = cluster("second")
+    async_task("shopify_channel.tasks.shopify_orders_poll")  # the schedule's next run
+    wait_until("the next poll's end", lambda: PollCursor.objects.get(pk=cursor.pk).last_run_at is not None,
+               timeout=90, every=0.2)  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    cursor.refresh_from_db()
+    assert sorted(ShopifyOrder.objects.values_list("name", flat=True)) == sorted(
+        [first_order["name"], second_order["name"]]
+    )
+    assert Order.objects.filter(client=django_settings.SHOPIFY_CLIENT_NAME).count() == 2
+    for product in (one, two):  # each order's unit taken once
+        assert StockLevel.objects.get(product=product, location_id=900).in_flight == in_flight[product.pk] + 1
+    assert cursor.updated_at == parse_datetime(second_order["updated_at"])
+    assert (cursor.last_seen, cursor.last_applied, cursor.last_error) == (2, 1, "")
