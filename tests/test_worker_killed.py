@@ -43,7 +43,7 @@ from django.utils.datastructures import CaseInsensitiveMapping
 from django.utils.dateparse import parse_datetime
 from django_q.brokers import get_broker
 from django_q.conf import Conf
-from django_q.models import Schedule
+from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
 from integration.as400.simulator.engine import Simulator
@@ -57,9 +57,11 @@ from integration.storefront.events import event_emit
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import As400Event, Order, OrderEvent
+from reconciliation.models import Discrepancy, Run
 from shopify_channel.fulfilment import FULFIL
 from shopify_channel.models import PollCursor, ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
 from tests.factories.clusters import database_url
+from tests.factories.nights import every_minute, night_passes
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
@@ -533,3 +535,49 @@ def test_a_worker_killed_mid_poll_leaves_the_cursor_behind_and_the_next_poll_cat
         assert StockLevel.objects.get(product=product, location_id=900).in_flight == in_flight[product.pk] + 1
     assert cursor.updated_at == parse_datetime(second_order["updated_at"])
     assert (cursor.last_seen, cursor.last_applied, cursor.last_error) == (2, 1, "")
+
+
+# --- Reconciliation ------------------------------------------------------------------------------
+
+
+def test_a_reconciliation_killed_mid_run_is_run_again_by_the_sweep_not_at_the_morning_fallback(
+    simulator: Simulator, settings: Any, cluster: Callable[..., Owned]
+) -> None:
+    # given a night reconciled once, its discrepancies open (the simulated AS400's catalogue has some)
+    settings.AS400_BATCH_WINDOW = "00:00-00:00"
+    place(1, warehouse_items(1)[0], 2)
+    every_minute(simulator)
+    reconciled = night_passes(simulator)
+    found = set(Discrepancy.objects.values_list("key", flat=True))
+    assert found
+    (night,) = set(Run.objects.values_list("night", flat=True))
+    held = Discrepancy.objects.order_by("key").first()
+    assert held is not None
+
+    # when the night's next run (queued by its files) is killed while it records what it found
+    with Hold(lambda: Discrepancy.objects.select_for_update().get(pk=held.pk)):
+        first = cluster("first")
+        async_task("reconciliation.tasks.reconcile_night", night.isoformat(), "files")
+        wait_until("the run to wait for the held discrepancy", a_session_waits_for_a_lock, timeout=90)
+        first.kill()
+    (interrupted,) = Run.objects.filter(outcome="running")  # left running: its lock went with its worker
+    assert get_broker().queue_size() == 0
+
+    # then the sweep (every few minutes) closes it and runs the night again, once
+    second = cluster("second")
+    async_task("reconciliation.tasks.reconcile_sweep")  # the schedule's next run
+    wait_until("the night run again", lambda: Run.objects.filter(outcome="done").count() == 2, timeout=90, every=0.2)
+    async_task("reconciliation.tasks.reconcile_sweep")  # and the one after: nothing more to do
+    wait_until("the sweep's second run", lambda: Task.objects.filter(func__endswith="reconcile_sweep").count() == 2,
+               timeout=90, every=0.2)  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    interrupted.refresh_from_db()
+    assert (interrupted.outcome, interrupted.error) == ("failed", "interrupted: its worker stopped before the run ended")
+    assert Run.objects.filter(night=night).count() == 3  # the first, the interrupted, the sweep's
+    resumed = Run.objects.filter(outcome="done").order_by("-started_at", "-pk").first()
+    assert resumed is not None
+    assert (resumed.trigger, resumed.found, resumed.opened) == ("files", reconciled.found, 0)
+    assert set(Discrepancy.objects.values_list("key", flat=True)) == found  # found again, not duplicated
+    assert Discrepancy.objects.get(pk=held.pk).state == "open"
+    results = Task.objects.filter(func__endswith="reconcile_sweep").order_by("started").values_list("result", flat=True)
+    assert [r.split(":")[0] for r in results] == [str(resumed), "nothing to resume"]
