@@ -66,8 +66,19 @@ Each change names its cause in ``referenceDocumentUri`` (the pair's :class:`Stoc
 ``gid://platform/Reservation/<id>``, ``gid://platform/Order/<id>``,
 ``gid://platform/StockExtract/<taken at>``); a batch whose pairs have several causes names the
 push (``gid://platform/StockPush/<moment>``) and each pair keeps its own cause on its level. Every
-call carries a fresh ``@idempotent`` key, kept across the client's transport retries: a retried
-call is applied at most once, and a later call with the same figures is never mistaken for it.
+call carries a fresh ``@idempotent`` key, kept across the client's transport retries and a dead
+worker's resumption: a retried call is applied at most once, and a later call with the same
+figures is never mistaken for it.
+
+A worker that dies holding a push. Its pairs stay dirty and leased until
+``SHOPIFY_STOCK_LEASE_SECONDS``; the next push after that takes them. A set it sent but whose
+answer it never recorded is the dangerous case: Shopify may hold the new figure while our ``K``
+is the old one, and reading Shopify's figure would count our own set as a drop, a sale of
+Shopify's (``U``), and set the figure lower by as much for good. So each set is written
+(:class:`~shopify_channel.models.StockSet`, named on its levels) before it is sent, and the next
+push sends it again first, the same variables under the same ``@idempotent`` key: Shopify
+answers what it did the first time (applied: ``K`` is its quantity; stale: ``K`` stands) and
+applies nothing twice. A set whose answer was never heard (Shopify unreachable) is kept the same way.
 
 A Shopify location mapped after the catalogue was published (a store opening to click and
 collect) does not stock the items yet: mapping it marks every published pair there dirty
