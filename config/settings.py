@@ -309,6 +309,7 @@ SHOPIFY_CALL_MAX_ATTEMPTS = env.int("SHOPIFY_CALL_MAX_ATTEMPTS", default=10)  # 
 SHOPIFY_CALL_RETRY_BASE_SECONDS = env.float("SHOPIFY_CALL_RETRY_BASE_SECONDS", default=30.0)  # full jitter
 SHOPIFY_CALL_RETRY_MAX_SECONDS = env.float("SHOPIFY_CALL_RETRY_MAX_SECONDS", default=3600.0)
 SHOPIFY_CALL_LEASE_SECONDS = env.int("SHOPIFY_CALL_LEASE_SECONDS", default=300)  # a claimed call, then taken again
+SHOPIFY_STOCK_LEASE_SECONDS = env.int("SHOPIFY_STOCK_LEASE_SECONDS", default=120)  # pairs a push works on
 SHOPIFY_WEBHOOK_MAX_ATTEMPTS = env.int("SHOPIFY_WEBHOOK_MAX_ATTEMPTS", default=5)  # a failing handler, by the sweep
 SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS = env.int("SHOPIFY_TOKEN_RENEW_BEFORE_SECONDS", default=3600)
 # One execute: 5xx, timeouts and transport errors tried this many times (full jitter), then ShopifyUnavailable.

@@ -125,14 +125,50 @@ def reconcile(
     with try_lock(LOCK) as taken:
         if not taken:
             raise ReconciliationBusy("another reconciliation run is in progress")
-        # Holding the lock, no run is in progress: one still marked running lost its worker
-        # (killed mid-run; the lock went with its session). It is closed as failed, and this run
-        # does its work (the morning's fallback runs a night that no run finished).
-        Run.objects.filter(outcome=Run.Outcome.RUNNING).update(
-            outcome=Run.Outcome.FAILED, finished_at=now,
-            error="interrupted: its worker stopped before the run ended",
-        )  # fmt: skip
+        _interrupted_close(now)
         return _reconcile(night, dry_run, trigger, by, now, progress)
+
+
+def _interrupted_close(now: datetime) -> list[Run]:
+    """Called holding the lock: no run is in progress, so one still marked running lost its worker
+    (killed mid-run; the lock went with its server session, which is what makes it a lease that
+    ends the moment its holder dies). Closed as failed; returned, for their work to be done again."""
+    interrupted = list(Run.objects.filter(outcome=Run.Outcome.RUNNING))
+    Run.objects.filter(pk__in=[r.pk for r in interrupted]).update(
+        outcome=Run.Outcome.FAILED, finished_at=now,
+        error="interrupted: its worker stopped before the run ended",
+    )  # fmt: skip
+    return interrupted
+
+
+def reconcile_resume(*, now: datetime | None = None) -> Run | None:
+    """The sweep (every few minutes): the work of a run whose worker died, done again now, instead
+    of waiting for the morning's fallback; None when there is none.
+
+    - a run left running while no run holds the lock (its worker died mid-run): closed as failed,
+      and its night run again with its trigger (a night run again updates its findings, never
+      duplicates them); a dry run is only closed;
+    - the newest night whose three full extracts are in and that no run took up (the task queued
+      when the last of them was applied was lost with its worker): run, as those files would have.
+
+    A run that failed of its own error is not retried here (it would fail every few minutes): it
+    was alerted, and the fallback runs its night in the morning.
+    """
+    now = now or timezone.now()
+    with try_lock(LOCK) as taken:
+        if not taken:
+            return None  # a run is in progress, its worker alive
+        interrupted = [r for r in _interrupted_close(now) if not r.dry_run]
+        if interrupted:
+            last = max(interrupted, key=lambda r: (r.started_at, r.pk))
+            logger.warning("reconciliation of %s interrupted (its worker stopped): run again", last.night)
+            return _reconcile(last.night, False, last.trigger, last.started_by, now, None)
+        night = latest_night()
+        if night is None or set(night_files(night)) != set(NIGHT_FILES):
+            return None
+        if Run.objects.filter(night=night, dry_run=False).exists():
+            return None
+        return _reconcile(night, False, "files", "", now, None)
 
 
 def _reconcile(

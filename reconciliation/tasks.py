@@ -2,6 +2,8 @@
 
 - after each full ITMMST, STKBAL or WEBORD is applied, :func:`reconcile_when_ready_enqueue` queues
   the night's run once all three are in (and no run of that night was started by them yet);
+- every few minutes :func:`reconcile_sweep` runs again the night of a run whose worker died
+  mid-run, or a night whose three extracts are in and that no run took up (its task was lost);
 - every morning (``RECONCILIATION_DEADLINE``, Paris time) :func:`reconcile_fallback` runs the night
   if nothing did, alerting when its files are missing or late.
 """
@@ -45,6 +47,17 @@ def reconcile_night(night: str, trigger: str = "files") -> str:
     from reconciliation.services import reconcile
 
     run = reconcile(night=date.fromisoformat(night), trigger=trigger)
+    return f"{run}: {run.found} findings, {run.opened} new, {run.closed} closed ({run.outcome})"
+
+
+@one_at_a_time("Reconciliation sweep")
+def reconcile_sweep() -> str:
+    """A run a dead worker left, or a night no run took up, reconciled now (every few minutes)."""
+    from reconciliation.services import reconcile_resume
+
+    run = reconcile_resume()
+    if run is None:
+        return "nothing to resume"
     return f"{run}: {run.found} findings, {run.opened} new, {run.closed} closed ({run.outcome})"
 
 

@@ -155,6 +155,27 @@ class OwnershipViolation(models.Model):
 # --- Stock (shopify_channel.stock) --------------------------------------------------------------
 
 
+class StockSet(models.Model):
+    """An ``inventorySetQuantities`` sent whose answer is not recorded yet, kept to be sent again.
+
+    Written before the call, removed once its answer is recorded on its levels. A worker that dies
+    in between leaves it: the next push sends it again, the same variables under the same key, so
+    Shopify answers what it did the first time instead of applying it twice, and each level learns
+    whether Shopify holds the quantity it set (shopify_channel.stock).
+    """
+
+    key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    variables = models.JSONField(_("variables"))
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("stock set awaiting its answer")
+        verbose_name_plural = _("stock sets awaiting their answer")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ShopifyStockLevel(models.Model):
     """One product at one Shopify location: what we last knew Shopify to hold as ``available``."""
 
@@ -177,6 +198,10 @@ class ShopifyStockLevel(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     leased_until = models.DateTimeField(_("leased until"), null=True, blank=True, help_text=_("A pusher works on it until then"))
     lease = models.CharField(_("lease"), max_length=32, blank=True)
+    sending = models.ForeignKey(
+        StockSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="levels",
+        verbose_name=_("stock set awaiting its answer"),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("shopify stock level")

@@ -66,8 +66,19 @@ Each change names its cause in ``referenceDocumentUri`` (the pair's :class:`Stoc
 ``gid://platform/Reservation/<id>``, ``gid://platform/Order/<id>``,
 ``gid://platform/StockExtract/<taken at>``); a batch whose pairs have several causes names the
 push (``gid://platform/StockPush/<moment>``) and each pair keeps its own cause on its level. Every
-call carries a fresh ``@idempotent`` key, kept across the client's transport retries: a retried
-call is applied at most once, and a later call with the same figures is never mistaken for it.
+call carries a fresh ``@idempotent`` key, kept across the client's transport retries and a dead
+worker's resumption: a retried call is applied at most once, and a later call with the same
+figures is never mistaken for it.
+
+A worker that dies holding a push. Its pairs stay dirty and leased until
+``SHOPIFY_STOCK_LEASE_SECONDS``; the next push after that takes them. A set it sent but whose
+answer it never recorded is the dangerous case: Shopify may hold the new figure while our ``K``
+is the old one, and reading Shopify's figure would count our own set as a drop, a sale of
+Shopify's (``U``), and set the figure lower by as much for good. So each set is written
+(:class:`~shopify_channel.models.StockSet`, named on its levels) before it is sent, and the next
+push sends it again first, the same variables under the same ``@idempotent`` key: Shopify
+answers what it did the first time (applied: ``K`` is its quantity; stale: ``K`` stands) and
+applies nothing twice. A set whose answer was never heard (Shopify unreachable) is kept the same way.
 
 A Shopify location mapped after the catalogue was published (a store opening to click and
 collect) does not stock the items yet: mapping it marks every published pair there dirty
@@ -93,13 +104,12 @@ from integration.core.reference_cache import reference
 from inventory.moves import Pair
 from inventory.selectors import availability_by_pair, selling_enabled
 from orders.models import OrderLine
-from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty
+from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty, StockSet
 
 logger = logging.getLogger(__name__)
 
 BATCH = 250  # quantities per inventorySetQuantities call (Shopify's limit)
 STALE_RETRIES = 3
-LEASE = timedelta(seconds=120)
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 
 
@@ -284,9 +294,53 @@ def _claim(
         ).values_list("pk", "product_id", "location_id")
         if (product_id, location_id) in wanted
     ]
-    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
-    ShopifyStockLevel.objects.filter(free, pk__in=ids).update(leased_until=now + LEASE, lease=token)
+    ShopifyStockLevel.objects.filter(_free(now), pk__in=ids).update(leased_until=now + _lease(), lease=token)
     return token, list(ShopifyStockLevel.objects.filter(lease=token).select_related("location"))
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=int(settings.SHOPIFY_STOCK_LEASE_SECONDS))
+
+
+def _free(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+
+
+def _resume(client: Client, levels: list[ShopifyStockLevel], token: str, report: PushReport, now: datetime) -> set[int]:
+    """Sets a dead push sent without recording their answer: each sent again, the same variables
+    under the same key (Shopify answers what it did the first time, applying nothing twice), and
+    its answer recorded on its levels. Returns the levels whose set could not be settled now (one
+    of its levels another pusher holds, or Shopify unreachable): left dirty, for the next push."""
+    unsettled: set[int] = set()
+    for sent in StockSet.objects.filter(pk__in={lv.sending_id for lv in levels if lv.sending_id}):
+        members = ShopifyStockLevel.objects.filter(sending=sent)
+        members.filter(_free(now)).update(leased_until=now + _lease(), lease=token)  # the whole set is ours
+        if members.exclude(lease=token).exists():
+            unsettled |= {lv.pk for lv in levels if lv.sending_id == sent.pk}
+            continue
+        outcome, heard = _call(client, sent, report)
+        if outcome == "ok":  # Shopify holds what the set said: that is K now
+            quantities = {(q["inventoryItemId"], q["locationId"]): q["quantity"]
+                          for q in sent.variables["input"]["quantities"]}  # fmt: skip
+            for member in members.select_related("location"):
+                key = (_item_of(member), member.location.shopify_location_id)
+                ShopifyStockLevel.objects.filter(pk=member.pk).update(
+                    shopify_available=quantities.get(key, member.shopify_available), sending=None
+                )
+        elif not heard:  # not heard again: the set stays, for the next push
+            unsettled |= {lv.pk for lv in levels if lv.sending_id == sent.pk}
+            continue
+        # refused (stale, or another code): the set was never applied, K stands
+        sent.delete()  # its levels' sending is cleared with it (SET_NULL)
+    for lv in levels:
+        lv.refresh_from_db(fields=["shopify_available", "sending"])
+    return unsettled
+
+
+def _item_of(level: ShopifyStockLevel) -> str:
+    return str(
+        ShopifyProduct.objects.filter(product_id=level.product_id).values_list("inventory_item_id", flat=True).first()
+    )
 
 
 def _push_chunk(
@@ -300,6 +354,12 @@ def _push_chunk(
     token, levels = _claim(chunk, locations, now)
     if not levels:
         return
+    try:
+        unsettled = _resume(client, levels, token, report, now) if any(lv.sending_id for lv in levels) else set()
+    except BaseException:
+        ShopifyStockLevel.objects.filter(lease=token).update(leased_until=None, lease="")
+        raise
+    levels = [lv for lv in levels if lv.pk not in unsettled]
     cause_of = {(d.product_id, d.location_code): d.cause for d in chunk}
     work = {
         (lv.product_id, lv.location.location_id): _Pair(
@@ -328,11 +388,12 @@ def _push_chunk(
                     report.unchanged += 1
             if not to_send:
                 break
-            outcome = _send(client, to_send, report, now)
+            outcome, sent = _send(client, to_send, report, now)
             if outcome == "ok":
                 for pair, w in to_send.items():
                     _settle(w, now, pushed=True)
                     done.add(pair)
+                sent.delete()  # every level of it settled
                 report.pushed += len(to_send)
                 break
             if outcome != STALE or attempt == STALE_RETRIES:
@@ -383,7 +444,8 @@ def _settle(w: _Pair, now: datetime, *, pushed: bool) -> None:
     lv.unseen_sales = max(w.unseen, 0)
     lv.orders_units = w.orders
     lv.last_error = ""
-    fields = ["shopify_available", "unseen_sales", "orders_units", "last_error"]
+    lv.sending = None  # its set's answer is recorded, with what it set
+    fields = ["shopify_available", "unseen_sales", "orders_units", "last_error", "sending"]
     if pushed:
         lv.last_pushed_at, lv.cause = now, w.cause[:200]
         fields += ["last_pushed_at", "cause"]
@@ -397,8 +459,15 @@ def _batch_uri(to_send: dict[Pair, _Pair], now: datetime) -> str:
     return f"gid://platform/StockPush/{now.strftime('%Y%m%dT%H%M%S%z')}"
 
 
-def _send(client: Client, to_send: dict[Pair, _Pair], report: PushReport, now: datetime) -> str:
-    """One ``inventorySetQuantities`` call: "ok", the stale code, or the error met."""
+def _send(client: Client, to_send: dict[Pair, _Pair], report: PushReport, now: datetime) -> tuple[str, StockSet]:
+    """One ``inventorySetQuantities`` call: ("ok" | the stale code | the error met, the set sent).
+
+    The set is written (:class:`StockSet`, on its levels) before it is sent: a worker that dies
+    before recording the answer leaves it to the next push to send again (:func:`_resume`). It is
+    removed once answered, except when "ok" (then each level's settle clears it, with its new K:
+    a worker dying among the settles leaves the rest to be resumed) or when the answer was never
+    heard (Shopify unreachable: it may have applied it, so the same set is sent again later).
+    """
     variables = {
         "input": {
             "name": "available",
@@ -415,23 +484,32 @@ def _send(client: Client, to_send: dict[Pair, _Pair], report: PushReport, now: d
             ],
         }
     }
+    sent = StockSet.objects.create(key=f"stock-{uuid.uuid4().hex}", variables=variables, sent_at=now)
+    ShopifyStockLevel.objects.filter(pk__in=[w.level.pk for w in to_send.values()]).update(sending=sent)
+    outcome, heard = _call(client, sent, report)
+    if heard and outcome != "ok":  # refused whole: nothing of it applied, nothing to send again
+        sent.delete()
+    return outcome, sent
+
+
+def _call(client: Client, sent: StockSet, report: PushReport) -> tuple[str, bool]:
+    """Send a set: ("ok" | the stale code | Shopify's other refusal | the error met, whether Shopify's
+    answer was heard)."""
     report.calls += 1
     try:
-        answer = client.execute(
-            "inventory_set_quantities", variables, idempotency_key=f"stock-{uuid.uuid4().hex}"
-        )
+        answer = client.execute("inventory_set_quantities", sent.variables, idempotency_key=sent.key)
     except Exception as exc:  # ShopifyUnavailable, a query error: the pairs stay dirty for the sweep
         logger.warning("Shopify stock push failed: %s", exc)
         report.errors.append(str(exc))
-        return f"{type(exc).__name__}: {exc}"
+        return f"{type(exc).__name__}: {exc}", False
     errors = (_data(answer).get("inventorySetQuantities") or {}).get("userErrors") or []
     if not errors:
-        return "ok"
+        return "ok", True
     if any(e.get("code") == STALE for e in errors):
-        return STALE
+        return STALE, True
     message = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
     report.errors.append(message)
-    return message
+    return message, True
 
 
 def _activate(client: Client, pairs: dict[Pair, _Pair], report: PushReport) -> None:

@@ -39,24 +39,33 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
+from django.utils.dateparse import parse_datetime
 from django_q.brokers import get_broker
 from django_q.conf import Conf
-from django_q.models import Schedule
+from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
 from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
 from integration.outbox.dispatch import outbox_dispatch
+from integration.shopify.models import ShopifyCall, WebhookEvent
+from integration.shopify.webhooks import SWEEP_GRACE, webhook_receive
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
 from inventory.models import Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
-from orders.models import Order, OrderEvent
+from orders.models import As400Event, Order, OrderEvent
+from reconciliation.models import Discrepancy, Run
+from shopify_channel.fulfilment import FULFIL
+from shopify_channel.models import PollCursor, ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
 from tests.factories.clusters import database_url
+from tests.factories.nights import every_minute, night_passes
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
+from tests.shopify_channel.flow import ShopifySide, as400_minute, deliver_webhooks, shopify_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -224,6 +233,9 @@ KINDS = {
 
 # --- The test ---------------------------------------------------------------------------------
 
+#: What the cluster is told of Shopify: the test's (the simulator's, when a test started it).
+SHOPIFY_SETTINGS = ("SHOPIFY_SHOP", "SHOPIFY_ADMIN_URL", "SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET")
+
 
 @pytest.fixture
 def cluster(
@@ -251,7 +263,10 @@ def cluster(
     logs.mkdir()
 
     def start(label: str, **more: str) -> Owned:
-        return processes.manage("qcluster", label=label, env={**env, **more}, log=logs / f"{label}.log")
+        shopify = {name: str(getattr(django_settings, name)) for name in SHOPIFY_SETTINGS}
+        return processes.manage(
+            "qcluster", label=label, env={**env, **shopify, **more}, log=logs / f"{label}.log"
+        )
 
     try:
         yield start
@@ -332,3 +347,237 @@ def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_unde
     assert {r.event_id for r in received} == {str(event.event_id)}  # ...under one id: applied once
     assert all(r.verified for r in received)
     assert WebhookDelivery.objects.filter(event=event).count() == 1
+
+
+# --- Shopify: against the Shopify simulator, beside the AS400's -----------------------------------
+
+#: The leases of the Shopify work, short so that the test waits one out (the worker was killed, so
+#: nothing renews it); the HTTP timeout far above what the simulator takes, never hit.
+SHOPIFY_LEASES = {
+    "SHOPIFY_CALL_LEASE_SECONDS": "4",
+    "SHOPIFY_STOCK_LEASE_SECONDS": "4",
+    "SHOPIFY_TIMEOUT_SECONDS": "60",
+}
+
+
+@pytest.fixture
+def shopify(cluster: Callable[..., Owned], settings: Any, request: pytest.FixtureRequest) -> ShopifySide:
+    """The Shopify simulator beside the AS400's (tests/plugins/shopify.py), set up on the test's
+    queue (its pushes' doorbells emptied before the test starts a cluster), the AS400 never in its
+    night window for the steps the test plays in-process (the cluster's own runs are told the same)."""
+    settings.AS400_BATCH_WINDOW = "00:00-00:00"
+    side: ShopifySide = request.getfixturevalue("shopify_side")
+    get_broker().delete_queue()
+    return side
+
+
+def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_shopify_fulfils_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a Shopify order shipped by the AS400: its fulfillment is a call to Shopify, queued
+    (product,) = warehouse_items(1)
+    placed = shopify.checkout(product, 1)
+    deliver_webhooks(shopify)
+    link = shopify_order(placed)
+    as400_minute(simulator)
+    simulator.ship(link.order.order_number)
+    as400_minute(simulator)
+    call = ShopifyCall.objects.get(kind=FULFIL)
+    assert call.state == "pending"
+
+    # when the worker sending it is killed after Shopify applied it, before it heard the answer
+    held = shopify.sim.fault_hold_answer("fulfillmentCreate")
+    first = cluster("first", **SHOPIFY_LEASES)
+    async_task("integration.shopify.tasks.shopify_calls_send")  # the doorbell may have rung too
+    assert held.applied.wait(90), "the fulfillment never reached Shopify"
+    first.kill()
+    held.release.set()
+    assert len(shopify.fulfillments(placed)) == 1  # Shopify has it...
+    call.refresh_from_db()
+    assert call.state == "pending"  # ...we never heard it: the lease says when to perform it again
+    assert get_broker().queue_size() == 0
+
+    # then once its lease ended, the next run performs it again under its key, and Shopify fulfils once
+    second = cluster("second", **SHOPIFY_LEASES)
+    wait_until("the dead worker's lease to end", lambda: call.next_attempt_at <= timezone.now(), timeout=90)
+    async_task("integration.shopify.tasks.shopify_calls_send")  # the schedule's next run
+    wait_until(
+        "the call recorded as done",
+        lambda: ShopifyCall.objects.get(pk=call.pk).state == "done", timeout=90, every=0.2,
+    )  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    call.refresh_from_db()
+    assert call.attempts == 2
+    (shipped,) = As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list("tracking", flat=True)
+    assert shopify.fulfillments(placed) == [[shipped]]  # one fulfillment, with the AS400's tracking
+
+
+def test_a_worker_killed_while_it_applies_a_shopify_webhook_leaves_it_to_the_sweep_which_creates_the_order_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a Shopify checkout whose orders/create was stored (received past the sweep's grace:
+    # its own task is the one the worker runs; the sweep takes what is left after the grace)
+    (product,) = warehouse_items(1)
+    placed = shopify.checkout(product, 1)
+    assert shopify.sim.webhooks_wait(timeout=10)
+    (delivery,) = [r for r in shopify.receiver.received if r.headers.get("x-shopify-topic") == "orders/create"]
+    level = StockLevel.objects.get(product=product, location_id=900)
+    with Hold(lambda: StockLevel.objects.select_for_update().get(pk=level.pk)):
+        first = cluster("first")
+        with transaction.atomic():  # the intake: stored, its task queued when it commits
+            received = webhook_receive(
+                headers=CaseInsensitiveMapping(delivery.headers), body=delivery.body, now=timezone.now() - SWEEP_GRACE - timedelta(seconds=1)
+            )
+        # when the worker applying it (placing its order, the unit taken from the pool) is killed
+        wait_until("the worker to wait for the held stock row, mid-order", a_session_waits_for_a_lock, timeout=90)
+        first.kill()
+    event = WebhookEvent.objects.get(pk=received.event.pk)
+    assert (event.state, event.attempts) == ("received", 0)  # its transaction went with the worker
+    assert not ShopifyOrder.objects.exists()
+    assert get_broker().queue_size() == 0
+
+    # then the sweep applies it: the order is created once
+    second = cluster("second")
+    async_task("integration.shopify.tasks.webhook_events_sweep")  # the schedule's next run
+    wait_until(
+        "the event applied", lambda: WebhookEvent.objects.get(pk=event.pk).state == "applied", timeout=90, every=0.2
+    )
+    second.stop(grace=30, whole_group=False)
+    link = shopify_order(placed)
+    assert ShopifyOrder.objects.count() == 1
+    assert Order.objects.filter(client=django_settings.SHOPIFY_CLIENT_NAME).count() == 1
+    assert list(link.order.lines.values_list("product_id", "quantity")) == [(product.pk, 1)]
+    assert StockLevel.objects.get(pk=level.pk).in_flight == level.in_flight + 1  # its unit taken once
+
+
+def test_a_worker_killed_after_shopify_took_a_stock_set_sends_it_again_and_shopify_ends_right_set_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a product Shopify sells from our warehouse, its figure pushed, and 2 units reserved here
+    (product,) = warehouse_items(1)
+    sku, warehouse = product.mapping.sku, shopify.shop.warehouse
+    before = shopify.sim.available(sku, warehouse)
+    level = ShopifyStockLevel.objects.get(product=product, location__location_id=900)
+    assert level.shopify_available == before > 2
+    with shopify.sim.lock:
+        groups_before = set(shopify.sim.shop.state["adjustment_groups"])
+    reservation_create(lines=[LineRequest(product.item_number, 2)], client="web", now=timezone.now())
+
+    # when the worker pushing it is killed after Shopify applied the set, before it heard the answer
+    held = shopify.sim.fault_hold_answer("inventorySetQuantities")
+    first = cluster("first", **SHOPIFY_LEASES)  # the move's doorbell is queued: its push
+    assert held.applied.wait(90), "the push never reached Shopify"
+    first.kill()
+    held.release.set()
+    assert shopify.sim.available(sku, warehouse) == before - 2  # Shopify has it...
+    level.refresh_from_db()
+    assert level.shopify_available == before  # ...we never heard it: our K is the old one,
+    assert level.sending is not None  # the set is kept to be sent again,
+    assert StockDirty.objects.filter(product_id=product.pk, location_code=900).exists()  # the pair dirty
+    assert get_broker().queue_size() == 0
+
+    # then once its lease ended, the sweep sends the same set again (Shopify replays its answer) and
+    # records it: Shopify and we agree on the figure, set once; a drop misread as Shopify's own sale
+    # would have set it lower still
+    second = cluster("second", **SHOPIFY_LEASES)
+    wait_until("the dead worker's lease to end", lambda: level.leased_until <= timezone.now(), timeout=90)
+    async_task("shopify_channel.tasks.shopify_stock_push")  # the schedule's next run
+    wait_until(
+        "the pair pushed",
+        lambda: not StockDirty.objects.filter(product_id=product.pk, location_code=900).exists(), timeout=90, every=0.2,
+    )  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    level.refresh_from_db()
+    assert shopify.sim.available(sku, warehouse) == before - 2
+    assert (level.shopify_available, level.unseen_sales, level.sending) == (before - 2, 0, None)
+    assert not StockSet.objects.exists()
+    item = shopify.sim.shop.variant_by_sku(sku)["inventory_item_id"]
+    with shopify.sim.lock:
+        sets = [c["delta"] for key, g in shopify.sim.shop.state["adjustment_groups"].items()
+                if key not in groups_before for c in g["changes"]
+                if c["name"] == "available" and c["item_id"] == item]  # fmt: skip
+    assert sets == [-2]
+
+
+def test_a_worker_killed_mid_poll_leaves_the_cursor_behind_and_the_next_poll_catches_the_missed_order_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given two Shopify orders whose webhooks never reached us (the poll is what catches them)
+    one, two = warehouse_items(2)
+    first_order, second_order = shopify.checkout(one, 1), shopify.checkout(two, 1)
+    held_level = StockLevel.objects.get(product=two, location_id=900)
+    in_flight = {p.pk: StockLevel.objects.get(product=p, location_id=900).in_flight for p in (one, two)}
+
+    # when the poll is killed mid-way: the first order applied, the worker holding the second
+    with Hold(lambda: StockLevel.objects.select_for_update().get(pk=held_level.pk)):
+        first = cluster("first")
+        async_task("shopify_channel.tasks.shopify_orders_poll")
+        wait_until("the poll to wait for the held stock row, at its second order", a_session_waits_for_a_lock,
+                   timeout=90)  # fmt: skip
+        first.kill()
+    assert list(ShopifyOrder.objects.values_list("name", flat=True)) == [first_order["name"]]
+    cursor = PollCursor.objects.get(name="orders")
+    assert (cursor.updated_at, cursor.last_run_at) == (None, None)  # never moved past what was not applied
+    assert get_broker().queue_size() == 0
+
+    # then the next poll reads both again: the missed one is created, the other one not twice
+    second = cluster("second")
+    async_task("shopify_channel.tasks.shopify_orders_poll")  # the schedule's next run
+    wait_until("the next poll's end", lambda: PollCursor.objects.get(pk=cursor.pk).last_run_at is not None,
+               timeout=90, every=0.2)  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    cursor.refresh_from_db()
+    assert sorted(ShopifyOrder.objects.values_list("name", flat=True)) == sorted(
+        [first_order["name"], second_order["name"]]
+    )
+    assert Order.objects.filter(client=django_settings.SHOPIFY_CLIENT_NAME).count() == 2
+    for product in (one, two):  # each order's unit taken once
+        assert StockLevel.objects.get(product=product, location_id=900).in_flight == in_flight[product.pk] + 1
+    assert cursor.updated_at == parse_datetime(second_order["updated_at"])
+    assert (cursor.last_seen, cursor.last_applied, cursor.last_error) == (2, 1, "")
+
+
+# --- Reconciliation ------------------------------------------------------------------------------
+
+
+def test_a_reconciliation_killed_mid_run_is_run_again_by_the_sweep_not_at_the_morning_fallback(
+    simulator: Simulator, settings: Any, cluster: Callable[..., Owned]
+) -> None:
+    # given a night reconciled once, its discrepancies open (the simulated AS400's catalogue has some)
+    settings.AS400_BATCH_WINDOW = "00:00-00:00"
+    place(1, warehouse_items(1)[0], 2)
+    every_minute(simulator)
+    reconciled = night_passes(simulator)
+    found = set(Discrepancy.objects.values_list("key", flat=True))
+    assert found
+    (night,) = set(Run.objects.values_list("night", flat=True))
+    held = Discrepancy.objects.order_by("key").first()
+    assert held is not None
+
+    # when the night's next run (queued by its files) is killed while it records what it found
+    with Hold(lambda: Discrepancy.objects.select_for_update().get(pk=held.pk)):
+        first = cluster("first")
+        async_task("reconciliation.tasks.reconcile_night", night.isoformat(), "files")
+        wait_until("the run to wait for the held discrepancy", a_session_waits_for_a_lock, timeout=90)
+        first.kill()
+    (interrupted,) = Run.objects.filter(outcome="running")  # left running: its lock went with its worker
+    assert get_broker().queue_size() == 0
+
+    # then the sweep (every few minutes) closes it and runs the night again, once
+    second = cluster("second")
+    async_task("reconciliation.tasks.reconcile_sweep")  # the schedule's next run
+    wait_until("the night run again", lambda: Run.objects.filter(outcome="done").count() == 2, timeout=90, every=0.2)
+    async_task("reconciliation.tasks.reconcile_sweep")  # and the one after: nothing more to do
+    wait_until("the sweep's second run", lambda: Task.objects.filter(func__endswith="reconcile_sweep").count() == 2,
+               timeout=90, every=0.2)  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    interrupted.refresh_from_db()
+    assert (interrupted.outcome, interrupted.error) == ("failed", "interrupted: its worker stopped before the run ended")
+    assert Run.objects.filter(night=night).count() == 3  # the first, the interrupted, the sweep's
+    resumed = Run.objects.filter(outcome="done").order_by("-started_at", "-pk").first()
+    assert resumed is not None
+    assert (resumed.trigger, resumed.found, resumed.opened) == ("files", reconciled.found, 0)
+    assert set(Discrepancy.objects.values_list("key", flat=True)) == found  # found again, not duplicated
+    assert Discrepancy.objects.get(pk=held.pk).state == "open"
+    results = Task.objects.filter(func__endswith="reconcile_sweep").order_by("started").values_list("result", flat=True)
+    assert [r.split(":")[0] for r in results] == [str(resumed), "nothing to resume"]

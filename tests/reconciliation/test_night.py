@@ -168,3 +168,50 @@ def test_a_run_left_running_by_a_killed_worker_is_closed_as_failed_by_the_next_r
     assert orphan.finished_at is not None
     assert run.outcome in (Run.Outcome.DONE, Run.Outcome.INCOMPLETE)
     assert not Run.objects.filter(outcome=Run.Outcome.RUNNING).exists()
+
+
+def test_the_sweep_runs_again_the_night_of_a_run_a_killed_worker_left_and_then_nothing(
+    simulator: Simulator,
+) -> None:
+    from reconciliation.services import reconcile_resume
+    from reconciliation.tasks import reconcile_sweep
+
+    night_passes(simulator)
+    (done,) = Run.objects.all()
+    # what a worker SIGKILLed mid-run leaves: its run recorded, never finished (the lock went with it)
+    orphan = Run.objects.create(night=done.night, trigger="files", started_by="")
+    dry = Run.objects.create(night=done.night, trigger="command", dry_run=True)
+
+    resumed = reconcile_resume()
+
+    assert resumed is not None
+    assert (resumed.night, resumed.trigger, resumed.outcome) == (done.night, "files", Run.Outcome.DONE)
+    assert (resumed.found, resumed.opened) == (done.found, 0)  # found again, nothing duplicated
+    for left in (orphan, dry):  # both closed; only the real one's work is done again
+        left.refresh_from_db()
+        assert (left.outcome, left.error) == (Run.Outcome.FAILED, "interrupted: its worker stopped before the run ended")
+    assert Run.objects.count() == 4
+    assert reconcile_sweep() == "nothing to resume"  # a night that a run finished is not run again
+    assert Run.objects.count() == 4
+
+
+def test_the_sweep_runs_a_night_whose_three_extracts_are_in_when_the_task_they_queued_was_lost(
+    simulator: Simulator,
+) -> None:
+    from reconciliation.services import reconcile_resume
+
+    now = simulator.now()  # the extracts applied, their task queued on a broker nobody reads (lost)
+    simulator.step(minutes=((now + timedelta(days=1)).replace(hour=4, minute=0) - now).total_seconds() / 60)
+    exchange_sync()
+    assert not Run.objects.exists()
+
+    run = reconcile_resume()
+
+    assert run is not None
+    assert (run.trigger, run.outcome) == ("files", Run.Outcome.DONE)
+    assert {f["file"] for f in run.files} == {"ITMMST", "STKBAL", "WEBORD"}
+    assert reconcile_resume() is None
+    failed = Run.objects.create(night=run.night, trigger="files", outcome=Run.Outcome.FAILED, error="its own error")
+    assert reconcile_resume() is None  # a run failed of its own error waits for the fallback
+    failed.refresh_from_db()
+    assert failed.error == "its own error"

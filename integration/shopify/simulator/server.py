@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import hashlib
 import heapq
 import hmac
@@ -36,6 +38,16 @@ TOPICS = {
 }  # fmt: skip
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # Shopify's 8 retries over 4 hours, compressed
 TOKEN_SECONDS = 86399
+HOLD_SECONDS = 300.0  # an answer held by fault_hold_answer is sent after this at the latest
+
+
+@dataclasses.dataclass
+class AnswerHold:
+    """One held answer (:meth:`ShopifySimulator.fault_hold_answer`)."""
+
+    mutation: str
+    applied: threading.Event = dataclasses.field(default_factory=threading.Event)
+    release: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 class Bucket:
@@ -89,6 +101,7 @@ class ShopifySimulator:
         self._documents: dict[str, graphql.DocumentNode | dict[str, Any]] = {}
         self.server_errors: list[int] = []
         self.slow_seconds = 0.0
+        self.answer_holds: list[AnswerHold] = []
         self.webhook_faults: list[dict[str, Any]] = []
         self.held_late: list[dict[str, Any]] = []
         self.held_out_of_order: list[dict[str, Any]] = []
@@ -123,6 +136,8 @@ class ShopifySimulator:
 
     def stop(self) -> None:
         self._stopping = True
+        for hold in self.answer_holds:
+            hold.release.set()
         with self._wake:
             self._wake.notify_all()
         if self._server:
@@ -307,8 +322,28 @@ class ShopifySimulator:
     def fault_slow(self, seconds: float) -> None:
         self.slow_seconds = seconds
 
+    def fault_hold_answer(self, mutation: str) -> AnswerHold:
+        """The next request running the mutation field ``mutation`` (``fulfillmentCreate``...) is
+        applied, then its answer held until ``release`` is set: a client that dies meanwhile took
+        effect at Shopify without hearing it (``applied`` is set when the mutation is done)."""
+        hold = AnswerHold(mutation)
+        with self.lock:
+            self.answer_holds.append(hold)
+        return hold
+
+    def _answer_hold(self, fields: list[str]) -> AnswerHold | None:
+        with self.lock:
+            for hold in self.answer_holds:
+                if hold.mutation in fields:
+                    self.answer_holds.remove(hold)
+                    return hold
+        return None
+
     def faults_clear(self) -> None:
         with self.lock:
+            for hold in self.answer_holds:
+                hold.release.set()
+            self.answer_holds = []
             self.webhook_faults, self.server_errors, self.slow_seconds = [], [], 0.0
             self.bucket = Bucket()
 
@@ -386,8 +421,11 @@ class ShopifySimulator:
             errors.append(out)
         return {"errors": errors}
 
-    def graphql_answer(self, body: dict[str, Any], *, bulk: bool = False) -> dict[str, Any]:
-        """The JSON Shopify answers for one GraphQL request (always HTTP 200)."""
+    def graphql_answer(
+        self, body: dict[str, Any], *, bulk: bool = False, mutated: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The JSON Shopify answers for one GraphQL request (always HTTP 200); the mutation fields
+        it ran are added to ``mutated`` when given."""
         query, variables = body.get("query"), body.get("variables") or {}
         if not isinstance(query, str):
             return {
@@ -465,6 +503,9 @@ class ShopifySimulator:
                     for e in result.errors
                 ]
             answer["data"] = result.data
+            if is_mutation and mutated is not None:
+                mutated.extend(f.name.value for f in operation.selection_set.selections
+                               if isinstance(f, graphql.FieldNode))  # fmt: skip
             if is_mutation and result.data:
                 for field in operation.selection_set.selections:
                     if isinstance(field, graphql.FieldNode):
@@ -868,7 +909,16 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, {"errors": {"query": "Required parameter missing or invalid"}})
             return
-        self._send(200, self.sim.graphql_answer(body))
+        mutated: list[str] = []
+        answer = self.sim.graphql_answer(body, mutated=mutated)
+        hold = self.sim._answer_hold(mutated) if mutated else None
+        if hold is not None:
+            hold.applied.set()
+            hold.release.wait(HOLD_SECONDS)
+            with contextlib.suppress(OSError):  # the client died meanwhile: nobody hears it
+                self._send(200, answer)
+            return
+        self._send(200, answer)
 
     def _upload(self, path: str, raw: bytes) -> None:
         """The staged upload target: multipart form (POST, the ``key`` field names the file) or the
