@@ -226,9 +226,7 @@ def check_shop(sim: ShopifySimulator, items: int, changed: set[int] | None = Non
                 assert f"{variant['inventory_item_id']}:{location}" in state["levels"], (variant, location)
 
 
-def later_changes(
-    sim: ShopifySimulator, ids: list[int], changes: int, round_: int
-) -> tuple[float, float, int, int]:
+def later_changes(sim: ShopifySimulator, ids: list[int], changes: int) -> tuple[float, float, int, int]:
     """(plan alone, push until done, catalogue runs, productSet calls) for ``changes`` products."""
     from integration.shopify.client import shopify_client
 
