@@ -1,13 +1,15 @@
 """The first sync of a whole catalogue to Shopify by bulk operation, and the later small batches.
 
     DATABASE_URL=postgres://user@host:port/name .venv/bin/python bench/shopify_catalogue.py
-        [--items 50000] [--repeat 3] [--changes 120] [--poll 0.5] [--reset]
+        [--items 50000] [--repeat 3] [--changes 120] [--poll SECONDS] [--reset]
 
 In a migrated database holding no other sellable product (``--reset`` first removes what an
 earlier run of this script left), ``--items`` products are created in a live category, mapped,
 with an EAN and prices that differ; the Shopify locations are the simulator's warehouse and
 pickup store. Each repeat starts from empty Shopify simulators
-(``integration.shopify.simulator.ShopifySimulator`` on loopback, the real client in between) and
+(``integration.shopify.simulator.ShopifySimulator`` on loopback, the real client in between), our
+webhook endpoint served on loopback (``/shopify/webhooks``, the platform's WSGI application in a
+thread) and subscribed as production subscribes it (``shopify_subscriptions_ensure``), and
 measures, in the same run:
 
 (a) the JSONL alone: ``catalogue_plan`` (which products to create) and ``catalogue_bulk_jsonl``
@@ -16,13 +18,16 @@ measures, in the same run:
     its GraphQL executor, no HTTP, no upload, no polling): the floor of (c), the work that at
     Shopify runs on Shopify's side;
 (c) the first sync end to end: ``catalogue_push`` from the plan to the links recorded, through
-    ``stagedUploadsCreate``, the multipart upload, ``bulkOperationRunMutation``, ``node(id)``
-    polled every ``--poll`` seconds (no finish webhook subscribed), the result JSONL read and the
-    ids of every product, variant and inventory item stored, the stock pairs marked dirty;
+    ``stagedUploadsCreate``, the multipart upload, ``bulkOperationRunMutation``, the wait (ended
+    by the ``bulk_operations/finish`` webhook reaching our endpoint, else by ``node(id)`` read every
+    ``--poll`` seconds: by default ``SHOPIFY_BULK_POLL_SECONDS``, as in production), the result
+    JSONL read and the ids of every product, variant and inventory item stored, the stock pairs
+    marked dirty;
 (d) later changes: ``--changes`` products get a new price and EAN, then ``catalogue_push`` runs
     as the schedule runs it (small batches of ``SMALL_BATCH`` ``productSet`` calls, paced by the
     cost bucket) until nothing is left; beside it, the plan alone (finding the changed products
-    among all of them).
+    among all of them). From it, what a first sync by small batches would take: ``--items`` times
+    one ``productSet`` call's share of (d), the plans left out (extrapolated, said so).
 
 Checks, every repeat (an ``AssertionError`` stops the script): (a) has one line per product;
 (b) answered every line with a product and no error; (c) reports every product created, none
@@ -39,16 +44,20 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "b" * 40)  # a bench, not a deployment
 os.environ.setdefault("DJANGO_HTTPS", "false")
+os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query's text: not what production runs
 
 import django
 
@@ -57,6 +66,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from integration.shopify.documents import document  # noqa: E402
 from integration.shopify.models import AccessToken  # noqa: E402
@@ -71,6 +81,7 @@ from shopify_channel.catalogue import (  # noqa: E402
 from shopify_channel.models import ShopifyLocation, ShopifyProduct, ShopifyStockLevel, StockDirty  # noqa: E402
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
+SHOP = "bench-shop.myshopify.com"
 PREFIX = "BENCHK"
 FAMILY = "BNCK"
 
@@ -91,10 +102,15 @@ def forget_shopify() -> None:
 
 
 def reset() -> None:
-    """What this script leaves: its products, their links, its category, the pushes it queued."""
+    """What this script leaves: its products, their links, its category, the pushes it queued,
+    the webhooks its shops sent."""
+    from django_q.brokers import get_broker
+
+    from integration.shopify.models import WebhookEvent
+
     forget_shopify()
-    with connection.cursor() as cursor:  # the stock push kicks the syncs queued (ORM broker)
-        cursor.execute("DELETE FROM django_q_ormq")
+    WebhookEvent.objects.filter(shop_domain=SHOP).delete()
+    get_broker().purge_queue()  # the stock push kicks the syncs queued, no worker to take them
     ItemMapping.objects.filter(product__item_number__startswith=PREFIX).delete()
     Product.objects.filter(item_number__startswith=PREFIX).delete()
     Category.objects.filter(family_code=FAMILY).delete()
@@ -118,15 +134,44 @@ def catalogue(count: int) -> list[int]:
     return ids
 
 
-def fresh_shop() -> ShopifySimulator:
-    """An empty simulated shop with its three locations, the settings pointed at it, mapped as ours."""
-    sim = ShopifySimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # one line per webhook otherwise
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def our_endpoint() -> tuple[WSGIServer, str]:
+    """The platform's WSGI application on a loopback port, in a thread: where Shopify's webhooks
+    arrive (``/shopify/webhooks``: checked, stored; ``bulk_wait`` watches the stored finish)."""
+    from django.core.wsgi import get_wsgi_application
+
+    server = make_server(
+        "127.0.0.1", 0, get_wsgi_application(), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True, name="bench-endpoint").start()
+    return server, f"http://127.0.0.1:{server.server_port}/shopify/webhooks"
+
+
+def fresh_shop(webhook_url: str | None = None) -> ShopifySimulator:
+    """An empty simulated shop with its three locations, the settings pointed at it, mapped as ours;
+    our topics subscribed at ``webhook_url`` when given (as ``shopify_subscriptions_ensure`` does)."""
+    sim = ShopifySimulator(shop=SHOP, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     sim.start()
     sim.seed_locations()
     settings.SHOPIFY_SHOP = sim.shop_domain
     settings.SHOPIFY_ADMIN_URL = sim.url
     settings.SHOPIFY_CLIENT_ID, settings.SHOPIFY_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
     forget_shopify()  # the links and the token of the previous shop
+    if webhook_url:
+        from shopify_channel.poll import shopify_subscriptions_ensure
+
+        settings.SHOPIFY_WEBHOOK_URL = webhook_url
+        subscribed = shopify_subscriptions_ensure(now=timezone.now())
+        assert not subscribed.errors, subscribed
+        assert "BULK_OPERATIONS_FINISH" in subscribed.created, subscribed
     with sim.lock:
         locations = list(sim.shop.state["locations"].values())
     warehouse = next(loc for loc in locations if loc["fulfills_online_orders"])
@@ -226,9 +271,7 @@ def check_shop(sim: ShopifySimulator, items: int, changed: set[int] | None = Non
                 assert f"{variant['inventory_item_id']}:{location}" in state["levels"], (variant, location)
 
 
-def later_changes(
-    sim: ShopifySimulator, ids: list[int], changes: int, round_: int
-) -> tuple[float, float, int, int]:
+def later_changes(sim: ShopifySimulator, ids: list[int], changes: int) -> tuple[float, float, int, int]:
     """(plan alone, push until done, catalogue runs, productSet calls) for ``changes`` products."""
     from integration.shopify.client import shopify_client
 
@@ -278,7 +321,9 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--changes", type=int, default=120, help="products changed after the first sync")
-    parser.add_argument("--poll", type=float, default=0.5, help="SHOPIFY_BULK_POLL_SECONDS for the run")
+    parser.add_argument(
+        "--poll", type=float, default=settings.SHOPIFY_BULK_POLL_SECONDS, help="SHOPIFY_BULK_POLL_SECONDS for the run"
+    )
     parser.add_argument("--reset", action="store_true", help="remove what an earlier run left first")
     args = parser.parse_args()
     if args.items < 1 or args.repeat < 1 or not 0 < args.changes <= args.items:
@@ -304,12 +349,13 @@ def main() -> int:
 
     build, direct, sync, plans, pushes = [], [], [], [], []
     calls = runs = 0
+    endpoint, webhook_url = our_endpoint()
     try:
         for repeat in range(args.repeat):
             seconds, body = jsonl_build(args.items)
             build.append(seconds)
             direct.append(sim_direct(body, args.items))
-            sim = fresh_shop()
+            sim = fresh_shop(webhook_url)
             try:
                 seconds, calls = first_sync(sim, args.items)
                 sync.append(seconds)
@@ -321,13 +367,14 @@ def main() -> int:
             print(f"  repeat {repeat + 1}: (a) {build[-1]:.2f} s  (b) {direct[-1]:.2f} s  (c) {sync[-1]:.2f} s  "
                   f"(d) {push_s:.2f} s; peak RSS {rss_mb():.0f} MB")  # fmt: skip
     finally:
+        endpoint.shutdown()
         reset()
 
     print(f"\nfirst sync of {args.items:,} items ({len(body) / 1e6:.1f} MB of JSONL), best of {args.repeat}:")
     print(line("(a) plan + JSONL built (catalogue_bulk_jsonl)", build, args.items))
     print(line("(b) simulator ingesting that JSONL directly", direct, args.items))
     print(line("(c) catalogue_push end to end (bulk)", sync, args.items))
-    print(f"{'':<44} {calls} Admin API calls; bulk poll every {args.poll} s")
+    print(f"{'':<44} {calls} Admin API calls; the finish webhook subscribed, bulk poll every {args.poll} s")
     floor = min(build) + min(direct)
     print(f"    (c) / ((a) + (b)): {min(sync) / floor:.2f}× the floor; "
           f"overhead {min(sync) - floor:.2f} s (upload, polling, result read, links recorded)")  # fmt: skip
@@ -335,6 +382,12 @@ def main() -> int:
     print(line("(d) plan alone (finding them)", plans, args.items, "items scanned/s"))
     print(line(f"(d) catalogue_push until done ({runs} runs)", pushes, args.changes, "changes/s"))
     print(f"{'':<44} {change_calls} productSet calls, {SMALL_BATCH} a run")
+    per_call = (min(pushes) - runs * min(plans)) / change_calls
+    print(
+        f"    the first sync by small batches instead: {args.items:,} × {per_call:.3f} s a productSet call = "
+        f"{args.items * per_call:,.0f} s (extrapolated from (d), the plans left out), "
+        f"{args.items * per_call / min(sync):.0f}× the bulk operation"
+    )
     print(f"load at the end {os.getloadavg()[0]:.2f}")
     return 0
 
