@@ -65,7 +65,7 @@ from tests.factories.nights import every_minute, night_passes
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
-from tests.shopify_channel.flow import ShopifySide, as400_minute, deliver_webhooks, shopify_order
+from tests.shopify_channel.flow import ShopifySide, shipped_order, shopify_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -299,6 +299,19 @@ def test_a_worker_killed_mid_task_loses_nothing_and_the_next_run_does_it_once(
     second.stop(grace=30, whole_group=False)
 
 
+def after_the_lease(
+    cluster: Callable[..., Owned], env: dict[str, str], lease_ended: Callable[[], bool], task: str,
+    what: str, done: Callable[[], bool],
+) -> None:
+    """A new cluster; once the dead worker's lease has ended, ``task`` queued (the schedule's next
+    run), and ``done()`` waited for."""  # fmt: skip
+    second = cluster("second", **env)
+    wait_until("the dead worker's lease to end", lease_ended, timeout=90)
+    async_task(task)
+    wait_until(what, done, timeout=90, every=0.2)
+    second.stop(grace=30, whole_group=False)
+
+
 #: The worker's HTTP timeout: far above the few milliseconds the storefront holds its answer
 #: here, never hit; the delivery's lease follows from it (3 × timeout + 30 s), and is waited out.
 WEBHOOKS = {
@@ -332,16 +345,12 @@ def test_a_worker_killed_after_the_storefront_took_a_webhook_sends_it_again_unde
         assert delivery.state == "pending"  # the 200 was never recorded: the lease says when to send again
         assert get_broker().queue_size() == 0
 
-        second = cluster("second", **WEBHOOKS)
-        wait_until(
-            "the dead worker's lease to end", lambda: delivery.next_attempt_at <= timezone.now(), timeout=90
-        )
-        async_task("integration.tasks.webhooks_deliver")  # the schedule's next run
-        wait_until(
+        after_the_lease(
+            cluster, WEBHOOKS, lambda: delivery.next_attempt_at <= timezone.now(),
+            "integration.tasks.webhooks_deliver",
             "the delivery recorded as delivered",
-            lambda: WebhookDelivery.objects.get(pk=delivery.pk).state == "delivered", timeout=90, every=0.2,
+            lambda: WebhookDelivery.objects.get(pk=delivery.pk).state == "delivered",
         )  # fmt: skip
-        second.stop(grace=30, whole_group=False)
         received = list(receiver.received)
     assert len(received) == 2  # taken twice, at least once being the promise...
     assert {r.event_id for r in received} == {str(event.event_id)}  # ...under one id: applied once
@@ -375,13 +384,7 @@ def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_
     simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
 ) -> None:
     # given a Shopify order shipped by the AS400: its fulfillment is a call to Shopify, queued
-    (product,) = warehouse_items(1)
-    placed = shopify.checkout(product, 1)
-    deliver_webhooks(shopify)
-    link = shopify_order(placed)
-    as400_minute(simulator)
-    simulator.ship(link.order.order_number)
-    as400_minute(simulator)
+    placed, link = shipped_order(shopify, simulator, warehouse_items(1)[0])
     call = ShopifyCall.objects.get(kind=FULFIL)
     assert call.state == "pending"
 
@@ -398,14 +401,11 @@ def test_a_worker_killed_after_shopify_took_a_fulfillment_performs_it_again_and_
     assert get_broker().queue_size() == 0
 
     # then once its lease ended, the next run performs it again under its key, and Shopify fulfils once
-    second = cluster("second", **SHOPIFY_LEASES)
-    wait_until("the dead worker's lease to end", lambda: call.next_attempt_at <= timezone.now(), timeout=90)
-    async_task("integration.shopify.tasks.shopify_calls_send")  # the schedule's next run
-    wait_until(
-        "the call recorded as done",
-        lambda: ShopifyCall.objects.get(pk=call.pk).state == "done", timeout=90, every=0.2,
+    after_the_lease(
+        cluster, SHOPIFY_LEASES, lambda: call.next_attempt_at <= timezone.now(),
+        "integration.shopify.tasks.shopify_calls_send",
+        "the call recorded as done", lambda: ShopifyCall.objects.get(pk=call.pk).state == "done",
     )  # fmt: skip
-    second.stop(grace=30, whole_group=False)
     call.refresh_from_db()
     assert call.attempts == 2
     (shipped,) = As400Event.objects.filter(order_id=link.order_id, kind="shipped").values_list("tracking", flat=True)
@@ -479,14 +479,11 @@ def test_a_worker_killed_after_shopify_took_a_stock_set_sends_it_again_and_shopi
     # then once its lease ended, the sweep sends the same set again (Shopify replays its answer) and
     # records it: Shopify and we agree on the figure, set once; a drop misread as Shopify's own sale
     # would have set it lower still
-    second = cluster("second", **SHOPIFY_LEASES)
-    wait_until("the dead worker's lease to end", lambda: level.leased_until <= timezone.now(), timeout=90)
-    async_task("shopify_channel.tasks.shopify_stock_push")  # the schedule's next run
-    wait_until(
-        "the pair pushed",
-        lambda: not StockDirty.objects.filter(product_id=product.pk, location_code=900).exists(), timeout=90, every=0.2,
+    after_the_lease(
+        cluster, SHOPIFY_LEASES, lambda: level.leased_until is not None and level.leased_until <= timezone.now(),
+        "shopify_channel.tasks.shopify_stock_push",
+        "the pair pushed", lambda: not StockDirty.objects.filter(product_id=product.pk, location_code=900).exists(),
     )  # fmt: skip
-    second.stop(grace=30, whole_group=False)
     level.refresh_from_db()
     assert shopify.sim.available(sku, warehouse) == before - 2
     assert (level.shopify_available, level.unseen_sales, level.sending) == (before - 2, 0, None)

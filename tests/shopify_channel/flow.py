@@ -103,6 +103,18 @@ def shopify_order(placed: dict[str, Any]) -> ShopifyOrder:
     return ShopifyOrder.objects.select_related("order").get(admin_graphql_api_id=gid(placed))
 
 
+def shipped_order(side: ShopifySide, sim: Simulator, product: Product) -> tuple[dict[str, Any], ShopifyOrder]:
+    """A Shopify customer's unit of ``product``, sent to the AS400, which ships it (its fulfillment
+    is then a call to Shopify, queued): the checkout, and its order here."""
+    placed = side.checkout(product, 1)
+    deliver_webhooks(side)
+    link = shopify_order(placed)
+    as400_minute(sim)
+    sim.ship(link.order.order_number)
+    as400_minute(sim)
+    return placed, link
+
+
 def deliver_webhooks(side: ShopifySide) -> int:
     """Relay what the simulator sent since last time to our endpoint, then apply it (the intake's task)."""
     assert side.sim.webhooks_wait(timeout=10), "the simulator's deliveries did not settle"

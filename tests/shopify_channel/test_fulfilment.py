@@ -29,6 +29,7 @@ from tests.shopify_channel.flow import (
     as400_minute,
     deliver_webhooks,
     fulfillment_orders,
+    shipped_order,
     shopify_order,
 )
 
@@ -78,12 +79,7 @@ def test_a_shipment_heard_twice_or_performed_twice_fulfils_once(
 ) -> None:
     # given a Shopify order shipped by the AS400 and its fulfillment sent
     (product,) = warehouse_items(1)
-    placed = shopify_side.checkout(product, 1)
-    deliver_webhooks(shopify_side)
-    link = shopify_order(placed)
-    as400_minute(simulator)
-    simulator.ship(link.order.order_number)
-    as400_minute(simulator)
+    placed, link = shipped_order(shopify_side, simulator, product)
     shopify_calls_send(now=TUESDAY)
     (call,) = calls(FULFIL)
 
