@@ -249,7 +249,7 @@ def test_a_write_that_failed_after_publishing_counts_as_at_the_as400(
     [cancellation] = order_cancel(order_number=WEBN, client="web", requested_by="web")
     assert cancellation.state == "requested"
     assert StockLevel.objects.get(product=product, location_id=900).in_flight == 3
-    with pytest.raises(OutboxActionRefused, match="published"):
+    with pytest.raises(OutboxActionRefused, match="publi"):
         outbox_message_cancel(message=message, user=None)
     assert OutboxMessage.objects.get(kind="ORDIMP").state == "pending"
 
