@@ -22,8 +22,9 @@ from django.urls import NoReverseMatch, reverse
 from pytest_django import Settings
 
 from tests.factories.admin import World
+from tests.moments import TUESDAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock(TUESDAY)]  # the world sends a file: never in the batch window
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 HEADER = re.compile(r'<div id="site-name"><a href="[^"]*">(.*?)</a></div>', re.S)
