@@ -165,6 +165,9 @@ def fresh_shop(webhook_url: str | None = None) -> ShopifySimulator:
     settings.SHOPIFY_ADMIN_URL = sim.url
     settings.SHOPIFY_CLIENT_ID, settings.SHOPIFY_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
     forget_shopify()  # the links and the token of the previous shop
+    from integration.shopify.models import WebhookEvent
+
+    WebhookEvent.objects.filter(shop_domain=SHOP).delete()  # a new shop numbers its operations again
     if webhook_url:
         from shopify_channel.poll import shopify_subscriptions_ensure
 
