@@ -105,7 +105,10 @@ def bulk_wait(
             if node is None:
                 raise BulkFailed(f"bulk operation {operation['id']}: Shopify no longer knows it")
             operation, last_read = node, time.monotonic()
-            continue
+            if operation.get("status") in TERMINAL:
+                break
+        # Also after a read: a finish seen while the node still says RUNNING (or an older
+        # operation's finish) must not turn the wait into a read per loop.
         sleep(min(WATCH_SECONDS, poll_seconds))
     if operation["status"] != "COMPLETED":
         raise BulkFailed(
