@@ -175,14 +175,16 @@ def stock_as_of() -> datetime | None:
     Extracts are applied in sequence without gaps (a delta after a gap is refused), so a pair
     that the newest extract did not carry has not changed since the one that did.
     """
-    run = (
-        FileRun.objects.filter(
-            direction=FileRun.Direction.OUT, file="STKBAL", outcome=FileRun.Outcome.APPLIED
-        )
-        .order_by("-seq")  # the last applied, not the latest date: a wrong one must not stay for ever
-        .first()
-    )
+    run = _applied_extracts().first()
     return run.taken_at if run else None
+
+
+def _applied_extracts() -> QuerySet[FileRun]:
+    """The applied STKBAL extracts, newest first by sequence: the last applied, not the latest
+    date (a wrong date must not stay for ever)."""
+    return FileRun.objects.filter(
+        direction=FileRun.Direction.OUT, file="STKBAL", outcome=FileRun.Outcome.APPLIED
+    ).order_by("-seq")
 
 
 def expired_reserved_expression(now: datetime) -> Coalesce:
@@ -205,13 +207,7 @@ def expired_reserved_expression(now: datetime) -> Coalesce:
 
 def stock_as_of_expression() -> Subquery:
     """:func:`stock_as_of` as SQL (an uncorrelated subquery: the database computes it once a query)."""
-    return Subquery(
-        FileRun.objects.filter(
-            direction=FileRun.Direction.OUT, file="STKBAL", outcome=FileRun.Outcome.APPLIED
-        )
-        .order_by("-seq")
-        .values("taken_at")[:1]
-    )
+    return Subquery(_applied_extracts().values("taken_at")[:1])
 
 
 _STOCK_COLUMNS = ("on_hand", "promised", "in_flight", "reserved", "safety", "expired", "figures_as_of")
