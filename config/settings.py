@@ -98,6 +98,15 @@ DATABASES = {"default": database_config(DATABASE_URL)}
 # end and opened again, and one found broken (PostgreSQL restarted) is replaced before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hottest reads (integration.core.prepared) are prepared on the server on PostgreSQL: planned
+# once per connection instead of at every request. Turn off behind a pooler that cannot keep
+# prepared statements (PgBouncer in transaction mode before 1.21). Every other query keeps Django's
+# client-side binding, which psycopg never prepares: the threshold 0 reaches only those reads.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True) and (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+)
+if DATABASE_PREPARED_STATEMENTS:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 # How long a process keeps the reference data every checkout reads (integration.core.reference_cache).
 REFERENCE_CACHE_SECONDS = env.float("REFERENCE_CACHE_SECONDS", default=2.0)
 # The AS400's tables read live (optional, read-only): DB2 through ibm-db-django (db2://...) or a

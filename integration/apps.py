@@ -29,6 +29,14 @@ class IntegrationConfig(AppConfig):
         pre_execute.connect(_task_started, dispatch_uid="integration.log_task_started")
         post_execute_in_worker.connect(_task_done, dispatch_uid="integration.log_task_done")
 
+        # A storefront client found by its token is kept a moment per process; any save or delete
+        # of a client forgets them all (integration.core.reference_cache).
+        from integration.core.reference_cache import reference_forget_on_change
+        from integration.models import StorefrontClient
+        from integration.storefront.clients import CLIENT_BY_TOKEN
+
+        reference_forget_on_change(StorefrontClient, CLIENT_BY_TOKEN, prefix=True)
+
         # Dead messages, quarantined files, late extracts... on the admin's home page.
         from integration.monitoring import home
 

@@ -59,12 +59,18 @@ def visible_stages(*, include_pilot: bool) -> list[str]:
     return [Category.Stage.LIVE, Category.Stage.PILOT] if include_pilot else [Category.Stage.LIVE]
 
 
-def sellable_products(*, include_pilot: bool) -> Q:
-    """The products the storefront may see: rolled-out category, active, mapped."""
+def sellable_products(*, include_pilot: bool, through: str = "") -> Q:
+    """The products the storefront may see: rolled-out category, active, mapped.
+
+    ``through`` is the path to the product from the model queried (``"product__"`` on stock
+    rows), so that the rule is one join there rather than a subquery of every sellable product.
+    """
     return Q(
-        category__rollout_stage__in=visible_stages(include_pilot=include_pilot),
-        status=Product.Status.ACTIVE,
-        mapping__isnull=False,
+        **{
+            f"{through}category__rollout_stage__in": visible_stages(include_pilot=include_pilot),
+            f"{through}status": Product.Status.ACTIVE,
+            f"{through}mapping__isnull": False,
+        }
     )
 
 
@@ -121,19 +127,26 @@ def safety_stock_for(pairs: Iterable[Pair]) -> dict[Pair, int]:
     }
 
 
-def safety_stock_expression() -> Coalesce:
+def safety_stock_expression(*, joined: bool = False) -> Coalesce:
     """:func:`safety_stock_for`'s rule as SQL, for a query on stock rows: the override at the row's
     location, else the product's override everywhere, else its category's, else 0.
 
     So that a take checks the safety stock in its one conditional update, without reading it first.
+    ``joined``: the query already joins the row's product and category (availability by SKU), so
+    the category's figure is read from that join instead of a subquery per row.
     """
     overrides = SafetyStockOverride.objects.filter(product_id=OuterRef("product_id"))
+    category = (
+        F("product__category__safety_stock")
+        if joined
+        else Subquery(
+            Product.objects.filter(pk=OuterRef("product_id")).order_by().values("category__safety_stock")[:1]
+        )
+    )
     return Coalesce(
         Subquery(overrides.filter(location_id=OuterRef("location_id")).values("quantity")[:1]),
         Subquery(overrides.filter(location_id__isnull=True).values("quantity")[:1]),
-        Subquery(
-            Product.objects.filter(pk=OuterRef("product_id")).order_by().values("category__safety_stock")[:1]
-        ),
+        category,
         Value(0),
     )
 
@@ -213,25 +226,31 @@ def stock_as_of_expression() -> Subquery:
 _STOCK_COLUMNS = ("on_hand", "promised", "in_flight", "reserved", "safety", "expired", "figures_as_of")
 
 
-def _stock_figures(rows: QuerySet[StockLevel], now: datetime) -> QuerySet[StockLevel]:
+def _stock_figures(rows: QuerySet[StockLevel], now: datetime, *, joined: bool = False) -> QuerySet[StockLevel]:
     """Stock rows with what the formula needs beside them, computed by the database: the safety
     stock, the units of expired lines still counted, and the date the figures hold as of (the
     newest extract's, which vouches for every pair; a pair's own only when no extract run is
     recorded)."""
     return rows.annotate(
-        safety=safety_stock_expression(),
+        safety=safety_stock_expression(joined=joined),
         expired=expired_reserved_expression(now),
         figures_as_of=Coalesce(stock_as_of_expression(), F("as_of")),
     )
 
 
+def _available(on_hand: int, promised: int, in_flight: int, reserved: int, safety: int) -> int:
+    """The availability formula (docs/ARCHITECTURE.md), never below 0."""
+    available = on_hand - promised - in_flight - reserved - safety
+    return available if available > 0 else 0
+
+
 def _pair_availability(pair: Pair, figures: Sequence[Any]) -> PairAvailability:
     on_hand, promised, in_flight, counted, safety, expired, as_of = figures
     reserved = counted - expired
-    available = on_hand - promised - in_flight - reserved - safety
     return PairAvailability(
-        pair[0], pair[1], max(0, available), on_hand, promised, in_flight, reserved, safety, as_of
-    )
+        pair[0], pair[1], _available(on_hand, promised, in_flight, reserved, safety),
+        on_hand, promised, in_flight, reserved, safety, as_of,
+    )  # fmt: skip
 
 
 def _pairs_query(v: Mapping[str, Any]) -> QuerySet[StockLevel]:
@@ -291,11 +310,14 @@ class SkuAvailability:
 
 def _skus_query_for(include_pilot: bool) -> Callable[[Mapping[str, Any]], QuerySet[StockLevel]]:
     def build(v: Mapping[str, Any]) -> QuerySet[StockLevel]:
-        sellable = Product.objects.filter(sellable_products(include_pilot=include_pilot))
+        # The rule joined on the asked SKUs' products, not a subquery of the whole sellable
+        # catalogue (which PostgreSQL would build first: 50,000 products for 20 SKUs).
         rows = StockLevel.objects.filter(
-            product__mapping__sku__in=v["skus"], product__in=sellable, location_id__in=v["locations"]
+            sellable_products(include_pilot=include_pilot, through="product__"),
+            product__mapping__sku__in=v["skus"],
+            location_id__in=v["locations"],
         )
-        return _stock_figures(rows, v["now"]).values_list(
+        return _stock_figures(rows, v["now"], joined=True).values_list(
             "product__mapping__sku", "product_id", "location_id", *_STOCK_COLUMNS
         )
 
@@ -317,7 +339,8 @@ def availability_for(
     skus = list(dict.fromkeys(skus))
     locations = selling_locations()
     warehouse = warehouse_code()
-    by_pair: dict[Pair, PairAvailability] = {}
+    # (available, as of) per pair: no PairAvailability built for the 120 pairs of a 20-SKU answer.
+    by_pair: dict[Pair, tuple[int, datetime | None]] = {}
     products: dict[str, int] = {}
     if skus and locations:
         values: Values = {
@@ -325,18 +348,18 @@ def availability_for(
             "locations": sorted(locations),
             "now": now,
         }
-        for r in prepared_rows(
+        for sku, pk, code, on_hand, promised, in_flight, counted, safety, expired, as_of in prepared_rows(
             ("inventory.availability_for", include_pilot), _skus_query_for(include_pilot), values
         ):
-            products[r[0]] = r[1]
-            by_pair[(r[1], r[2])] = _pair_availability((r[1], r[2]), r[3:])
+            products[sku] = pk
+            by_pair[(pk, code)] = (_available(on_hand, promised, in_flight, counted - expired, safety), as_of)
     if len(products) < len(skus):  # an asked SKU without rows: unknown, unsellable, or no figures yet
         found = product_ids_by_sku(skus=[s for s in skus if s not in products], include_pilot=include_pilot)
         products.update(found)
-        by_pair.update(
-            availability_by_pair([(pk, code) for pk in found.values() for code in locations], now=now)
-        )
+        pairs = [(pk, code) for pk in found.values() for code in locations]
+        by_pair.update((pair, (a.available, a.as_of)) for pair, a in availability_by_pair(pairs, now=now).items())
     paused = not selling_enabled()
+    codes = sorted(locations)
     result: dict[str, SkuAvailability] = {}
     for sku in skus:
         pk = products.get(sku)
@@ -345,11 +368,11 @@ def availability_for(
         stores: list[StoreAvailability] = []
         home = 0
         dates: list[datetime] = []
-        for code in sorted(locations):
-            a = by_pair.get((pk, code)) or PairAvailability(pk, code, 0, 0, 0, 0, 0, 0, None)
-            units = 0 if paused else a.available
-            if a.as_of:
-                dates.append(a.as_of)
+        for code in codes:
+            available, as_of = by_pair.get((pk, code), (0, None))
+            units = 0 if paused else available
+            if as_of:
+                dates.append(as_of)
             if code == warehouse:
                 home = units
             else:

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
+_TIMESTAMPTZ_OID = 1184
 _local = threading.local()  # compiled queries, per thread: a compiler holds its thread's connection
 _sentinel_numbers = itertools.count(1)
 
@@ -134,7 +136,34 @@ def prepared_rows(
     for position, name, index in compiled.slots:
         value = values[name]
         params[position] = compiled.adapt(value[index] if index is not None else value)  # type: ignore[index]
-    with connections[using].cursor() as cursor:
+    with _cursor(using) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     return list(compiled.compiler.results_iter(results=[rows]))
+
+
+def _cursor(using: str) -> Any:
+    """Django's cursor, except on PostgreSQL with ``DATABASE_PREPARED_STATEMENTS``: a cursor of the
+    same connection that binds on the server, so that psycopg prepares the statement (the
+    connection's ``prepare_threshold`` is 0, and only such cursors prepare), still wrapped by
+    Django (query logging, execute wrappers, its errors).
+
+    Django binds parameters on the client, so PostgreSQL plans every query again: for the
+    availability query, planning took as long as running it. A statement prepared on the
+    connection (kept: ``DATABASE_CONN_MAX_AGE``) is planned once; its text is the same for every
+    run of a shape, so each shape is one prepared statement per connection.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", False):
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+    loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:  # as Django's create_cursor does
+        register_tzloader(connection.timezone, raw)
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]

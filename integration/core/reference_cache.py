@@ -45,8 +45,12 @@ def _ttl() -> float:
     return float(getattr(settings, "REFERENCE_CACHE_SECONDS", 2.0))
 
 
-def reference(name: str, load: Callable[[], T]) -> T:
-    """``load()``'s value, kept for ``REFERENCE_CACHE_SECONDS`` in this process."""
+def reference(name: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
+    """``load()``'s value, kept for ``REFERENCE_CACHE_SECONDS`` in this process.
+
+    With ``keep_none=False`` a ``None`` is not kept (asked again next time): for names made from
+    what a caller sends (a token's hash), so that unknown ones cannot fill the process's memory.
+    """
     ttl = _ttl()
     if ttl <= 0:
         return load()
@@ -55,29 +59,38 @@ def reference(name: str, load: Callable[[], T]) -> T:
     if kept is not None and kept[0] > now:
         return kept[1]  # type: ignore[no-any-return]
     value = load()
+    if value is None and not keep_none:
+        return value
     with _lock:
         _values[name] = (now + ttl, value)
     return value
 
 
-def _drop(names: tuple[str, ...]) -> None:
+def _drop(names: tuple[str, ...], prefix: bool) -> None:
     with _lock:
-        for name in names or tuple(_values):
+        if not names:
+            gone = tuple(_values)
+        elif prefix:
+            gone = tuple(n for n in _values if n.startswith(names))
+        else:
+            gone = names
+        for name in gone:
             _values.pop(name, None)
 
 
-def reference_forget(*names: str) -> None:
-    """Forget these values (all, with no name) now, and again when the current transaction commits."""
-    _drop(names)
+def reference_forget(*names: str, prefix: bool = False) -> None:
+    """Forget these values (all, with no name; every name starting with one, with ``prefix``) now,
+    and again when the current transaction commits."""
+    _drop(names, prefix)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _drop(names))
+        transaction.on_commit(lambda: _drop(names, prefix))
 
 
-def reference_forget_on_change(model: type[Model], *names: str) -> None:
+def reference_forget_on_change(model: type[Model], *names: str, prefix: bool = False) -> None:
     """Forget these values whenever a row of ``model`` is saved or deleted (through the ORM's signals)."""
 
     def changed(sender: Any, **kwargs: Any) -> None:
-        reference_forget(*names)
+        reference_forget(*names, prefix=prefix)
 
     uid = f"reference_cache:{model._meta.label}:{','.join(names)}"
     post_save.connect(changed, sender=model, dispatch_uid=uid + ":save", weak=False)

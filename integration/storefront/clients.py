@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from integration.core.reference_cache import reference
 from integration.models import StorefrontClient, StorefrontEvent
 from integration.storefront.netcheck import host_refusal, private_networks_allowed
 
@@ -35,6 +36,7 @@ PREFIX_LENGTH = 8
 DEFAULT_RATE_LIMIT = 600  # requests per minute
 LAST_USED_PRECISION = timedelta(minutes=1)  # at most one write per client and minute
 SCOPES = tuple(StorefrontClient.Scope.values)
+CLIENT_BY_TOKEN = "storefront_client_by_token:"  # + the token's hash: integration.core.reference_cache
 WEBHOOK_EVENTS = tuple(StorefrontEvent.Type.values)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -134,11 +136,21 @@ def storefront_client_by_token(token: str) -> StorefrontClient | None:
     long the index takes to answer can only tell how much of a *hash* was right, which says
     nothing about any token. (Looking up by the stored prefix would let response times tell
     the token's first characters.) The hashes are then compared in constant time.
+
+    A client found is kept a moment in the process (``integration.core.reference_cache``, under
+    its token's hash), as the selling switch is: every storefront request authenticates, and the
+    look-up was one of its two queries. Any save or delete of a client forgets them all at once in
+    that process (a deactivation, a rotated token), and every other process within
+    ``REFERENCE_CACHE_SECONDS``. An unknown token is never kept.
     """
     if not token or len(token) > 200:
         return None
     digest = token_hash(token)
-    client = StorefrontClient.objects.filter(token_hash=digest).first()
+    client = reference(
+        f"{CLIENT_BY_TOKEN}{digest}",
+        lambda: StorefrontClient.objects.filter(token_hash=digest).first(),
+        keep_none=False,
+    )
     if client is not None and hmac.compare_digest(client.token_hash, digest):
         return client
     return None

@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -75,3 +77,43 @@ def test_a_query_that_does_not_use_a_value_is_refused_before_it_runs() -> None:
         prepared_rows("test.forgets", forgets_who, {"codes": [1, 2], "who": "ana"})
     with pytest.raises(TypeError, match="boolean"):
         prepared_rows("test.bool", forgets_who, {"codes": [1], "flag": True})
+
+
+def _prepared_statements() -> list[tuple[str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%"inventory_rolloutchange"%'],
+        )
+        return [(statement, runs) for statement, runs in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_shape_is_prepared_once_on_the_connection_and_run_again(
+    changes: list[RolloutChange],
+) -> None:
+    assert settings.DATABASE_PREPARED_STATEMENTS is True
+    now = timezone.now()
+    asks = [
+        {"whats": ["rollout_stage", "selling_enabled"], "since": now - timedelta(hours=5), "who": "ana"},
+        {"whats": ["rollout_stage", "note"], "since": now - timedelta(hours=9), "who": "bob"},  # same shape
+    ]
+    for ask in asks * 3:
+        assert [tuple(r) for r in prepared_rows("test.changes.pg", _changes, ask)] == list(_changes(ask))
+
+    statements = _prepared_statements()
+    assert len(statements) == 1  # one statement for the shape, whatever the values
+    assert statements[0][1] == 6  # planned from it six times: never sent again as text
+    # Every other query keeps Django's client-side binding: none of them is prepared.
+    list(_changes(asks[0]))
+    assert len(_prepared_statements()) == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_with_prepared_statements_off_nothing_is_prepared(
+    changes: list[RolloutChange], settings: Any
+) -> None:
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    ask = {"whats": ["rollout_stage"], "since": timezone.now() - timedelta(hours=5), "who": "ana"}
+    assert [tuple(r) for r in prepared_rows("test.changes.off", _changes, ask)] == list(_changes(ask))
+    assert _prepared_statements() == []

@@ -9,6 +9,15 @@ from django.db import transaction
 
 from integration.core import reference_cache
 from integration.core.reference_cache import reference, reference_forget
+from integration.models import StorefrontClient
+from integration.storefront.clients import (
+    CLIENT_BY_TOKEN,
+    storefront_client_by_token,
+    storefront_client_create,
+    storefront_client_deactivate,
+    storefront_client_rotate,
+    token_hash,
+)
 from inventory.models import Location
 from inventory.selectors import selling_locations
 
@@ -87,3 +96,59 @@ def test_a_value_read_inside_the_changing_transaction_is_forgotten_again_at_comm
         assert reference("t.tx", load) == "before"  # read while the change is not committed yet
     assert reference("t.tx", load) == "after"
     assert loads == [2]
+
+
+def test_forgetting_by_prefix_leaves_the_other_names(monotonic: Monotonic) -> None:
+    reference("client:a", lambda: "a")
+    reference("client:b", lambda: "b")
+    reference("switch", lambda: "on")
+    reference_forget("client:", prefix=True)
+    assert set(reference_cache._values) == {"switch"}
+    reference_forget("nothing:", prefix=True)  # no name starts with it: nothing else is dropped
+    assert set(reference_cache._values) == {"switch"}
+
+
+def test_a_none_is_not_kept_when_asked(monotonic: Monotonic) -> None:
+    loads = [0]
+
+    def load() -> None:
+        loads[0] += 1
+
+    assert reference("t.none", load, keep_none=False) is None
+    assert reference("t.none", load, keep_none=False) is None
+    assert loads == [2]
+    assert "t.none" not in reference_cache._values
+
+
+@pytest.mark.django_db
+def test_a_storefront_client_is_kept_by_its_token_and_forgotten_when_changed(
+    monotonic: Monotonic, django_assert_num_queries: Callable[..., object]
+) -> None:
+    client, token = storefront_client_create(name="kept", scopes=["availability:read"])
+    assert storefront_client_by_token(token) == client
+    with django_assert_num_queries(0):  # type: ignore[attr-defined]
+        assert storefront_client_by_token(token) == client
+
+    storefront_client_deactivate(client=client)  # this process's change: forgotten at once
+    found = storefront_client_by_token(token)
+    assert found is not None
+    assert found.active is False
+
+    StorefrontClient.objects.filter(pk=client.pk).update(active=True)  # as another process's write
+    assert storefront_client_by_token(token).active is False  # type: ignore[union-attr]
+    monotonic.now += 2.1
+    assert storefront_client_by_token(token).active is True  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
+def test_a_rotated_token_is_refused_at_once_and_an_unknown_token_is_never_kept(monotonic: Monotonic) -> None:
+    client, old = storefront_client_create(name="rotated", scopes=["availability:read"])
+    assert storefront_client_by_token(old) == client
+    _, new = storefront_client_rotate(client=client)
+
+    assert storefront_client_by_token(old) is None
+    assert storefront_client_by_token(new) == client
+    assert storefront_client_by_token("sk_unknown_" + "x" * 40) is None
+    assert [n for n in reference_cache._values if n.startswith(CLIENT_BY_TOKEN)] == [
+        f"{CLIENT_BY_TOKEN}{token_hash(new)}"
+    ]
