@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
+from integration.core.stored_texts import stored_text_translated, stored_texts_translated
 from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import WebhookReplayRefused, webhook_replay
@@ -142,14 +143,19 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     search_fields = ["=subject", "=idempotency_key", "last_error"]
     date_hierarchy = "created_at"
     fields = readonly_fields = (
-        "kind", "subject", "state", "attempts", "next_attempt_at", "last_error", "idempotency_key",
+        "kind", "subject", "state", "attempts", "next_attempt_at", "last_error_shown", "idempotency_key",
         "pretty_payload", "pretty_result", "created_at", "done_at",
     )  # fmt: skip
     actions = ["retry", "cancel"]
 
+    # last_error and the result's words are stored in English: shown in the reader's language.
     @admin.display(description=_("last error"))
     def error(self, obj: ShopifyCall) -> str:
-        return _short(obj.last_error)
+        return _short(stored_text_translated(obj.last_error))
+
+    @admin.display(description=_("last error"))
+    def last_error_shown(self, obj: ShopifyCall) -> str:
+        return stored_text_translated(obj.last_error)
 
     @admin.display(description=_("data"))
     def pretty_payload(self, obj: ShopifyCall) -> str:
@@ -159,14 +165,19 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     def pretty_result(self, obj: ShopifyCall) -> str:
         if obj.result is None:
             return "—"
-        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(stored_texts_translated(obj.result), indent=2, ensure_ascii=False)
+        )
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shopify.change_shopifycall")
 
     @staticmethod
     def _rows(call: ShopifyCall) -> list[tuple[str, str]]:
-        detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
+        detail = gettext("{state}, {attempts} attempt(s) — {error}").format(
+            state=call.get_state_display(), attempts=call.attempts,
+            error=_short(stored_text_translated(call.last_error), 80),
+        )  # fmt: skip
         return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
 
     @admin.action(description=_("Retry the selected abandoned calls…"), permissions=["act"])
