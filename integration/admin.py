@@ -426,7 +426,8 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
 # view tasks could run them again. The same action here, for those allowed to change them.
 
 
-@admin.action(description=str(resubmit_task.short_description), permissions=["change"])  # type: ignore[attr-defined]
+# Its label as django-q2 marks it (lazy: in the reader's language, not the one active at import).
+@admin.action(description=resubmit_task.short_description, permissions=["change"])  # type: ignore[attr-defined]
 def resubmit_tasks(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:  # type: ignore[type-arg]
     resubmit_task(model_admin, request, queryset)
 

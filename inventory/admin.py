@@ -236,9 +236,10 @@ class CategoryAdmin(ReferenceAdmin):
                 if category_set_stage(category=category, stage=stage, user=request.user, note=note)
             ]
             unchanged = queryset.count() - len(moved)
-            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=stage) + (f" ({', '.join(moved)})" if moved else "")
+            label = str(Category.Stage(stage).label).lower()  # the stage as staff read it, not its code
+            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=label) + (f" ({', '.join(moved)})" if moved else "")
             if unchanged:
-                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=stage)
+                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=label)
             self.message_user(request, text + ".", messages.SUCCESS)
             return None
         context = {

@@ -86,14 +86,19 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     search_fields = ["=event_id", "=webhook_id", "topic", "last_error"]
     date_hierarchy = "received_at"
     fields = readonly_fields = (
-        "event_id", "topic", "state", "attempts", "next_attempt_at", "last_error", "webhook_id", "shop_domain",
-        "api_version", "triggered_at", "received_at", "applied_at", "pretty_body",
+        "event_id", "topic", "state", "attempts", "next_attempt_at", "last_error_shown", "webhook_id",
+        "shop_domain", "api_version", "triggered_at", "received_at", "applied_at", "pretty_body",
     )  # fmt: skip
     actions = ["replay"]
 
+    # last_error is stored in English: shown in the reader's language.
     @admin.display(description=_("last error"))
     def error(self, obj: WebhookEvent) -> str:
-        return _short(obj.last_error)
+        return _short(stored_text_translated(obj.last_error))
+
+    @admin.display(description=_("last error"))
+    def last_error_shown(self, obj: WebhookEvent) -> str:
+        return stored_text_translated(obj.last_error)
 
     @admin.display(description=_("body (as received)"))
     def pretty_body(self, obj: WebhookEvent) -> str:
@@ -112,13 +117,14 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
             replayed = webhook_replay(event)
             outcome = replayed.get_state_display().lower()
             if replayed.state == WebhookEvent.State.FAILED:
-                outcome += f" ({replayed.last_error})"
+                outcome += f" ({stored_text_translated(replayed.last_error)})"
             return gettext("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
 
         return confirm_action(
             self, request, queryset, action="replay", title=gettext("Replay webhooks"),
             intro=gettext("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
-            rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
+            rows=lambda e: [(f"{e.topic} {e.event_id}",
+                             f"{e.get_state_display()} — {_short(stored_text_translated(e.last_error), 80)}")],
             apply=apply,
         )  # fmt: skip
 
