@@ -26,6 +26,7 @@ from integration.as400.files import PairName
 from integration.as400.simulator.admin import register_simulator_admin
 from integration.core.admin_formats import as400_time
 from integration.core.admin_pages import ReadOnlyInline, ReadOnlyModelAdmin
+from integration.core.stored_texts import stored_text_translated
 from integration.models import (
     Alert,
     FileRun,
@@ -119,8 +120,13 @@ class AlertAdmin(admin.ModelAdmin):
     list_display = ["kind", "subject", "severity", "occurrences", "last_seen_at", "resolved_at"]
     list_filter = ["severity", "kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["kind", "subject", "message"]
-    readonly_fields = [f.name for f in Alert._meta.fields]
+    # The message is stored in English: shown in the reader's language where its template is declared.
+    fields = readonly_fields = tuple(f.name if f.name != "message" else "message_shown" for f in Alert._meta.fields)
     actions = ["resolve"]
+
+    @admin.display(description=_("message"))
+    def message_shown(self, obj: Alert) -> str:
+        return stored_text_translated(obj.message)
 
     @admin.action(description=_("Mark the selected alerts resolved"), permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
@@ -420,7 +426,8 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
 # view tasks could run them again. The same action here, for those allowed to change them.
 
 
-@admin.action(description=str(resubmit_task.short_description), permissions=["change"])  # type: ignore[attr-defined]
+# Its label as django-q2 marks it (lazy: in the reader's language, not the one active at import).
+@admin.action(description=resubmit_task.short_description, permissions=["change"])  # type: ignore[attr-defined]
 def resubmit_tasks(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> None:  # type: ignore[type-arg]
     resubmit_task(model_admin, request, queryset)
 

@@ -128,11 +128,33 @@ class LocationAdmin(ReferenceAdmin):
         return f"{obj.code:03d}"
 
 
-class RolloutChangeInline(admin.TabularInline):
+def rollout_value_label(change: RolloutChange, value: str) -> str:
+    """A stage or the switch's state as staff read it ("Pilot", "selling"), not its code."""
+    if change.what == SWITCH_FIELD:
+        return gettext("selling") if value == "true" else gettext("paused") if value == "false" else value
+    try:
+        return str(Category.Stage(value).label)
+    except ValueError:
+        return value
+
+
+class RolloutValues:
+    """The old and new values of a rollout change, by their labels (a list's or an inline's columns)."""
+
+    @admin.display(description=_("old value"), ordering="old_value")
+    def old_label(self, obj: RolloutChange) -> str:
+        return rollout_value_label(obj, obj.old_value)
+
+    @admin.display(description=_("new value"), ordering="new_value")
+    def new_label(self, obj: RolloutChange) -> str:
+        return rollout_value_label(obj, obj.new_value)
+
+
+class RolloutChangeInline(RolloutValues, admin.TabularInline):
     model = RolloutChange
     verbose_name = _("rollout change")
     verbose_name_plural = _("rollout history")
-    fields = readonly_fields = ("changed_at", "old_value", "new_value", "changed_by_name", "note")
+    fields = readonly_fields = ("changed_at", "old_label", "new_label", "changed_by_name", "note")
     ordering = ["-changed_at", "-pk"]
     extra = 0
     can_delete = False
@@ -236,9 +258,10 @@ class CategoryAdmin(ReferenceAdmin):
                 if category_set_stage(category=category, stage=stage, user=request.user, note=note)
             ]
             unchanged = queryset.count() - len(moved)
-            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=stage) + (f" ({', '.join(moved)})" if moved else "")
+            label = str(Category.Stage(stage).label).lower()  # the stage as staff read it, not its code
+            text = gettext("{len} moved to {stage}").format(len=len(moved), stage=label) + (f" ({', '.join(moved)})" if moved else "")
             if unchanged:
-                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=stage)
+                text += gettext("; {unchanged} already {stage}, left as they were").format(unchanged=unchanged, stage=label)
             self.message_user(request, text + ".", messages.SUCCESS)
             return None
         context = {
@@ -397,8 +420,8 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(RolloutChange)
-class RolloutChangeAdmin(ReadOnlyModelAdmin):
-    list_display = ["changed_at", "subject", "old_value", "new_value", "who", "note"]
+class RolloutChangeAdmin(RolloutValues, ReadOnlyModelAdmin):
+    list_display = ["changed_at", "subject", "old_label", "new_label", "who", "note"]
     list_filter = ["what", ("category", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["category__family_code", "category__name", "changed_by_name", "note"]
     date_hierarchy = "changed_at"
@@ -409,7 +432,7 @@ class RolloutChangeAdmin(ReadOnlyModelAdmin):
     def subject(self, obj: RolloutChange) -> str:
         if obj.what == SWITCH_FIELD:
             return gettext("online selling")
-        return f"{obj.category} stage" if obj.category else obj.what
+        return gettext("{category}: stage").format(category=obj.category) if obj.category else obj.what
 
     @admin.display(description=_("who"), ordering="changed_by_name")
     def who(self, obj: RolloutChange) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
+from django.utils.translation import gettext
 from import_export.formats.base_formats import XLSX
 from import_export.results import Result, RowResult
 
@@ -30,7 +31,9 @@ FILE_FORMATS = ("csv", "xlsx")
 
 
 class ReferenceFileError(ValueError):
-    """A file that cannot be read as a table at all; the message says why, for people."""
+    """A file that cannot be read as a table at all; the message says why, for people, in the
+    active language (English source marked for the catalogue; ``manage.py reference`` runs without
+    translations, so its command line says it in English)."""
 
 
 def command_line_actor() -> str:
@@ -46,19 +49,23 @@ def reference_resource(table: str) -> ReferenceResource:
     try:
         return RESOURCES[table]()
     except KeyError:
-        raise ReferenceFileError(f"unknown table {table!r}: use {', '.join(TABLES)}") from None
+        raise ReferenceFileError(
+            gettext("unknown table {table!r}: use {tables}").format(table=table, tables=", ".join(TABLES))
+        ) from None
 
 
 def file_format_for(name: str, requested: str | None = None) -> str:
     """The format asked for, else the one the file name's extension says."""
     if requested:
         if requested.lower() not in FILE_FORMATS:
-            raise ReferenceFileError(f"unknown format {requested!r}: use {' or '.join(FILE_FORMATS)}")
+            raise ReferenceFileError(
+                gettext("unknown format {requested!r}: use csv or xlsx").format(requested=requested)
+            )
         return requested.lower()
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in FILE_FORMATS:
         raise ReferenceFileError(
-            f"cannot tell the format of {name!r} from its name: give --format csv or xlsx"
+            gettext("cannot tell the format of {name!r} from its name: give --format csv or xlsx").format(name=name)
         )
     return suffix
 
@@ -83,11 +90,13 @@ def reference_read(*, data: bytes, file_format: str) -> tablib.Dataset:
         try:
             return XLSX().create_dataset(data)
         except Exception as exc:  # openpyxl and zipfile raise many kinds for a file that is not one
-            raise ReferenceFileError(f"this is not an XLSX workbook ({type(exc).__name__}: {exc})") from exc
+            raise ReferenceFileError(
+                gettext("this is not an XLSX workbook ({error})").format(error=f"{type(exc).__name__}: {exc}")
+            ) from exc
     try:
         return csv_dataset(csv_text(data))
     except (ValueError, tablib.InvalidDimensions) as exc:
-        raise ReferenceFileError(f"this CSV file cannot be read: {exc}") from exc
+        raise ReferenceFileError(gettext("this CSV file cannot be read: {error}").format(error=exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,13 @@ class RowProblem:
     def __str__(self) -> str:
         if self.row is None:
             return self.message
-        where = f"row {self.row} (line {self.row + 1})"
         if self.column:
-            where += f", column {self.column} = {self.value!r}"
-        return f"{where}: {self.message}"
+            where = gettext("row {row} (line {line}), column {column} = {value!r}").format(
+                row=self.row, line=self.row + 1, column=self.column, value=self.value
+            )
+        else:
+            where = gettext("row {row} (line {line})").format(row=self.row, line=self.row + 1)
+        return gettext("{where}: {message}").format(where=where, message=self.message)
 
 
 def import_problems(result: Result) -> list[RowProblem]:

@@ -26,11 +26,13 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
 from integration.as400.records import AckRecord
 from integration.core.log_context import log_context
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, OutboxMessage, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import cancellations_close_on_refusal
@@ -39,6 +41,10 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.services import in_flight_remove
 
 OPEN = (Order.Status.PLACED, Order.Status.SENT)
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+ACKED = StoredText(gettext_noop("ORDACK {status} in {source}"))
+REFUSED = StoredText(gettext_noop("refused by the AS400: {reason}"))
 
 
 def _unanswered(order: Order) -> bool:
@@ -96,13 +102,13 @@ def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None
                     )
                     continue
                 if order.status in OPEN:
-                    _event(order, Order.Status.ACCEPTED, f"ORDACK {status} in {source}", now)
+                    _event(order, Order.Status.ACCEPTED, ACKED.format(status=status, source=source), now)
                     order.as400_order_number = number or order.as400_order_number
                     order.updated_at = now
                     order.save(update_fields=["status", "as400_order_number", "updated_at"])
                     event_emit(order=order, type=StorefrontEvent.Type.ORDER_ACCEPTED, now=now)
                 elif _unanswered(order):  # its cancellation is asked: it stays so, with the AS400's number
-                    _event(order, order.status, f"ORDACK {status} in {source}", now)
+                    _event(order, order.status, ACKED.format(status=status, source=source), now)
                     first_ack = not order.as400_order_number
                     order.as400_order_number = number or order.as400_order_number
                     order.updated_at = now
@@ -120,7 +126,7 @@ def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None
                         anomalies.append(f"{webn}: R after {order.status}")
                     continue
                 reason = ack.reason
-                _event(order, Order.Status.REFUSED, f"refused by the AS400: {reason}", now)
+                _event(order, Order.Status.REFUSED, REFUSED.format(reason=reason), now)
                 order.refusal_reason = reason[:60]
                 order.updated_at = now
                 order.save(update_fields=["status", "refusal_reason", "updated_at"])

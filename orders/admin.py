@@ -57,16 +57,8 @@ from orders.attention import (
     order_discrepancies_resolve,
     reason_choices,
 )
-from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine
+from orders.models import As400Event, Order, OrderCancellation, OrderEvent, OrderLine, status_label
 from orders.services import order_as_sent
-
-
-def status_label(value: str) -> str:
-    """An order status as staff read it ("Partly shipped"), not its code (``partially_shipped``)."""
-    try:
-        return str(Order.Status(value).label)
-    except ValueError:
-        return value
 
 
 def _link(url_name: str, pk: Any, text: object) -> SafeString:
@@ -109,7 +101,7 @@ class OrderEventInline(ReadOnlyInline):
 
     model = OrderEvent
     verbose_name_plural = _("history")
-    fields = readonly_fields = ("at", "status_from_label", "status_to_label", "cause")
+    fields = readonly_fields = ("at", "status_from_label", "status_to_label", "cause_shown")
     ordering = ["at", "id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
@@ -117,11 +109,15 @@ class OrderEventInline(ReadOnlyInline):
 
     @admin.display(description=_("status from"))
     def status_from_label(self, obj: OrderEvent) -> str:
-        return status_label(obj.status_from) if obj.status_from else "-"
+        return status_label(obj.status_from)
 
     @admin.display(description=_("status to"))
     def status_to_label(self, obj: OrderEvent) -> str:
         return status_label(obj.status_to)
+
+    @admin.display(description=_("cause"))
+    def cause_shown(self, obj: OrderEvent) -> str:
+        return obj.cause_shown
 
 
 class As400EventInline(ReadOnlyInline):

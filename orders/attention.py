@@ -37,12 +37,13 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.actors import actor_name
 from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage
 from orders.cancellation import STAFF_PREFIX, order_cancel
 from orders.errors import OrderError
@@ -51,6 +52,11 @@ from orders.models import As400Event, Order, OrderCancellation, OrderEvent
 from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 
 logger = logging.getLogger(__name__)
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+EVENT_RESOLVED = StoredText(gettext_noop("AS400 event {event} resolved by {who}: {note}"))
+ATTENTION_RESOLVED = StoredText(gettext_noop("attention resolved by {who} ({what}): {note}"))
+CANCELLATION_ASKED = StoredText(gettext_noop("cancellation asked by {who}: {note}"))
 
 NOTE_MAX = Order._meta.get_field("attention_note").max_length or 500
 RESOLUTION_MAX = As400Event._meta.get_field("resolution").max_length or 300
@@ -272,7 +278,7 @@ def as400_event_resolve(
             )
         _event_resolve(locked, who, note, now)
         if order is not None:
-            _history(order, f"AS400 event {_event_label(locked)} resolved by {who}: {note}", now)
+            _history(order, EVENT_RESOLVED.format(event=_event_label(locked), who=who, note=note), now)
     logger.info("AS400 event %s resolved by %s", locked.pk, who)
     return locked
 
@@ -322,7 +328,7 @@ def order_attention_resolve(
             update_fields=["attention_resolved_at", "attention_resolved_by", "attention_note", "updated_at"]
         )
         what = ", ".join(r.phrase for r in Reason if r in resolvable)
-        _history(locked, f"attention resolved by {who} ({what}): {note}", now)
+        _history(locked, ATTENTION_RESOLVED.format(who=who, what=what, note=note), now)
     logger.info("order %s: attention resolved by %s (%s)", locked, who, what)
     return ResolveResult(
         order=locked, resolved=resolvable, events_resolved=len(events), remaining=reasons - resolvable
@@ -382,7 +388,7 @@ def order_cancel_by_staff(
                 requested_by=f"{STAFF_PREFIX}{who}"[:64], now=now,
             )  # fmt: skip
             locked = orders_locked().get(pk=order.pk)
-            _history(locked, f"cancellation asked by {who}: {note}", now)
+            _history(locked, CANCELLATION_ASKED.format(who=who, note=note), now)
     except OrderError as exc:
         # The cancellation's refusal is the storefront API's, in English: said inside staff's sentence.
         raise AttentionError(

@@ -22,14 +22,25 @@ from integration.monitoring.console import (
     chart_register,
     tile_register,
 )
-from orders.attention import attention_counts
+from orders.attention import Reason, attention_counts
 from orders.models import Order
+
+#: Each reason as the tile's detail names it, short ("AS400 refusal: 1"), never its code.
+TILE_WORDS = {
+    Reason.REFUSED: _("AS400 refusal"),
+    Reason.DISCREPANCY: _("AS400 event not applied"),
+    Reason.OVERDUE_RETURN: _("overdue return"),
+    Reason.DEAD_MESSAGE: _("dead message"),
+    Reason.SHOPIFY_OVERSOLD: _("Shopify oversell"),
+}
 
 
 def orders_needing_attention(now: datetime) -> Figure:
     counts = attention_counts(now=now)
     reasons = [
-        f"{reason}: {n}" for reason, n in counts.items() if reason not in ("any", "unknown_order") and n
+        gettext("{reason}: {count}").format(reason=TILE_WORDS[reason], count=counts[reason.value])
+        for reason in Reason
+        if counts[reason.value]
     ]
     return Figure(counts["any"], ", ".join(reasons))
 

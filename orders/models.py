@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
+from integration.core.stored_texts import stored_text_translated
 from inventory.models import Location, Product, Reservation
 
 
@@ -125,6 +126,16 @@ class OrderLine(models.Model):
         return f"{self.order_id}/{self.line_number}"
 
 
+def status_label(value: str) -> str:
+    """An order status as staff read it ("Partly shipped"), not its code (``partially_shipped``)."""
+    if not value:
+        return "-"
+    try:
+        return str(Order.Status(value).label)
+    except ValueError:
+        return value
+
+
 class OrderEvent(models.Model):
     """A change of an order's (or a line's) status: when, from what to what, and why."""
 
@@ -141,7 +152,13 @@ class OrderEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.status_from or '-'} → {self.status_to} ({self.cause})"
+        # Shown above each row of the order's history: labels and the cause in the reader's language.
+        return f"{self.order_id}: {status_label(self.status_from)} → {status_label(self.status_to)} ({self.cause_shown})"
+
+    @property
+    def cause_shown(self) -> str:
+        """The cause, stored in English (integration.core.stored_texts), in the active language."""
+        return stored_text_translated(self.cause)
 
 
 class OrderCancellation(models.Model):
@@ -183,9 +200,11 @@ class OrderCancellation(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        what = f"line {self.line.line_number}" if self.line else "whole order"
-        return f"{self.order_id}: cancel {what} ×{self.quantity} ({self.state})"
+    def __str__(self) -> str:  # shown above each row of the order's cancellations: in the reader's language
+        what = gettext("line {number}").format(number=self.line.line_number) if self.line else gettext("whole order")
+        return gettext("{order}: cancel {what} ×{quantity} ({state})").format(
+            order=self.order_id, what=what, quantity=self.quantity, state=self.get_state_display()
+        )
 
 
 class As400Event(models.Model):
@@ -263,6 +282,6 @@ class As400Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.source}#{self.record} {self.kind} {self.order_number}/{self.line_number} ×{self.quantity}"
+        return (  # shown above each row of the order's AS400 events: the kind's label, not its code
+            f"{self.source}#{self.record} {self.get_kind_display()} {self.order_number}/{self.line_number} ×{self.quantity}"
         )

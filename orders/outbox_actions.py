@@ -24,10 +24,11 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.core.actors import actor_name
 from integration.core.admin_formats import paris
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
@@ -38,6 +39,15 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.selectors import line_sku
 
 logger = logging.getLogger(__name__)
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+RETRIED = StoredText(gettext_noop("{kind} message #{pk} retried by {who} (dead after {attempts} attempts)"))
+CANCELLED = StoredText(gettext_noop("{kind} message #{pk} cancelled by {who}"))
+CANCELLED_NOTE = StoredText(gettext_noop("{kind} message #{pk} cancelled by {who}: {note}"))
+ORDER_CANCELLED = StoredText(gettext_noop("its {kind} message #{pk} cancelled by {who} before reaching the AS400"))
+ORDER_CANCELLED_NOTE = StoredText(
+    gettext_noop("its {kind} message #{pk} cancelled by {who} before reaching the AS400: {note}")
+)
 
 CANCELLABLE = (OutboxMessage.State.DEAD, OutboxMessage.State.PENDING)
 
@@ -107,7 +117,7 @@ def outbox_message_retry(
         locked.save(update_fields=["state", "attempts", "next_attempt_at"])  # last_error kept until sent
         _note(
             order,
-            f"{locked.kind} message #{locked.pk} retried by {actor_name(user)} (dead after {previous} attempts)",
+            RETRIED.format(kind=locked.kind, pk=locked.pk, who=actor_name(user), attempts=previous),
             now,
         )
     logger.info("outbox message %s retried by %s", locked.pk, actor_name(user))
@@ -120,7 +130,6 @@ def outbox_message_cancel(
     """Cancel a dead or pending message that the AS400 cannot have read; see the module's docstring."""
     now = now or timezone.now()
     who = actor_name(user)
-    why = f": {note}" if note else ""
     with transaction.atomic():
         order = orders_locked().get(pk=message.subject)
         # Locked, the dispatcher's claim (SKIP LOCKED) passes it by; claimed first, it reads as sent here.
@@ -148,9 +157,9 @@ def outbox_message_cancel(
                 order=order,
                 status_from=order.status,
                 status_to=Order.Status.CANCELLED,
-                cause=f"its {locked.kind} message #{locked.pk} cancelled by {who} before reaching the AS400{why}"[
-                    :200
-                ],
+                cause=(ORDER_CANCELLED_NOTE if note else ORDER_CANCELLED).format(
+                    kind=locked.kind, pk=locked.pk, who=who, note=note
+                )[:200],
                 at=now,
             )
             order.status, order.updated_at = Order.Status.CANCELLED, now
@@ -177,6 +186,6 @@ def outbox_message_cancel(
                 now=now,
             )
         else:
-            _note(order, f"{locked.kind} message #{locked.pk} cancelled by {who}{why}", now)
+            _note(order, (CANCELLED_NOTE if note else CANCELLED).format(kind=locked.kind, pk=locked.pk, who=who, note=note), now)
     logger.info("outbox message %s cancelled by %s (order cancelled: %s)", locked.pk, who, cancels_order)
     return CancelResult(message=locked, order_cancelled=cancels_order, units_released=released)

@@ -18,9 +18,10 @@ from django.db import transaction
 from django.db.models import F, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.core.errors import DomainError
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage
 from inventory.models import StockLevel
 from inventory.moves import availability_moved, cause_uri
@@ -37,6 +38,10 @@ class ResendRefused(DomainError):
 
 
 RESENDABLE = (S.ACCEPTED, S.SENT)
+
+# The order's history line, stored in English, shown in the reader's language (integration.core.stored_texts).
+RESENT = StoredText(gettext_noop("sent again to the AS400 by {by}: {why}"))
+RESENT_LOST = StoredText(gettext_noop("sent again to the AS400 by {by}: {why} (the AS400 had lost its order {lost})"))
 
 
 def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None) -> OutboxMessage:
@@ -76,9 +81,10 @@ def order_resend(*, order: Order, by: str, why: str, now: datetime | None = None
                 in_flight=F("in_flight") + units
             )
         availability_moved(add, cause=cause_uri("Order", locked.order_number))
-        cause = f"renvoyée à l'AS400 par {by}: {why}"
         if lost_number:
-            cause += f" (l'AS400 avait perdu sa commande {lost_number})"
+            cause = RESENT_LOST.format(by=by, why=why, lost=lost_number)
+        else:
+            cause = RESENT.format(by=by, why=why)
         OrderEvent.objects.create(
             order=locked, status_from=locked.status, status_to=S.SENT, cause=cause[:200], at=now
         )

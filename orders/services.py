@@ -28,10 +28,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.as400.codec import EncodeError, RecordCodec
 from integration.core.errors import DomainError
 from integration.core.log_context import log_context
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage
 from inventory.errors import InventoryError
 from inventory.models import Location, Product, Reservation, StockLevel
@@ -53,6 +55,11 @@ from orders.metrics import checkout_refused_count
 from orders.models import Order, OrderEvent, OrderLine
 from orders.numbers import ORDER_NUMBER_RULE, order_number_problem
 from orders.selectors import line_sku, order_as_written
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+PLACED = StoredText(gettext_noop("placed by {client}"))
+PLACED_SHORT = StoredText(gettext_noop("placed by {client}, without units (oversold): {short}"))
+SENT_IN = StoredText(gettext_noop("sent to the AS400 in {file}"))
 
 
 @dataclass(frozen=True)
@@ -297,7 +304,7 @@ def order_place_unreserved(
                 _Row(r.product_id, r.location, line.quantity, Decimal(line.unit_price), 0 if short else line.quantity)
                 for r, line in zip(resolved, data.lines, strict=True)
             ]
-            cause = f"placed by {client}" + (f", without units (oversold): {short}" if short else "")
+            cause = PLACED_SHORT.format(client=client, short=short) if short else PLACED.format(client=client)
             order = _write(data, client, "", digest, location, None, rows, now, cause=cause, ordimp=not short)
     except IntegrityError:  # the same number raced us and won
         existing = _existing(data.order_number, client, "", digest)
@@ -357,7 +364,7 @@ def _place(data: OrderInput, client: str, key: str, digest: str, location: int, 
         _Row(line.product_id, line.location_id, line.quantity, line.unit_price, line.quantity, line.product)
         for line in sorted(held, key=lambda h: (h.product_id, h.location_id))
     ]
-    return _write(data, client, key, digest, location, reservation, rows, now, cause=f"placed by {client}")
+    return _write(data, client, key, digest, location, reservation, rows, now, cause=PLACED.format(client=client))
 
 
 @dataclass(frozen=True)
@@ -526,7 +533,7 @@ def orders_mark_sent(*, message_ids: list[int], now: datetime) -> int:
                 order=order,
                 status_from=Order.Status.PLACED,
                 status_to=Order.Status.SENT,
-                cause=f"sent to the AS400 in ORDIMP_{files.get(order.pk) or 0:06d}",
+                cause=SENT_IN.format(file=f"ORDIMP_{files.get(order.pk) or 0:06d}"),
                 at=now,
             )
             for order in orders

@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -211,8 +211,9 @@ def nights_chart(series: list[dict[str, Any]]) -> SafeString:
     top = max([sum(n["kinds"].values()) for n in series] + [1])
     drift_top = max([n["drift"] for n in series] + [1])
     step = (WIDTH - 2 * PAD) / max(len(series), 1)
+    label = escape(gettext("Discrepancies of the last 30 nights"))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" role="img" '
-             f'aria-label="Écarts des 30 dernières nuits" class="reconciliation-chart">']  # fmt: skip
+             f'aria-label="{label}" class="reconciliation-chart">']  # fmt: skip
     parts.append(f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - PAD}" y2="{HEIGHT}" stroke="#999"/>')
     points = []
     for i, night in enumerate(series):
@@ -341,11 +342,11 @@ def counts_html(run: Run) -> SafeString | str:
         "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td><td>{}</td></tr>", rows,
     )  # fmt: skip
-    return format_html(
-        "<table><thead><tr><th>type</th><th>total</th><th>haute</th><th>moyenne</th><th>basse</th>"
-        "<th>pilote</th><th>ouvert</th><th>unités</th><th>€</th></tr></thead><tbody>{}</tbody></table>",
-        body,
-    )
+    headers = format_html_join("", "<th>{}</th>", [(h,) for h in (
+        gettext("type"), gettext("total"), gettext("high"), gettext("medium"), gettext("low"), gettext("pilot"),
+        gettext("live"), gettext("units"), "€",
+    )])  # fmt: skip
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", headers, body)
 
 
 @admin.register(Threshold)

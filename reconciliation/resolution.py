@@ -21,11 +21,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.as400.records import EventRecord
 from integration.core.actors import actor_name
 from integration.core.errors import DomainError
+from integration.core.stored_texts import StoredText
 from orders.attention import order_cancel_by_staff
 from orders.lifecycle import ordsts_apply
 from orders.models import Order
@@ -38,6 +39,9 @@ from reconciliation.models import Action, Discrepancy, WebOrderPicture
 State = Discrepancy.State
 ACTIONS = ("accept", "resend", "cancel", "ignore", "reopen")
 ORDER_ACTIONS = ("resend", "cancel")
+# The order's history line of a resolution, stored in English and shown in the reader's language
+# (integration.core.stored_texts); its outcome is written, as the action's, in the language active then.
+RESOLVED_CAUSE = StoredText(gettext_noop("discrepancy {kind}: {outcome} by {who}"))
 SHIPPED_BY_THE_AS400 = ("order_status_differs", "order_quantities_differ")
 
 
@@ -112,7 +116,7 @@ def _resolve_one(d: Discrepancy, action: str, user: object | None, note: str, no
     if d.order_id and action not in ORDER_ACTIONS:  # resend and cancel write the order's history themselves
         order_history_note(
             order=Order.objects.get(pk=d.order_id),
-            cause=gettext("discrepancy {kind}: {outcome} by {who}").format(kind=d.kind, outcome=outcome, who=who),
+            cause=RESOLVED_CAUSE.format(kind=d.kind, outcome=outcome, who=who),
             now=now,
         )
     return outcome

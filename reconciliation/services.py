@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from integration.alerts import alert_raise
 from integration.core.locks import try_lock
@@ -96,7 +97,7 @@ def _pictured(files: dict[str, FileRun]) -> tuple[dict[str, FileRun], list[dict[
         model = kept.get(file)
         if model is not None and model.objects.exclude(seq=run.seq).exists():
             skipped.append(
-                {"file": file, "why": f"{file}_{run.seq:06d} a été remplacé par un extrait plus récent"}
+                {"file": file, "why": gettext("{pair} was replaced by a newer extract").format(pair=f"{file}_{run.seq:06d}")}
             )
             continue
         usable[file] = run
@@ -306,7 +307,7 @@ def _record(
                 was = d.get_state_display()
                 d.state, d.closed_at, d.closed_by = Discrepancy.State.OPEN, None, ""
                 Action.objects.create(discrepancy=d, run=run, kind=Action.Kind.REOPEN, by=SYSTEM, at=now,
-                                      outcome=f"retrouvé par le rapprochement (était : {was})")  # fmt: skip
+                                      outcome=gettext("found again by the reconciliation (was: {was})").format(was=was))  # fmt: skip
             d.save()
     closed = 0
     ran = list(findings)
@@ -315,7 +316,7 @@ def _record(
         d.state, d.closed_at, d.closed_by = Discrepancy.State.CLOSED, now, SYSTEM
         d.save(update_fields=["state", "closed_at", "closed_by"])
         Action.objects.create(discrepancy=d, run=run, kind=Action.Kind.CLOSED, by=SYSTEM, at=now,
-                              outcome="le rapprochement ne le trouve plus")  # fmt: skip
+                              outcome=gettext("the reconciliation no longer finds it"))  # fmt: skip
         closed += 1
     return opened, closed, counts
 
@@ -332,22 +333,24 @@ def _thresholds(run: Run, now: datetime) -> None:
         )
         reasons = []
         if threshold.max_count is not None and tally.count > threshold.max_count:
-            reasons.append(f"{tally.count} écarts (seuil {threshold.max_count})")
+            reasons.append(gettext("{count} discrepancies (threshold {limit})").format(count=tally.count, limit=threshold.max_count))
         if threshold.max_units is not None and tally.units > threshold.max_units:
-            reasons.append(f"{tally.units} unités (seuil {threshold.max_units})")
+            reasons.append(gettext("{units} units (threshold {limit})").format(units=tally.units, limit=threshold.max_units))
         if threshold.max_amount is not None and tally.amount > threshold.max_amount:
-            reasons.append(f"{tally.amount} € (seuil {threshold.max_amount} €)")
+            reasons.append(gettext("{amount} € (threshold {limit} €)").format(amount=tally.amount, limit=threshold.max_amount))
         if reasons:
-            passed.append(f"{threshold.kind} : " + ", ".join(reasons))
+            passed.append(gettext("{kind}: {reasons}").format(kind=threshold.kind, reasons=", ".join(reasons)))
             alert_raise(kind="reconciliation_threshold", subject=threshold.kind, severity=Alert.Severity.WARNING,
                         message=f"night {run.night}: {threshold.kind} past its threshold: " + ", ".join(reasons),
                         now=now)  # fmt: skip
     recipients = list(getattr(settings, "OPERATIONS_EMAILS", []) or [])
     if passed and recipients:
         send_mail(
-            subject=f"[rapprochement] nuit du {run.night:%d/%m/%Y} : {len(passed)} seuil(s) dépassé(s)",
-            message="Seuils dépassés :\n\n" + "\n".join(f"- {p}" for p in passed)
-            + f"\n\n{run.found} écarts trouvés, {run.opened} nouveaux, {run.closed} disparus.",
+            subject=gettext("[reconciliation] night of {night}: {count} threshold(s) passed").format(
+                night=formats.date_format(run.night, "DATE_FORMAT"), count=len(passed)),
+            message=gettext("Thresholds passed:") + "\n\n" + "\n".join(f"- {p}" for p in passed) + "\n\n"
+            + gettext("{found} discrepancies found, {opened} new, {closed} gone.").format(
+                found=run.found, opened=run.opened, closed=run.closed),
             from_email=None, recipient_list=recipients,
         )  # fmt: skip
 

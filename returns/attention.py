@@ -20,11 +20,12 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.core.actors import actor_name
 from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage
 from orders.locks import order_messages_locked, orders_locked
 from orders.models import OrderEvent
@@ -32,6 +33,9 @@ from orders.outbox_actions import OutboxActionRefused, outbox_message_retry
 from returns.models import Return
 
 logger = logging.getLogger(__name__)
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+REQUEUED = StoredText(gettext_noop("RTNIMP message #{pk} of return {rma} queued again by {who} (it was cancelled)"))
 
 
 class ReturnAttentionErrorCode(StrEnum):
@@ -150,7 +154,7 @@ def return_announcement_resend(
             order=order,
             status_from=order.status,
             status_to=order.status,
-            cause=f"RTNIMP message #{locked.pk} of return {ret.rma} queued again by {actor_name(user)} (it was cancelled)",
+            cause=REQUEUED.format(pk=locked.pk, rma=ret.rma, who=actor_name(user))[:200],
             at=now,
         )
     logger.info("RTNIMP of return %s queued again by %s (it was cancelled)", ret.rma, actor_name(user))

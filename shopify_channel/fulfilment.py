@@ -65,7 +65,9 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from integration.core.stored_texts import StoredText
 from integration.models import StorefrontEvent
 from integration.shopify.calls import CallRefused, call_kind_register, shopify_call_queue
 from integration.shopify.client import ShopifyClient
@@ -92,6 +94,18 @@ BY_STAFF = "staff"
 OWN_REFUND = "[plateforme]"
 #: Fulfillment orders that still hold units to fulfil, cancel or prepare.
 OPEN_STATES = {"OPEN", "IN_PROGRESS", "SCHEDULED", "ON_HOLD", "INCOMPLETE"}
+
+# What a call's result and refusal say to staff: stored in English (the call's result and
+# last_error), shown in the reader's language (integration.core.stored_texts). The notes sent to
+# Shopify itself (the cancellation's staff note, the refund's note) are Shopify's, in the shop's French.
+NOT_A_SHOPIFY_ORDER = StoredText(gettext_noop("order {order} is not a known Shopify order (ShopifyOrder)"))
+UNKNOWN_TO_SHOPIFY = StoredText(gettext_noop("Shopify does not know the order {gid}"))
+UNITS_NOT_FOUND = StoredText(gettext_noop("line {line} ({sku}): {units} unit(s) not found"))
+NOTHING_TO_SHIP = StoredText(gettext_noop("nothing to ship: Shopify no longer holds these units as to be fulfilled"))
+NO_PICKUP_ORDER = StoredText(gettext_noop("no open fulfillment order holds these lines"))
+CANCELLED_BY_CALL = StoredText(gettext_noop("cancelled in Shopify by call #{pk} ({kind})"))
+NOTHING_LEFT = StoredText(gettext_noop("Shopify holds no unit left to cancel"))
+NOTHING_TO_CANCEL = StoredText(gettext_noop("nothing to cancel: Shopify no longer holds these units"))
 
 
 # --- Listening ------------------------------------------------------------------------------------
@@ -179,14 +193,14 @@ def _order_gid(call: ShopifyCall) -> str:
         return gid
     link = ShopifyOrder.objects.filter(order__order_number=call.subject).first()
     if link is None:
-        raise CallRefused(f"la commande {call.subject} n'est pas une commande Shopify connue (ShopifyOrder)")
+        raise CallRefused(NOT_A_SHOPIFY_ORDER.format(order=call.subject))
     return _gid(link)
 
 
 def _items(client: ShopifyClient, gid: str) -> list[_Item]:
     order = (client.execute("fulfillment_orders", {"id": gid}).data or {}).get("order")
     if order is None:
-        raise CallRefused(f"Shopify ne connaît pas la commande {gid}")
+        raise CallRefused(UNKNOWN_TO_SHOPIFY.format(gid=gid))
     items = []
     for fo in order["fulfillmentOrders"]["nodes"]:
         if fo["status"] not in OPEN_STATES:
@@ -239,7 +253,7 @@ def _take(
             if not wanted:
                 break
         if wanted:
-            short.append(f"ligne {line['line_number']} ({line['sku']}) : {wanted} unité(s) introuvable(s)")
+            short.append(UNITS_NOT_FOUND.format(line=line["line_number"], sku=line["sku"], units=wanted))
     return taken, short
 
 
@@ -268,7 +282,7 @@ def perform_fulfil(client: ShopifyClient, call: ShopifyCall) -> dict[str, Any]:
     taken, short = _take(_items(client, gid), call.payload["lines"], call.subject, prefer="SHIPPING")
     if not taken:
         return {
-            "skipped": "rien à expédier : Shopify ne tient plus ces unités comme à expédier",
+            "skipped": NOTHING_TO_SHIP.format(),
             "short": short,
         }
     tracking = call.payload.get("tracking") or {}
@@ -305,7 +319,7 @@ def perform_pickup_ready(client: ShopifyClient, call: ShopifyCall) -> dict[str, 
     taken, short = _take(items, call.payload["lines"], call.subject, prefer="PICK_UP")
     orders = sorted({item.fulfillment_order for item, _ in taken})
     if not orders:
-        return {"skipped": "aucune commande de traitement ouverte ne tient ces lignes", "short": short}
+        return {"skipped": NO_PICKUP_ORDER.format(), "short": short}
     variables = {"input": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in orders]}}
     answer = client.execute("prepared_for_pickup", variables, idempotency_key=call.idempotency_key)
     result = (answer.data or {}).get("fulfillmentOrderLineItemsPreparedForPickup") or {}
@@ -343,10 +357,10 @@ def perform_units_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, 
             .first()
         )
         if other is not None:
-            return {"skipped": f"annulée dans Shopify par l'appel #{other.pk} ({other.kind})"}
+            return {"skipped": CANCELLED_BY_CALL.format(pk=other.pk, kind=other.kind)}
     items = _items(client, _order_gid(call))
     if not any(item.remaining for item in items):
-        return {"skipped": "Shopify ne tient plus aucune unité à annuler"}
+        return {"skipped": NOTHING_LEFT.format()}
     note = {
         "as400": "Annulée par l'AS400",
         "store": "Annulée en magasin",
@@ -357,7 +371,7 @@ def perform_units_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str, 
                              note=f"{note} (commande {call.subject})")  # fmt: skip
     taken, short = _take(items, payload["lines"], call.subject)
     if not taken:
-        return {"skipped": "rien à annuler : Shopify ne tient plus ces unités", "short": short}
+        return {"skipped": NOTHING_TO_CANCEL.format(), "short": short}
     merged: dict[str, int] = {}
     for item, units in taken:
         merged[item.line_item] = merged.get(item.line_item, 0) + units
@@ -408,5 +422,5 @@ def perform_refused_cancel(client: ShopifyClient, call: ShopifyCall) -> dict[str
     """An order the AS400 refused, cancelled in Shopify (SHOPIFY_CANCEL_REFUSED)."""
     items = _items(client, _order_gid(call))
     if not any(item.remaining for item in items):
-        return {"skipped": "Shopify ne tient plus aucune unité à annuler"}
+        return {"skipped": NOTHING_LEFT.format()}
     return _order_cancel(client, call, reason="OTHER", note=f"Refusée par l'AS400 (commande {call.subject})")

@@ -24,11 +24,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.core.actors import actor_name
 from integration.core.admin_formats import paris
 from integration.core.errors import DomainError
+from integration.core.stored_texts import StoredText
 from integration.shopify.calls import CallRefused, call_kind_register, shopify_call_queue
 from integration.shopify.models import ShopifyCall
 from orders.cancellation import STAFF_PREFIX, order_cancel
@@ -39,6 +40,10 @@ from orders.services import order_send_anyway
 from shopify_channel.models import ShopifyOrder
 
 logger = logging.getLogger(__name__)
+
+# The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
+SENT_ANYWAY = StoredText(gettext_noop("oversold: sent anyway by {who}: {note}"))
+CANCELLED_IN_SHOPIFY = StoredText(gettext_noop("oversold: cancelled in Shopify by {who}: {note}"))
 
 #: The ShopifyCall kind that cancels an order in Shopify.
 ORDER_CANCEL = "order_cancel"
@@ -121,7 +126,7 @@ def oversold_cancel_in_shopify(
                 now=now,
             )
             _decided(locked, ShopifyOrder.Resolution.CANCELLED, who, now)
-            _history(locked.order, f"oversold: cancelled in Shopify by {who}: {note}", now)
+            _history(locked.order, CANCELLED_IN_SHOPIFY.format(who=who, note=note), now)
     except OrderError as exc:  # the order service's refusal is the storefront API's, in English
         raise OversoldError(gettext("the order refused it: {why}").format(why=exc)) from exc
     logger.info("Shopify order %s: oversold, cancelled in Shopify by %s", locked.name, who)
@@ -137,7 +142,7 @@ def oversold_send_anyway(
     try:
         with transaction.atomic():
             locked = _open(link)
-            order_send_anyway(order=locked.order, cause=f"oversold: sent anyway by {who}: {note}", now=now)
+            order_send_anyway(order=locked.order, cause=SENT_ANYWAY.format(who=who, note=note), now=now)
             _decided(locked, ShopifyOrder.Resolution.SENT_ANYWAY, who, now)
     except OrderError as exc:  # the order service's refusal is the storefront API's, in English
         raise OversoldError(gettext("the order refused it: {why}").format(why=exc)) from exc

@@ -22,8 +22,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from integration.as400.codec import to_date, to_datetime
 from integration.as400.dds import load_layout
+from integration.core.stored_texts import StoredText
+
+# What an order's history says of the record that changed it ("ORDSTS E in ORDSTS_000004 #3"): stored
+# in English, shown in the reader's language (integration.core.stored_texts).
+RECORD_CAUSE = StoredText(gettext_noop("{file} {code} in {source} #{number}"))
 
 Columns = dict[str, list[Any]]
 
@@ -209,7 +216,7 @@ class EventRecord:
 
     @property
     def cause(self) -> str:
-        return f"{self.file} {self.code or '?'} in {self.source} #{self.number}"
+        return RECORD_CAUSE.format(file=self.file, code=self.code or "?", source=self.source, number=self.number)
 
 
 def record_keys(file: str, columns: Columns) -> list[str]:

@@ -118,7 +118,8 @@ def simulator_faults(now: datetime) -> Figure:
         with simulator_for_request() as sim:
             on = [f.name for f in sim.status().faults if f.active]
     except (SimulatorError, OSError) as exc:
-        return Figure(0, gettext("the simulator cannot be read: %(error)s") % {"error": exc}, alarm=True)
+        error = exc.translated() if isinstance(exc, SimulatorError) else exc
+        return Figure(0, gettext("the simulator cannot be read: %(error)s") % {"error": error}, alarm=True)
     return Figure(len(on), ", ".join(on))
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.core.admin_pages import ReadOnlyModelAdmin, note_action
+from integration.core.stored_texts import stored_text_translated, stored_texts_translated
 from integration.shopify.calls import CallActionRefused, shopify_call_cancel, shopify_call_retry
 from integration.shopify.models import ConnectionState, ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import WebhookReplayRefused, webhook_replay
@@ -85,14 +86,19 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     search_fields = ["=event_id", "=webhook_id", "topic", "last_error"]
     date_hierarchy = "received_at"
     fields = readonly_fields = (
-        "event_id", "topic", "state", "attempts", "next_attempt_at", "last_error", "webhook_id", "shop_domain",
-        "api_version", "triggered_at", "received_at", "applied_at", "pretty_body",
+        "event_id", "topic", "state", "attempts", "next_attempt_at", "last_error_shown", "webhook_id",
+        "shop_domain", "api_version", "triggered_at", "received_at", "applied_at", "pretty_body",
     )  # fmt: skip
     actions = ["replay"]
 
+    # last_error is stored in English: shown in the reader's language.
     @admin.display(description=_("last error"))
     def error(self, obj: WebhookEvent) -> str:
-        return _short(obj.last_error)
+        return _short(stored_text_translated(obj.last_error))
+
+    @admin.display(description=_("last error"))
+    def last_error_shown(self, obj: WebhookEvent) -> str:
+        return stored_text_translated(obj.last_error)
 
     @admin.display(description=_("body (as received)"))
     def pretty_body(self, obj: WebhookEvent) -> str:
@@ -111,13 +117,14 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
             replayed = webhook_replay(event)
             outcome = replayed.get_state_display().lower()
             if replayed.state == WebhookEvent.State.FAILED:
-                outcome += f" ({replayed.last_error})"
+                outcome += f" ({stored_text_translated(replayed.last_error)})"
             return gettext("{topic} {event_id} replayed: {outcome}.").format(topic=event.topic, event_id=event.event_id, outcome=outcome)
 
         return confirm_action(
             self, request, queryset, action="replay", title=gettext("Replay webhooks"),
             intro=gettext("{count} event(s) selected. Each is applied again, now, by what its subject means here; an event already applied is refused (it never is twice).").format(count=queryset.count()),
-            rows=lambda e: [(f"{e.topic} {e.event_id}", f"{e.get_state_display()} — {_short(e.last_error, 80)}")],
+            rows=lambda e: [(f"{e.topic} {e.event_id}",
+                             f"{e.get_state_display()} — {_short(stored_text_translated(e.last_error), 80)}")],
             apply=apply,
         )  # fmt: skip
 
@@ -142,14 +149,19 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     search_fields = ["=subject", "=idempotency_key", "last_error"]
     date_hierarchy = "created_at"
     fields = readonly_fields = (
-        "kind", "subject", "state", "attempts", "next_attempt_at", "last_error", "idempotency_key",
+        "kind", "subject", "state", "attempts", "next_attempt_at", "last_error_shown", "idempotency_key",
         "pretty_payload", "pretty_result", "created_at", "done_at",
     )  # fmt: skip
     actions = ["retry", "cancel"]
 
+    # last_error and the result's words are stored in English: shown in the reader's language.
     @admin.display(description=_("last error"))
     def error(self, obj: ShopifyCall) -> str:
-        return _short(obj.last_error)
+        return _short(stored_text_translated(obj.last_error))
+
+    @admin.display(description=_("last error"))
+    def last_error_shown(self, obj: ShopifyCall) -> str:
+        return stored_text_translated(obj.last_error)
 
     @admin.display(description=_("data"))
     def pretty_payload(self, obj: ShopifyCall) -> str:
@@ -159,14 +171,19 @@ class ShopifyCallAdmin(ReadOnlyModelAdmin):
     def pretty_result(self, obj: ShopifyCall) -> str:
         if obj.result is None:
             return "—"
-        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(stored_texts_translated(obj.result), indent=2, ensure_ascii=False)
+        )
 
     def has_act_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shopify.change_shopifycall")
 
     @staticmethod
     def _rows(call: ShopifyCall) -> list[tuple[str, str]]:
-        detail = f"{call.get_state_display()}, {call.attempts} tentative(s) — {_short(call.last_error, 80)}"
+        detail = gettext("{state}, {attempts} attempt(s) — {error}").format(
+            state=call.get_state_display(), attempts=call.attempts,
+            error=_short(stored_text_translated(call.last_error), 80),
+        )  # fmt: skip
         return [(f"#{call.pk} {call.kind} {call.subject}", detail)]
 
     @admin.action(description=_("Retry the selected abandoned calls…"), permissions=["act"])

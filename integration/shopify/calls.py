@@ -39,11 +39,12 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from integration.alerts import alert_raise
 from integration.core.admin_formats import paris
+from integration.core.stored_texts import StoredText
 from integration.models import Alert
 from integration.shopify.models import ShopifyCall
 
@@ -55,6 +56,20 @@ logger = logging.getLogger(__name__)
 State = ShopifyCall.State
 SEND_TASK = "integration.shopify.tasks.shopify_calls_send_doorbell"  # the schedule runs shopify_calls_send
 _MIN_DELAY = timedelta(seconds=1)
+
+# What a call's last_error and its alert say, stored in English and shown in the reader's language
+# (integration.core.stored_texts): a refusal's or a retry's reason is a stored text of its own.
+REFUSED = StoredText(gettext_noop("refused: {reason}"), texts=("reason",))
+UNAVAILABLE = StoredText(gettext_noop("Shopify unavailable: {error}"))
+QUERY_REFUSED = StoredText(gettext_noop("query refused by Shopify: {error}"))
+NO_PERFORM = StoredText(gettext_noop("no perform registered for the kind {kind}"))
+GIVEN_UP = StoredText(gettext_noop("{error} (given up after {attempts} attempts)"), texts=("error",))
+CANCELLED = StoredText(gettext_noop("cancelled on {at}"))
+CANCELLED_NOTE = StoredText(gettext_noop("cancelled on {at}: {note}"))
+DEAD_ALERT = StoredText(gettext_noop(
+    "Shopify call {kind} of {subject} (#{pk}) is dead: {error}; retry it from the admin (Calls to Shopify) "
+    "once the cause is fixed"
+), texts=("error",))
 
 
 class CallRetry(Exception):
@@ -172,7 +187,7 @@ def _record(call: ShopifyCall, outcome: str, *, now: datetime, error: str = "", 
             current.state, current.last_error = State.DEAD, error
         elif current.attempts >= max_attempts:
             current.state = State.DEAD
-            current.last_error = f"{error} (abandonné après {current.attempts} tentatives)"
+            current.last_error = GIVEN_UP.format(error=error, attempts=current.attempts)
         else:
             current.last_error = error
             current.next_attempt_at = now + call_backoff(current.attempts)
@@ -183,8 +198,9 @@ def _record(call: ShopifyCall, outcome: str, *, now: datetime, error: str = "", 
             kind="shopify_call_dead",
             subject=f"{current.kind} {current.subject}".strip()[:100],
             severity=Alert.Severity.CRITICAL if exhausted else Alert.Severity.WARNING,
-            message=f"Shopify call {current.kind} of {current.subject or '-'} (#{current.pk}) is dead: "
-            f"{current.last_error}; retry it from the admin (Appels à Shopify) once the cause is fixed",
+            message=DEAD_ALERT.format(
+                kind=current.kind, subject=current.subject or "-", pk=current.pk, error=current.last_error
+            ),
             now=now,
         )
     return current.state
@@ -196,17 +212,17 @@ def _perform(client: ShopifyClient, call: ShopifyCall) -> tuple[str, str, Any]:
 
     perform = _performers.get(call.kind)
     if perform is None:
-        return Outcome.RETRY, f"no perform registered for the kind {call.kind}", None
+        return Outcome.RETRY, NO_PERFORM.format(kind=call.kind), None
     try:
         result = perform(client, call)
     except CallRefused as exc:
-        return Outcome.DEAD, f"refusé : {exc.reason}", None
+        return Outcome.DEAD, REFUSED.format(reason=exc.reason), None
     except CallRetry as exc:
         return Outcome.RETRY, exc.reason, None
     except ShopifyUnavailable as exc:
-        return Outcome.RETRY, f"Shopify indisponible : {exc}", None
+        return Outcome.RETRY, UNAVAILABLE.format(error=exc), None
     except ShopifyQueryError as exc:  # the document or its variables: sending it again changes nothing
-        return Outcome.DEAD, f"requête refusée par Shopify : {exc}", None
+        return Outcome.DEAD, QUERY_REFUSED.format(error=exc), None
     except Exception as exc:  # a fault of ours must not leave the call leased for ever
         logger.exception("Shopify call %s #%s failed unexpectedly", call.kind, call.pk)
         return Outcome.RETRY, f"{type(exc).__name__}: {exc}", None
@@ -314,7 +330,8 @@ def shopify_call_cancel(call: ShopifyCall, now: datetime | None = None, *, note:
                 )
             )
         current.state, current.done_at = State.CANCELLED, now
-        cancelled = gettext("cancelled on {at}: {note}") if note else gettext("cancelled on {at}")
-        current.last_error = cancelled.format(at=paris(now), note=note)
+        with translation.override("en"):  # stored in English, its moment too; shown in the reader's
+            at = paris(now)
+        current.last_error = CANCELLED_NOTE.format(at=at, note=note) if note else CANCELLED.format(at=at)
         current.save(update_fields=["state", "done_at", "last_error"])
     return current

@@ -34,13 +34,22 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.alerts import alert_raise
+from integration.core.stored_texts import StoredText
 from integration.models import Alert
 from integration.shopify.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
+
+# What an event's last_error and its alert say, stored in English and shown in the reader's language
+# (integration.core.stored_texts).
+NO_HANDLER = StoredText(gettext_noop("no handler for the topic {topic}"))
+FAILED_ALERT = StoredText(gettext_noop(
+    "Shopify webhook {topic} (event {event_id}) failed {attempts} times: {error}; replay it from the admin "
+    "(Webhooks received from Shopify) once fixed"
+))
 
 State = WebhookEvent.State
 
@@ -219,7 +228,7 @@ def webhook_event_apply(*, event_id: int, now: datetime | None = None) -> str:
         handler = _handlers.get(event.topic)
         if handler is None:
             event.state = State.IGNORED
-            event.last_error = f"no handler for the topic {event.topic}"
+            event.last_error = NO_HANDLER.format(topic=event.topic)
             event.next_attempt_at = None
         else:
             meta = WebhookMeta(
@@ -250,8 +259,9 @@ def webhook_event_apply(*, event_id: int, now: datetime | None = None) -> str:
     if event.state == State.FAILED and event.attempts >= max_attempts:
         alert_raise(
             kind="shopify_webhook_failed", subject=event.topic, severity=Alert.Severity.CRITICAL,
-            message=f"Shopify webhook {event.topic} (event {event.event_id}) failed {event.attempts} times: "
-            f"{event.last_error}; replay it from the admin (Webhooks reçus de Shopify) once fixed",
+            message=FAILED_ALERT.format(
+                topic=event.topic, event_id=event.event_id, attempts=event.attempts, error=event.last_error
+            ),
             now=now,
         )  # fmt: skip
     return event.state

@@ -20,9 +20,12 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import Settings
 
+from integration.alerts import alert_raise
 from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError
-from integration.models import FileRun
+from integration.models import FileRun, OutboxMessage
+from integration.shopify.calls import DEAD_ALERT, REFUSED
 from inventory.models import Category
+from orders.outbox_actions import outbox_message_retry
 from returns.models import Return
 from tests.factories.admin import World
 from tests.moments import TUESDAY
@@ -265,3 +268,78 @@ def test_an_import_files_row_errors_and_a_forms_refusal_are_in_french(
     assert refused.context["adminform"].form.errors["webhook_url"] == [
         "doit être une URL https:// (http:// seulement sur cette machine)"
     ]
+
+
+def test_an_orders_history_written_in_english_is_read_in_the_readers_language(
+    world: World, superuser_client: Client
+) -> None:
+    # given: the world's order, placed by the storefront client "shop", its dead ORDIMP retried by
+    # staff; its history is stored in English (what the API and the logs say)
+    message = OutboxMessage.objects.get(subject=world.order.pk, kind="ORDIMP")
+    outbox_message_retry(message=message, user=None)
+    assert list(world.order.events.filter(line__isnull=True).values_list("cause", flat=True)) == [
+        "placed by shop", f"ORDIMP message #{message.pk} retried by system (dead after 8 attempts)",
+    ]  # fmt: skip
+    url = reverse("admin:orders_order_change", args=[world.order.pk])
+
+    # when: staff read the order's page in French, then in English
+    french = html.unescape(page(superuser_client, url))
+    english = html.unescape(page(superuser_client, url, "en"))
+
+    # then: each line in the reader's language
+    retried_fr = f"message ORDIMP n°{message.pk} relancé par system (mort après 8 tentatives)"
+    assert "passée par shop" in french
+    assert retried_fr in french
+    assert "placed by shop" not in french
+    assert "retried by" not in french
+    assert "placed by shop" in english
+    assert "retried by system (dead after 8 attempts)" in english
+
+
+def test_an_alert_written_in_english_is_read_in_french(world: World, superuser_client: Client) -> None:
+    # given: the alert a dead call to Shopify raises (integration.shopify.calls), stored in English
+    alert = alert_raise(
+        kind="shopify_call_dead", subject="order_cancel SHP1001",
+        message=DEAD_ALERT.format(kind="order_cancel", subject="SHP1001", pk=7,
+                                  error=REFUSED.format(reason="the order is already cancelled")),
+    )  # fmt: skip
+
+    shown = html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[alert.pk])))
+
+    assert (
+        "L'appel à Shopify order_cancel de SHP1001 (#7) est abandonné : refusé : the order is already cancelled ; "
+        "relancez-le depuis l'admin (Appels à Shopify) une fois la cause corrigée"
+    ) in shown
+
+
+def test_the_simulators_refusals_are_said_in_french_and_its_own_words_stay_english(
+    superuser_client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    # given: a seeded simulator with its AS400 down
+    settings.AS400_SIMULATOR_DB = tmp_path / "as400.sqlite3"
+    settings.AS400_SIMULATOR = {"start": TUESDAY, "items": 30}
+    url = reverse("admin:as400_simulator")
+    seeded = superuser_client.post(url, {"action": "seed"}, follow=True)
+    superuser_client.post(url, {"action": "fault_on", "name": "down"}, follow=True)
+
+    # when: staff ask for a full extract, an import, and an extract of a file that is not one
+    export = superuser_client.post(url, {"action": "export_full", "file": "STKBAL"}, follow=True)
+    imported = superuser_client.post(url, {"action": "import"}, follow=True)
+    superuser_client.post(url, {"action": "fault_off", "name": "down"}, follow=True)
+    wrong = superuser_client.post(url, {"action": "export_full", "file": "ORDACK"}, follow=True)
+
+    # then: each refusal in French on the page, and what the seed did
+    assert [str(m) for m in seeded.context["messages"]] == ["initialisé : 30 articles × 31 sites (graine 297)"]
+    assert [str(m) for m in export.context["messages"]] == ["l'AS400 est arrêté (panne down) : rien n'est exporté"]
+    assert [str(m) for m in imported.context["messages"]] == [
+        "travail d'import non lancé : l'AS400 est arrêté (panne down)"
+    ]
+    assert [str(m) for m in wrong.context["messages"]] == [
+        "un extrait complet est l'un de ITMMST, STKBAL, WEBORD"
+    ]
+    # and: the simulator's own words (its command line, its log) stay English
+    with Simulator(SimulatorConfig.from_settings()) as sim:
+        sim.fault_on("down")
+        assert sim.import_now().summary() == "import job not run: the AS400 is down (fault down)"
+        with pytest.raises(SimulatorError, match=r"^the AS400 is down \(fault down\): nothing is exported$"):
+            sim.export("full", "STKBAL")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -74,6 +75,28 @@ def test_every_count_is_the_number_of_rows_its_link_lists(world: World, superuse
         assert listed.status_code == 200, (key, listed.status_code, listed.get("Location"))
         assert "cl" in listed.context, (key, url)
         assert listed.context["cl"].result_count == count, (key, url)
+
+
+DETAIL = re.compile(r'data-tile="(\w+)">.*?<span class="platform-detail">([^<]*)</span>', re.S)
+
+
+def tile_details(html: str) -> dict[str, str]:
+    return {key: unescape(detail) for key, detail in DETAIL.findall(html)}
+
+
+def test_the_attention_tile_names_its_reasons_in_words_not_codes(world: World, superuser_client: Client) -> None:
+    # given: the world's order has an AS400 event not applied (rejected) and a dead ORDIMP
+    # when: the home page is read in French (the default)
+    html = superuser_client.get(reverse("admin:index")).content.decode()
+
+    # then: its reasons by their labels, each with its count; no code ("discrepancy: 1")
+    assert tile_details(html)["orders_attention"] == "évènement AS400 non appliqué : 1, message mort : 1"
+
+
+def test_the_attention_tile_in_english(world: World, superuser_client: Client, english: None) -> None:
+    html = superuser_client.get(reverse("admin:index")).content.decode()
+
+    assert tile_details(html)["orders_attention"] == "AS400 event not applied: 1, dead message: 1"
 
 
 def test_a_late_extract_is_counted_and_a_fresh_one_is_not(world: World, superuser_client: Client) -> None:

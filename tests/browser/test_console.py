@@ -153,7 +153,7 @@ def test_business_staff_move_a_category_from_pilot_to_live_and_see_it_in_the_his
     page.fill('input[name="note"]', "pilot went well")
     follow(page, 'input[name="apply"]')
 
-    assert category.family_code in messages(page)
+    assert f"1 passée(s) à « ouvert » ({category.family_code})" in messages(page)  # the stage's label, in French
     assert Category.objects.get(pk=category.pk).rollout_stage == Category.Stage.LIVE
     change = RolloutChange.objects.get(category=category)
     assert (change.old_value, change.new_value, change.note, change.changed_by_name) == (
@@ -163,6 +163,7 @@ def test_business_staff_move_a_category_from_pilot_to_live_and_see_it_in_the_his
     history = page.locator("#result_list tbody").inner_text()
     assert "pilot went well" in history
     assert "claire" in history
+    assert "Pilote\tOuvert" in history  # from and to, by their French labels
 
 
 def test_operations_import_a_mapping_file_see_its_error_fix_it_and_confirm(

@@ -6,6 +6,7 @@ the real database; forms are posted as a browser would post them (the page's own
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -318,6 +319,10 @@ def test_a_stage_changed_on_the_category_page_is_recorded_and_shown_in_its_histo
     assert [(f.original.old_value, f.original.new_value) for f in history] == [("off", "pilot")]
     listed = staff.get(url("rolloutchange_changelist") + f"?category__id__exact={grocery.pk}")
     assert [c.note for c in listed.context["cl"].result_list] == ["pilot store first"]
+    # the stages by their labels, not their codes, in the list and the category's history
+    for page in (listed.content.decode(), staff.get(change_url).content.decode()):
+        assert re.search(r'class="field-old_label">\s*(<p>)?Off<', page), page
+        assert re.search(r'class="field-new_label">\s*(<p>)?Pilot<', page), page
 
 
 def test_a_categories_import_in_the_admin_previews_then_records_the_stage_change_with_the_user(

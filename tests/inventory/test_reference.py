@@ -18,9 +18,17 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from inventory.models import Category, ItemMapping, Location, Product, RolloutChange, SafetyStockOverride
-from inventory.reference import locations_seed_default
+from inventory.reference import (
+    ReferenceFileError,
+    RowProblem,
+    file_format_for,
+    locations_seed_default,
+    reference_read,
+    reference_resource,
+)
 from tests.processes import Processes
 
 pytestmark = pytest.mark.django_db
@@ -359,6 +367,30 @@ def test_bad_arguments_and_unreadable_files_are_a_message(
         call_command("reference", *args, stdout=StringIO(), stderr=StringIO())
 
     assert str(excinfo.value) == message.format(dir=tmp_path)
+
+
+def test_the_file_level_refusals_and_the_row_report_are_said_in_french_where_french_is_active() -> None:
+    # given: the admin's language (French, the default); the command line above runs without translations
+    with translation.override("fr"):
+        # when: a file the reading refuses as a whole, and a row's problem as the admin reports it
+        with pytest.raises(ReferenceFileError) as by_name:
+            file_format_for("m.txt")
+        with pytest.raises(ReferenceFileError) as by_format:
+            file_format_for("m.csv", "ods")
+        with pytest.raises(ReferenceFileError) as workbook:
+            reference_read(data=b"item_number,sku\n", file_format="xlsx")
+        with pytest.raises(ReferenceFileError) as table:
+            reference_resource("stores")
+        row = str(RowProblem(2, "sku", "DUP", "SKU 'DUP' is on rows 2 and 3 of the file"))
+
+    # then: each in French, its values kept
+    assert str(by_name.value) == "le nom de 'm.txt' ne dit pas son format : indiquez --format csv ou xlsx"
+    assert str(by_format.value) == "format 'ods' inconnu : utilisez csv ou xlsx"
+    assert str(workbook.value) == "ce n'est pas un classeur XLSX (BadZipFile: File is not a zip file)"
+    assert str(table.value) == (
+        "table 'stores' inconnue : utilisez locations, categories, mappings, safety-stock"
+    )
+    assert row == "ligne 2 (ligne 3 du fichier), colonne sku = 'DUP' : SKU 'DUP' is on rows 2 and 3 of the file"
 
 
 def test_from_a_shell_a_bad_import_exits_non_zero_without_a_traceback(

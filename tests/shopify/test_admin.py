@@ -127,8 +127,14 @@ def test_staff_retry_a_dead_call_and_cancel_another_with_a_note() -> None:
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.state, second.state) == ("pending", "cancelled")
-    assert second.last_error.endswith(": fait à la main")
-    assert staff.get(reverse("admin:shopify_shopifycall_change", args=[first.pk])).status_code == 200
+    assert second.last_error == "cancelled on 2026-11-24 10:00: fait à la main"  # stored in English
+    # and each call's last error is read in French: the confirmation's rows, the list, the call's page
+    assert "Abandonné, 1 tentative(s) — refusé : the fulfillment order is closed" in confirm.content.decode()
+    listed = staff.get(url).content.decode()
+    assert "annulé le 2026-11-24 10:00 : fait à la main" in listed
+    page = staff.get(reverse("admin:shopify_shopifycall_change", args=[first.pk]))
+    assert page.status_code == 200
+    assert "refusé : the fulfillment order is closed" in page.content.decode()
 
 
 def test_the_connection_state_is_shown_read_only() -> None:

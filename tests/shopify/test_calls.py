@@ -15,9 +15,11 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.utils import translation
 from django_q.models import OrmQ
 from pytest_django import Settings
 
+from integration.core.stored_texts import stored_text_translated
 from integration.models import Alert
 from integration.shopify.calls import (
     CallActionRefused,
@@ -120,7 +122,7 @@ def test_a_performed_call_is_done_with_its_result() -> None:
         (CallRetry("the fulfillment order is not open yet"), "the fulfillment order is not open yet"),
         (
             ShopifyUnavailable("HTTP 503 (after 4 attempts)"),
-            "Shopify indisponible : HTTP 503 (after 4 attempts)",
+            "Shopify unavailable: HTTP 503 (after 4 attempts)",
         ),
         (KeyError("order"), "KeyError: 'order'"),
     ],
@@ -167,10 +169,19 @@ def test_a_refused_call_is_dead_at_once_and_alerted() -> None:
     assert (call.state, call.attempts, call.last_error) == (
         "dead",
         1,
-        "refusé : the order is already cancelled in Shopify",
-    )
+        "refused: the order is already cancelled in Shopify",
+    )  # stored in English; shown in the reader's language (the French in test_admin.py)
     alert = Alert.objects.get(kind="shopify_call_dead")
     assert (alert.subject, alert.severity) == ("order_cancel SHP1001", "warning")
+    assert alert.message == (
+        f"Shopify call order_cancel of SHP1001 (#{call.pk}) is dead: refused: the order is already cancelled in "
+        "Shopify; retry it from the admin (Calls to Shopify) once the cause is fixed"
+    )
+    with translation.override("fr"):
+        assert stored_text_translated(alert.message) == (
+            f"L'appel à Shopify order_cancel de SHP1001 (#{call.pk}) est abandonné : refusé : the order is already "
+            "cancelled in Shopify ; relancez-le depuis l'admin (Appels à Shopify) une fois la cause corrigée"
+        )
 
 
 def test_a_call_is_dead_after_its_attempts_then_retried_by_staff(
@@ -196,7 +207,11 @@ def test_a_call_is_dead_after_its_attempts_then_retried_by_staff(
     # then the call was tried three times, is dead, and a critical alert says so
     call.refresh_from_db()
     assert (call.state, call.attempts) == ("dead", 3)
-    assert call.last_error.endswith("(abandonné après 3 tentatives)")
+    assert call.last_error == "Shopify unavailable: timeout (ReadTimeout) (after 4 attempts) (given up after 3 attempts)"
+    with translation.override("fr"):
+        assert stored_text_translated(call.last_error) == (
+            "Shopify indisponible : timeout (ReadTimeout) (after 4 attempts) (abandonné après 3 tentatives)"
+        )
     assert Alert.objects.get(kind="shopify_call_dead").severity == "critical"
 
     # when Shopify is back and staff retry it
@@ -223,7 +238,7 @@ def test_a_pending_call_cancelled_by_staff_is_never_sent() -> None:
     report = shopify_calls_send()
 
     assert (cancelled.state, cancelled.done_at) == ("cancelled", TUESDAY)
-    assert cancelled.last_error.endswith(": annulée à la main dans Shopify")
+    assert cancelled.last_error == "cancelled on 2026-11-24 10:00: annulée à la main dans Shopify"
     assert (report.done, sent) == (0, [])
 
 

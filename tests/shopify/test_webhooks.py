@@ -15,9 +15,11 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import translation
 from django_q.models import OrmQ, Schedule
 from pytest_django import Settings
 
+from integration.core.stored_texts import stored_text_translated
 from integration.models import Alert
 from integration.shopify import webhooks
 from integration.shopify.models import WebhookEvent
@@ -225,6 +227,10 @@ def test_an_event_of_a_topic_nobody_takes_is_ignored(client: Client) -> None:
 
     assert state == "ignored"
     assert WebhookEvent.objects.get().last_error == "no handler for the topic customers/create"
+    with translation.override("fr"):  # stored in English, read in the reader's language
+        assert stored_text_translated(WebhookEvent.objects.get().last_error) == (
+            "aucun traitement pour le sujet customers/create"
+        )
 
 
 def test_a_handler_that_raises_leaves_nothing_of_its_work_and_the_event_failed(client: Client) -> None:

@@ -14,9 +14,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import translation
 from pytest_django import Settings
 
 from integration.as400.simulator.engine import Simulator
+from integration.core.stored_texts import stored_texts_translated
 from integration.shopify.calls import shopify_call_retry, shopify_calls_send
 from integration.shopify.models import ShopifyCall
 from orders.models import As400Event
@@ -93,7 +95,14 @@ def test_a_shipment_heard_twice_or_performed_twice_fulfils_once(
 
     # then nothing more is queued, nothing more fulfilled
     assert len(calls(FULFIL)) == 1
-    assert again.get("skipped")
+    assert again["skipped"] == "nothing to ship: Shopify no longer holds these units as to be fulfilled"
+    assert again["short"] == [f"line 1 ({product.mapping.sku}): 1 unit(s) not found"]
+    # stored in English; staff read it in their language (the call's page: tests/shopify/test_admin.py)
+    with translation.override("fr"):
+        assert stored_texts_translated(again) == {
+            "skipped": "rien à expédier : Shopify ne tient plus ces unités comme à expédier",
+            "short": [f"ligne 1 ({product.mapping.sku}) : 1 unité(s) introuvable(s)"],
+        }
     assert len(shopify_side.fulfillments(placed)) == 1
 
 

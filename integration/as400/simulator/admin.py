@@ -25,6 +25,7 @@ from integration.as400.simulator.errors import SimulatorError
 from integration.as400.simulator.exports import FULL_FILES
 from integration.as400.simulator.faults import FAULTS, FaultState
 from integration.core.admin_pages import register_admin_page
+from integration.core.stored_texts import stored_text_translated
 
 URL_NAME = "as400_simulator"
 # Only for those given it (on FileRun: the page writes exchange files), GET and POST alike.
@@ -79,12 +80,16 @@ def _act(request: HttpRequest) -> None:
             elif action == "step":
                 messages.success(request, sim.step(minutes=_minutes(data.get("minutes", ""))).summary())
             elif action == "import":
-                messages.success(request, sim.import_now().summary())
+                report = sim.import_now()
+                if report.ran:
+                    messages.success(request, report.summary())
+                else:  # why it did not run, in the reader's language
+                    messages.warning(request, stored_text_translated(report.summary()))
             elif action == "export_full":
                 written = sim.export("full", data.get("file", ""))
                 messages.success(request, gettext("Wrote {files}").format(files=", ".join(f.name for f in written)))
             elif action == "seed":
-                messages.success(request, sim.seed().message)
+                messages.success(request, stored_text_translated(sim.seed().message))
             else:
                 messages.error(request, gettext("Unknown action {action!r}.").format(action=action))
     except SimulatorError as exc:

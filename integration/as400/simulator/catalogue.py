@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from integration.as400.simulator.db import (
     RESEEDED_TABLES,
     mark_changed,
@@ -33,6 +35,7 @@ from integration.as400.simulator.db import (
     to_db,
     transaction,
 )
+from integration.core.stored_texts import StoredText
 
 WAREHOUSE = 900
 STORES: tuple[tuple[int, str], ...] = (
@@ -45,6 +48,11 @@ STORES: tuple[tuple[int, str], ...] = (
 )  # fmt: skip
 WAREHOUSE_NAME = "Entrepôt central Saint-Priest"
 LOCATIONS: tuple[int, ...] = (*(mag for mag, _ in STORES), WAREHOUSE)
+
+# What a seed says, in English (the command line, the log); the admin's page says it in the
+# reader's language (integration.core.stored_texts).
+SEEDED = StoredText(gettext_noop("seeded {items} items x {locations} locations (seed {seed})"))
+ALREADY_SEEDED = StoredText(gettext_noop("already seeded (seed {seed}, {items} items); --force to replace"))
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,7 @@ def catalogue_seed(
             return SeedReport(
                 False, already["seed"], already["items"], already["families"], len(LOCATIONS),
                 conn.execute("SELECT COUNT(*) FROM STKBAL").fetchone()[0], time.perf_counter() - started,
-                f"already seeded (seed {already['seed']}, {already['items']} items); --force to replace",
+                ALREADY_SEEDED.format(seed=already["seed"], items=already["items"]),
             )  # fmt: skip
         for table in RESEEDED_TABLES:
             conn.execute(f"DELETE FROM {table}")
@@ -230,7 +238,7 @@ def catalogue_seed(
         state_set(conn, "full:pending", bool(already))
     return SeedReport(
         True, seed, items, len(FAMILIES), len(LOCATIONS), len(stock_rows), time.perf_counter() - started,
-        f"seeded {items} items x {len(LOCATIONS)} locations (seed {seed})",
+        SEEDED.format(items=items, locations=len(LOCATIONS), seed=seed),
     )  # fmt: skip
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from integration.as400.simulator import activity
 from integration.as400.simulator.catalogue import SeedReport, catalogue_seed
 from integration.as400.simulator.clock import (
@@ -61,7 +63,15 @@ from integration.as400.simulator.exports import (
     seq_last,
 )
 from integration.as400.simulator.faults import FaultState, fault_active, fault_list, fault_set
-from integration.as400.simulator.imports import ImportReport, import_job, pending_pairs
+from integration.as400.simulator.imports import (
+    BATCH_FAULT,
+    BATCH_NIGHTLY,
+    NOT_RUN_BATCH,
+    NOT_RUN_DOWN,
+    ImportReport,
+    import_job,
+    pending_pairs,
+)
 from integration.as400.simulator.orders import (
     lifecycle_tick,
     order_cancel,
@@ -222,9 +232,9 @@ class Simulator:
         """Why the batch window is on at ``at`` (now), or "" when it is off."""
         at = at or self.now()
         if self.window.contains(at):
-            return f"nightly batch {self.config.batch_start:%H:%M}-{self.config.batch_end:%H:%M}"
+            return BATCH_NIGHTLY.format(start=f"{self.config.batch_start:%H:%M}", end=f"{self.config.batch_end:%H:%M}")
         if fault_active(self.conn, "batch"):
-            return "fault batch"
+            return BATCH_FAULT.format()
         return ""
 
     def in_batch_window(self, at: datetime | None = None) -> bool:
@@ -249,7 +259,8 @@ class Simulator:
     def require_seeded(self) -> None:
         if not self.is_seeded():
             raise NotSeededError(
-                f"the simulator at {self.config.db_path} is not seeded: run 'as400_simulator seed'"
+                gettext_noop("the simulator at {path} is not seeded: run 'as400_simulator seed'"),
+                path=self.config.db_path,
             )
 
     # --- Seeding -----------------------------------------------------------------------------
@@ -275,7 +286,7 @@ class Simulator:
         self.require_seeded()
         total = round(minutes * 60) if seconds is None else int(seconds)
         if total < 0:
-            raise SimulatorError("the simulated clock only goes forward")
+            raise SimulatorError(gettext_noop("the simulated clock only goes forward"))
         start = self.now()
         target = start + timedelta(seconds=total)
         report = StepReport(start=start, end=start)
@@ -312,13 +323,13 @@ class Simulator:
         self.require_seeded()
         if speed is not None:
             if speed <= 0:
-                raise SimulatorError("the speed factor must be positive")
+                raise SimulatorError(gettext_noop("the speed factor must be positive"))
             with transaction(self.conn):
                 state_set(self.conn, "speed", speed)
         speed = self.speed
         tick = self.config.tick_seconds if tick is None else tick
         if tick <= 0:
-            raise SimulatorError("the tick must be a positive number of seconds")
+            raise SimulatorError(gettext_noop("the tick must be a positive number of seconds"))
         stop = stop or threading.Event()
         for exported in self.initial_exports():
             logger.info("initial full extract %s", exported.name)
@@ -493,21 +504,26 @@ class Simulator:
 
     # --- Jobs on demand ----------------------------------------------------------------------
 
-    def _refuse_when_unavailable(self, what: str) -> None:
+    def _refuse_export_when_unavailable(self) -> None:
         if fault_active(self.conn, "down"):
-            raise SimulatorError(f"the AS400 is down (fault down): {what}")
-        reason = self.batch_reason()
-        if reason:
-            raise SimulatorError(f"the batch window is on ({reason}): {what}")
+            raise SimulatorError(gettext_noop("the AS400 is down (fault down): nothing is exported"))
+        at = self.now()
+        if self.window.contains(at):
+            raise SimulatorError(
+                gettext_noop("the nightly batch window is on ({start}-{end}): nothing is exported"),
+                start=f"{self.config.batch_start:%H:%M}", end=f"{self.config.batch_end:%H:%M}",
+            )  # fmt: skip
+        if self.batch_reason(at):
+            raise SimulatorError(gettext_noop("the batch window is on (fault batch): nothing is exported"))
 
     def import_now(self) -> ImportReport:
         """Run the import job now and write what it answers (ORDACK, ORDSTS A), as the schedule would."""
         self.require_seeded()
         if fault_active(self.conn, "down"):
-            return ImportReport(ran=False, reason="the AS400 is down (fault down)")
+            return ImportReport(ran=False, reason=NOT_RUN_DOWN.format())
         reason = self.batch_reason()
         if reason:
-            return ImportReport(ran=False, reason=f"batch window ({reason})")
+            return ImportReport(ran=False, reason=NOT_RUN_BATCH.format(reason=reason))
         delay = self._slow_seconds()
         step = StepReport(start=self.now(), end=self.now())
         t = self._import(self.now(), step, delay)
@@ -519,24 +535,24 @@ class Simulator:
         """Write a file now: ``full`` (ITMMST, STKBAL, WEBORD), ``delta`` (ITMMST, STKBAL), or
         ``pending`` (the queued ORDACK/ORDSTS/STRRTN records, of ``file`` or all)."""
         self.require_seeded()
-        self._refuse_when_unavailable("nothing is exported")
+        self._refuse_export_when_unavailable()
         at = self.now()
         file = file.upper() if file else None
         with transaction(self.conn):
             self._own_changes(at)
             if kind == "full":
                 if file not in FULL_FILES:
-                    raise SimulatorError(f"a full extract is one of {', '.join(FULL_FILES)}")
+                    raise SimulatorError(gettext_noop("a full extract is one of {files}"), files=", ".join(FULL_FILES))
                 return export_full(self.conn, self.config, file, at=at)
             if kind == "delta":
                 if file not in DELTA_FILES:
-                    raise SimulatorError(f"a delta is one of {', '.join(DELTA_FILES)}")
+                    raise SimulatorError(gettext_noop("a delta is one of {files}"), files=", ".join(DELTA_FILES))
                 return export_delta(self.conn, self.config, file, at=at, force=True)
             if kind == "pending":
                 if file is not None and file not in EVENT_FILES:
-                    raise SimulatorError(f"pending records are {', '.join(EVENT_FILES)}")
+                    raise SimulatorError(gettext_noop("pending records are {files}"), files=", ".join(EVENT_FILES))
                 return outbox_flush(self.conn, self.config, at=at, files=(file,) if file else EVENT_FILES)
-        raise SimulatorError(f"export full, delta or pending, not {kind!r}")
+        raise SimulatorError(gettext_noop("export full, delta or pending, not {kind!r}"), kind=kind)
 
     # --- Operators ---------------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from integration.as400.codec import RecordCodec
 from integration.as400.control import control_for
 from integration.as400.dds import load_layout
@@ -133,7 +135,7 @@ def corrupt_data(codec: RecordCodec, data: bytes, how: str) -> tuple[bytes, str]
     fmt = codec.format_of(record)
     field = next((f for f in fmt.fields if f.type == "P"), None)
     if field is None:
-        raise SimulatorError(f"{codec.layout.name} has no packed field to corrupt")
+        raise SimulatorError(gettext_noop("{file} has no packed field to corrupt"), file=codec.layout.name)
     spoiled = bytearray(data)
     start = recno * size + field.offset
     if how == "digit":
@@ -215,7 +217,9 @@ def export_full(
 ) -> list[ExportedFile]:
     """A full extract of ITMMST, STKBAL or WEBORD (CTKIND F), in key order."""
     if file not in FULL_FILES:
-        raise SimulatorError(f"full extracts are {', '.join(FULL_FILES)}, not {file!r}")
+        raise SimulatorError(
+            gettext_noop("full extracts are {files}, not {file!r}"), files=", ".join(FULL_FILES), file=file
+        )
     rows = conn.execute(
         f"SELECT {_columns(file, 't')} FROM {file} t ORDER BY {_key_order(file, 't')}"
     ).fetchall()
@@ -235,7 +239,9 @@ def export_delta(
     and ``force`` is not given.
     """
     if file not in DELTA_FILES:
-        raise SimulatorError(f"deltas are {', '.join(DELTA_FILES)}, not {file!r}")
+        raise SimulatorError(
+            gettext_noop("deltas are {files}, not {file!r}"), files=", ".join(DELTA_FILES), file=file
+        )
     since = int(state_get(conn, f"hwm:{file}", 0))
     top = _change_top(conn, file)
     join = "c.ITEM = t.IMITEM AND c.MAG = 0" if file == "ITMMST" else "c.ITEM = t.SBITEM AND c.MAG = t.SBMAG"

@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from integration.as400.codec import RecordCodec, RecordError
 from integration.as400.control import ControlError, ControlRecord, check_pair
 from integration.as400.files import PairName
@@ -52,8 +54,17 @@ from integration.as400.simulator.orders import (
     order_lose,
     return_announce,
 )
+from integration.core.stored_texts import StoredText
 
 IMPORT_FILES = ("ORDANN", "ORDIMP", "RTNIMP")  # the order the job reads the names in
+
+# Why the import job did not run, in English (the command line, the log); the admin's page says it
+# in the reader's language (integration.core.stored_texts).
+NOT_RUN = StoredText(gettext_noop("import job not run: {reason}"), texts=("reason",))
+NOT_RUN_DOWN = StoredText(gettext_noop("the AS400 is down (fault down)"))
+NOT_RUN_BATCH = StoredText(gettext_noop("batch window ({reason})"), texts=("reason",))
+BATCH_NIGHTLY = StoredText(gettext_noop("nightly batch {start}-{end}"))
+BATCH_FAULT = StoredText(gettext_noop("fault batch"))
 
 
 @dataclass
@@ -75,7 +86,7 @@ class ImportReport:
 
     def summary(self) -> str:
         if not self.ran:
-            return f"import job not run: {self.reason}"
+            return NOT_RUN.format(reason=self.reason)
         parts = [f"{len(self.done)} file(s) applied", f"{len(self.refused)} refused to IN/ERR/"]
         if self.acks:
             parts.append("orders " + ", ".join(f"{k}={v}" for k, v in sorted(self.acks.items())))
