@@ -8,9 +8,11 @@ The check and the take are one statement per pair::
 On PostgreSQL the row lock it takes makes a concurrent taker wait and then re-check the condition
 against the new figures; on SQLite the transaction holds the database's write lock from its first
 statement (``transaction_mode=IMMEDIATE``). Either way a second reader between the check and the
-take cannot see the same units. The reservation's rows are inserted *before* the first take, so
-a hot pair is locked only for its update and the commit. Pairs are always taken in (product,
-location) order, so reservations over the same pairs in different orders never deadlock.
+take cannot see the same units. On PostgreSQL the last pair's take and the reservation's rows
+are one statement (the rows written only if it took), so a hot pair is locked only for that
+statement and the commit; on SQLite the rows are written first. Pairs are always taken in
+(product, location) order, so reservations over the same pairs in different orders never
+deadlock. The statements of a take are compiled once per shape (``integration.core.prepared``).
 
 Expired reservations stop counting in every read at once (see ``selectors``). Their units leave
 the ``reserved`` counter when a take finds the pair short (the pair is swept and the take tried

@@ -1,4 +1,4 @@
-"""A prepared read query answers exactly what the ORM answers, for every value and shape."""
+"""A prepared query answers (or changes) exactly what the ORM's does, for every value and shape."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from integration.core.prepared import prepared_rows
+from integration.core.prepared import prepared_rows, prepared_update, update_of
 from inventory.models import Location, RolloutChange
 from tests.moments import TUESDAY
 
@@ -75,3 +75,21 @@ def test_a_query_that_does_not_use_a_value_is_refused_before_it_runs() -> None:
         prepared_rows("test.forgets", forgets_who, {"codes": [1, 2], "who": "ana"})
     with pytest.raises(TypeError, match="boolean"):
         prepared_rows("test.bool", forgets_who, {"codes": [1], "flag": True})
+
+
+def test_a_prepared_update_changes_what_the_orms_update_changes_with_a_value_used_twice(
+    changes: list[RolloutChange],
+) -> None:
+    built: list[Mapping[str, Any]] = []
+
+    def build(v: Mapping[str, Any]) -> Any:  # the new value is in SET and in WHERE
+        built.append(v)
+        return update_of(RolloutChange.objects.filter(what=v["what"]).exclude(new_value=v["value"]), new_value=v["value"])
+
+    assert prepared_update("test.update", build, {"what": "rollout_stage", "value": "v9"}) == 2
+    assert prepared_update("test.update", build, {"what": "rollout_stage", "value": "v9"}) == 0
+    assert prepared_update("test.update", build, {"what": "note", "value": "n'; --"}) == 1
+    assert len(built) == 1
+    assert sorted(RolloutChange.objects.values_list("what", "new_value")) == [
+        ("note", "n'; --"), ("rollout_stage", "v9"), ("rollout_stage", "v9"), ("selling_enabled", "v1")
+    ]
