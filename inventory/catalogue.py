@@ -12,6 +12,7 @@ import binascii
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -201,25 +202,37 @@ def product_page(
 _WRITTEN = "_lines_written"  # the attribute of a reservation holding the lines just written
 
 
-def reservation_lines_written(reservation: Reservation, lines: list[ReservationLine]) -> None:
-    """These lines were just written as the reservation's current ones (with their products, when
-    the writer had them): :func:`reservation_lines` answers them without reading them back."""
+@dataclass(frozen=True)
+class ReservationLineAnswer:
+    """A reservation's line as the storefront is told it."""
+
+    sku: str
+    location: int
+    quantity: int
+    unit_price: Decimal
+
+
+def reservation_lines_written(reservation: Reservation, lines: list[ReservationLineAnswer]) -> None:
+    """These lines were just written as the reservation's current ones: :func:`reservation_lines`
+    answers them without reading them back."""
     setattr(reservation, _WRITTEN, list(lines))
 
 
-def reservation_lines(reservation: Reservation) -> list[ReservationLine]:
-    """The reservation's current lines, with their products' SKUs.
+def reservation_lines(reservation: Reservation) -> list[ReservationLineAnswer]:
+    """The reservation's current lines, with their products' SKUs (the AS400 item number of a
+    product unmapped since), in (product, location) order.
 
     ``reservation_replace_lines`` deactivates the old lines and gives the new ones the
     reservation's new ``expires_at``; a release or an expiry deactivates the current ones. So the
     current lines, active or not, are those that expire with the reservation. Lines just written
     (:func:`reservation_lines_written`) are those, and are not read again.
     """
-    written: list[ReservationLine] | None = getattr(reservation, _WRITTEN, None)
-    if written is not None and all("product" in line._state.fields_cache for line in written):
-        return sorted(written, key=lambda line: (line.product_id, line.location_id))
-    return list(
+    written: list[ReservationLineAnswer] | None = getattr(reservation, _WRITTEN, None)
+    if written is not None:
+        return list(written)
+    rows = (
         ReservationLine.objects.filter(reservation=reservation, expires_at=reservation.expires_at)
-        .select_related("product__mapping")
         .order_by("product_id", "location_id")
+        .values_list("product__mapping__sku", "product__item_number", "location_id", "quantity", "unit_price")
     )
+    return [ReservationLineAnswer(sku or item, location, q, price) for sku, item, location, q, price in rows]

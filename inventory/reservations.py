@@ -8,9 +8,11 @@ The check and the take are one statement per pair::
 On PostgreSQL the row lock it takes makes a concurrent taker wait and then re-check the condition
 against the new figures; on SQLite the transaction holds the database's write lock from its first
 statement (``transaction_mode=IMMEDIATE``). Either way a second reader between the check and the
-take cannot see the same units. The reservation's rows are inserted *before* the first take, so
-a hot pair is locked only for its update and the commit. Pairs are always taken in (product,
-location) order, so reservations over the same pairs in different orders never deadlock.
+take cannot see the same units. On PostgreSQL the last pair's take and the reservation's rows
+are one statement (the rows written only if it took), so a hot pair is locked only for that
+statement and the commit; on SQLite the rows are written first. Pairs are always taken in
+(product, location) order, so reservations over the same pairs in different orders never
+deadlock. The statements of a take are compiled once per shape (``integration.core.prepared``).
 
 Expired reservations stop counting in every read at once (see ``selectors``). Their units leave
 the ``reserved`` counter when a take finds the pair short (the pair is swept and the take tried
@@ -20,21 +22,25 @@ again) or when the periodic clean-up runs, so no worker is needed for expiry to 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field, Model, QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from integration.as400.live import LiveReadUnavailable, get_live_reader, live_check_enabled
-from inventory.catalogue import reservation_lines_written
+from integration.core.prepared import prepared_sql, prepared_update, update_of
+from inventory.catalogue import ReservationLineAnswer, reservation_lines_written
 from inventory.errors import (
     InsufficientStock,
     InventoryError,
@@ -50,8 +56,8 @@ from inventory.moves import availability_moved, cause_uri
 from inventory.selectors import (
     Pair,
     availability_by_pair,
-    products_by_sku,
     safety_stock_expression,
+    sellable_prices_by_sku,
     sellable_products,
     selling_enabled,
     selling_locations,
@@ -79,7 +85,6 @@ class _Line:
     location: int
     quantity: int
     unit_price: Decimal
-    product: Product | None = field(default=None, compare=False)  # when at hand, with its mapping
 
 
 def live_free_for(lines: Sequence[_Line], *, now: datetime) -> dict[Pair, int] | None:
@@ -133,7 +138,7 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
                 f"{line.sku}: quantity must be 1 to {MAX_QUANTITY}, not {line.quantity}",
                 code=InventoryErrorCode.INVALID_LINES,
             )
-    products = products_by_sku(skus=[line.sku for line in lines], include_pilot=include_pilot)
+    products = sellable_prices_by_sku(skus=[line.sku for line in lines], include_pilot=include_pilot)
     unknown = sorted({line.sku for line in lines} - set(products))
     if unknown:
         raise InventoryError(
@@ -152,11 +157,11 @@ def _resolve(lines: Sequence[LineRequest], *, include_pilot: bool) -> list[_Line
                 code=InventoryErrorCode.LOCATION_NOT_SELLING,
                 detail={"location": location},
             )
-        pair = (products[line.sku].pk, location)
+        pair = (products[line.sku][0], location)
         merged[pair] += line.quantity
         sku_of[pair] = line.sku
     return [
-        _Line(sku_of[pair], pair[0], pair[1], quantity, products[sku_of[pair]].price, products[sku_of[pair]])
+        _Line(sku_of[pair], pair[0], pair[1], quantity, products[sku_of[pair]][1])
         for pair, quantity in sorted(merged.items())
     ]
 
@@ -181,6 +186,39 @@ def _takeable(
     return rows
 
 
+def _take_query(counter: str, increase: bool, live: bool) -> Callable[[Mapping[str, Any]], UpdateQuery]:
+    """The update that moves one pair's ``counter`` by ``quantity``: an increase only if available
+    (:func:`_takeable`, with the AS400's live figure when ``live``); for :func:`prepared_update`."""
+
+    def build(v: Mapping[str, Any]) -> UpdateQuery:
+        pair = (v["product"], v["location"])
+        if increase:
+            rows = _takeable(pair, v["quantity"], live_free={pair: v["live"]} if live else None)
+        else:
+            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
+        return update_of(rows, **{counter: F(counter) + v["quantity"]})
+
+    return build
+
+
+def _take_statement(
+    pair: Pair, quantity: int, *, counter: str, live_free: dict[Pair, int] | None
+) -> tuple[tuple[str, bool, bool], Callable[[Mapping[str, Any]], UpdateQuery], dict[str, int]]:
+    """The prepared take of one pair: its key, its query and its values (compiled once per kind)."""
+    live = quantity > 0 and live_free is not None and pair in live_free
+    values = {"product": pair[0], "location": pair[1], "quantity": quantity}
+    if live:
+        values["live"] = live_free[pair]  # type: ignore[index]
+    kind = (counter, quantity > 0, live)
+    return kind, _take_query(*kind), values
+
+
+def _take_one(pair: Pair, quantity: int, *, counter: str, live_free: dict[Pair, int] | None) -> bool:
+    """Move one pair's ``counter`` (an increase only if available); whether its row moved."""
+    kind, build, values = _take_statement(pair, quantity, counter=counter, live_free=live_free)
+    return prepared_update(("inventory.take", *kind), build, values) == 1
+
+
 def _take(
     changes: dict[Pair, int],
     *,
@@ -198,21 +236,21 @@ def _take(
     for pair, quantity in sorted(changes.items()):
         if quantity == 0:
             continue
-        if quantity > 0:
-            rows = _takeable(pair, quantity, live_free=live_free)
-        else:
-            rows = StockLevel.objects.filter(product_id=pair[0], location_id=pair[1])
-        if rows.update(**{counter: F(counter) + quantity}) != 1 and quantity > 0:
+        if not _take_one(pair, quantity, counter=counter, live_free=live_free) and quantity > 0:
             short.append(pair)
     if not short:  # a short take rolls back: nothing moved
         availability_moved([p for p, q in changes.items() if q], cause=cause)
     return short
 
 
+def _answers(lines: Sequence[_Line]) -> list[ReservationLineAnswer]:
+    return [ReservationLineAnswer(line.sku, line.location, line.quantity, line.unit_price) for line in lines]
+
+
 def _add_lines(reservation: Reservation, lines: list[_Line], expires_at: datetime) -> None:
     """Write the reservation's lines; they are its current lines, kept on it for the answer
     (:func:`inventory.catalogue.reservation_lines` reads them there instead of reading them back)."""
-    written = ReservationLine.objects.bulk_create(
+    ReservationLine.objects.bulk_create(
         ReservationLine(
             reservation=reservation,
             product_id=line.product_id,
@@ -223,10 +261,95 @@ def _add_lines(reservation: Reservation, lines: list[_Line], expires_at: datetim
         )
         for line in lines
     )
-    for row, line in zip(written, lines, strict=True):
-        if line.product is not None:
-            row.product = line.product
-    reservation_lines_written(reservation, written)
+    reservation_lines_written(reservation, _answers(lines))
+
+
+# --- A reservation written and taken in as few statements as it can ---------------------------
+#
+# Every checkout runs this, on a few hot pairs at a sale: its rows are written without the ORM
+# building them (plain values, adapted by each field), and on PostgreSQL the last pair's take and
+# the rows are one statement, so the hot row's lock lives for that statement and the commit.
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[Field[Any, Any], ...]:
+    """The columns a row of ``model`` is written with: every concrete field but an automatic key."""
+    return tuple(
+        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    )
+
+
+def _row(model: type[Model], values: Mapping[str, Any]) -> list[Any]:
+    """A row's values in :func:`_columns` order, as the database takes them (a missing one raises)."""
+    return [f.get_db_prep_save(values[f.attname], connection) for f in _columns(model)]
+
+
+def _cast(f: Field[Any, Any]) -> str:
+    # text, not varchar(n): a cast to varchar(n) would cut a long value where the column refuses it
+    return "text" if f.get_internal_type() in ("CharField", "TextField") else str(f.cast_db_type(connection))
+
+
+@cache
+def _insert_sql(model: type[Model], rows: int, *, when: str = "") -> str:
+    """``INSERT`` of ``rows`` rows of ``model``; with ``when`` (an SQL condition), only if it holds
+    (its values then typed, as a ``SELECT`` leaves them untyped)."""
+    qn = connection.ops.quote_name
+    columns = _columns(model)
+    names = ", ".join(qn(str(f.column)) for f in columns)
+    if when:
+        row = "(" + ", ".join(f"CAST(%s AS {_cast(f)})" for f in columns) + ")"
+        return f"INSERT INTO {qn(model._meta.db_table)} ({names}) SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v WHERE {when}"
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES {', '.join([row] * rows)}"
+
+
+def _reservation_rows_and_take(
+    reservation: Mapping[str, Any], lines: list[_Line], *, live_free: dict[Pair, int] | None
+) -> list[Pair]:
+    """Write the reservation and its lines and take their units (``reserved``), pairs in order;
+    the pairs that were short (the caller rolls back). In the caller's transaction.
+
+    On PostgreSQL the pairs before the last are taken one statement each, then one statement takes
+    the last pair and, only if it took, writes the rows: three data-modifying parts of one ``WITH``.
+    Elsewhere (SQLite, whose transaction holds the database's write lock throughout) the rows are
+    two statements and each take one.
+    """
+    row = _row(Reservation, reservation)
+    line_rows = [
+        _row(
+            ReservationLine,
+            {
+                "reservation_id": reservation["id"],
+                "product_id": line.product_id,
+                "location_id": line.location,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "expires_at": reservation["expires_at"],
+                "active": True,
+            },
+        )
+        for line in lines
+    ]
+    pairs = [((line.product_id, line.location), line.quantity) for line in lines]  # merged, in order
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(Reservation, 1), row)
+            cursor.execute(_insert_sql(ReservationLine, len(lines)), [v for r in line_rows for v in r])
+        return [pair for pair, q in pairs if not _take_one(pair, q, counter="reserved", live_free=live_free)]
+    short = [pair for pair, q in pairs[:-1] if not _take_one(pair, q, counter="reserved", live_free=live_free)]
+    last, quantity = pairs[-1]
+    if short:  # rolled back anyway: the last pair is only asked whether it is short too
+        return short + ([] if _take_one(last, quantity, counter="reserved", live_free=live_free) else [last])
+    kind, build, values = _take_statement(last, quantity, counter="reserved", live_free=live_free)
+    take, take_params = prepared_sql(("inventory.take", *kind), build, values)
+    sql = (
+        f"WITH took AS ({take} RETURNING 1), "
+        f"written AS ({_insert_sql(Reservation, 1, when='EXISTS (SELECT 1 FROM took)')} RETURNING 1) "
+        f"{_insert_sql(ReservationLine, len(lines), when='EXISTS (SELECT 1 FROM written)')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*take_params, *row, *(v for r in line_rows for v in r)])
+        return [] if cursor.rowcount == len(lines) else [last]
 
 
 class _Short(Exception):
@@ -293,20 +416,29 @@ def reservation_create(
     if live_free is None:
         live_free = live_free_for(resolved, now=now)
 
+    values = {
+        "id": uuid.uuid4(),
+        "client": client,
+        "idempotency_key": idempotency_key,
+        "status": Reservation.Status.ACTIVE.value,
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+
     def attempt() -> Reservation:
         with transaction.atomic():
-            reservation = Reservation.objects.create(
-                client=client, idempotency_key=idempotency_key, expires_at=expires_at, created_at=now, updated_at=now
-            )
-            _add_lines(reservation, resolved, expires_at)
-            short = _take(
-                {(line.product_id, line.location): line.quantity for line in resolved},
-                cause=cause_uri("Reservation", reservation.pk),
-                live_free=live_free,
-            )
+            short = _reservation_rows_and_take(values, resolved, live_free=live_free)
             if short:
                 raise _Short(short)
-            return reservation
+            availability_moved(
+                [(line.product_id, line.location) for line in resolved], cause=cause_uri("Reservation", values["id"])
+            )
+        reservation = Reservation(**values)
+        reservation._state.adding = False  # as the ORM leaves a row it wrote
+        reservation._state.db = connection.alias
+        reservation_lines_written(reservation, _answers(resolved))
+        return reservation
 
     try:
         return _with_one_sweep(attempt, resolved, now, live_free)

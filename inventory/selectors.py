@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -90,6 +91,26 @@ def product_ids_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str,
             product__in=Product.objects.filter(sellable_products(include_pilot=include_pilot)),
         ).values_list("sku", "product_id")
     )
+
+
+def _prices_query_for(include_pilot: bool) -> Callable[[Mapping[str, Any]], QuerySet[ItemMapping, Any]]:
+    def build(v: Mapping[str, Any]) -> QuerySet[ItemMapping, Any]:
+        return ItemMapping.objects.filter(
+            sku__in=v["skus"],
+            product__in=Product.objects.filter(sellable_products(include_pilot=include_pilot)),
+        ).values_list("sku", "product_id", "product__price")
+
+    return build
+
+
+def sellable_prices_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, tuple[int, Decimal]]:
+    """:func:`products_by_sku`'s answer as (product id, price) only: what a reservation's lines need,
+    read on every checkout (``integration.core.prepared``: compiled once per shape, no instances)."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    rows = prepared_rows(("inventory.sellable_prices", include_pilot), _prices_query_for(include_pilot), {"skus": wanted})
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def selling_locations() -> dict[int, Location]:

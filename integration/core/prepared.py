@@ -1,4 +1,4 @@
-"""A read query the ORM defines once and compiles once per shape, then runs with new values.
+"""A query the ORM defines once and compiles once per shape, then runs with new values.
 
 The ORM rebuilds and recompiles a query every time it runs. For the storefront's hottest read
 (availability, asked by every product page of both storefronts, 200 times a second at a sale),
@@ -14,9 +14,15 @@ expired reservations), so instead:
   the SQL through Django's cursor (so query logging and test capture see it), and converts the
   rows with the compiler's own converters (dates from SQLite's text, for instance).
 
+The same works for a conditional ``UPDATE`` (the stock take, run on every reservation):
+:func:`update_of` makes the query ``queryset.update(...)`` would run, :func:`prepared_update` runs
+it and :func:`prepared_sql` gives its SQL and parameters, for a caller that sends it inside a
+larger statement.
+
 Only values the ORM passes as parameters can be slots: integers (ids, codes), strings and
-datetimes. A compile whose sentinels are not each found exactly once raises at once (a shape
-this helper cannot prepare), never runs with a wrong value.
+datetimes. A compile in which a sentinel is not found raises at once (a shape this helper cannot
+prepare), never runs with a wrong value; a value the query uses twice (a quantity added and
+compared) is found twice and filled twice.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.sql import Query, UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 
 _TIMESTAMPTZ_OID = 1184
@@ -72,8 +79,20 @@ def _adapter(using: str) -> Callable[[Any], Any]:
     return adapt
 
 
+Build = Callable[[Mapping[str, Any]], "QuerySet[Any] | Query"]
+
+
+def update_of(queryset: QuerySet[Any], **values: Any) -> UpdateQuery:
+    """The query ``queryset.update(**values)`` runs (``QuerySet.update``'s own steps), unrun."""
+    query = queryset.query.chain(UpdateQuery)
+    assert isinstance(query, UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    return query
+
+
 def _compile(
-    build: Callable[[Mapping[str, Any]], QuerySet[Any]],
+    build: Build,
     values: Values,
     using: str,
 ) -> _Compiled:
@@ -89,16 +108,14 @@ def _compile(
             sentinel = _sentinel_like(value)  # type: ignore[arg-type]
             placeholders[name] = sentinel
             wanted[adapt(sentinel)] = (name, None)
-    queryset = build(placeholders)
-    compiler = queryset.query.get_compiler(using=using)
+    built = build(placeholders)
+    query = built.query if isinstance(built, QuerySet) else built
+    compiler = query.get_compiler(using=using)
     sql, params = compiler.as_sql()
     params = list(params)
     slots = [(i, *wanted[p]) for i, p in enumerate(params) if _hashable(p) and p in wanted]
-    found = [(name, index) for _, name, index in slots]
-    if len(found) != len(wanted) or set(found) != set(wanted.values()):
-        raise ValueError(
-            "prepared query: a slot's placeholder is missing from, or repeated in, the compiled query"
-        )
+    if {(name, index) for _, name, index in slots} != set(wanted.values()):
+        raise ValueError("prepared query: a slot's placeholder is missing from the compiled query")
     return _Compiled(sql, params, slots, compiler, adapt)
 
 
@@ -110,19 +127,7 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def prepared_rows(
-    key: Hashable,
-    build: Callable[[Mapping[str, Any]], QuerySet[Any]],
-    values: Values,
-    *,
-    using: str = "default",
-) -> list[Sequence[Any]]:
-    """The rows of ``build(values)`` (a ``values_list`` queryset), compiled once per ``key`` and shape.
-
-    ``build`` gets a mapping of the same names as ``values`` and must use each value (or each item
-    of a list) as a query parameter exactly once; lists must not be empty. ``key`` names the query;
-    the lists' lengths are added to it.
-    """
+def _prepared(key: Hashable, build: Build, values: Values, using: str) -> tuple[_Compiled, list[Any]]:
     shape = (
         key,
         using,
@@ -136,6 +141,23 @@ def prepared_rows(
     for position, name, index in compiled.slots:
         value = values[name]
         params[position] = compiled.adapt(value[index] if index is not None else value)  # type: ignore[index]
+    return compiled, params
+
+
+def prepared_rows(
+    key: Hashable,
+    build: Callable[[Mapping[str, Any]], QuerySet[Any]],
+    values: Values,
+    *,
+    using: str = "default",
+) -> list[Sequence[Any]]:
+    """The rows of ``build(values)`` (a ``values_list`` queryset), compiled once per ``key`` and shape.
+
+    ``build`` gets a mapping of the same names as ``values`` and must use each value (or each item
+    of a list) as a query parameter; lists must not be empty. ``key`` names the query; the lists'
+    lengths are added to it.
+    """
+    compiled, params = _prepared(key, build, values, using)
     with _cursor(using) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
@@ -167,3 +189,20 @@ def _cursor(using: str) -> Any:
     if connection.timezone != loader.timezone:  # as Django's create_cursor does
         register_tzloader(connection.timezone, raw)
     return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
+
+
+def prepared_sql(key: Hashable, build: Build, values: Values, *, using: str = "default") -> tuple[str, list[Any]]:
+    """The SQL and parameters of ``build(values)`` (a queryset, or a query such as :func:`update_of`'s),
+    compiled once per ``key`` and shape as :func:`prepared_rows`; for a caller that sends it itself."""
+    compiled, params = _prepared(key, build, values, using)
+    return compiled.sql, params
+
+
+def prepared_update(key: Hashable, build: Callable[[Mapping[str, Any]], UpdateQuery], values: Values,
+                    *, using: str = "default") -> int:  # fmt: skip
+    """Run the update ``build(values)`` makes (:func:`update_of`), compiled once per ``key`` and
+    shape; the number of rows it changed."""
+    compiled, params = _prepared(key, build, values, using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        return int(cursor.rowcount)

@@ -35,7 +35,7 @@ from inventory.api.serializers import (
 )
 from inventory.catalogue import availability_of, product_by_sku, product_page, reservation_lines
 from inventory.errors import ReservationNotFound
-from inventory.models import Product, Reservation, ReservationLine
+from inventory.models import Product, Reservation
 from inventory.reservations import (
     LineRequest,
     reservation_create,
@@ -242,21 +242,9 @@ LINES_EXAMPLE = OpenApiExample(
 )
 
 
-def _line_sku(line: ReservationLine) -> str:
-    try:
-        return line.product.mapping.sku
-    except Product.mapping.RelatedObjectDoesNotExist:  # unmapped since: the AS400 item tells it
-        return line.product.item_number
-
-
 def _reservation_data(reservation: Reservation) -> dict[str, Any]:
     lines = [
-        {
-            "sku": _line_sku(line),
-            "location": line.location_id,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-        }
+        {"sku": line.sku, "location": line.location, "quantity": line.quantity, "unit_price": line.unit_price}
         for line in reservation_lines(reservation)
     ]
     status_now = Reservation.Status.EXPIRED if reservation_is_expired(reservation) else reservation.status

@@ -1,4 +1,4 @@
-"""A prepared read query answers exactly what the ORM answers, for every value and shape."""
+"""A prepared query answers (or changes) exactly what the ORM's does, for every value and shape."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from integration.core.prepared import prepared_rows
+from integration.core.prepared import prepared_rows, prepared_update, update_of
 from inventory.models import Location, RolloutChange
 from tests.moments import TUESDAY
 
@@ -117,3 +117,21 @@ def test_on_postgresql_with_prepared_statements_off_nothing_is_prepared(
     ask = {"whats": ["rollout_stage"], "since": timezone.now() - timedelta(hours=5), "who": "ana"}
     assert [tuple(r) for r in prepared_rows("test.changes.off", _changes, ask)] == list(_changes(ask))
     assert _prepared_statements() == []
+
+
+def test_a_prepared_update_changes_what_the_orms_update_changes_with_a_value_used_twice(
+    changes: list[RolloutChange],
+) -> None:
+    built: list[Mapping[str, Any]] = []
+
+    def build(v: Mapping[str, Any]) -> Any:  # the new value is in SET and in WHERE
+        built.append(v)
+        return update_of(RolloutChange.objects.filter(what=v["what"]).exclude(new_value=v["value"]), new_value=v["value"])
+
+    assert prepared_update("test.update", build, {"what": "rollout_stage", "value": "v9"}) == 2
+    assert prepared_update("test.update", build, {"what": "rollout_stage", "value": "v9"}) == 0
+    assert prepared_update("test.update", build, {"what": "note", "value": "n'; --"}) == 1
+    assert len(built) == 1
+    assert sorted(RolloutChange.objects.values_list("what", "new_value")) == [
+        ("note", "n'; --"), ("rollout_stage", "v9"), ("rollout_stage", "v9"), ("selling_enabled", "v1")
+    ]
