@@ -232,7 +232,7 @@ def first_sync(sim: ShopifySimulator, items: int) -> tuple[float, int]:
     from integration.shopify.client import shopify_client
 
     client = shopify_client()
-    seconds, report = timed(lambda: catalogue_push(client=client, bulk_from=1))
+    seconds, report = timed(lambda: catalogue_push(client=client, bulk_from=1, wait_seconds=3600))
     assert report.bulk, report
     assert report.created == items, report
     assert not report.failed, report

@@ -23,6 +23,17 @@ operation: a JSONL file of ``productSet`` variables uploaded to a staged target,
 JSONL read for the product, variant and inventory item ids. Later changes (a product whose
 AS400 fields' hash differs from what was pushed) go as ``productSet`` calls, a small batch per
 run, paced by the client.
+
+Never created twice. Shopify does not refuse a second product with the same SKU, so a creation
+whose answer is lost (the worker killed, the call timed out) must not simply be sent again. Its
+link is committed as ``creating``, with the handle it is created under (:func:`shopify_handle`,
+from the SKU), before the call; the call is an upsert by that handle. A link left so is looked
+up at Shopify by the next run (:func:`_lookup`: by handle, then by SKU) and the product found is
+adopted and pushed by id. The first sync's bulk operation is recorded before it is waited for
+(``integration.shopify.models.BulkOperation``: what it covers, in line order, with the hash of
+what each line sends), every product it covers marked ``creating`` in the same commit; a run
+waits for it at most ``SHOPIFY_BULK_WAIT_IN_TASK_SECONDS``, and the next run (the schedule's, or
+the one its ``bulk_operations/finish`` queues) waits on and applies it instead of planning again.
 """
 
 from __future__ import annotations

@@ -363,7 +363,28 @@ def bulk_operation_advance(
 
     Returns Shopify's finished (COMPLETED) operation, its result still to apply; ``None`` when it
     still runs (the row stays for the next run). :class:`BulkFailed`, the row failed, when Shopify
-    refused it or it ended otherwise. Each step is committed before the next is sent."""
+    refused it or it ended otherwise. Each step is committed before the next is sent; whatever
+    stops this run (Shopify unavailable...) releases the operation to the next."""
+    try:
+        return _advance(client, operation, mutation=mutation, body=body, upload=upload,
+                        wait_seconds=wait_seconds, on_call=on_call, now=now)  # fmt: skip
+    except Exception:
+        if operation.state != BulkOperation.State.FAILED:
+            _release(operation)
+        raise
+
+
+def _advance(
+    client: Client,
+    operation: BulkOperation,
+    *,
+    mutation: str,
+    body: Callable[[], bytes],
+    upload: Callable[[str, list[dict[str, str]], bytes], None] | None,
+    wait_seconds: float | None,
+    on_call: Callable[[], None] | None,
+    now: datetime | None,
+) -> dict[str, Any] | None:
     now = now or timezone.now()
     wait_seconds = float(settings.SHOPIFY_BULK_WAIT_IN_TASK_SECONDS if wait_seconds is None else wait_seconds)
     node: dict[str, Any] | None = None

@@ -189,3 +189,34 @@ def test_the_finish_webhook_of_a_first_sync_no_one_waits_for_queues_the_run_that
     operation.refresh_from_db()
     assert operation.state == "applied"
     assert all(len(products_of(shop, sku)) == 1 for sku in skus)
+
+
+def test_a_first_sync_whose_run_answer_was_lost_finds_its_operation_at_shopify_and_starts_none_again(
+    shop: Shop, catalogue: Catalogue, settings: Any
+) -> None:
+    # Given a first sync whose bulkOperationRunMutation Shopify took but answered too late
+    skus = many(catalogue)
+    settings.SHOPIFY_TIMEOUT_SECONDS, settings.SHOPIFY_HTTP_ATTEMPTS = 0.5, 1
+    from integration.shopify.client import ShopifyUnavailable, shopify_client
+
+    held = shop.sim.fault_hold_answer("bulkOperationRunMutation")
+    try:
+        with pytest.raises(ShopifyUnavailable):
+            catalogue_push(client=shopify_client(), bulk_from=200)
+        assert held.applied.wait(10)
+    finally:
+        held.release.set()
+    operation = BulkOperation.objects.get()
+    assert (operation.gid, operation.run_at is not None, operation.leased_until) == ("", True, None)
+
+    # When the next run comes
+    settings.SHOPIFY_TIMEOUT_SECONDS, settings.SHOPIFY_HTTP_ATTEMPTS = 10.0, 3
+    report = catalogue_push(client=shopify_client(), bulk_from=200)
+
+    # Then it found the operation Shopify started, waited for it and applied it: nothing twice
+    with shop.sim.lock:
+        assert len(shop.sim.shop.state["bulk_operations"]) == 1
+    operation.refresh_from_db()
+    assert (operation.state, operation.gid != "") == ("applied", True)
+    assert report.created == len(skus)
+    assert all(len(products_of(shop, sku)) == 1 for sku in skus)
