@@ -31,9 +31,9 @@ from the SKU), before the call; the call is an upsert by that handle. A link lef
 up at Shopify by the next run (:func:`_lookup`: by handle, then by SKU) and the product found is
 adopted and pushed by id. The first sync's bulk operation is recorded before it is waited for
 (``integration.shopify.models.BulkOperation``: what it covers, in line order, with the hash of
-what each line sends), every product it covers marked ``creating`` in the same commit; a run
-waits for it at most ``SHOPIFY_BULK_WAIT_IN_TASK_SECONDS``, and the next run (the schedule's, or
-the one its ``bulk_operations/finish`` queues) waits on and applies it instead of planning again.
+what each line sends; the plan makes none of them again while it is unfinished); a run waits
+for it at most ``SHOPIFY_BULK_WAIT_IN_TASK_SECONDS``, and the next run (the schedule's, or the one
+its ``bulk_operations/finish`` queues) waits on and applies it instead of planning again.
 """
 
 from __future__ import annotations
@@ -246,11 +246,13 @@ def catalogue_plan() -> CataloguePlan:
     an unfinished bulk operation covers: it tells); products whose pushed values differ."""
     sellable = shopify_sellable_ids()
     links = {s.product_id: s for s in ShopifyProduct.objects.all()}
-    open_bulks = set(
-        BulkOperation.objects.filter(
-            purpose=BULK_PURPOSE, state__in=[BulkOperation.State.PREPARING, BulkOperation.State.RUNNING]
-        ).values_list("pk", flat=True)
-    )
+    open_bulks: set[int] = set()
+    covered: set[int] = set()  # products an unfinished bulk operation creates (their links come with its result)
+    for pk, covers in BulkOperation.objects.filter(
+        purpose=BULK_PURPOSE, state__in=[BulkOperation.State.PREPARING, BulkOperation.State.RUNNING]
+    ).values_list("pk", "covers"):
+        open_bulks.add(pk)
+        covered.update(int(line[0]) for line in covers)
     plan = CataloguePlan()
     wanted = sellable | set(links)
     for chunk_start in range(0, len(wanted), 5000):
@@ -260,7 +262,7 @@ def catalogue_plan() -> CataloguePlan:
             values = as400_values(product, sellable=product.pk in sellable)
             plan.values[product.pk] = values
             if link is None:
-                if product.pk in sellable:
+                if product.pk in sellable and product.pk not in covered:
                     plan.create.append(product)
             elif not link.shopify_product_id:
                 if link.bulk_id not in open_bulks:
@@ -391,10 +393,12 @@ def _record_many(
     now: datetime,
     *,
     hashes: dict[int, str] | None = None,
+    operation: BulkOperation | None = None,
 ) -> None:
     """A bulk operation's answers (by line number, in ``products``' order), saved in batches: a
     first sync of 50,000 products recorded one by one spent minutes in its own writes. ``hashes``:
-    the hash of what each line sent, when it differs from ``values`` now."""
+    the hash of what each line sent, when it differs from ``values`` now; new links are made with
+    the handle their line created them under, and the ``operation``."""
     codes = list(ShopifyLocation.objects.values_list("location_id", flat=True))
     hashes = hashes or {}
     with transaction.atomic():  # one commit, one stock push queued for all the new products
@@ -406,7 +410,9 @@ def _record_many(
             fixed: list[int] = []
             dirty: list[tuple[int, int]] = []
             for index, product in enumerate(chunk, start):
-                link = links.get(product.pk) or ShopifyProduct(product=product)
+                link = links.get(product.pk) or ShopifyProduct(
+                    product=product, handle=shopify_handle(values[product.pk]["sku"]), bulk=operation
+                )
                 published = _apply(
                     link, product, values[product.pk], results.get(index), report, now, created=True,
                     pushed_hash=hashes.get(product.pk),
@@ -603,20 +609,18 @@ def catalogue_bulk_start(
     now: datetime,
 ) -> BulkOperation:
     """The first sync's operation recorded — what it covers, in line order, with the hash of what
-    each line sends — and every product it covers marked as being created under its handle, in one
-    commit, before anything is sent to Shopify."""
+    each line sends: the products it creates, each under the handle of its SKU — in one commit,
+    before anything is sent to Shopify. The plan creates none of them again while it is unfinished.
+    Links are not written for new products (50,000 rows written before, and updated after, cost a
+    first sync minutes): they come with its result; a creation resumed into it keeps its link, marked."""
     with transaction.atomic():
         operation = bulk_operation_create(
             purpose=BULK_PURPOSE, covers=[[p.pk, values_hash(values[p.pk])] for p in products], now=now
         )
-        new: list[ShopifyProduct] = []
-        known: list[ShopifyProduct] = []
-        for product in products:
-            link = links.get(product.pk) or ShopifyProduct(product=product)
+        known = [links[p.pk] for p in products if p.pk in links]
+        for link in known:
             link.state, link.bulk = ShopifyProduct.State.CREATING, operation
-            link.handle = link.handle or shopify_handle(values[product.pk]["sku"])
-            (known if link.pk else new).append(link)
-        ShopifyProduct.objects.bulk_create(new, batch_size=2000)
+            link.handle = link.handle or shopify_handle(values[link.product_id]["sku"])
         ShopifyProduct.objects.bulk_update(known, ["state", "bulk", "handle"], batch_size=2000)
     return operation
 
@@ -639,8 +643,8 @@ def catalogue_bulk_advance(
     values = {p.pk: as400_values(p, sellable=p.pk in sellable) for p in products}
 
     def body() -> bytes:
-        links = dict(ShopifyProduct.objects.filter(bulk=operation).values_list("product_id", "handle"))
-        return catalogue_bulk_jsonl(products, values, links)
+        handles = dict(ShopifyProduct.objects.filter(bulk=operation).values_list("product_id", "handle"))
+        return catalogue_bulk_jsonl(products, values, handles)
 
     node = bulk_operation_advance(
         client, operation, mutation="product_set_bulk", body=body, upload=upload,
@@ -658,7 +662,7 @@ def catalogue_bulk_advance(
     with transaction.atomic():  # its result recorded and the operation applied, or neither
         _record_many(
             [p for _, p in numbered], values, {k: results.get(i) or {} for k, (i, _) in enumerate(numbered)},
-            report, now, hashes=dict(covers),
+            report, now, hashes=dict(covers), operation=operation,
         )  # fmt: skip
         bulk_operation_applied(operation, now=now)
     return True

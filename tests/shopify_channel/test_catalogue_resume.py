@@ -120,11 +120,11 @@ def test_a_first_sync_still_running_when_its_run_stops_waiting_is_applied_by_a_l
         first = catalogue_push(client=shop.client, bulk_from=200, wait_seconds=0.3)
         assert held.applied.wait(10)
 
-        # Then the run ends, the operation recorded, every product it covers marked as being created
+        # Then the run ends, the operation recorded with every product it covers
         assert (first.bulk, first.bulk_running, first.created) == (True, True, 0)
         operation = BulkOperation.objects.get()
         assert (operation.state, operation.gid != "", len(operation.covers)) == ("running", True, len(skus))
-        assert ShopifyProduct.objects.filter(state="creating", bulk=operation).count() == len(skus)
+        assert not ShopifyProduct.objects.exists()  # their links come with its result
 
         # And a run meanwhile waits on it again: no second operation, no productSet of its own
         second = catalogue_push(client=shop.client, bulk_from=200, wait_seconds=0.3, now=_after_lease())
@@ -141,7 +141,8 @@ def test_a_first_sync_still_running_when_its_run_stops_waiting_is_applied_by_a_l
         assert len(shop.sim.shop.state["bulk_operations"]) == 1
     assert third.created == len(skus)
     assert all(len(products_of(shop, sku)) == 1 for sku in skus)
-    assert ShopifyProduct.objects.filter(state="pushed").exclude(inventory_item_id="").count() == len(skus)
+    assert ShopifyProduct.objects.filter(state="pushed", bulk=operation).exclude(inventory_item_id="").count() == len(skus)
+    assert {link.handle for link in ShopifyProduct.objects.all()} == {shopify_handle(sku) for sku in skus}
     operation.refresh_from_db()
     assert operation.state == "applied"
     assert catalogue_push(client=shop.client, bulk_from=200, now=_after_lease(3)).calls == 0
