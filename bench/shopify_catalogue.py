@@ -93,7 +93,11 @@ def rss_mb() -> float:
 
 
 def forget_shopify() -> None:
-    """Our side of a shop: the product links, stock levels and dirty pairs, locations, the token."""
+    """Our side of a shop: the product links, stock levels and dirty pairs, locations, the token,
+    the bulk operations recorded (a shop that is gone knows none of them)."""
+    from integration.shopify.models import BulkOperation
+
+    BulkOperation.objects.all().delete()
     StockDirty.objects.all().delete()
     ShopifyStockLevel.objects.all().delete()
     ShopifyProduct.objects.all().delete()
