@@ -93,7 +93,11 @@ def rss_mb() -> float:
 
 
 def forget_shopify() -> None:
-    """Our side of a shop: the product links, stock levels and dirty pairs, locations, the token."""
+    """Our side of a shop: the product links, stock levels and dirty pairs, locations, the token,
+    the bulk operations recorded (a shop that is gone knows none of them)."""
+    from integration.shopify.models import BulkOperation
+
+    BulkOperation.objects.all().delete()
     StockDirty.objects.all().delete()
     ShopifyStockLevel.objects.all().delete()
     ShopifyProduct.objects.all().delete()
@@ -232,7 +236,7 @@ def first_sync(sim: ShopifySimulator, items: int) -> tuple[float, int]:
     from integration.shopify.client import shopify_client
 
     client = shopify_client()
-    seconds, report = timed(lambda: catalogue_push(client=client, bulk_from=1))
+    seconds, report = timed(lambda: catalogue_push(client=client, bulk_from=1, wait_seconds=3600))
     assert report.bulk, report
     assert report.created == items, report
     assert not report.failed, report

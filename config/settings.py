@@ -339,6 +339,11 @@ SHOPIFY_POLL_OVERLAP_SECONDS = env.int("SHOPIFY_POLL_OVERLAP_SECONDS", default=1
 # that webhook is late or lost, and given up (the caller retries later) after the timeout.
 SHOPIFY_BULK_POLL_SECONDS = env.float("SHOPIFY_BULK_POLL_SECONDS", default=10.0)
 SHOPIFY_BULK_TIMEOUT_SECONDS = env.float("SHOPIFY_BULK_TIMEOUT_SECONDS", default=3600.0)
+# A recorded bulk mutation (the first catalogue sync) is waited for at most this long by one task,
+# well below Q_TIMEOUT; the next run (the schedule's, or the one the finish webhook queues) waits on
+# and applies it. A run holds the operation this long (a killed one's lease ends, then it is taken up).
+SHOPIFY_BULK_WAIT_IN_TASK_SECONDS = env.float("SHOPIFY_BULK_WAIT_IN_TASK_SECONDS", default=60.0)
+SHOPIFY_BULK_LEASE_SECONDS = env.float("SHOPIFY_BULK_LEASE_SECONDS", default=150.0)
 # The nightly reconciliation compares the Shopify orders updated in this many hours before the run
 # (a day, and the batch window) with ours; orders updated in the last SHOPIFY_RECONCILE_GRACE_SECONDS
 # before the snapshot are left to the webhooks and the poll (timing alone is no discrepancy).

@@ -26,3 +26,8 @@ class ShopifyChannelConfig(AppConfig):
         reference_forget_on_change(ShopifyLocation, SHOPIFY_LOCATION_CODES)
         stock_listeners_register()  # availability moves → stock pairs to push (shopify_channel.stock)
         fulfilment_listeners_register()  # the AS400's events on Shopify orders → calls to Shopify
+        # The first sync's bulk operation finished at Shopify: the run that applies it, queued.
+        from integration.shopify.bulk import bulk_finish_listener_register
+        from shopify_channel.catalogue import BULK_PURPOSE, catalogue_bulk_finished
+
+        bulk_finish_listener_register(BULK_PURPOSE, catalogue_bulk_finished)

@@ -23,6 +23,17 @@ operation: a JSONL file of ``productSet`` variables uploaded to a staged target,
 JSONL read for the product, variant and inventory item ids. Later changes (a product whose
 AS400 fields' hash differs from what was pushed) go as ``productSet`` calls, a small batch per
 run, paced by the client.
+
+Never created twice. Shopify does not refuse a second product with the same SKU, so a creation
+whose answer is lost (the worker killed, the call timed out) must not simply be sent again. Its
+link is committed as ``creating``, with the handle it is created under (:func:`shopify_handle`,
+from the SKU), before the call; the call is an upsert by that handle. A link left so is looked
+up at Shopify by the next run (:func:`_lookup`: by handle, then by SKU) and the product found is
+adopted and pushed by id. The first sync's bulk operation is recorded before it is waited for
+(``integration.shopify.models.BulkOperation``: what it covers, in line order, with the hash of
+what each line sends; the plan makes none of them again while it is unfinished); a run waits
+for it at most ``SHOPIFY_BULK_WAIT_IN_TASK_SECONDS``, and the next run (the schedule's, or the one
+its ``bulk_operations/finish`` queues) waits on and applies it instead of planning again.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,14 +49,20 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from integration.core.ownership import System, check_product_write
 from integration.models import StorefrontClient
-from integration.shopify.bulk import bulk_lines, bulk_wait
+from integration.shopify.bulk import (
+    bulk_lines,
+    bulk_operation_advance,
+    bulk_operation_applied,
+    bulk_operation_claim,
+    bulk_operation_create,
+)
+from integration.shopify.models import BulkOperation
 from inventory.labels import product_sku
 from inventory.models import Product
 from inventory.selectors import sellable_products
@@ -105,16 +123,36 @@ def values_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
+def shopify_handle(sku: str) -> str:
+    """The handle a product is created under in Shopify, from its SKU (``ab-123`` for ``AB-123``;
+    followed by a hash of the SKU when the slug loses some of it, so two SKUs never share one).
+
+    Shopify keeps a handle unique per shop (validated when given, since 2025-01) where it does not
+    keep a SKU unique: creating under it is an upsert (``productSet`` identified by handle), so a
+    creation sent again after its answer was lost finds the product it made instead of a second one.
+    Like the title, it is written once, at creation; after that the product is known by its id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", sku.lower()).strip("-") or "product"
+    if slug != sku.lower():
+        slug = f"{slug}-{hashlib.sha256(sku.encode()).hexdigest()[:8]}"
+    return slug[:255]
+
+
 def _variables(
     values: dict[str, Any],
     link: ShopifyProduct | None,
     *,
     title: str | None,
     locations: list[str] | None = None,
+    handle: str | None = None,
 ) -> dict[str, Any]:
-    """``productSet``'s variables: the input, and the product's identifier when it exists."""
-    data = _as400_input(values, link, title=title, locations=locations)
-    return {"input": data, "identifier": {"id": data["id"]}} if "id" in data else {"input": data}
+    """``productSet``'s variables: the input, and the product's identifier: its id when it exists,
+    else the handle it is created under (an upsert: a second creation finds the first)."""
+    data = _as400_input(values, link, title=title, locations=locations, handle=handle)
+    if "id" in data:
+        return {"input": data, "identifier": {"id": data["id"]}}
+    if "handle" in data:
+        return {"input": data, "identifier": {"handle": data["handle"]}}
+    return {"input": data}
 
 
 def _as400_input(
@@ -123,9 +161,10 @@ def _as400_input(
     *,
     title: str | None,
     locations: list[str] | None = None,
+    handle: str | None = None,
 ) -> dict[str, Any]:
-    """``productSet``'s input: the AS400's fields; a title only when creating (stocked at
-    ``locations``, the mapped Shopify locations' gids, read here when not given)."""
+    """``productSet``'s input: the AS400's fields; a title and a handle only when creating (stocked
+    at ``locations``, the mapped Shopify locations' gids, read here when not given)."""
     variant: dict[str, Any] = {
         "optionValues": [{"optionName": "Title", "name": "Default Title"}],
         "sku": values["sku"],
@@ -146,7 +185,9 @@ def _as400_input(
             variant["id"] = link.shopify_variant_id
     else:
         if title is not None:
-            data["title"] = title  # the only Shopify-owned field we ever write: once, at creation
+            data["title"] = title  # the only Shopify-owned fields we ever write: once, at creation
+        if handle:
+            data["handle"] = handle
         # Stocked at every Shopify location from the start (0), so that the stock push can set it.
         if locations is None:
             locations = _mapped_locations()
@@ -188,13 +229,30 @@ def _initial_title(product: Product) -> str:
 class CataloguePlan:
     create: list[Product] = field(default_factory=list)
     update: list[tuple[Product, ShopifyProduct]] = field(default_factory=list)
+    #: Links whose creation was sent and never answered (their worker died, the call timed out, it
+    #: failed): Shopify may hold the product; looked up before anything is created again.
+    resume: list[tuple[Product, ShopifyProduct]] = field(default_factory=list)
     values: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def sellable(self, product: Product) -> bool:
+        return bool(self.values[product.pk]["status"] == "ACTIVE")
+
+
+BULK_PURPOSE = "catalogue"
 
 
 def catalogue_plan() -> CataloguePlan:
-    """What must be pushed: sellable products not in Shopify yet; products whose pushed values differ."""
+    """What must be pushed: sellable products not in Shopify yet; creations to resume (but not those
+    an unfinished bulk operation covers: it tells); products whose pushed values differ."""
     sellable = shopify_sellable_ids()
     links = {s.product_id: s for s in ShopifyProduct.objects.all()}
+    open_bulks: set[int] = set()
+    covered: set[int] = set()  # products an unfinished bulk operation creates (their links come with its result)
+    for pk, covers in BulkOperation.objects.filter(
+        purpose=BULK_PURPOSE, state__in=[BulkOperation.State.PREPARING, BulkOperation.State.RUNNING]
+    ).values_list("pk", "covers"):
+        open_bulks.add(pk)
+        covered.update(int(line[0]) for line in covers)
     plan = CataloguePlan()
     wanted = sellable | set(links)
     for chunk_start in range(0, len(wanted), 5000):
@@ -203,9 +261,12 @@ def catalogue_plan() -> CataloguePlan:
             link = links.get(product.pk)
             values = as400_values(product, sellable=product.pk in sellable)
             plan.values[product.pk] = values
-            if link is None or not link.shopify_product_id:
-                if product.pk in sellable:
+            if link is None:
+                if product.pk in sellable and product.pk not in covered:
                     plan.create.append(product)
+            elif not link.shopify_product_id:
+                if link.bulk_id not in open_bulks:
+                    plan.resume.append((product, link))
             elif link.pushed_hash != values_hash(values) or link.state == ShopifyProduct.State.FAILED:
                 plan.update.append((product, link))
     return plan
@@ -222,6 +283,8 @@ class CatalogueReport:
     failed: int = 0
     calls: int = 0
     bulk: bool = False
+    bulk_running: bool = False  # a bulk operation still runs at Shopify: a later run applies it
+    adopted: int = 0  # creations whose answer was lost, found at Shopify and linked
     errors: list[str] = field(default_factory=list)
 
     def note_call(self) -> None:
@@ -258,6 +321,7 @@ def _apply(
     now: datetime,
     *,
     created: bool,
+    pushed_hash: str | None = None,
 ) -> bool | None:
     """A productSet's answer for one product onto its link (not saved): its ids and hash, or its
     failure. None when it failed; else whether the product has just been published (stock to push)."""
@@ -276,7 +340,7 @@ def _apply(
     link.shopify_product_id = product_id
     link.shopify_variant_id = variant_id or link.shopify_variant_id
     link.inventory_item_id = item_id or link.inventory_item_id
-    link.pushed_hash = values_hash(values)
+    link.pushed_hash = pushed_hash or values_hash(values)
     link.state = (
         ShopifyProduct.State.PUSHED if values["status"] == "ACTIVE" else ShopifyProduct.State.UNPUBLISHED
     )
@@ -327,10 +391,16 @@ def _record_many(
     results: dict[int, dict[str, Any]],
     report: CatalogueReport,
     now: datetime,
+    *,
+    hashes: dict[int, str] | None = None,
+    operation: BulkOperation | None = None,
 ) -> None:
     """A bulk operation's answers (by line number, in ``products``' order), saved in batches: a
-    first sync of 50,000 products recorded one by one spent minutes in its own writes."""
+    first sync of 50,000 products recorded one by one spent minutes in its own writes. ``hashes``:
+    the hash of what each line sent, when it differs from ``values`` now; new links are made with
+    the handle their line created them under, and the ``operation``."""
     codes = list(ShopifyLocation.objects.values_list("location_id", flat=True))
+    hashes = hashes or {}
     with transaction.atomic():  # one commit, one stock push queued for all the new products
         for start in range(0, len(products), 2000):
             chunk = products[start : start + 2000]
@@ -340,10 +410,13 @@ def _record_many(
             fixed: list[int] = []
             dirty: list[tuple[int, int]] = []
             for index, product in enumerate(chunk, start):
-                link = links.get(product.pk) or ShopifyProduct(product=product)
-                published = _apply(
-                    link, product, values[product.pk], results.get(index), report, now, created=True
+                link = links.get(product.pk) or ShopifyProduct(
+                    product=product, handle=shopify_handle(values[product.pk]["sku"]), bulk=operation
                 )
+                published = _apply(
+                    link, product, values[product.pk], results.get(index), report, now, created=True,
+                    pushed_hash=hashes.get(product.pk),
+                )  # fmt: skip
                 (known if link.pk else new).append(link)
                 if published is not None:
                     fixed.append(product.pk)
@@ -358,6 +431,66 @@ def _record_many(
                 stock_mark_dirty(dirty, f"gid://platform/CatalogueSync/{now:%Y%m%dT%H%M%SZ}", now=now)
 
 
+# --- A creation whose answer was lost --------------------------------------------------------------
+
+
+def _creating_mark(product: Product, values: dict[str, Any], link: ShopifyProduct | None) -> ShopifyProduct:
+    """The link marked as being created, under its handle, and committed BEFORE the productSet that
+    creates it: a worker that dies (or a call that times out) after Shopify made the product leaves
+    this row, and the next run looks the product up instead of making a second one."""
+    if link is None:
+        link = ShopifyProduct(product=product)
+    link.state = ShopifyProduct.State.CREATING
+    link.handle = link.handle or shopify_handle(values["sku"])
+    link.save()
+    return link
+
+
+def _sku_term(sku: str) -> str | None:
+    """``sku:'…'`` for a SKU that can go into Shopify's search syntax as it is (else no search by SKU)."""
+    return f"sku:'{sku}'" if re.fullmatch(r"[A-Za-z0-9._/+-]+", sku) else None
+
+
+def _lookup(client: Client, sku: str, handle: str, report: CatalogueReport) -> tuple[str, str, str] | None:
+    """(product, variant, inventory item) gids of the product Shopify holds for this SKU, made by a
+    creation whose answer we lost: the product under our handle, else the oldest product with a
+    variant of exactly this SKU (Shopify allows several; we adopt one and create none). None: none."""
+    report.calls += 1
+    by_handle = _data(client.execute("product_by_handle", {"query": f"handle:'{handle}'"}))
+    for node in (by_handle.get("products") or {}).get("nodes") or []:
+        if node.get("handle") != handle:
+            continue
+        variants = (node.get("variants") or {}).get("nodes") or []
+        variant = next((v for v in variants if v.get("sku") == sku), variants[0] if variants else {})
+        return node["id"], variant.get("id") or "", (variant.get("inventoryItem") or {}).get("id") or ""
+    term = _sku_term(sku)
+    if term is None:
+        return None
+    report.calls += 1
+    found = _data(client.execute("product_variants_by_sku", {"query": term}))
+    variants = [v for v in (found.get("productVariants") or {}).get("nodes") or [] if v.get("sku") == sku]
+    if not variants:
+        return None
+
+    def age(v: dict[str, Any]) -> tuple[str, int]:
+        product_id = str(v["product"]["id"])
+        return str(v["product"].get("createdAt") or ""), int(product_id.rsplit("/", 1)[-1] or 0)
+
+    variant = min(variants, key=age)
+    return variant["product"]["id"], variant["id"], (variant.get("inventoryItem") or {}).get("id") or ""
+
+
+def _adopt(link: ShopifyProduct, ids: tuple[str, str, str], report: CatalogueReport) -> None:
+    """The product Shopify made for a lost creation, linked (its fields are pushed next, by id)."""
+    link.shopify_product_id, link.shopify_variant_id, link.inventory_item_id = ids
+    link.save(update_fields=["shopify_product_id", "shopify_variant_id", "inventory_item_id"])
+    report.adopted += 1
+    logger.info("product %s: found at Shopify as %s (a creation whose answer was lost)", link.product_id, ids[0])
+
+
+# --- Pushing, small batches ---------------------------------------------------------------------------
+
+
 def catalogue_push(
     *,
     client: Client | None = None,
@@ -365,35 +498,72 @@ def catalogue_push(
     bulk_from: int = BULK_FROM,
     small_batch: int | None = SMALL_BATCH,
     upload: Callable[[str, list[dict[str, str]], bytes], None] | None = None,
+    wait_seconds: float | None = None,
 ) -> CatalogueReport:
-    """Push what :func:`catalogue_plan` finds; many creations at once as one bulk operation."""
+    """Push what :func:`catalogue_plan` finds; many creations at once as one bulk operation.
+
+    A first sync's bulk operation still running at Shopify (started by an earlier run, or by this
+    one and not finished within ``wait_seconds``) is waited on and applied first; while it runs,
+    nothing else is pushed (``report.bulk_running``)."""
     now = now or timezone.now()
     if client is None:
         from integration.shopify.client import shopify_client
 
         client = shopify_client()
-    plan = catalogue_plan()
     report = CatalogueReport()
-    creations = [(p, None) for p in plan.create]
+    pending = bulk_operation_claim(purpose=BULK_PURPOSE, now=now)
+    if pending is False:  # another run waits on it
+        report.bulk = report.bulk_running = True
+        return report
+    if pending is not None:
+        report.bulk = True
+        advanced = catalogue_bulk_advance(
+            pending, client=client, report=report, now=now, upload=upload, wait_seconds=wait_seconds
+        )
+        if not advanced:
+            return report
+    plan = catalogue_plan()
+    creations = [*plan.create, *(p for p, _ in plan.resume if plan.sellable(p))]
     if len(creations) >= bulk_from:
         report.bulk = True
-        catalogue_bulk_push(
-            client=client, products=plan.create, values=plan.values, report=report, now=now, upload=upload
+        links = {link.product_id: link for _, link in plan.resume}
+        operation = catalogue_bulk_start(creations, plan.values, links, now=now)
+        advanced = catalogue_bulk_advance(
+            operation, client=client, report=report, now=now, upload=upload, wait_seconds=wait_seconds
         )
-        creations = []
-    todo: list[tuple[Product, ShopifyProduct | None]] = [*creations, *plan.update]
+        if not advanced:
+            return report
+        plan = catalogue_plan()
+    todo: list[tuple[Product, ShopifyProduct | None]] = [
+        *plan.resume, *((p, None) for p in plan.create), *plan.update
+    ]  # fmt: skip
     if small_batch is not None:
         todo = todo[:small_batch]
     for product, link in todo:
         values = plan.values[product.pk]
-        title = _initial_title(product) if link is None else None
-        report.calls += 1
+        resumed = link is not None and not link.shopify_product_id
         try:
+            if link is not None and resumed:
+                ids = _lookup(client, values["sku"], link.handle or shopify_handle(values["sku"]), report)
+                if ids is not None:
+                    _adopt(link, ids, report)
+                elif not plan.sellable(product):  # never made at Shopify, and nothing to make now
+                    link.delete()
+                    continue
+            creating = link is None or not link.shopify_product_id
+            if creating:
+                link = _creating_mark(product, values, link)
+            assert link is not None
+            report.calls += 1
             answer = client.execute(
                 "product_set",
-                _variables(values, link, title=title),
+                _variables(
+                    values, None if creating else link,
+                    title=_initial_title(product) if creating else None,
+                    handle=link.handle if creating else None,
+                ),
                 idempotency_key=f"product-{product.pk}-{uuid.uuid4().hex}",
-            )
+            )  # fmt: skip
         except Exception as exc:  # ShopifyUnavailable, a query error: failed, tried again next run
             _record(
                 product,
@@ -404,75 +574,103 @@ def catalogue_push(
                 created=False,
             )
             continue
-        _record(product, values, _data(answer).get("productSet"), report, now, created=link is None)
+        _record(product, values, _data(answer).get("productSet"), report, now, created=creating or resumed)
     return report
 
 
-def _default_upload(url: str, parameters: list[dict[str, str]], body: bytes) -> None:
-    form = {p["name"]: p["value"] for p in parameters}
-    response = httpx.post(url, data=form, files={"file": ("products.jsonl", body, "text/jsonl")}, timeout=120)
-    response.raise_for_status()
+# --- The first sync: one bulk operation, recorded, resumable ----------------------------------------
 
 
-def catalogue_bulk_jsonl(products: list[Product], values: dict[int, dict[str, Any]]) -> bytes:
-    """The staged upload of a first sync: one line of ``productSet`` variables per product to create."""
+def catalogue_bulk_jsonl(
+    products: list[Product], values: dict[int, dict[str, Any]], handles: dict[int, str] | None = None
+) -> bytes:
+    """The staged upload of a first sync: one line of ``productSet`` variables per product to
+    create, each identified by the handle it is created under (an upsert: a line run twice, by a
+    second operation after a lost one, finds the product the first made)."""
     locations = _mapped_locations()  # read once, not once per line
+    handles = handles or {}
     lines = [
-        json.dumps(_variables(values[p.pk], None, title=_initial_title(p), locations=locations))
+        json.dumps(
+            _variables(
+                values[p.pk], None, title=_initial_title(p), locations=locations,
+                handle=handles.get(p.pk) or shopify_handle(values[p.pk]["sku"]),
+            )
+        )
         for p in products
-    ]
+    ]  # fmt: skip
     return ("\n".join(lines) + "\n").encode()
 
 
-def catalogue_bulk_push(
-    *,
-    client: Client,
+def catalogue_bulk_start(
     products: list[Product],
     values: dict[int, dict[str, Any]],
+    links: dict[int, ShopifyProduct],
+    *,
+    now: datetime,
+) -> BulkOperation:
+    """The first sync's operation recorded — what it covers, in line order, with the hash of what
+    each line sends: the products it creates, each under the handle of its SKU — in one commit,
+    before anything is sent to Shopify. The plan creates none of them again while it is unfinished.
+    Links are not written for new products (50,000 rows written before, and updated after, cost a
+    first sync minutes): they come with its result; a creation resumed into it keeps its link, marked."""
+    with transaction.atomic():
+        operation = bulk_operation_create(
+            purpose=BULK_PURPOSE, covers=[[p.pk, values_hash(values[p.pk])] for p in products], now=now
+        )
+        known = [links[p.pk] for p in products if p.pk in links]
+        for link in known:
+            link.state, link.bulk = ShopifyProduct.State.CREATING, operation
+            link.handle = link.handle or shopify_handle(values[link.product_id]["sku"])
+        ShopifyProduct.objects.bulk_update(known, ["state", "bulk", "handle"], batch_size=2000)
+    return operation
+
+
+def catalogue_bulk_advance(
+    operation: BulkOperation,
+    *,
+    client: Client,
     report: CatalogueReport,
     now: datetime,
     upload: Callable[[str, list[dict[str, str]], bytes], None] | None = None,
-) -> None:
-    """Create these products in one bulk operation: staged JSONL, run, poll, read the result."""
-    from integration.shopify.documents import document
+    wait_seconds: float | None = None,
+) -> bool:
+    """Take the first sync's operation up where it stands (integration.shopify.bulk), and apply its
+    result once Shopify finished it. False while it still runs: the next run waits on."""
+    covers = [(int(pk), str(h)) for pk, h in operation.covers]
+    products_by_pk = Product.objects.select_related("mapping").in_bulk([pk for pk, _ in covers])
+    products = [products_by_pk[pk] for pk, _ in covers if pk in products_by_pk]
+    sellable = shopify_sellable_ids()
+    values = {p.pk: as400_values(p, sellable=p.pk in sellable) for p in products}
 
-    body = catalogue_bulk_jsonl(products, values)
-    report.calls += 1
-    staged = _data(
-        client.execute(
-            "staged_uploads_create",
-            {
-                "input": [
-                    {
-                        "resource": "BULK_MUTATION_VARIABLES",
-                        "filename": "products.jsonl",
-                        "mimeType": "text/jsonl",
-                        "httpMethod": "POST",
-                    }
-                ]
-            },
-        )
-    )["stagedUploadsCreate"]
-    target = staged["stagedTargets"][0]
-    (upload or _default_upload)(target["url"], target["parameters"], body)
-    path = next(
-        (p["value"] for p in target["parameters"] if p["name"] == "key"), target.get("resourceUrl") or ""
-    )
-    report.calls += 1
-    run = _data(
-        client.execute(
-            "bulk_run_mutation",
-            {"mutation": document("product_set_bulk"), "stagedUploadPath": path},
-        )
-    )["bulkOperationRunMutation"]
-    if run.get("userErrors"):
-        raise RuntimeError(f"bulk operation refused: {run['userErrors']}")
-    operation = bulk_wait(client, run["bulkOperation"], on_call=report.note_call)
+    def body() -> bytes:
+        handles = dict(ShopifyProduct.objects.filter(bulk=operation).values_list("product_id", "handle"))
+        return catalogue_bulk_jsonl(products, values, handles)
+
+    node = bulk_operation_advance(
+        client, operation, mutation="product_set_bulk", body=body, upload=upload,
+        wait_seconds=wait_seconds, on_call=report.note_call, now=now,
+    )  # fmt: skip
+    if node is None:
+        report.bulk_running = True
+        return False
     results: dict[int, dict[str, Any]] = {}
-    for n, row in enumerate(bulk_lines(operation)):
+    for n, row in enumerate(bulk_lines(node)):
         index = row.get("__lineNumber", n)
         results[int(index)] = (row.get("data") or {}).get("productSet") or {}
-    _record_many(products, values, results, report, now)
+    # Lines are numbered in covers' order; a product gone since is skipped, its line with it.
+    numbered = [(i, products_by_pk[pk]) for i, (pk, _) in enumerate(covers) if pk in products_by_pk]
+    with transaction.atomic():  # its result recorded and the operation applied, or neither
+        _record_many(
+            [p for _, p in numbered], values, {k: results.get(i) or {} for k, (i, _) in enumerate(numbered)},
+            report, now, hashes=dict(covers), operation=operation,
+        )  # fmt: skip
+        bulk_operation_applied(operation, now=now)
+    return True
+
+
+def catalogue_bulk_finished() -> None:
+    """The first sync's operation finished at Shopify (its webhook): the run that applies it, now."""
+    catalogue_push_kick()
 
 
 # --- products/update -----------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class ShopifyProduct(models.Model):
         PUSHED = "pushed", _("Published")
         FAILED = "failed", _("Failed")
         UNPUBLISHED = "unpublished", _("Unpublished")
+        CREATING = "creating", _("Being created")
 
     product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="shopify", verbose_name=_("product"))
     shopify_product_id = models.CharField(_("shopify product id"), max_length=80, blank=True, db_index=True)
@@ -120,6 +121,13 @@ class ShopifyProduct(models.Model):
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.PUSHED)
     last_pushed_at = models.DateTimeField(_("last pushed at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    handle = models.CharField(_("handle"),
+        max_length=255, blank=True, help_text=_("The handle it is created under, from its SKU: how a creation whose answer was lost is found again")
+    )
+    bulk = models.ForeignKey(
+        "shopify.BulkOperation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("bulk operation"), help_text=_("The first sync's bulk operation creating it"),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["product"]

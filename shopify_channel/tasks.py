@@ -32,7 +32,8 @@ def shopify_catalogue_push() -> dict[str, object]:
     from shopify_channel.catalogue import catalogue_push
 
     report = catalogue_push()
-    return {k: getattr(report, k) for k in ("created", "updated", "unpublished", "failed", "calls", "bulk")}
+    fields = ("created", "updated", "unpublished", "failed", "calls", "bulk", "bulk_running", "adopted")
+    return {k: getattr(report, k) for k in fields}
 
 
 @one_at_a_time("Shopify orders poll")

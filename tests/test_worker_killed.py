@@ -50,22 +50,30 @@ from integration.as400.simulator.engine import Simulator
 from integration.as400.sync import exchange_sync
 from integration.models import FileRun, OutboundFile, OutboxMessage, WebhookDelivery
 from integration.outbox.dispatch import outbox_dispatch
-from integration.shopify.models import ShopifyCall, WebhookEvent
+from integration.shopify.models import BulkOperation, ShopifyCall, WebhookEvent
 from integration.shopify.webhooks import SWEEP_GRACE, webhook_receive
 from integration.storefront.clients import storefront_client_create, storefront_client_webhook_set
 from integration.storefront.events import event_emit
-from inventory.models import Reservation, StockLevel
+from inventory.models import ItemMapping, Product, Reservation, StockLevel
 from inventory.reservations import LineRequest, reservation_create
 from orders.models import As400Event, Order, OrderEvent
 from reconciliation.models import Discrepancy, Run
+from shopify_channel.catalogue import BULK_FROM, catalogue_push
 from shopify_channel.fulfilment import FULFIL
-from shopify_channel.models import PollCursor, ShopifyOrder, ShopifyStockLevel, StockDirty, StockSet
+from shopify_channel.models import (
+    PollCursor,
+    ShopifyOrder,
+    ShopifyProduct,
+    ShopifyStockLevel,
+    StockDirty,
+    StockSet,
+)
 from tests.factories.clusters import database_url
 from tests.factories.nights import every_minute, night_passes
 from tests.factories.orders import as400_orders, ordimp_orders, place, warehouse_items
 from tests.integration.webhook_receiver import Answer, running_receiver
 from tests.processes import Owned, Processes, wait_until
-from tests.shopify_channel.flow import ShopifySide, shipped_order, shopify_order
+from tests.shopify_channel.flow import ShopifySide, deliver_webhooks, shipped_order, shopify_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -578,3 +586,110 @@ def test_a_reconciliation_killed_mid_run_is_run_again_by_the_sweep_not_at_the_mo
     assert Discrepancy.objects.get(pk=held.pk).state == "open"
     results = Task.objects.filter(func__endswith="reconcile_sweep").order_by("started").values_list("result", flat=True)
     assert [r.split(":")[0] for r in results] == [str(resumed), "nothing to resume"]
+
+
+# --- The catalogue push: a creation, and the first sync's bulk operation -----------------------------
+
+
+def new_sellable(skus: list[str]) -> list[Product]:
+    """Products the AS400 just made sellable (in a category Shopify sells), none of them in Shopify yet."""
+    category = Product.objects.get(pk=ShopifyProduct.objects.filter(state="pushed").values("product")[:1]).category
+    products = Product.objects.bulk_create(
+        [Product(item_number=sku, category=category, price="19.90", status="A", ean="", vat_code="1") for sku in skus]
+    )
+    ItemMapping.objects.bulk_create([ItemMapping(product=p, sku=p.item_number) for p in products])
+    return list(Product.objects.filter(item_number__in=skus).order_by("pk"))
+
+
+def shopify_products_of(shopify: ShopifySide, sku: str) -> list[str]:
+    with shopify.sim.lock:
+        return [f"gid://shopify/Product/{v['product_id']}" for v in shopify.sim.shop.variants_by_sku(sku)]
+
+
+def catalogue_pushed_whole(shopify: ShopifySide) -> None:
+    """Everything the fixture's push left (it pushes a small batch) pushed, its doorbells dropped:
+    the cluster's push has only the test's products to do."""
+    while catalogue_push(client=shopify.client, bulk_from=10**6).calls:
+        pass
+    get_broker().delete_queue()
+
+
+def test_a_worker_killed_after_shopify_created_a_product_leaves_it_marked_and_the_next_push_links_it_not_a_second(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a product the AS400 made sellable, not in Shopify yet
+    catalogue_pushed_whole(shopify)
+    (product,) = new_sellable(["KILLED-1"])
+
+    # when the worker creating it is killed after Shopify made it, before it heard the answer
+    held = shopify.sim.fault_hold_answer("productSet")
+    first = cluster("first")
+    async_task("shopify_channel.tasks.shopify_catalogue_push")  # the schedule's run
+    assert held.applied.wait(90), "the creation never reached Shopify"
+    first.kill()
+    held.release.set()
+    (made,) = shopify_products_of(shopify, "KILLED-1")  # Shopify has it...
+    link = ShopifyProduct.objects.get(product=product)
+    assert (link.state, link.shopify_product_id) == ("creating", "")  # ...marked before the call, never recorded
+    assert get_broker().queue_size() == 0
+
+    # then the next push finds it at Shopify and links it: one product for the SKU
+    second = cluster("second")
+    async_task("shopify_channel.tasks.shopify_catalogue_push")
+    wait_until(
+        "the product linked",
+        lambda: ShopifyProduct.objects.get(pk=link.pk).state == "pushed", timeout=90, every=0.2,
+    )  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    link.refresh_from_db()
+    assert shopify_products_of(shopify, "KILLED-1") == [made]
+    assert link.shopify_product_id == made
+    assert link.inventory_item_id != ""
+
+
+#: The first sync's run holds its operation this long (a killed one's lease is waited out) and waits
+#: for Shopify up to the bound, below Q_TIMEOUT.
+BULK_LEASES = {"SHOPIFY_BULK_LEASE_SECONDS": "4", "SHOPIFY_BULK_WAIT_IN_TASK_SECONDS": "60"}
+
+
+def test_a_worker_killed_while_the_first_sync_runs_at_shopify_leaves_it_recorded_and_its_finish_webhook_has_it_applied_once(
+    simulator: Simulator, shopify: ShopifySide, cluster: Callable[..., Owned]
+) -> None:
+    # given a first sync of 200 products (one bulk operation), which Shopify runs for a long time
+    catalogue_pushed_whole(shopify)
+    skus = [f"BULK-K{n:03d}" for n in range(BULK_FROM)]
+    new_sellable(skus)
+    held = shopify.sim.fault_hold_bulk()
+
+    # when the worker waiting for it is killed
+    first = cluster("first", **BULK_LEASES)
+    async_task("shopify_channel.tasks.shopify_catalogue_push")
+    assert held.applied.wait(90), "the bulk operation never started at Shopify"
+    wait_until("the operation recorded", lambda: BulkOperation.objects.exclude(gid="").exists(), timeout=90)
+    first.kill()
+    operation = BulkOperation.objects.get()
+    assert operation.state == "running"
+    assert sorted(pk for pk, _ in operation.covers) == sorted(
+        Product.objects.filter(item_number__in=skus).values_list("pk", flat=True)
+    )  # what it covers, recorded before the wait
+    assert get_broker().queue_size() == 0
+
+    # and Shopify finishes it while no one waits: its bulk_operations/finish comes to us
+    second = cluster("second", **BULK_LEASES)
+    wait_until("the dead worker's lease to end",
+               lambda: BulkOperation.objects.get(pk=operation.pk).leased_until <= timezone.now(), timeout=90)  # fmt: skip
+    held.release.set()
+    shopify.sim.bulk_wait(operation.gid)
+    assert deliver_webhooks(shopify) >= 1  # the finish webhook, stored and applied: its doorbell rings
+
+    # then the run it queued applies the operation's result: each product once at Shopify, linked
+    wait_until("the operation applied",
+               lambda: BulkOperation.objects.get(pk=operation.pk).state == "applied", timeout=90, every=0.2)  # fmt: skip
+    second.stop(grace=30, whole_group=False)
+    with shopify.sim.lock:
+        mutations = [op for op in shopify.sim.shop.state["bulk_operations"].values() if op["type"] == "MUTATION"]
+    assert len(mutations) == 1  # never started again
+    assert [sku for sku in skus if len(shopify_products_of(shopify, sku)) != 1] == []
+    assert ShopifyProduct.objects.filter(product__item_number__in=skus, state="pushed").exclude(
+        inventory_item_id=""
+    ).count() == len(skus)

@@ -137,3 +137,48 @@ class ShopifyCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} ({self.state})"
+
+
+class BulkOperation(models.Model):
+    """A bulk mutation of ours at Shopify, recorded before it is waited for, so that a run that dies
+    or stops waiting leaves it to the next run instead of starting it again (integration/shopify/bulk.py).
+
+    ``preparing`` (the row made, its file being uploaded: ``staged_upload_path`` once done) →
+    ``running`` (``bulkOperationRunMutation`` sent at ``run_at``; ``gid`` once Shopify answered) →
+    ``applied`` (its result recorded by the domain, in the transaction that records it), or
+    ``failed``. ``covers`` says what its lines are, in their order; only the domain that made it reads it.
+    """
+
+    class State(models.TextChoices):
+        PREPARING = "preparing", _("Preparing")
+        RUNNING = "running", _("Running at Shopify")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
+
+    purpose = models.CharField(_("purpose"), max_length=40, help_text=_("What it does, e.g. catalogue"))
+    state = models.CharField(_("state"), max_length=9, choices=State.choices, default=State.PREPARING)
+    gid = models.CharField(_("Shopify id"), max_length=100, blank=True, db_index=True)
+    staged_upload_path = models.CharField(_("staged upload path"), max_length=500, blank=True)
+    covers = models.JSONField(_("lines"), default=list, blank=True)
+    status = models.CharField(_("Shopify status"), max_length=20, blank=True)
+    url = models.TextField(_("result URL"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    run_at = models.DateTimeField(_("run at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    leased_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    lease = models.CharField(_("lease"), max_length=32, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("Shopify bulk operation")
+        verbose_name_plural = _("Shopify bulk operations")
+        indexes = [
+            models.Index(
+                fields=["purpose", "id"], condition=Q(state__in=["preparing", "running"]), name="shopify_bulk_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.gid or '(not started)'} ({self.state})"

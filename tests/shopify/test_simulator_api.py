@@ -98,7 +98,7 @@ def test_a_small_bucket_answers_throttled_with_http_200(shopify_sim: ShopifySimu
     assert throttled[0]["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 25.0
 
 
-def test_product_set_creates_then_syncs_variants_and_a_sku_is_unique(shopify_sim: ShopifySimulator) -> None:
+def test_product_set_creates_then_syncs_variants_a_sku_may_repeat_a_handle_may_not(shopify_sim: ShopifySimulator) -> None:
     # given: a product with two variants
     admin = SimAdmin(shopify_sim)
     product = admin.product_create("Pull marin", {"sku": "PULL-S", "price": "49.9", "barcode": "3700000000011"},
@@ -109,15 +109,32 @@ def test_product_set_creates_then_syncs_variants_and_a_sku_is_unique(shopify_sim
     again = admin.data("product_set", {"input": {"variants": [{"sku": "PULL-S", "price": "39.90", "taxable": False,
                                                                "optionValues": size}]},
                                        "identifier": {"id": product["id"]}})  # fmt: skip
-    clash = admin.data("product_set", {"input": {"title": "Autre", "variants": [{"sku": "PULL-S", "optionValues": size}]}})
+    twin = admin.data("product_set", {"input": {"title": "Autre", "variants": [{"sku": "PULL-S", "optionValues": size}]}})
 
-    # then: money as decimal strings, the variant list is the one given, the SKU refused elsewhere
+    # then: money as decimal strings, the variant list is the one given; Shopify does not keep a SKU
+    # unique: the second product is made, with a variant of its own
     assert [v["price"] for v in product["variants"]["nodes"]] == ["49.90", "49.90"]
     variants = again["productSet"]["product"]["variants"]["nodes"]
     assert [(v["sku"], v["price"], v["taxable"]) for v in variants] == [("PULL-S", "39.90", False)]
     assert variants[0]["id"] == product["variants"]["nodes"][0]["id"]
-    assert clash["productSet"]["product"] is None
-    assert clash["productSet"]["userErrors"][0]["code"] == "DUPLICATED_VALUE"
+    made = twin["productSet"]["product"]
+    assert twin["productSet"]["userErrors"] == []
+    assert made["id"] != product["id"]
+    assert made["variants"]["nodes"][0]["id"] != variants[0]["id"]
+    skus = admin.data("product_variants_by_sku", {"query": "sku:'PULL-S'"})["productVariants"]["nodes"]
+    assert sorted(v["product"]["id"] for v in skus) == sorted([product["id"], made["id"]])
+
+    # and: a handle is unique: given for a new product it is refused; as the identifier it is an upsert
+    handle = admin.data("product_by_handle", {"query": "handle:'pull-marin'"})["products"]["nodes"]
+    assert [p["id"] for p in handle] == [product["id"]]
+    taken = admin.data("product_set", {"input": {"title": "Pull", "handle": "pull-marin",
+                                                 "variants": [{"sku": "PULL-L", "optionValues": size}]}})  # fmt: skip
+    assert taken["productSet"]["product"] is None
+    assert taken["productSet"]["userErrors"][0]["field"] == ["input", "handle"]
+    upsert = admin.data("product_set", {"input": {"title": "Pull", "handle": "pull-marin",
+                                                  "variants": [{"sku": "PULL-S", "optionValues": size}]},
+                                        "identifier": {"handle": "pull-marin"}})  # fmt: skip
+    assert upsert["productSet"]["product"]["id"] == product["id"]
 
 
 def test_inventory_set_quantities_is_compare_and_set(shopify_sim: ShopifySimulator) -> None:

@@ -103,6 +103,7 @@ class ShopifySimulator:
         self.server_errors: list[int] = []
         self.slow_seconds = 0.0
         self.answer_holds: list[AnswerHold] = []
+        self.bulk_holds: list[AnswerHold] = []
         self.webhook_faults: list[dict[str, Any]] = []
         self.held_late: list[dict[str, Any]] = []
         self.held_out_of_order: list[dict[str, Any]] = []
@@ -332,6 +333,15 @@ class ShopifySimulator:
             self.answer_holds.append(hold)
         return hold
 
+    def fault_hold_bulk(self) -> AnswerHold:
+        """The next bulk operation started stays RUNNING until the returned hold's ``release`` is set
+        (``applied`` is set once it is RUNNING): a long first sync, to kill its waiter meanwhile.
+        Released after HOLD_SECONDS at the latest."""
+        hold = AnswerHold("bulk")
+        with self.lock:
+            self.bulk_holds.append(hold)
+        return hold
+
     def _answer_hold(self, fields: list[str]) -> AnswerHold | None:
         with self.lock:
             for hold in self.answer_holds:
@@ -342,9 +352,9 @@ class ShopifySimulator:
 
     def faults_clear(self) -> None:
         with self.lock:
-            for hold in self.answer_holds:
+            for hold in [*self.answer_holds, *self.bulk_holds]:
                 hold.release.set()
-            self.answer_holds = []
+            self.answer_holds, self.bulk_holds = [], []
             self.webhook_faults, self.server_errors, self.slow_seconds = [], [], 0.0
             self.bucket = Bucket()
 
@@ -692,6 +702,10 @@ class ShopifySimulator:
         with self.lock:
             op = self.shop.state["bulk_operations"][str(op_id)]
             op["status"] = "RUNNING"
+            hold = self.bulk_holds.pop(0) if self.bulk_holds else None
+        if hold is not None:
+            hold.applied.set()
+            hold.release.wait(HOLD_SECONDS)
         out: list[str] = []
         roots = 0
         error_code = None

@@ -69,7 +69,8 @@ def new_state(shop: str) -> dict[str, Any]:
 class Shop:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
-        self._skus: dict[str, str] | None = None  # SKU → variant key, kept by the variant writes
+        self._skus: dict[str, list[str]] | None = None  # SKU → variant keys, oldest first, kept by the variant writes
+        self._handles: dict[str, str] | None = None  # handle → product key, kept by the product writes
 
     # --- ids, time ---------------------------------------------------------------------------------
 
@@ -296,13 +297,29 @@ class Shop:
 
     # --- products ----------------------------------------------------------------------------------
 
-    def variant_by_sku(self, sku: str) -> dict[str, Any] | None:
-        """The variant holding this SKU, through an index (a first sync of 50,000 products looks
-        every SKU up: a scan each time made the simulator's bulk run quadratic)."""
+    def variants_by_sku(self, sku: str) -> list[dict[str, Any]]:
+        """Every variant holding this SKU, oldest first, through an index (a first sync of 50,000
+        products looks every SKU up: a scan each time made the simulator's bulk run quadratic).
+        Shopify does not make a SKU unique: two products may hold the same one."""
         if self._skus is None:
-            self._skus = {v["sku"]: key for key, v in self.state["variants"].items() if v["sku"]}
-        variant = self.state["variants"].get(self._skus.get(sku, ""))
-        return variant if variant is not None and variant["sku"] == sku else None
+            self._skus = {}
+            for key, v in self.state["variants"].items():
+                if v["sku"]:
+                    self._skus.setdefault(v["sku"], []).append(key)
+        found = [self.state["variants"].get(key) for key in self._skus.get(sku, [])]
+        return [v for v in found if v is not None and v["sku"] == sku]
+
+    def product_by_handle(self, handle: str) -> dict[str, Any] | None:
+        """The product of this handle (unique per shop), through an index as for SKUs."""
+        if self._handles is None:
+            self._handles = {p["handle"]: key for key, p in self.state["products"].items()}
+        product = self.state["products"].get(self._handles.get(handle, ""))
+        return product if product is not None and product["handle"] == handle else None
+
+    def variant_by_sku(self, sku: str) -> dict[str, Any] | None:
+        """The oldest variant holding this SKU."""
+        found = self.variants_by_sku(sku)
+        return found[0] if found else None
 
     def product_set(
         self, data: dict[str, Any], identifier: dict[str, Any] | None
@@ -312,7 +329,7 @@ class Shop:
         now = self.now_z()
         product = None
         ref_id = (identifier or {}).get("id") or data.get("id")
-        handle = (identifier or {}).get("handle") or data.get("handle")
+        handle = (identifier or {}).get("handle")  # an upsert by handle (input.handle is no lookup)
         if ref_id:
             parsed = gid_parse(ref_id, "Product")
             product = self.state["products"].get(str(parsed[1])) if parsed else None
@@ -329,8 +346,23 @@ class Shop:
                     False,
                 )
         elif handle:
-            product = next((p for p in self.state["products"].values() if p["handle"] == handle), None)
+            product = self.product_by_handle(handle)
         created = product is None
+        wanted = data.get("handle")
+        if wanted:  # unique per shop, validated when given (since 2025-01)
+            holder = self.product_by_handle(wanted)
+            if holder is not None and (product is None or holder["id"] != product["id"]):
+                return (
+                    None,
+                    [
+                        {
+                            "field": ["input", "handle"],
+                            "code": "DUPLICATED_VALUE",
+                            "message": f"Handle '{wanted}' already in use. Please provide a new handle.",
+                        }
+                    ],
+                    False,
+                )
         if created and not data.get("title"):
             return (
                 None,
@@ -349,15 +381,6 @@ class Shop:
                             "field": ["input", "variants", str(index), "sku"],
                             "code": "DUPLICATED_VALUE",
                             "message": f"SKU {sku} is given twice",
-                        }
-                    )
-                other = self.variant_by_sku(sku) if sku else None
-                if other and (product is None or other["product_id"] != product["id"]):
-                    errors.append(
-                        {
-                            "field": ["input", "variants", str(index), "sku"],
-                            "code": "DUPLICATED_VALUE",
-                            "message": f"SKU {sku} is already used by another product",
                         }
                     )
                 if variant_in.get("barcode") is not None and variant_in.get("barcodes") is not None:
@@ -395,7 +418,7 @@ class Shop:
                 "title": data["title"],
                 "created_at": now,
                 "variant_ids": [],
-                "handle": handle or _handle(data["title"]),
+                "handle": data.get("handle") or handle or self._free_handle(_handle(data["title"])),
                 "description_html": "",
                 "tags": [],
                 "vendor": self.state["shop"]["name"],
@@ -412,6 +435,8 @@ class Shop:
         ):
             if data.get(key) is not None:
                 product[field] = data[key]
+        if self._handles is not None:
+            self._handles[product["handle"]] = str(product["id"])
         product["updated_at"] = now
         if variants_in is not None:
             kept = []
@@ -420,8 +445,11 @@ class Shop:
                 if variant_in.get("id"):
                     parsed = gid_parse(variant_in["id"], "ProductVariant")
                     variant = self.state["variants"].get(str(parsed[1])) if parsed else None
-                if variant is None and variant_in.get("sku"):
-                    variant = self.variant_by_sku(variant_in["sku"])
+                if variant is None and variant_in.get("sku"):  # the product's own variant of that SKU
+                    variant = next(
+                        (v for v in self.variants_by_sku(variant_in["sku"]) if v["product_id"] == product["id"]),
+                        None,
+                    )
                 if variant is None:
                     variant = self._variant_new(product, variant_in)
                 self._variant_apply(variant, variant_in, position)
@@ -431,6 +459,14 @@ class Shop:
                     self._variant_delete(variant_id)
             product["variant_ids"] = kept
         return product, [], created
+
+    def _free_handle(self, base: str) -> str:
+        """Shopify's handle for a product given none: from its title, ``-1``, ``-2``... once taken."""
+        handle, n = base, 0
+        while self.product_by_handle(handle) is not None:
+            n += 1
+            handle = f"{base}-{n}"
+        return handle
 
     def _variant_new(self, product: dict[str, Any], variant_in: dict[str, Any]) -> dict[str, Any]:
         now = self.now_z()
@@ -456,10 +492,11 @@ class Shop:
         return variant
 
     def _variant_apply(self, variant: dict[str, Any], variant_in: dict[str, Any], position: int) -> None:
-        if variant_in.get("sku") is not None and self._skus is not None:
-            if self._skus.get(variant["sku"] or "") == str(variant["id"]):
-                del self._skus[variant["sku"]]
-            self._skus[variant_in["sku"]] = str(variant["id"])
+        if variant_in.get("sku") is not None and self._skus is not None and variant_in["sku"] != variant["sku"]:
+            key = str(variant["id"])
+            if key in self._skus.get(variant["sku"] or "", []):
+                self._skus[variant["sku"]].remove(key)
+            self._skus.setdefault(variant_in["sku"], []).append(key)
         for key, field in (
             ("sku", "sku"),
             ("barcode", "barcode"),
