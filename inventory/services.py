@@ -263,6 +263,8 @@ def stock_apply_extract(
                     if progress:
                         progress(len(tuples[first : first + PROGRESS_STEP]))
                 copy.write(_COPY_TRAILER)
+            if applied >= BULK_ROWS:  # memory for the sorts and hash joins of a bulk extract
+                cursor.execute("SET LOCAL work_mem = '256MB'")
         else:
             cursor.executemany(
                 f"INSERT INTO {_STAGE_TABLE} VALUES (%s, %s, %s, %s)",
@@ -294,9 +296,8 @@ def stock_apply_extract(
             if applied >= BULK_ROWS:
                 # Stock statistics lag behind a bulk load (an empty table looks empty until
                 # analysed), and a nested loop against it goes quadratic: hash joins are what a
-                # bulk extract wants, whatever the statistics say; and memory enough for them.
+                # bulk extract wants, whatever the statistics say.
                 cursor.execute("SET LOCAL enable_nestloop = off")
-                cursor.execute("SET LOCAL work_mem = '256MB'")
 
         # The difference between the stage and the stock in one join: the rows that are new, that
         # changed, or (full extract) that are no longer carried. Only those are written.
