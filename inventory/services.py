@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -151,9 +152,17 @@ def _map_new_items(result: ApplyResult, now: datetime) -> int:
 # --- Stock (STKBAL) ---------------------------------------------------------------------------
 
 _STAGE_TABLE = "stkbal_stage"
-_RESOLVED_TABLE = "stkbal_resolved"
 _DIFF_TABLE = "stkbal_diff"
 BULK_ROWS = 100_000  # from this many staged rows on, joins are planned for bulk
+PROGRESS_STEP = 50_000
+#: The binary COPY of the stage: a tuple is its field count, then each field's length and value
+#: (big-endian), the stage's types exactly: product bigint, location, on hand, promised integer.
+_STAGE_TUPLE = np.dtype(
+    [("fields", ">i2"), ("l_product", ">i4"), ("product", ">i8"), ("l_location", ">i4"), ("location", ">i4"),
+     ("l_on_hand", ">i4"), ("on_hand", ">i4"), ("l_promised", ">i4"), ("promised", ">i4")]
+)  # fmt: skip
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension length
+_COPY_TRAILER = b"\xff\xff"
 
 
 def stock_apply_extract(
@@ -161,92 +170,137 @@ def stock_apply_extract(
 ) -> ApplyResult:
     """Apply a STKBAL extract to the stock levels, in the caller's transaction.
 
-    The rows go to a temporary table (``COPY`` on PostgreSQL); then one statement rewrites the
-    pairs whose figures changed, one inserts the pairs seen for the first time, and, for a full
-    extract — the whole picture — one zeroes the pairs it no longer carries. Unchanged pairs are
-    not touched. Stock for an item or a location we do not know is reported, not applied.
+    The records are checked and resolved to our products and locations with NumPy (one pass over
+    columns, no Python work per record but a dictionary look-up of its item), go to a temporary
+    table (a binary ``COPY`` on PostgreSQL); then one statement rewrites the pairs whose figures
+    changed, one inserts the pairs seen for the first time, and, for a full extract — the whole
+    picture — one zeroes the pairs it no longer carries. Unchanged pairs are not touched. Stock for
+    an item or a location we do not know is reported, not applied.
     """
     result = ApplyResult()
     items, locations = balances.item, balances.location
     on_hand, promised = balances.on_hand, balances.promised
     count = len(items)
     result.counts["records"] = count
-    negatives = [i for i, q in enumerate(on_hand) if q < 0]
+    location_of = np.array(locations, dtype=np.int64)
+    on_hand_of = np.array(on_hand, dtype=np.int64)
+    promised_of = np.array(promised, dtype=np.int64)
+    negatives = np.flatnonzero(on_hand_of < 0)
     result.finding(
         "negative_on_hand", [f"{items[i]}@{locations[i]:03d}: {on_hand[i]}" for i in negatives[:QUALITY_SAMPLE]],
         total=len(negatives),
     )  # fmt: skip
-    rows: list[tuple[str, int, int, int]] = list(zip(items, locations, on_hand, promised, strict=True))
+    # Each distinct item code a number (the order it first appears in), each record its pair's key.
+    codes = {code: n for n, code in enumerate(dict.fromkeys(items))}
+    code_of = np.fromiter(map(codes.__getitem__, items), dtype=np.int64, count=count)
+    pair_key = code_of * 2000 + (location_of + 1000)  # SBMAG is 3 digits, signed
     # A negative SBQRS is nothing the AS400 can mean, and counting it would sell units that do not
     # exist (SBQOH 150, SBQRS -1000 made 1,150 sellable). Such a record is not applied: a delta
     # leaves the pair as the last sane figures had it, a full extract treats it as absent (zeroed).
-    unmeant = [r for r in rows if r[3] < 0]
-    if unmeant:
+    unmeant = np.flatnonzero(promised_of < 0)
+    if len(unmeant):
         result.finding(
             "negative_promised_not_applied",
-            [f"{i}@{m:03d}: SBQOH {q}, SBQRS {p}" for i, m, q, p in unmeant[:QUALITY_SAMPLE]],
+            [f"{items[i]}@{locations[i]:03d}: SBQOH {on_hand[i]}, SBQRS {promised[i]}" for i in unmeant[:QUALITY_SAMPLE]],
             total=len(unmeant),
-        )
-        rows = [r for r in rows if r[3] >= 0]
-    if len(set(zip(items, locations, strict=True))) != count:  # rare: only then count the duplicates
+        )  # fmt: skip
+    sane = np.flatnonzero(promised_of >= 0)
+    ordered_keys = np.sort(pair_key)
+    if (ordered_keys[1:] == ordered_keys[:-1]).any():  # rare: only then count the duplicates
         pairs = Counter(zip(items, locations, strict=True))
         result.finding("duplicate_pairs", [f"{i}@{m:03d}" for (i, m), n in pairs.items() if n > 1])
-        rows = list({(r[0], r[1]): r for r in rows}.values())  # the last record of a pair wins
+        # The last sane record of a pair wins.
+        backwards = sane[::-1]
+        _, first_backwards = np.unique(pair_key[backwards], return_index=True)
+        sane = np.sort(backwards[first_backwards])
+    applied = len(sane)
 
-    stock, product, location = StockLevel._meta.db_table, Product._meta.db_table, Location._meta.db_table
+    # Our products by item code: the whole catalogue for a big file, else the ones it names.
+    products = Product.objects.all() if len(codes) > 500 else Product.objects.filter(item_number__in=list(codes))
+    known_products = dict(products.values_list("item_number", "id"))
+    product_by_code = np.array([known_products.get(c, 0) for c in codes], dtype=np.int64)
+    product_of = product_by_code[code_of[sane]]
+    unknown_item = product_of == 0
+    unknown_items = sorted((items[i], locations[i]) for i in sane[unknown_item])
+    result.finding(
+        "stock_for_unknown_items", [f"{i}@{m:03d}" for i, m in unknown_items[:QUALITY_SAMPLE]],
+        total=len(unknown_items),
+    )  # fmt: skip
+    known_locations = np.array(sorted(Location.objects.values_list("code", flat=True)), dtype=np.int64)
+    staged_locations = location_of[sane]
+    unknown_location = ~np.isin(staged_locations, known_locations)
+    missing_codes, missing_counts = np.unique(staged_locations[unknown_location], return_counts=True)
+    result.finding(
+        "stock_for_unknown_locations",
+        [f"{m:03d} ({n} records)" for m, n in zip(missing_codes.tolist(), missing_counts.tolist(), strict=True)],
+        total=int(missing_counts.sum()),
+    )
+    keep = ~(unknown_item | unknown_location)
+    stage = sane[keep]
+    stage_product, stage_location = product_of[keep], staged_locations[keep]
+    stage_on_hand, stage_promised = on_hand_of[stage], promised_of[stage]
+
+    stock = StockLevel._meta.db_table
     vendor = connection.vendor
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_TABLE}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {_STAGE_TABLE} (item varchar(15) NOT NULL, location integer NOT NULL, "
+            f"CREATE TEMPORARY TABLE {_STAGE_TABLE} (product_id bigint NOT NULL, location integer NOT NULL, "
             "on_hand integer NOT NULL, promised integer NOT NULL)"
         )
         if vendor == "postgresql":
+            tuples = np.empty(len(stage), dtype=_STAGE_TUPLE)
+            tuples["fields"] = 4
+            tuples["l_product"], tuples["l_location"], tuples["l_on_hand"], tuples["l_promised"] = 8, 4, 4, 4
+            tuples["product"], tuples["location"] = stage_product, stage_location
+            tuples["on_hand"], tuples["promised"] = stage_on_hand, stage_promised
             with cursor.cursor.copy(
-                f"COPY {_STAGE_TABLE} (item, location, on_hand, promised) FROM STDIN"
+                f"COPY {_STAGE_TABLE} (product_id, location, on_hand, promised) FROM STDIN (FORMAT BINARY)"
             ) as copy:
-                for n, row in enumerate(rows, 1):
-                    copy.write_row(row)
-                    if progress and n % 50_000 == 0:
-                        progress(50_000)
+                copy.write(_COPY_HEADER)
+                for first in range(0, len(tuples), PROGRESS_STEP):
+                    copy.write(tuples[first : first + PROGRESS_STEP].tobytes())
+                    if progress:
+                        progress(len(tuples[first : first + PROGRESS_STEP]))
+                copy.write(_COPY_TRAILER)
+            if applied >= BULK_ROWS:  # memory for the sorts and hash joins of a bulk extract
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+        else:
+            cursor.executemany(
+                f"INSERT INTO {_STAGE_TABLE} VALUES (%s, %s, %s, %s)",
+                list(zip(stage_product.tolist(), stage_location.tolist(), stage_on_hand.tolist(),
+                         stage_promised.tolist(), strict=True)),
+            )  # fmt: skip
+            if progress:
+                progress(len(stage))
+        if progress and applied > len(stage):
+            progress(applied - len(stage))  # the records reported, not applied
+        cause = cause_uri("StockExtract", taken_at.strftime("%Y%m%dT%H%M%S%z"))
+        if full and not StockLevel.objects.exists():
+            # The first full extract, into no stock at all: every pair is new, none to compare.
+            cursor.execute(
+                f"INSERT INTO {stock} (product_id, location_id, on_hand, promised, as_of, reserved, in_flight) "
+                f"SELECT product_id, location, on_hand, promised, %s, 0, 0 FROM {_STAGE_TABLE} "
+                f"ORDER BY product_id, location",
+                [taken_at],
+            )
+            result.counts["created"] = cursor.rowcount
+            result.counts["updated"] = result.counts["zeroed_missing_from_full"] = 0
+            if availability_listening():
+                cursor.execute(f"SELECT product_id, location FROM {_STAGE_TABLE}")
+                availability_moved(cursor.fetchall(), cause=cause)
+            cursor.execute(f"DROP TABLE {_STAGE_TABLE}")
+            return result
+        if vendor == "postgresql":
             cursor.execute(f"ANALYZE {_STAGE_TABLE}")  # temporary tables are never analysed on their own
-            if len(rows) >= BULK_ROWS:
+            if applied >= BULK_ROWS:
                 # Stock statistics lag behind a bulk load (an empty table looks empty until
                 # analysed), and a nested loop against it goes quadratic: hash joins are what a
                 # bulk extract wants, whatever the statistics say.
                 cursor.execute("SET LOCAL enable_nestloop = off")
-        else:
-            cursor.executemany(f"INSERT INTO {_STAGE_TABLE} VALUES (%s, %s, %s, %s)", rows)
-        if progress:
-            progress(len(rows) % 50_000 if vendor == "postgresql" else len(rows))
 
-        cursor.execute(
-            f"SELECT s.item, s.location FROM {_STAGE_TABLE} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {product} p WHERE p.item_number = s.item) ORDER BY s.item, s.location"
-        )
-        unknown_items = cursor.fetchall()
-        result.finding(
-            "stock_for_unknown_items", [f"{i}@{m:03d}" for i, m in unknown_items[:QUALITY_SAMPLE]],
-            total=len(unknown_items),
-        )  # fmt: skip
-        cursor.execute(
-            f"SELECT s.location, count(*) FROM {_STAGE_TABLE} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {location} l WHERE l.code = s.location) GROUP BY s.location ORDER BY s.location"
-        )
-        unknown_locations = cursor.fetchall()
-        result.finding(
-            "stock_for_unknown_locations", [f"{m:03d} ({n} records)" for m, n in unknown_locations],
-            total=sum(n for _, n in unknown_locations),
-        )  # fmt: skip
-
-        # The stage with our ids, then the difference with the stock in one join: the rows that
-        # are new, that changed, or (full extract) that are no longer carried. Only those are written.
-        cursor.execute(f"DROP TABLE IF EXISTS {_RESOLVED_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {_RESOLVED_TABLE} AS SELECT p.id AS product_id, s.location, s.on_hand, "
-            f"s.promised FROM {_STAGE_TABLE} s JOIN {product} p ON p.item_number = s.item "
-            f"JOIN {location} l ON l.code = s.location"
-        )
+        # The difference between the stage and the stock in one join: the rows that are new, that
+        # changed, or (full extract) that are no longer carried. Only those are written.
         missing = "OR (r.product_id IS NULL AND (t.on_hand <> 0 OR t.promised <> 0)) " if full else ""
         join = "FULL JOIN" if full else "LEFT JOIN"
         cursor.execute(f"DROP TABLE IF EXISTS {_DIFF_TABLE}")
@@ -256,13 +310,13 @@ def stock_apply_extract(
             f"COALESCE(r.on_hand, 0) AS on_hand, COALESCE(r.promised, 0) AS promised, "
             f"CASE WHEN t.id IS NULL THEN 1 ELSE 0 END AS is_new, "
             f"CASE WHEN r.product_id IS NULL THEN 1 ELSE 0 END AS is_missing "
-            f"FROM {_RESOLVED_TABLE} r {join} {stock} t ON t.product_id = r.product_id AND t.location_id = r.location "
+            f"FROM {_STAGE_TABLE} r {join} {stock} t ON t.product_id = r.product_id AND t.location_id = r.location "
             f"WHERE t.id IS NULL {missing}"
             f"OR (r.product_id IS NOT NULL AND (t.on_hand <> r.on_hand OR t.promised <> r.promised))"
         )
         if vendor == "postgresql":
             cursor.execute(f"ANALYZE {_DIFF_TABLE}")
-            if len(rows) >= BULK_ROWS:
+            if applied >= BULK_ROWS:
                 cursor.execute("SET LOCAL enable_nestloop = on")  # the difference is small: index probes
         cursor.execute(
             f"UPDATE {stock} AS t SET on_hand = d.on_hand, promised = d.promised, as_of = %s FROM {_DIFF_TABLE} d "
@@ -281,15 +335,11 @@ def stock_apply_extract(
         zeroed = cursor.fetchone()[0]
         if availability_listening():  # the changed pairs, for the Shopify push (inventory.moves)
             cursor.execute(f"SELECT product_id, location FROM {_DIFF_TABLE}")
-            availability_moved(
-                [(p, m) for p, m in cursor.fetchall()],
-                cause=cause_uri("StockExtract", taken_at.strftime("%Y%m%dT%H%M%S%z")),
-            )
+            availability_moved(cursor.fetchall(), cause=cause)
         result.counts["updated"] = changed - zeroed
         if full:
             result.counts["zeroed_missing_from_full"] = zeroed
         cursor.execute(f"DROP TABLE {_DIFF_TABLE}")
-        cursor.execute(f"DROP TABLE {_RESOLVED_TABLE}")
         cursor.execute(f"DROP TABLE {_STAGE_TABLE}")
     return result
 

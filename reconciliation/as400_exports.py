@@ -5,7 +5,8 @@
   transaction: the AS400's picture of the web orders at its extract time;
 - a full STKBAL: just before it is applied, our projection of every pair (the previous night plus
   the day's deltas) is kept in :class:`StockPicture`; just after, the extract's own figures beside
-  it. Both are one ``INSERT ... SELECT`` / ``UPDATE`` statement, whatever the number of pairs;
+  it. Both are one statement (the projection set aside in a temporary table, then the picture
+  replaced by one ``INSERT ... SELECT``), whatever the number of pairs;
 - once the night's full ITMMST, STKBAL and WEBORD are all applied, the night's run is started
   (after the commit, as a task).
 """
@@ -69,37 +70,51 @@ def _apply_weborders(
     return result
 
 
+_PROJECTION_TABLE = "stkbal_projection"
+#: A pair that holds something: one that holds nothing on either side (0 on hand and 0 promised,
+#: ours and the extract's) says nothing to any check and is not kept — a pair missing from the
+#: picture is read as zeros (a quarter of the pairs or more, in a chain of stores).
+_HOLDS = "(on_hand <> 0 OR promised <> 0)"
+
+
 def _keep_projection(pair: VerifiedPair, now: datetime) -> None:
-    """Before a full STKBAL: every pair as our projection has it (one statement)."""
+    """Before a full STKBAL: every pair as our projection has it, aside in a temporary table
+    (one statement, written to no log); the picture is made of it after the extract is applied."""
     if not pair.control.is_full:
         return
-    picture, stock = StockPicture._meta.db_table, StockLevel._meta.db_table
+    stock = StockLevel._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {picture}")
+        cursor.execute(f"DROP TABLE IF EXISTS {_PROJECTION_TABLE}")
         cursor.execute(
-            f"INSERT INTO {picture} (seq, product_id, location_id, projected_on_hand, projected_promised, "
-            f"on_hand, promised) SELECT %s, product_id, location_id, on_hand, promised, 0, 0 FROM {stock}",
-            [pair.name.seq],
+            f"CREATE TEMPORARY TABLE {_PROJECTION_TABLE} AS "
+            f"SELECT product_id, location_id, on_hand, promised FROM {stock} WHERE {_HOLDS}"
         )
 
 
 def _keep_extract(pair: VerifiedPair, result: ApplyResult, now: datetime) -> None:
-    """After a full STKBAL: the extract's figures beside the projection (the pairs it zeroed too)."""
+    """After a full STKBAL: the picture, replaced whole in one statement — every pair that holds
+    something on either side, our projection of it beside the extract's figures (the pairs it
+    zeroed too)."""
     if not pair.control.is_full:
         return
     picture, stock = StockPicture._meta.db_table, StockLevel._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {picture} SET on_hand = s.on_hand, promised = s.promised FROM {stock} s "
-            f"WHERE s.product_id = {picture}.product_id AND s.location_id = {picture}.location_id"
-        )
+        # The last night's picture goes whole; TRUNCATE is transactional on PostgreSQL, and far
+        # cheaper than deleting 1.55 million rows one by one.
+        cursor.execute(f"TRUNCATE {picture}" if connection.vendor == "postgresql" else f"DELETE FROM {picture}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {_PROJECTION_TABLE}")  # temporary tables are never analysed on their own
         cursor.execute(
             f"INSERT INTO {picture} (seq, product_id, location_id, projected_on_hand, projected_promised, "
-            f"on_hand, promised) SELECT %s, s.product_id, s.location_id, 0, 0, s.on_hand, s.promised FROM {stock} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {picture} p WHERE p.product_id = s.product_id "
-            "AND p.location_id = s.location_id)",
+            f"on_hand, promised) SELECT %s, COALESCE(s.product_id, p.product_id), "
+            f"COALESCE(s.location_id, p.location_id), COALESCE(p.on_hand, 0), COALESCE(p.promised, 0), "
+            f"COALESCE(s.on_hand, 0), COALESCE(s.promised, 0) "
+            f"FROM (SELECT product_id, location_id, on_hand, promised FROM {stock} WHERE {_HOLDS}) s "
+            f"FULL JOIN {_PROJECTION_TABLE} p ON p.product_id = s.product_id AND p.location_id = s.location_id "
+            "ORDER BY 2, 3",
             [pair.name.seq],
         )
+        cursor.execute(f"DROP TABLE {_PROJECTION_TABLE}")
     transaction.on_commit(lambda: _night_ready(pair.name.file, pair.name.seq))
 
 

@@ -42,7 +42,11 @@ class WebOrderPicture(models.Model):
 
 
 class StockPicture(models.Model):
-    """One stock pair at the last full STKBAL (``seq``): ours just before it, and its own."""
+    """One stock pair at the last full STKBAL (``seq``): ours just before it, and its own.
+
+    A pair that held nothing on either side (0 on hand, 0 promised, ours and the extract's) is not
+    kept: a pair missing from the picture is read as zeros (``reconciliation.as400_exports``).
+    """
 
     # Written in bulk (1.55 million rows a night), like the stock levels: no database constraints.
     seq = models.PositiveIntegerField(_("seq"), help_text=_("The full STKBAL pair it came with (its sequence)"))

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from integration.as400.codec import RecordCodec, RecordError, from_datetime, to_datetime
+
+#: A single-format file's records decoded, one list per DDS field (``RecordCodec.decode_columns``).
+Columns = dict[str, list[Any]]
 
 CONTROL_LAYOUT = "CTLREC"
 KINDS = {"F": "full", "D": "delta"}
@@ -99,6 +103,12 @@ class ControlRecord:
 
 def control_total(file: str, data: bytes, *, ccsid: int | None = None, source: str = "") -> tuple[int, int]:
     """(record count, CTHASH) of a file's data; RecordError if any record does not decode."""
+    count, total, _ = _decoded_total(file, data, ccsid=ccsid, source=source)
+    return count, total
+
+
+def _decoded_total(file: str, data: bytes, *, ccsid: int | None, source: str) -> tuple[int, int, Columns | None]:
+    """(record count, CTHASH, the decoded columns of a single-format file, else None)."""
     if file not in HASH_FIELDS:
         raise ValueError(f"{file} is not an exchange file of the contract (known: {', '.join(HASH_FIELDS)})")
     codec = RecordCodec.for_file(file, ccsid)
@@ -110,13 +120,13 @@ def control_total(file: str, data: bytes, *, ccsid: int | None = None, source: s
             if spec is not None and spec[1] in record:
                 f = codec.layout.format(spec[0]).field(spec[1])
                 total += int(record[spec[1]] * 10**f.decimals)  # type: ignore[operator]
-        return count, total
+        return count, total, None
     columns = codec.decode_columns(data, source=source)  # decodes every field: a bad one is refused
     count = len(next(iter(columns.values())))
     if spec is None:
-        return count, 0
+        return count, 0, columns
     decimals = codec.layout.formats[0].field(spec[1]).decimals
-    return count, int(sum(columns[spec[1]]) * 10**decimals)  # type: ignore[arg-type]
+    return count, int(sum(columns[spec[1]]) * 10**decimals), columns  # type: ignore[arg-type]
 
 
 def control_for(
@@ -132,19 +142,28 @@ def control_for(
 
 def check_pair(file: str, data: bytes, control: ControlRecord, *, ccsid: int | None = None) -> list[str]:
     """What does not match between a ``.DAT``'s data and its control record; empty when all does."""
+    return check_pair_decoded(file, data, control, ccsid=ccsid)[0]
+
+
+def check_pair_decoded(
+    file: str, data: bytes, control: ControlRecord, *, ccsid: int | None = None
+) -> tuple[list[str], Columns | None]:
+    """:func:`check_pair`, and the columns it decoded to check them (a single-format file), so that
+    whoever applies the pair does not decode it a second time; None for a multi-format file, or
+    when the data does not decode."""
     problems: list[str] = []
     if control.file != file:
         problems.append(f"the control record names file {control.file!r}, expected {file!r}")
-        return problems
+        return problems, None
     try:
-        count, total = control_total(file, data, ccsid=ccsid, source=f"{file}_{control.seq:06d}.DAT")
+        count, total, columns = _decoded_total(file, data, ccsid=ccsid, source=f"{file}_{control.seq:06d}.DAT")
     except RecordError as exc:
         problems.append(str(exc))
-        return problems
+        return problems, None
     if count != control.count:
         problems.append(f"the control record counts {control.count} records (CTRCNT), the file holds {count}")
     if total != control.hash:
         spec = HASH_FIELDS.get(file)
         what = f"the sum of {spec[1]}" if spec else "0"
         problems.append(f"the control total (CTHASH) is {control.hash}, {what} over the records is {total}")
-    return problems
+    return problems, columns

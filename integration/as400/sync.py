@@ -314,7 +314,8 @@ def _sync_pair(
 
     codec = RecordCodec.for_file(name.file, folder.ccsid)
     try:
-        columns = codec.decode_columns(pair.data, source=name.dat)
+        # The verification decoded every record already (to check CTHASH): decoded once.
+        columns = pair.columns if pair.columns is not None else codec.decode_columns(pair.data, source=name.dat)
         codec.check_dates_and_times(columns, source=name.dat)
     except RecordError as exc:  # a date or time that does not exist (or a codec disagreement): refused
         return _quarantine(folder, name, str(exc), kind="file_refused", pair=pair, now=started)

@@ -655,3 +655,26 @@ def test_files_in_out_that_will_never_be_read_are_alerted_once(
         "OUT/stock-export-final.csv": ("foreign_file", 1),
     }
     assert "no STKBAL_000001.OK" in Alert.objects.get(subject="OUT/STKBAL_000001.DAT").message
+
+
+def test_each_pair_is_decoded_once_from_its_verification_to_its_apply(
+    as400_out: AS400Writer, locations: list[Location], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an item master and a stock extract, and the decoder counted (it still decodes)
+    as400_out("ITMMST", 1, [item("A1")])
+    as400_out("STKBAL", 1, [stock("A1", 900, 10, 2)])
+    decoded: list[str] = []
+    decode_columns = RecordCodec.decode_columns
+
+    def counted(self: RecordCodec, data: bytes, *, source: str = "") -> dict[str, list[Any]]:
+        decoded.append(self.layout.name)
+        return decode_columns(self, data, source=source)
+
+    monkeypatch.setattr(RecordCodec, "decode_columns", counted)
+
+    # When the sync verifies and applies both
+    exchange_sync()
+
+    # Then each file was decoded once: the columns its verification decoded are the ones applied
+    assert levels() == {("A1", 900): (10, 2)}
+    assert sorted(decoded) == ["ITMMST", "STKBAL"]

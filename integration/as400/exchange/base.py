@@ -35,7 +35,7 @@ from typing import Self
 from django.utils import timezone
 
 from integration.as400.codec import RecordCodec, RecordError
-from integration.as400.control import HASH_FIELDS, ControlError, ControlRecord, check_pair
+from integration.as400.control import HASH_FIELDS, Columns, ControlError, ControlRecord, check_pair_decoded
 from integration.as400.files import PairName, pair_name
 
 __all__ = [
@@ -263,6 +263,9 @@ class VerifiedPair:
     control: ControlRecord
     data: bytes = field(repr=False)
     sha256: str
+    #: The records as the verification decoded them (one list per field), so that the pair is
+    #: decoded once; None for a multi-format file (or a pair built without them): decode ``data``.
+    columns: Columns | None = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -471,11 +474,11 @@ class ExchangeFolder(ABC):
         """
         location = Location(location)
         ok, data = self._read_parts(name, location)
-        control, refusal = self._verify(name, location, ok, data)
+        control, refusal, columns = self._verify_decoded(name, location, ok, data)
         if refusal is not None:
             raise refusal
         assert control is not None
-        return VerifiedPair(name, location, control, data, hashlib.sha256(data).hexdigest())
+        return VerifiedPair(name, location, control, data, hashlib.sha256(data).hexdigest(), columns)
 
     def inspect_pair(self, name: PairName, *, location: Location | str) -> ExchangeFile:
         """Read a pair as it is, with the verdict of the checks instead of an exception."""
@@ -661,17 +664,24 @@ class ExchangeFolder(ABC):
         self, name: PairName, location: Location, ok: bytes, data: bytes
     ) -> tuple[ControlRecord | None, PairRefused | None]:
         """The decoded control record and, if the pair must not be applied, why."""
+        control, refusal, _ = self._verify_decoded(name, location, ok, data)
+        return control, refusal
+
+    def _verify_decoded(
+        self, name: PairName, location: Location, ok: bytes, data: bytes
+    ) -> tuple[ControlRecord | None, PairRefused | None, Columns | None]:
+        """:meth:`_verify`, and the records it decoded to check them (see ``VerifiedPair.columns``)."""
         try:
             control = ControlRecord.decode(ok, self.ccsid, source=name.ok)
         except ControlError as exc:
-            return None, PairRefused(name, RefusalKind.CONTROL, f"the .OK does not decode: {exc}")
+            return None, PairRefused(name, RefusalKind.CONTROL, f"the .OK does not decode: {exc}"), None
         if (control.file, control.seq) != (name.file, name.seq):
             return control, PairRefused(
                 name,
                 RefusalKind.NAME,
                 f"{name.ok} holds CTFILE {control.file!r} and CTSEQ {control.seq:06d}, "
                 f"the file name says {name.file!r} and {name.seq:06d}",
-            )
+            ), None
         expected = location.expected_files
         if name.file not in expected or name.file not in HASH_FIELDS:
             return control, PairRefused(
@@ -679,19 +689,19 @@ class ExchangeFolder(ABC):
                 RefusalKind.UNKNOWN_FILE,
                 f"{name.file} is not a file of {location.direction}/ "
                 f"(the contract puts there {', '.join(sorted(expected))})",
-            )
+            ), None
         # A missing DDS source is a deployment fault, not a fault of the pair: it raises as is.
         codec = RecordCodec.for_file(name.file, self.ccsid)
         try:
             codec.check_length(data, source=name.dat)
         except RecordError as exc:
-            return control, PairRefused(name, RefusalKind.SIZE, str(exc))
-        problems = check_pair(name.file, data, control, ccsid=self.ccsid)
+            return control, PairRefused(name, RefusalKind.SIZE, str(exc)), None
+        problems, columns = check_pair_decoded(name.file, data, control, ccsid=self.ccsid)
         if problems:
             return control, PairRefused(
                 name, RefusalKind.CONTENT, "; ".join(problems), problems=tuple(problems)
-            )
-        return control, None
+            ), None
+        return control, None, columns
 
     def _move_out_of_out(
         self, name: PairName, target: Location, *, reason: str | None, at: datetime | None
