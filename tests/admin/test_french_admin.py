@@ -30,7 +30,10 @@ from inventory.models import Category
 from orders import acks, cancellation, lifecycle
 from orders.models import OrderEvent
 from orders.outbox_actions import outbox_message_retry
+from reconciliation import services as reconciliation_services
+from reconciliation import tasks as reconciliation_tasks
 from returns.models import Return
+from shopify_channel import poll
 from tests.factories.admin import World
 from tests.moments import TUESDAY
 
@@ -375,6 +378,44 @@ def test_a_cancellations_history_line_and_the_orders_alerts_are_read_in_french(
     assert (
         "ORDSTS_000004 : 3 événement(s) gardé(s) comme écarts (3 unknown order) ; voir les événements AS400"
     ) in alerts[1]
+
+
+def test_the_shopify_polls_alert_written_in_english_is_read_in_french(world: World, superuser_client: Client) -> None:
+    # given: the alert the Shopify orders poll raises when orders could not be applied, stored in English
+    alert = alert_raise(
+        kind="shopify_poll_failed", subject=poll.CURSOR,
+        message=poll.POLL_FAILED.format(count=1, failed="#1001: no SKU"),
+    )  # fmt: skip
+    assert alert.message == "Shopify orders poll: 1 order(s) not applied (read again at the next poll): #1001: no SKU"
+
+    shown = html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[alert.pk])))
+
+    assert (
+        "Relevé des commandes Shopify : 1 commande(s) non appliquée(s) (relues au prochain relevé) : #1001: no SKU"
+    ) in shown
+
+
+def test_the_reconciliations_alerts_written_in_english_are_read_in_french(
+    world: World, superuser_client: Client
+) -> None:
+    # given: the alerts of a night whose extracts are late and of a check that could not run, in English
+    late = alert_raise(
+        kind="reconciliation_files_late", subject="2026-11-24",
+        message=reconciliation_tasks.FILES_LATE.format(night="2026-11-24", files="STKBAL, WEBORD"),
+    )  # fmt: skip
+    skipped = alert_raise(
+        kind="reconciliation_check_unavailable", subject="2026-11-24:stock",
+        message=reconciliation_services.CHECK_UNAVAILABLE.format(night="2026-11-24", code="stock", error="no STKBAL"),
+    )  # fmt: skip
+    assert late.message == "night 2026-11-24: the full STKBAL, WEBORD had not arrived by the deadline"
+
+    shown = [
+        html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[a.pk])))
+        for a in (late, skipped)
+    ]
+
+    assert "nuit du 2026-11-24 : le STKBAL, WEBORD complet n'était pas arrivé à l'heure limite" in shown[0]
+    assert "nuit du 2026-11-24 : le contrôle stock n'a pas tourné : no STKBAL" in shown[1]
 
 
 def test_the_simulators_refusals_are_said_in_french_and_its_own_words_stay_english(
