@@ -45,6 +45,7 @@ OPEN = (Order.Status.PLACED, Order.Status.SENT)
 # The order's history lines, stored in English, shown in the reader's language (integration.core.stored_texts).
 ACKED = StoredText(gettext_noop("ORDACK {status} in {source}"))
 REFUSED = StoredText(gettext_noop("refused by the AS400: {reason}"))
+REFUSED_ALERT = StoredText(gettext_noop("order {order} refused by the AS400: {reason}; {released} units released"))
 
 
 def _unanswered(order: Order) -> bool:
@@ -143,7 +144,7 @@ def ordack_apply(*, acks: Sequence[AckRecord], source: str, now: datetime | None
                 counts["units_released"] += released
                 alert_raise(
                     kind="order_refused", subject=webn, severity=Alert.Severity.WARNING,
-                    message=f"order {webn} refused by the AS400: {reason}; {released} units released",
+                    message=REFUSED_ALERT.format(order=webn, reason=reason, released=released),
                     now=now,
                 )  # fmt: skip
     result.counts.update(counts)

@@ -38,7 +38,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from integration.core.stored_texts import StoredText
 from integration.models import OutboxMessage, StorefrontEvent
 from integration.outbox.dispatch import outbox_message_may_have_left
 from integration.storefront.events import event_emit
@@ -62,6 +64,25 @@ BY_CUSTOMER = "customer"
 BY_STAFF = "staff"
 #: How staff's requests are signed (``requested_by``), e.g. by the admin's cancel action.
 STAFF_PREFIX = "staff "
+
+
+# The order's history lines a cancellation writes, stored in English and shown in the reader's language
+# (integration.core.stored_texts); each with and without the reason given.
+CANCELLED_BEFORE = StoredText(gettext_noop("cancelled by {by} before it left for the AS400"))
+CANCELLED_BEFORE_WHY = StoredText(gettext_noop("cancelled by {by} ({reason}) before it left for the AS400"))
+LINE_CANCELLED_BEFORE = StoredText(gettext_noop(
+    "{quantity} of {ordered} unit(s) of line {line} cancelled by {by} before the order left for the AS400"
+))
+LINE_CANCELLED_BEFORE_WHY = StoredText(gettext_noop(
+    "{quantity} of {ordered} unit(s) of line {line} cancelled by {by} ({reason}) before the order left for "
+    "the AS400"
+))
+WHOLE_ASKED = StoredText(gettext_noop("cancellation of the whole order asked by {by}; the AS400 decides"))
+WHOLE_ASKED_WHY = StoredText(gettext_noop(
+    "cancellation of the whole order asked by {by} ({reason}); the AS400 decides"
+))
+LINES_ASKED = StoredText(gettext_noop("cancellation of {what} asked by {by}; the AS400 decides"))
+LINES_ASKED_WHY = StoredText(gettext_noop("cancellation of {what} asked by {by} ({reason}); the AS400 decides"))
 
 
 def cancelled_by(requested_by: str) -> str:
@@ -204,8 +225,9 @@ def _status(order: Order, to: str, cause: str, now: datetime, line: OrderLine | 
         order.save(update_fields=["status", "updated_at"])
 
 
-def _why(requested_by: str, reason: str) -> str:
-    return f"by {requested_by}" + (f" ({reason})" if reason else "")
+def _said(plain: StoredText, with_reason: StoredText, *, by: str, reason: str, **params: object) -> str:
+    """The history line from ``plain``, or from ``with_reason`` when a reason was given."""
+    return with_reason.format(by=by, reason=reason, **params) if reason else plain.format(by=by, **params)
 
 
 def _cancel(
@@ -276,19 +298,19 @@ def _release(
     for line, quantity in taken:
         OrderLine.objects.filter(pk=line.pk).update(cancelled=F("cancelled") + quantity)
         line.cancelled += quantity
-    why = _why(requested_by, asked.reason)
+    who = {"by": requested_by, "reason": asked.reason}
     if all(line.cancelled >= line.quantity for line in lines):
         for message in imports:
             message.state = OutboxMessage.State.CANCELLED
             message.save(update_fields=["state"])
         in_flight_remove([line for line in lines if line.in_flight])  # nothing left to hold
-        _status(order, Order.Status.CANCELLED, f"cancelled {why} before it left for the AS400", now)
+        _status(order, Order.Status.CANCELLED, _said(CANCELLED_BEFORE, CANCELLED_BEFORE_WHY, **who), now)
     else:
         for line, quantity in taken:
             _status(
                 order, order.status,
-                f"{quantity} of {line.quantity} unit(s) of line {line.line_number} cancelled {why} "
-                "before the order left for the AS400",
+                _said(LINE_CANCELLED_BEFORE, LINE_CANCELLED_BEFORE_WHY, **who,
+                      quantity=quantity, ordered=line.quantity, line=line.line_number),
                 now, line=line,
             )  # fmt: skip
     entries: list[tuple[OrderLine | None, int]] = (
@@ -356,11 +378,13 @@ def _request(
             next_attempt_at=now,
         )
         cancellations.append(cancellation)
-    what = "the whole order" if asked.whole else ", ".join(f"{q} unit(s) of line {n}" for n, q in asked.lines)
-    _status(
-        order, Order.Status.CANCELLATION_REQUESTED,
-        f"cancellation of {what} asked {_why(requested_by, asked.reason)}; the AS400 decides", now,
-    )  # fmt: skip
+    who = {"by": requested_by, "reason": asked.reason}
+    if asked.whole:
+        asked_line = _said(WHOLE_ASKED, WHOLE_ASKED_WHY, **who)
+    else:  # the lines' units stay as written (in English) inside the French line
+        what = ", ".join(f"{q} unit(s) of line {n}" for n, q in asked.lines)
+        asked_line = _said(LINES_ASKED, LINES_ASKED_WHY, **who, what=what)
+    _status(order, Order.Status.CANCELLATION_REQUESTED, asked_line, now)
     return cancellations
 
 

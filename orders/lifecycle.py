@@ -78,10 +78,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
 from integration.as400.appliers import ApplyResult
 from integration.as400.records import EventRecord
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, StorefrontEvent
 from integration.storefront.events import event_emit
 from orders.cancellation import BY_CUSTOMER, cancelled_by
@@ -100,6 +102,12 @@ ORDSTS_KINDS = {"P": Kind.PICKED, "E": Kind.SHIPPED, "L": Kind.READY, "A": Kind.
 STRRTN_KINDS = {"R": Kind.STORE_RETURN, "C": Kind.STORE_CANCEL}
 WAREHOUSE = 900
 COUNTERS = ["picked", "shipped", "ready", "cancelled", "returned"]
+
+# The alert of events kept as discrepancies, stored in English and shown in the reader's language
+# (integration.core.stored_texts): the outcomes it counts are named as written.
+DISCREPANCIES = StoredText(gettext_noop(
+    "{source}: {total} event(s) kept as discrepancies ({detail}); see the AS400 events"
+))
 
 
 # --- The status of an order, from its lines ---------------------------------------------------
@@ -311,7 +319,7 @@ def _apply(records: Sequence[EventRecord], source: str, now: datetime) -> ApplyR
         detail = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in discrepancies.items())
         alert_raise(
             kind="as400_event_discrepancy", subject=source, severity=Alert.Severity.WARNING,
-            message=f"{source}: {total} event(s) kept as discrepancies ({detail}); see the AS400 events",
+            message=DISCREPANCIES.format(source=source, total=total, detail=detail),
             now=now,
         )  # fmt: skip
     return result

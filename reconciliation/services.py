@@ -31,10 +31,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from integration.alerts import alert_raise
 from integration.core.locks import try_lock
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, FileRun
 from inventory.models import Category
 from reconciliation.as400_exports import NIGHT_FILES
@@ -44,6 +45,14 @@ from reconciliation.locks import discrepancies_locked
 from reconciliation.models import Action, Discrepancy, Run, StockPicture, Threshold, WebOrderPicture
 
 logger = logging.getLogger(__name__)
+
+# What its alerts say, stored in English and shown in the reader's language (integration.core.stored_texts).
+CHECK_UNAVAILABLE = StoredText(gettext_noop("night {night}: the check {code} did not run: {error}"))
+RUN_FAILED = StoredText(gettext_noop("the reconciliation of {night} failed: {error}"))
+FILES_MISSING = StoredText(gettext_noop(
+    "night {night}: no full {files} applied; the checks that need them did not run"
+))
+THRESHOLD_PASSED = StoredText(gettext_noop("night {night}: {kind} past its threshold: {reasons}"))
 PARIS = ZoneInfo("Europe/Paris")
 LOCK = "reconciliation-run"
 SYSTEM = "rapprochement"
@@ -203,7 +212,7 @@ def _reconcile(
                 skipped.append({"check": code, "why": str(exc)})
                 alert_raise(kind="reconciliation_check_unavailable", subject=f"{night}:{code}",
                             severity=Alert.Severity.WARNING, now=now,
-                            message=f"night {night}: the check {code} did not run: {exc}")  # fmt: skip
+                            message=CHECK_UNAVAILABLE.format(night=night, code=code, error=exc))  # fmt: skip
                 continue
             if progress:
                 progress(code, len(findings[code]))
@@ -223,12 +232,12 @@ def _reconcile(
             duration_seconds=round(time.monotonic() - started, 3),
         )  # fmt: skip
         alert_raise(kind="reconciliation_failed", subject=str(night), severity=Alert.Severity.CRITICAL,
-                    message=f"the reconciliation of {night} failed: {exc}", now=now)  # fmt: skip
+                    message=RUN_FAILED.format(night=night, error=exc), now=now)  # fmt: skip
         raise
     if missing:
         alert_raise(
             kind="reconciliation_files_missing", subject=str(night), severity=Alert.Severity.WARNING,
-            message=f"night {night}: no full {', '.join(missing)} applied; the checks that need them did not run",
+            message=FILES_MISSING.format(night=night, files=", ".join(missing)),
             now=now,
         )  # fmt: skip
     if not dry_run:
@@ -341,7 +350,7 @@ def _thresholds(run: Run, now: datetime) -> None:
         if reasons:
             passed.append(gettext("{kind}: {reasons}").format(kind=threshold.kind, reasons=", ".join(reasons)))
             alert_raise(kind="reconciliation_threshold", subject=threshold.kind, severity=Alert.Severity.WARNING,
-                        message=f"night {run.night}: {threshold.kind} past its threshold: " + ", ".join(reasons),
+                        message=THRESHOLD_PASSED.format(night=run.night, kind=threshold.kind, reasons=", ".join(reasons)),
                         now=now)  # fmt: skip
     recipients = list(getattr(settings, "OPERATIONS_EMAILS", []) or [])
     if passed and recipients:

@@ -13,12 +13,18 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
 from integration.core.locks import one_at_a_time
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, FileRun
 from reconciliation.as400_exports import NIGHT_FILES
 from reconciliation.models import Run
+
+# The alert of a night whose extracts are late, stored in English and shown in the reader's language
+# (integration.core.stored_texts).
+FILES_LATE = StoredText(gettext_noop("night {night}: the full {files} had not arrived by the deadline"))
 
 RUN_TASK = "reconciliation.tasks.reconcile_night"
 
@@ -74,7 +80,7 @@ def reconcile_fallback() -> str:
     if missing:
         alert_raise(
             kind="reconciliation_files_late", subject=str(night), severity=Alert.Severity.CRITICAL,
-            message=f"night {night}: the full {', '.join(missing)} had not arrived by the deadline",
+            message=FILES_LATE.format(night=night, files=", ".join(missing)),
             now=now,
         )  # fmt: skip
     run = reconcile(night=night, trigger="schedule", now=now)

@@ -34,14 +34,23 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
+from integration.core.stored_texts import StoredText
 from integration.models import Alert
 from integration.shopify.client import ShopifyClient, ShopifyQueryError, answer_data, shopify_client
 from integration.shopify.webhooks import webhook_topics
 from shopify_channel.models import PollCursor, ShopifyOrder
 
 logger = logging.getLogger(__name__)
+
+# What its alerts say, stored in English and shown in the reader's language (integration.core.stored_texts);
+# Shopify's own words inside are shown as written.
+POLL_FAILED = StoredText(gettext_noop(
+    "Shopify orders poll: {count} order(s) not applied (read again at the next poll): {failed}"
+))
+SUBSCRIPTIONS_MISSING = StoredText(gettext_noop("Shopify webhook subscriptions not all in place: {errors}"))
 
 CURSOR = "orders"
 PAGE = 50
@@ -267,8 +276,7 @@ def shopify_orders_poll(
     if report.failed:
         alert_raise(
             kind="shopify_poll_failed", subject=CURSOR, severity=Alert.Severity.WARNING,
-            message=f"Shopify orders poll: {len(report.failed)} order(s) not applied (read again at the next poll): "
-            + "; ".join(report.failed[:5]),
+            message=POLL_FAILED.format(count=len(report.failed), failed="; ".join(report.failed[:5])),
             now=now,
         )  # fmt: skip
     if report.applied or report.failed:
@@ -343,7 +351,7 @@ def shopify_subscriptions_ensure(
     if report.errors:
         alert_raise(
             kind="shopify_subscriptions", subject=url[:100], severity=Alert.Severity.CRITICAL,
-            message="Shopify webhook subscriptions not all in place: " + "; ".join(report.errors), now=now,
+            message=SUBSCRIPTIONS_MISSING.format(errors="; ".join(report.errors)), now=now,
         )  # fmt: skip
     if report.created or report.deleted:
         logger.info("Shopify subscriptions: %s", report.as_dict())

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_once, alert_raise
 from integration.as400.appliers import APPLIERS, ApplyResult, Progress, apply
@@ -47,6 +48,7 @@ from integration.as400.exchange.base import VerifiedPair
 from integration.as400.files import PairName
 from integration.core.locks import try_lock
 from integration.core.log_context import log_context
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, FileRun
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,28 @@ STILL_WRITING = timedelta(minutes=10)
 #: Extracts (full or delta; WEBORD is only ever full) obey sequence: a delta after a gap waits for
 #: the next full one, and an extract older than one applied is ignored.
 EXTRACTS = frozenset({"ITMMST", "STKBAL", "WEBORD"})
+
+
+# What its alerts say, stored in English and shown in the reader's language (integration.core.stored_texts).
+LONE_FILE = StoredText(gettext_noop(
+    "OUT/{filename} has been alone since {since} (no {other}): it is never read; ask the AS400's operators "
+    "whether its export died"
+))
+FOREIGN_FILE = StoredText(gettext_noop(
+    "OUT/{filename} is not an exchange file's name (<FILE>_<SEQ>.DAT or .OK): it is never read; who put it there?"
+))
+GAP_ONE = StoredText(gettext_noop("{missing} never arrived before {stem}"))
+GAP_RANGE = StoredText(gettext_noop("{first} to {last} never arrived before {stem}"))
+MOVE_BLOCKED = StoredText(gettext_noop(
+    "{stem} could not be moved to OUT/{folder}/ and stays in OUT/: {error}. If that folder already holds a file "
+    "of this name (the AS400 reused a sequence number), move the older one aside; the next run finishes the move."
+))
+HALF_MOVED = StoredText(gettext_noop(
+    "OUT/{filename} is alone while its .OK is in {elsewhere}/ and does not belong to it (a reused sequence "
+    "number?): left as it is, look at both"
+))
+TO_QUARANTINE = StoredText(gettext_noop("{stem} must be quarantined: {reason}"))
+QUARANTINED = StoredText(gettext_noop("{stem} quarantined: {reason}"))
 
 
 @dataclass(frozen=True)
@@ -141,16 +165,15 @@ def _alert_loose_files(folder: ExchangeFolder, now: datetime) -> None:
             other = "OK" if part.part == "DAT" else "DAT"
             alert_once(
                 kind="lone_file", subject=f"OUT/{part.filename}", severity=Alert.Severity.WARNING, now=now,
-                message=f"OUT/{part.filename} has been alone since {part.modified_at:%Y-%m-%d %H:%M} "
-                f"(no {part.name.stem}.{other}): it is never read; ask the AS400's operators whether "
-                "its export died",
+                message=LONE_FILE.format(
+                    filename=part.filename, since=f"{part.modified_at:%Y-%m-%d %H:%M}", other=f"{part.name.stem}.{other}"
+                ),
             )  # fmt: skip
     for filename in listing.ignored:
         if not filename.startswith("."):
             alert_once(
                 kind="foreign_file", subject=f"OUT/{filename}", severity=Alert.Severity.WARNING, now=now,
-                message=f"OUT/{filename} is not an exchange file's name (<FILE>_<SEQ>.DAT or .OK): "
-                "it is never read; who put it there?",
+                message=FOREIGN_FILE.format(filename=filename),
             )  # fmt: skip
 
 
@@ -268,7 +291,7 @@ def _sync_pair(
         if last is not None and name.seq > last.seq + 1:
             alert_raise(
                 kind="sequence_gap", subject=name.stem, severity=Alert.Severity.WARNING,
-                message=f"{_missing(name.file, last.seq, name.seq)} never arrived before {name.stem}",
+                message=_gap(name.file, last.seq, name.seq, name.stem),
                 now=started,
             )  # fmt: skip
     elif (
@@ -358,9 +381,7 @@ def _move_blocked(name: PairName, what: str, exc: ExchangeError, now: datetime) 
     alert_raise(
         kind=f"{what}_blocked",
         subject=name.stem,
-        message=f"{name.stem} could not be moved to OUT/{what.upper()}/ and stays in OUT/: {exc}. "
-        "If that folder already holds a file of this name (the AS400 reused a sequence number), "
-        "move the older one aside; the next run finishes the move.",
+        message=MOVE_BLOCKED.format(stem=name.stem, folder=what.upper(), error=exc),
         severity=Alert.Severity.CRITICAL,
         now=now,
     )
@@ -391,8 +412,7 @@ def _finish_interrupted_moves(folder: ExchangeFolder, file: str, now: datetime) 
             alert_raise(
                 kind="half_moved",
                 subject=part.name.stem,
-                message=f"OUT/{part.filename} is alone while its .OK is in {part.elsewhere}/ and does not "
-                "belong to it (a reused sequence number?): left as it is, look at both",
+                message=HALF_MOVED.format(filename=part.filename, elsewhere=part.elsewhere),
                 severity=Alert.Severity.CRITICAL,
                 now=now,
             )
@@ -402,6 +422,12 @@ def _finish_interrupted_moves(folder: ExchangeFolder, file: str, now: datetime) 
 
 class _AlreadyApplied(Exception):
     pass
+
+
+def _gap(file: str, last: int, seq: int, stem: str) -> str:
+    if seq - last == 2:
+        return GAP_ONE.format(missing=f"{file}_{last + 1:06d}", stem=stem)
+    return GAP_RANGE.format(first=f"{file}_{last + 1:06d}", last=f"{file}_{seq - 1:06d}", stem=stem)
 
 
 def _missing(file: str, last: int, seq: int) -> str:
@@ -454,7 +480,7 @@ def _quarantine(
         alert_raise(
             kind=kind,
             subject=name.stem,
-            message=f"{name.stem} must be quarantined: {reason}",
+            message=TO_QUARANTINE.format(stem=name.stem, reason=reason),
             severity=Alert.Severity.CRITICAL,
             now=now,
         )
@@ -477,7 +503,7 @@ def _quarantine(
     alert_raise(
         kind=kind,
         subject=name.stem,
-        message=f"{name.stem} quarantined: {reason}",
+        message=QUARANTINED.format(stem=name.stem, reason=reason),
         severity=severity,
         now=now,
     )

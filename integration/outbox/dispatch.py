@@ -33,6 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
 from integration.as400.codec import PARIS, RecordCodec
@@ -46,9 +47,20 @@ from integration.as400.exchange import (
 )
 from integration.as400.files import PairName
 from integration.core.log_context import log_context
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, OutboundFile, OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+# What its alerts say, stored in English and shown in the reader's language (integration.core.stored_texts).
+DEAD_AFTER = StoredText(gettext_noop("{count} message(s) dead after {attempts} attempts: {error}"))
+DEAD_UNANSWERED = StoredText(gettext_noop("{count} message(s) dead: sent {attempts} times without an answer"))
+WRITE_FAILED = StoredText(gettext_noop(
+    "{what} could not be written into IN/: {error}; its messages are sent again at the next try"
+))
+FILE_REFUSED = StoredText(gettext_noop(
+    "{name} was refused by the AS400 (IN/ERR/); its orders are sent again in a new file"
+))
 
 #: A temporary file of ours in IN/ this old belongs to a writer that died (a write takes seconds).
 STALE_TEMPORARY = timedelta(hours=1)
@@ -347,7 +359,7 @@ def _failed(
     _write_failed_alert(f"{outbound}", error, now)
     if report.dead:
         alert_raise(kind="outbox_dead", subject=outbound.file, severity=Alert.Severity.CRITICAL,
-                    message=f"{report.dead} message(s) dead after {max_attempts} attempts: {error}",
+                    message=DEAD_AFTER.format(count=report.dead, attempts=max_attempts, error=error),
                     now=now)  # fmt: skip
 
 
@@ -355,7 +367,7 @@ def _write_failed_alert(what: str, error: Exception, now: datetime) -> None:
     """A write into IN/ that failed is alerted at once, not when its messages die hours later."""
     alert_raise(
         kind="outbox_write_failed", subject=what.split("_")[0], severity=Alert.Severity.CRITICAL,
-        message=f"{what} could not be written into IN/: {error}; its messages are sent again at the next try",
+        message=WRITE_FAILED.format(what=what, error=error),
         now=now,
     )  # fmt: skip
 
@@ -515,11 +527,11 @@ def outbox_follow_up(
     for name in report.refused_files:
         alert_raise(
             kind="in_file_refused", subject=name, severity=Alert.Severity.CRITICAL,
-            message=f"{name} was refused by the AS400 (IN/ERR/); its orders are sent again in a new file",
+            message=FILE_REFUSED.format(name=name),
             now=now,
         )  # fmt: skip
     if report.dead:
         alert_raise(kind="outbox_dead", subject=file, severity=Alert.Severity.CRITICAL,
-                    message=f"{report.dead} message(s) dead: sent {max_attempts} times without an answer",
+                    message=DEAD_UNANSWERED.format(count=report.dead, attempts=max_attempts),
                     now=now)  # fmt: skip
     return report

@@ -41,12 +41,25 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from integration.alerts import alert_raise
+from integration.core.stored_texts import StoredText
 from integration.models import Alert, WebhookAttempt, WebhookDelivery
 from integration.storefront.netcheck import host_refusal
 
 logger = logging.getLogger(__name__)
+
+# What a dead delivery's alert says, stored in English and shown in the reader's language
+# (integration.core.stored_texts).
+DEAD_ALERT = StoredText(gettext_noop(
+    "webhook {type} of {order} (delivery #{pk}) to {url} is dead: {error}; replay it from the admin once the "
+    "receiver answers in time"
+))
+DEAD_FIXED_ALERT = StoredText(gettext_noop(
+    "webhook {type} of {order} (delivery #{pk}) to {url} is dead: {error}; replay it from the admin "
+    "(Webhook deliveries) once the receiver is fixed"
+))
 
 State = WebhookDelivery.State
 
@@ -256,8 +269,10 @@ def _claim(now: datetime, lease_until: datetime) -> WebhookDelivery | None:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(state=State.DEAD, last_error=error)
         alert_raise(
             kind="webhook_dead", subject=delivery.client.name, severity=Alert.Severity.CRITICAL,
-            message=f"webhook {delivery.event.type} of {delivery.event.order_number} (delivery #{delivery.pk}) "
-            f"to {delivery.url} is dead: {error}; replay it from the admin once the receiver answers in time",
+            message=DEAD_ALERT.format(
+                type=delivery.event.type, order=delivery.event.order_number, pk=delivery.pk, url=delivery.url,
+                error=error,
+            ),
             now=now,
         )  # fmt: skip
 
@@ -314,9 +329,10 @@ def _record(
             kind="webhook_dead",
             subject=delivery.client.name,
             severity=Alert.Severity.CRITICAL if exhausted else Alert.Severity.WARNING,
-            message=f"webhook {event.type} of {event.order_number} (delivery #{delivery.pk}) to "
-            f"{url or delivery.url} is dead: {current.last_error}; replay it from the admin "
-            "(Webhook deliveries) once the receiver is fixed",
+            message=DEAD_FIXED_ALERT.format(
+                type=event.type, order=event.order_number, pk=delivery.pk, url=url or delivery.url,
+                error=current.last_error,
+            ),
             now=now,
         )
     return current.state

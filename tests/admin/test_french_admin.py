@@ -22,12 +22,19 @@ from django.urls import reverse
 from pytest_django import Settings
 
 from integration.alerts import alert_raise
+from integration.as400 import sync
 from integration.as400.simulator import FAULTS, Simulator, SimulatorConfig, SimulatorError
 from integration.models import FileRun, OutboxMessage
+from integration.outbox import dispatch
 from integration.shopify.calls import DEAD_ALERT, REFUSED
 from inventory.models import Category
+from orders import acks, cancellation, lifecycle
+from orders.models import OrderEvent
 from orders.outbox_actions import outbox_message_retry
+from reconciliation import services as reconciliation_services
+from reconciliation import tasks as reconciliation_tasks
 from returns.models import Return
+from shopify_channel import poll
 from tests.factories.admin import World
 from tests.moments import TUESDAY
 
@@ -316,6 +323,105 @@ def test_an_alert_written_in_english_is_read_in_french(world: World, superuser_c
         "L'appel à Shopify order_cancel de SHP1001 (#7) est abandonné : refusé : the order is already cancelled ; "
         "relancez-le depuis l'admin (Appels à Shopify) une fois la cause corrigée"
     ) in shown
+
+
+def test_the_exchanges_alerts_written_in_english_are_read_in_french(world: World, superuser_client: Client) -> None:
+    # given: alerts of the AS400 sync and of the outbox dispatch, stored in English as they raise them
+    gap = alert_raise(kind="sequence_gap", subject="STKBAL_000005", message=sync._gap("STKBAL", 2, 5, "STKBAL_000005"))
+    refused = alert_raise(kind="in_file_refused", subject="ORDIMP_000003",
+                          message=dispatch.FILE_REFUSED.format(name="ORDIMP_000003"))  # fmt: skip
+    assert gap.message == "STKBAL_000003 to STKBAL_000004 never arrived before STKBAL_000005"
+    assert refused.message == (
+        "ORDIMP_000003 was refused by the AS400 (IN/ERR/); its orders are sent again in a new file"
+    )
+
+    # when: staff open each alert's page (French by default), then the gap's in English
+    shown = [
+        html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[a.pk])))
+        for a in (gap, refused)
+    ]
+    english = html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[gap.pk]), "en"))
+
+    # then: each says it in French, and in English once English is chosen
+    assert "STKBAL_000003 à STKBAL_000004 ne sont jamais arrivés avant STKBAL_000005" in shown[0]
+    assert (
+        "ORDIMP_000003 a été refusé par l'AS400 (IN/ERR/) ; ses commandes sont renvoyées dans un nouveau fichier"
+    ) in shown[1]
+    assert "never arrived" not in shown[0]
+    assert gap.message in english
+
+
+def test_a_cancellations_history_line_and_the_orders_alerts_are_read_in_french(
+    world: World, superuser_client: Client
+) -> None:
+    # given: on the world's order, the history line a cancellation asked after the order left writes
+    # (orders.cancellation; tests/orders/test_cancel.py checks the English it stores), and the alerts the
+    # orders' acks and events raise, each stored in English
+    OrderEvent.objects.create(
+        order=world.order, status_from=world.order.status, status_to=world.order.status, at=world.order.updated_at,
+        cause=cancellation.WHOLE_ASKED_WHY.format(by="ops", reason="CLI"),
+    )
+    refused = alert_raise(
+        kind="order_refused", subject="WEB-000009",
+        message=acks.REFUSED_ALERT.format(order="WEB-000009", reason="ITEM UNKNOWN", released=2),
+    )  # fmt: skip
+    kept = alert_raise(
+        kind="as400_event_discrepancy", subject="ORDSTS_000004",
+        message=lifecycle.DISCREPANCIES.format(source="ORDSTS_000004", total=3, detail="3 unknown order"),
+    )  # fmt: skip
+
+    # when: staff read the order's page and the alerts' pages (French by default)
+    order_page = html.unescape(page(superuser_client, reverse("admin:orders_order_change", args=[world.order.pk])))
+    alerts = [
+        html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[a.pk])))
+        for a in (refused, kept)
+    ]
+
+    # then: in French, the values as written
+    assert "annulation de toute la commande demandée par ops (CLI) ; l'AS400 décide" in order_page
+    assert "the AS400 decides" not in order_page
+    assert "commande WEB-000009 refusée par l'AS400 : ITEM UNKNOWN ; 2 unités libérées" in alerts[0]
+    assert (
+        "ORDSTS_000004 : 3 événement(s) gardé(s) comme écarts (3 unknown order) ; voir les événements AS400"
+    ) in alerts[1]
+
+
+def test_the_shopify_polls_alert_written_in_english_is_read_in_french(world: World, superuser_client: Client) -> None:
+    # given: the alert the Shopify orders poll raises when orders could not be applied, stored in English
+    alert = alert_raise(
+        kind="shopify_poll_failed", subject=poll.CURSOR,
+        message=poll.POLL_FAILED.format(count=1, failed="#1001: no SKU"),
+    )  # fmt: skip
+    assert alert.message == "Shopify orders poll: 1 order(s) not applied (read again at the next poll): #1001: no SKU"
+
+    shown = html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[alert.pk])))
+
+    assert (
+        "Relevé des commandes Shopify : 1 commande(s) non appliquée(s) (relues au prochain relevé) : #1001: no SKU"
+    ) in shown
+
+
+def test_the_reconciliations_alerts_written_in_english_are_read_in_french(
+    world: World, superuser_client: Client
+) -> None:
+    # given: the alerts of a night whose extracts are late and of a check that could not run, in English
+    late = alert_raise(
+        kind="reconciliation_files_late", subject="2026-11-24",
+        message=reconciliation_tasks.FILES_LATE.format(night="2026-11-24", files="STKBAL, WEBORD"),
+    )  # fmt: skip
+    skipped = alert_raise(
+        kind="reconciliation_check_unavailable", subject="2026-11-24:stock",
+        message=reconciliation_services.CHECK_UNAVAILABLE.format(night="2026-11-24", code="stock", error="no STKBAL"),
+    )  # fmt: skip
+    assert late.message == "night 2026-11-24: the full STKBAL, WEBORD had not arrived by the deadline"
+
+    shown = [
+        html.unescape(page(superuser_client, reverse("admin:integration_alert_change", args=[a.pk])))
+        for a in (late, skipped)
+    ]
+
+    assert "nuit du 2026-11-24 : le STKBAL, WEBORD complet n'était pas arrivé à l'heure limite" in shown[0]
+    assert "nuit du 2026-11-24 : le contrôle stock n'a pas tourné : no STKBAL" in shown[1]
 
 
 def test_the_simulators_refusals_are_said_in_french_and_its_own_words_stay_english(
