@@ -251,6 +251,9 @@ def cluster(
 ) -> Iterator[Callable[..., Owned]]:
     """Starts a ``qcluster`` (one worker) on this test's own queue; the queue is emptied at the end."""
     name = f"killed-{uuid.uuid4().hex[:12]}"
+    # The test's own dispatch runs on the real clock too (its orders must reach the simulator at any
+    # hour): CI at 03:16 Paris found ORDIMP held back by the batch window, so no ORDACK to sync.
+    settings.AS400_BATCH_WINDOW = "00:00-00:00"
     monkeypatch.setattr(Conf, "PREFIX", name)  # the test enqueues on this cluster's queue
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
     Schedule.objects.all().delete()  # only the test's task runs: it plays the schedule owner
