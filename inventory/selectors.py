@@ -75,16 +75,8 @@ def sellable_products(*, include_pilot: bool, through: str = "") -> Q:
     )
 
 
-def products_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, Product]:
-    """Sellable products by SKU; a SKU that is unknown or not sellable is simply absent."""
-    mappings = ItemMapping.objects.filter(
-        sku__in=set(skus), product__in=Product.objects.filter(sellable_products(include_pilot=include_pilot))
-    ).select_related("product__category")  # one query: the rule is a subquery
-    return {m.sku: m.product for m in mappings}
-
-
 def product_ids_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, int]:
-    """:func:`products_by_sku`'s answer as ids only (what availability needs: no model instances)."""
+    """Sellable products' ids by SKU; a SKU that is unknown or not sellable is simply absent."""
     return dict(
         ItemMapping.objects.filter(
             sku__in=set(skus),
@@ -104,7 +96,7 @@ def _prices_query_for(include_pilot: bool) -> Callable[[Mapping[str, Any]], Quer
 
 
 def sellable_prices_by_sku(*, skus: Iterable[str], include_pilot: bool) -> dict[str, tuple[int, Decimal]]:
-    """:func:`products_by_sku`'s answer as (product id, price) only: what a reservation's lines need,
+    """Sellable products' (id, price) by SKU, as :func:`product_ids_by_sku`: what a reservation's lines need,
     read on every checkout (``integration.core.prepared``: compiled once per shape, no instances)."""
     wanted = sorted(set(skus))
     if not wanted:
